@@ -1,0 +1,1 @@
+"""Exact solvers and reference policies: Stackelberg optima, membership oracle, optimal signaling, baselines."""

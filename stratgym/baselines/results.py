@@ -1,0 +1,36 @@
+"""The one result type every stateful-game solver returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StackelbergResult:
+    """A principal policy and the agent's response to it, re-checked before it is returned.
+
+    Attributes:
+        theta: ``(T, n)`` assessment policy (rows on the simplex).
+        effort: ``(T, d)`` the agent's induced effort policy (principal-favouring ties).
+        principal_utility: ``U_P = sum_t lambda . e_t``.
+        agent_utility: ``U_A = sum_t gamma^(t-1) y_t``.
+        response_model: ``"rational"``, ``"myopic"`` or ``"forecasting"``.
+        method: which solver produced it (e.g. ``"milp"``, ``"brute-force"``, ``"best-constant"``).
+        certificate: evidence the effort policy is a best response to ``theta`` (solver-specific dict,
+            e.g. the margin by which the chosen effort beats the alternatives).
+        optimality_gap: certified bound on ``U_P* - U_P`` (0 for exact solvers, ``inf`` if unknown).
+        solve_time: wall-clock seconds spent in the solver.
+    """
+
+    theta: np.ndarray
+    effort: np.ndarray
+    principal_utility: float
+    agent_utility: float
+    response_model: str
+    method: str
+    certificate: dict[str, Any] = field(default_factory=dict)
+    optimality_gap: float = 0.0
+    solve_time: float = 0.0

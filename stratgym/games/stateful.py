@@ -1,0 +1,461 @@
+"""The stateful principal–agent game (multi-round strategic regression), as plain numpy.
+
+Model (see ``shared/docs/model-stateful.md``; Harris, Heidari, Wu, "Stateful Strategic Regression",
+NeurIPS 2021). Rounds ``t = 1..T`` (0-based ``t = 0..T-1`` in arrays):
+
+* effort ``e_t`` in ``E_B = {e >= 0, sum(e) <= B}`` (shape ``(d,)``);
+* state ``s_{t+1} = p * s_t + omega * e_t`` (shape ``(d,)``), ``s_1`` given;
+* observable features ``o_t = g(W (s_t + e_t))`` (shape ``(n,)``);
+* score ``y_t = theta_t . o_t`` with ``theta_t`` on the probability simplex (monotone, normalized rules);
+* agent utility ``U_A = sum_t gamma^(t-1) y_t``; principal utility ``U_P = sum_t lambda . e_t``.
+
+Tie-breaking (strong Stackelberg): whenever the agent is indifferent between options, it takes the one
+the principal values most (largest ``lambda_j``); remaining ties go to the lowest effort index, and
+"no effort" counts as the last option. Marginal values within ``tie_tol`` of the maximum are ties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import minimize
+
+from stratgym.games._validation import as_positive_int, as_real_array, check_range
+
+#: Agent response models of this game: full-horizon best response, current round only, and
+#: re-planning each round as if the current rule stayed in force.
+RESPONSE_MODELS = ("rational", "myopic", "forecasting")
+
+#: Default tolerance below which two marginal values count as tied.
+TIE_TOL = 1e-9
+#: Default duality-gap tolerance (in utility units) of the concave best response.
+GAP_TOL = 1e-7
+
+
+def _sqrt_slope(z: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.where(z > 0, 0.5 / np.sqrt(np.maximum(z, 1e-300)), np.inf)
+
+
+#: Conversion shapes g and their derivatives g' (elementwise, non-decreasing, concave).
+CONVERSIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+    "linear": (lambda z: z, np.ones_like),
+    "sqrt": (np.sqrt, _sqrt_slope),
+    "log1p": (np.log1p, lambda z: 1.0 / (1.0 + z)),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class StatefulGame:
+    """Parameters of the stateful game, validated at construction (``ValueError`` naming the field).
+
+    Attributes:
+        conversion_matrix: ``W``, shape ``(n, d)``, ``>= 0``: feature gain per unit of each effort type.
+        retention: ``omega``, shape ``(d,)``, in ``[0, 1]``: share of effort that rolls into the state.
+        persistence: ``p``, shape ``(d,)``, in ``[0, 1]``: share of the state kept per round (1 = no forgetting).
+        initial_state: ``s_1``, shape ``(d,)``, ``>= 0``.
+        budget: ``B > 0``, effort per round.
+        effort_value: ``lambda``, shape ``(d,)``: the principal's value of one unit of each effort type.
+        horizon: ``T >= 1`` rounds.
+        discount: ``gamma`` in ``(0, 1]``, the agent's discount.
+        conversion: shape of ``g``: one of ``CONVERSIONS`` (``"linear"``, ``"sqrt"``, ``"log1p"``).
+        effort_names, feature_names: labels, lengths ``d`` and ``n`` (defaults ``effort0..``, ``feature0..``).
+    """
+
+    conversion_matrix: np.ndarray
+    retention: np.ndarray
+    persistence: np.ndarray | None = None
+    initial_state: np.ndarray | None = None
+    budget: float = 1.0
+    effort_value: np.ndarray | None = None
+    horizon: int = 5
+    discount: float = 1.0
+    conversion: str = "linear"
+    effort_names: tuple[str, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        set_ = lambda field, value: object.__setattr__(self, field, value)  # noqa: E731 (frozen dataclass)
+        W = as_real_array(self.conversion_matrix, "conversion_matrix (W)", ndim=2)
+        n, d = W.shape
+        if n < 1 or d < 1:
+            raise ValueError(f"conversion_matrix (W) must be (n, d) with n, d >= 1, got shape {W.shape}")
+        check_range(W, "conversion_matrix (W)", low=0.0)
+        set_("conversion_matrix", W)
+        for field, default, low, high in (("retention", None, 0.0, 1.0), ("persistence", 1.0, 0.0, 1.0),
+                                          ("initial_state", 0.0, 0.0, None), ("effort_value", None, None, None)):
+            value = getattr(self, field)
+            if value is None:
+                if default is None:
+                    raise ValueError(f"{field} is required: a length-{d} array")
+                value = np.full(d, default)
+            array = as_real_array(value, field, shape=(d,))
+            check_range(array, field, low=low, high=high)
+            set_(field, array)
+        budget = as_real_array(self.budget, "budget", shape=())
+        check_range(budget, "budget", low=0.0, low_open=True)
+        set_("budget", float(budget))
+        set_("horizon", as_positive_int(self.horizon, "horizon (T)"))
+        discount = as_real_array(self.discount, "discount (gamma)", shape=())
+        check_range(discount, "discount (gamma)", low=0.0, high=1.0, low_open=True)
+        set_("discount", float(discount))
+        if self.conversion not in CONVERSIONS:
+            raise ValueError(f"conversion must be one of {sorted(CONVERSIONS)}, got {self.conversion!r}")
+        for field, length, prefix in (("effort_names", d, "effort"), ("feature_names", n, "feature")):
+            names = getattr(self, field)
+            names = tuple(f"{prefix}{i}" for i in range(length)) if names is None else tuple(map(str, names))
+            if len(names) != length:
+                raise ValueError(f"{field} must have {length} entries, got {len(names)}")
+            set_(field, names)
+
+    @property
+    def n_features(self) -> int:
+        """``n``, the number of observable features."""
+        return self.conversion_matrix.shape[0]
+
+    @property
+    def n_efforts(self) -> int:
+        """``d``, the number of effort types."""
+        return self.conversion_matrix.shape[1]
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether ``g`` is the identity (the case with closed-form responses and an exact MILP)."""
+        return self.conversion == "linear"
+
+    def replace(self, **changes) -> "StatefulGame":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, StatefulGame):
+            return NotImplemented
+        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
+
+    __hash__ = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Policies and dynamics
+# ---------------------------------------------------------------------------------------------
+
+def uniform_rule(game: StatefulGame) -> np.ndarray:
+    """The uniform assessment policy, shape ``(T, n)``."""
+    return np.full((game.horizon, game.n_features), 1.0 / game.n_features)
+
+
+def check_assessment_policy(game: StatefulGame, theta, name: str = "theta", atol: float = 1e-6) -> np.ndarray:
+    """Validate rules ``theta`` of shape ``(..., T, n)``: finite, ``>= 0``, each row summing to 1 (within ``atol``)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    _check_trailing_shape(theta, (game.horizon, game.n_features), name, "(..., T, n)")
+    if np.any(theta < -atol) or np.any(np.abs(theta.sum(axis=-1) - 1.0) > atol):
+        raise ValueError(f"{name} rows must lie on the probability simplex (>= 0, summing to 1)")
+    return theta
+
+
+def check_effort_policy(game: StatefulGame, effort, name: str = "effort", atol: float = 1e-6) -> np.ndarray:
+    """Validate efforts of shape ``(..., T, d)``: finite, ``>= 0``, each round's total at most the budget."""
+    effort = np.asarray(effort, dtype=np.float64)
+    _check_trailing_shape(effort, (game.horizon, game.n_efforts), name, "(..., T, d)")
+    if np.any(effort < -atol) or np.any(effort.sum(axis=-1) > game.budget + atol):
+        raise ValueError(f"{name} rows must be >= 0 and sum to at most the budget B={game.budget}")
+    return effort
+
+
+def _check_trailing_shape(array: np.ndarray, trailing: tuple, name: str, form: str) -> None:
+    if array.ndim < len(trailing) or array.shape[-len(trailing):] != trailing:
+        raise ValueError(f"{name} must have shape {form} = (..., {', '.join(map(str, trailing))}), got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A played game. Leading batch axes ``...`` follow the policies given to :func:`rollout`.
+
+    Attributes:
+        states: ``(..., T + 1, d)``: ``s_1 .. s_{T+1}``.
+        features: ``(..., T, n)``: ``o_t``.
+        scores: ``(..., T)``: ``y_t``.
+        agent_utility: ``(...)``: ``sum_t gamma^(t-1) y_t``.
+        principal_utility: ``(...)``: ``sum_t lambda . e_t``.
+    """
+
+    states: np.ndarray
+    features: np.ndarray
+    scores: np.ndarray
+    agent_utility: np.ndarray
+    principal_utility: np.ndarray
+
+
+def next_state(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
+    """``s_{t+1} = p * s_t + omega * e_t``; shapes ``(..., d)``."""
+    return game.persistence * state + game.retention * effort
+
+
+def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
+    """Observable features ``g(W (s_t + e_t))``, shape ``(..., n)``."""
+    return CONVERSIONS[game.conversion][0]((state + effort) @ game.conversion_matrix.T)
+
+
+def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory:
+    """Play assessment policy ``theta`` ``(..., T, n)`` against effort policy ``effort`` ``(..., T, d)``.
+
+    Leading batch axes broadcast against each other. ``initial_state`` ``(..., d)`` overrides ``s_1``.
+    """
+    return _play(game, check_assessment_policy(game, theta), check_effort_policy(game, effort), initial_state)
+
+
+def _play(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> Trajectory:
+    batch = np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2])
+    state = np.broadcast_to(game.initial_state if initial_state is None else initial_state, batch + (game.n_efforts,))
+    states, features = [state], []
+    for t in range(game.horizon):
+        features.append(observe(game, state, effort[..., t, :]))
+        state = next_state(game, state, effort[..., t, :])
+        states.append(state)
+    features = np.stack(features, axis=-2)
+    scores = np.einsum("...tn,...tn->...t", np.broadcast_to(theta, batch + theta.shape[-2:]), features)
+    discounts = game.discount ** np.arange(game.horizon)
+    return Trajectory(states=np.stack(states, axis=-2), features=features, scores=scores,
+                      agent_utility=scores @ discounts,
+                      principal_utility=np.broadcast_to(effort, batch + effort.shape[-2:]).sum(axis=-2) @ game.effort_value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Marginal values (fact 1 of the model): the agent's utility gradient in the effort policy
+# ---------------------------------------------------------------------------------------------
+
+def _carry_forward(game: StatefulGame, per_round: np.ndarray) -> np.ndarray:
+    """``c_tau = v_tau + omega * sum_{t > tau} p^(t-1-tau) v_t`` for ``v`` of shape ``(..., T, d)``, by suffix sums."""
+    out = np.empty_like(per_round)
+    later = np.zeros(per_round.shape[:-2] + per_round.shape[-1:])
+    for tau in range(game.horizon - 1, -1, -1):
+        out[..., tau, :] = per_round[..., tau, :] + game.retention * later
+        later = per_round[..., tau, :] + game.persistence * later
+    return out
+
+
+def feature_slopes(game: StatefulGame, effort, initial_state=None) -> np.ndarray:
+    """``g'(W (s_t + e_t))`` for every round, shape ``(..., T, n)`` (all ones for linear ``g``; may be inf for sqrt at 0)."""
+    effort = np.asarray(effort, dtype=np.float64)
+    if game.is_linear:
+        return np.ones(effort.shape[:-1] + (game.n_features,))
+    state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
+    latent = []
+    for t in range(game.horizon):
+        latent.append((state + effort[..., t, :]) @ game.conversion_matrix.T)
+        state = next_state(game, state, effort[..., t, :])
+    return CONVERSIONS[game.conversion][1](np.stack(latent, axis=-2))
+
+
+def marginal_values(game: StatefulGame, theta, effort=None, initial_state=None) -> np.ndarray:
+    """The agent's marginal utility of effort, shape ``(..., T, d)``: ``dU_A / de_tau``.
+
+    For linear ``g`` this is ``c_tau(theta) = gamma^(tau-1) W^T theta_tau + sum_{t>tau} gamma^(t-1)
+    (omega * p^(t-1-tau)) * W^T theta_t`` and ``effort`` is not needed; for concave ``g`` it is the
+    gradient at ``effort``. Cost ``O(T n d)``.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    weights = theta if game.is_linear else theta * feature_slopes(game, effort, initial_state)
+    discounts = game.discount ** np.arange(game.horizon)
+    return _carry_forward(game, discounts[:, None] * (weights @ game.conversion_matrix))
+
+
+def marginal_value_operator(game: StatefulGame, slopes: np.ndarray | None = None) -> np.ndarray:
+    """The linear map ``theta -> marginal values``, shape ``(T, d, T, n)``: ``c[tau, j] = sum_{t,i} A[tau, j, t, i] theta[t, i]``.
+
+    ``slopes`` ``(T, n)`` are the feature slopes ``g'`` at a fixed effort policy (KKT gradient of a
+    concave game); ``None`` means linear ``g``. Non-finite slopes must be handled by the caller.
+    """
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    slopes = np.ones((T, n)) if slopes is None else slopes
+    basis = np.eye(T * n).reshape(T * n, T, n)
+    return np.moveaxis(marginal_values(game.replace(conversion="linear"), basis * slopes), 0, -1).reshape(T, d, T, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Agent responses
+# ---------------------------------------------------------------------------------------------
+
+def favoured_option(game: StatefulGame, values: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """Best vertex of the budget set for linear marginal ``values`` ``(..., d)``, ties to the principal.
+
+    Options are "all budget on type j" (worth ``B * values[j]``) and "no effort" (worth 0). Among options
+    within ``tie_tol * max(1, |best|)`` of the best, the principal's favourite (largest ``lambda_j``,
+    0 for no effort) wins; then the lowest effort index, with no effort last. Returns efforts ``(..., d)``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    options = np.concatenate([values, np.zeros(values.shape[:-1] + (1,))], axis=-1)
+    best = options.max(axis=-1, keepdims=True)
+    tied = options >= best - tie_tol * np.maximum(1.0, np.abs(best))
+    principal = np.append(game.effort_value, 0.0)
+    # Rank tied options by principal value, then by index (argmax returns the first maximum).
+    choice = np.argmax(np.where(tied, principal, -np.inf), axis=-1)
+    effort = np.zeros(values.shape)
+    chosen = choice < game.n_efforts
+    np.put_along_axis(effort, np.minimum(choice, game.n_efforts - 1)[..., None], np.where(chosen, game.budget, 0.0)[..., None], axis=-1)
+    return effort
+
+
+@dataclass(frozen=True)
+class Response:
+    """An agent's response to an assessment policy.
+
+    Attributes:
+        effort: ``(T, d)`` effort policy.
+        duality_gap: certified bound on the agent's lost utility (0 for the linear closed form).
+    """
+
+    effort: np.ndarray
+    duality_gap: float = 0.0
+
+
+def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: float = TIE_TOL,
+                  gap_tol: float = GAP_TOL, initial_state=None) -> Response:
+    """The agent's response to assessment policy ``theta`` ``(T, n)`` under a response ``model``.
+
+    * ``rational``: full-horizon best response. Linear ``g``: per round, the budget on the principal's
+      favourite argmax of ``c_tau(theta)`` (``favoured_option``). Concave ``g``: the concave program solved
+      to duality gap ``gap_tol`` (SLSQP, then Frank–Wolfe until its gap certificate is small enough).
+    * ``myopic``: each round maximizes that round's score only.
+    * ``forecasting``: each round re-plans the rest of the horizon as if the current rule stayed in force,
+      and plays the first round of that plan.
+    """
+    theta = check_assessment_policy(game, theta)
+    if theta.ndim != 2:
+        raise ValueError(f"theta must have shape (T, n) = ({game.horizon}, {game.n_features}), got {theta.shape}")
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
+    if model == "rational":
+        if game.is_linear:
+            return Response(favoured_option(game, marginal_values(game, theta), tie_tol))
+        return _concave_best_response(game, theta, state, gap_tol)
+    efforts, gap = [], 0.0
+    for t in range(game.horizon):
+        response = respond_in_round(game, model, theta[t], state, t, tie_tol=tie_tol, gap_tol=gap_tol)
+        efforts.append(response.effort[0])
+        gap += response.duality_gap
+        state = next_state(game, state, efforts[-1])
+    return Response(np.array(efforts), gap)
+
+
+def respond_in_round(game: StatefulGame, model: str, rule: np.ndarray, state: np.ndarray, round_index: int,
+                     tie_tol: float = TIE_TOL, gap_tol: float = GAP_TOL) -> Response:
+    """One round of a ``myopic`` or ``forecasting`` agent facing ``rule`` ``(n,)`` in state ``state`` ``(d,)``.
+
+    ``round_index`` is 0-based. The returned ``effort`` has shape ``(1, d)``: this round's effort. The
+    agent's plan is a sub-game starting in ``state``; discounting from round ``round_index`` on is
+    rescaled to start at 1, which leaves the argmax unchanged.
+    """
+    if model not in ("myopic", "forecasting"):
+        raise ValueError(f"model must be 'myopic' or 'forecasting' for a per-round response, got {model!r}")
+    horizon = 1 if model == "myopic" else game.horizon - round_index
+    if horizon < 1:
+        raise ValueError(f"round_index must be in [0, {game.horizon - 1}], got {round_index}")
+    sub_game = game.replace(horizon=horizon, initial_state=np.asarray(state, dtype=np.float64))
+    plan = best_response(sub_game, np.tile(rule, (horizon, 1)), "rational", tie_tol, gap_tol)
+    return Response(plan.effort[:1], plan.duality_gap)
+
+
+def frank_wolfe_gap(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> float:
+    """Frank–Wolfe certificate ``max_{v in E_B^T} grad . (v - e)``: an upper bound on ``U_A* - U_A(e)`` (concave ``U_A``)."""
+    gradient = marginal_values(game, theta, effort, initial_state)
+    vertex = game.budget * np.maximum(gradient.max(axis=-1), 0.0)
+    return float(np.sum(vertex - np.sum(gradient * effort, axis=-1)))
+
+
+def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndarray, gap_tol: float) -> Response:
+    T, d, B = game.horizon, game.n_efforts, game.budget
+
+    def utility(flat):
+        return float(_play(game, theta, flat.reshape(T, d).clip(0.0), state).agent_utility)
+
+    def gradient(flat):
+        slopes = marginal_values(game, theta, flat.reshape(T, d).clip(1e-12), state)
+        return np.nan_to_num(slopes, posinf=1e12).ravel()
+
+    start = np.full(T * d, B / (d + 1))
+    # SLSQP converges fast on these small smooth programs; the Frank–Wolfe gap then certifies the result.
+    result = minimize(lambda x: -utility(x), start, jac=lambda x: -gradient(x), method="SLSQP",
+                      bounds=[(0.0, B)] * (T * d),
+                      constraints=[{"type": "ineq", "fun": lambda x: B - x.reshape(T, d).sum(axis=1),
+                                    "jac": lambda x: -np.kron(np.eye(T), np.ones(d))}],
+                      options={"maxiter": 1000, "ftol": 1e-14})
+    effort = _project_to_budget(result.x.reshape(T, d), B)
+    if not np.all(np.isfinite(effort)):
+        effort = start.reshape(T, d)
+    gap = frank_wolfe_gap(game, theta, effort, state)
+    for step in range(10_000):
+        if gap <= gap_tol:
+            break
+        gradient_now = marginal_values(game, theta, effort.clip(1e-12), state)
+        vertex = favoured_option(game, np.nan_to_num(gradient_now, posinf=1e12), tie_tol=0.0)
+        direction = vertex - effort
+        # Exact line search on the concave 1-d restriction by golden section.
+        low, high = 0.0, 1.0
+        for _ in range(60):
+            a, b = high - 0.618 * (high - low), low + 0.618 * (high - low)
+            if utility((effort + a * direction).ravel()) < utility((effort + b * direction).ravel()):
+                low = a
+            else:
+                high = b
+        effort = effort + 0.5 * (low + high) * direction
+        gap = frank_wolfe_gap(game, theta, effort, state)
+    if gap > gap_tol:
+        warnings.warn(f"concave best response stopped at duality gap {gap:.3g} > gap_tol={gap_tol:.3g}",
+                      RuntimeWarning, stacklevel=3)
+    return Response(effort, max(gap, 0.0))
+
+
+def _project_to_budget(effort: np.ndarray, budget: float) -> np.ndarray:
+    """Clip solver noise: non-negative, and rows scaled down to the budget if they exceed it."""
+    effort = np.clip(effort, 0.0, None)
+    totals = effort.sum(axis=-1, keepdims=True)
+    return np.where(totals > budget, effort * budget / np.maximum(totals, 1e-300), effort)
+
+
+# ---------------------------------------------------------------------------------------------
+# Named instances
+# ---------------------------------------------------------------------------------------------
+
+def classroom(horizon: int = 5, **changes) -> StatefulGame:
+    """Kleinberg–Raghavan's classroom, made stateful (the paper's Example 1.1 / Appendix A).
+
+    Efforts (d=3): copy on the test, study, look up homework answers. Features (n=2): test score,
+    homework score. ``W = [[1, 0.4, 0], [0, 0.4, 1]]``: studying raises both scores by 0.4, each form of
+    cheating raises one score by 1. Studying is retained (``omega = (0, 1, 0)``), nothing is forgotten
+    (``p = 1``), ``B = 1``, ``gamma = 1``, and the teacher values study only (``lambda = (0, 1, 0)``).
+
+    At ``T = 1`` studying is worth 0.4 per unit against at least 0.5 for the better form of cheating,
+    so it cannot be incentivized; with ``T`` rounds, studying in round ``tau`` is worth
+    ``0.4 (T - tau + 1)``, so the principal can incentivize study in rounds ``1..T-1``: the best
+    reachable average study effort is ``(T - 1) / T``. ``changes`` override any field.
+    """
+    fields = dict(conversion_matrix=[[1.0, 0.4, 0.0], [0.0, 0.4, 1.0]], retention=[0.0, 1.0, 0.0],
+                  persistence=[1.0, 1.0, 1.0], initial_state=[0.0, 0.0, 0.0], budget=1.0,
+                  effort_value=[0.0, 1.0, 0.0], horizon=horizon, discount=1.0, conversion="linear",
+                  effort_names=("copy", "study", "lookup"), feature_names=("test", "homework"))
+    fields.update(changes)
+    return StatefulGame(**fields)
+
+
+def random_game(rng: np.random.Generator, horizon: int = 3, n_features: int = 2, n_efforts: int = 3,
+                conversion: str = "linear", discount: float | None = None) -> StatefulGame:
+    """A random instance drawn from ``rng``.
+
+    ``W`` entries are uniform on ``[0, 1]`` with about a third set to 0; retention uniform on ``[0, 1]``
+    with about half the types not retained at all; persistence uniform on ``[0.5, 1]``; ``lambda``
+    uniform on ``[-1, 1]``; ``B = 1``; ``s_1 = 0``; ``gamma`` uniform on ``[0.8, 1]`` unless given.
+    """
+    W = rng.uniform(0.0, 1.0, (n_features, n_efforts)) * (rng.random((n_features, n_efforts)) > 1 / 3)
+    retention = rng.uniform(0.0, 1.0, n_efforts) * (rng.random(n_efforts) > 0.5)
+    return StatefulGame(conversion_matrix=W, retention=retention, persistence=rng.uniform(0.5, 1.0, n_efforts),
+                        budget=1.0, effort_value=rng.uniform(-1.0, 1.0, n_efforts), horizon=horizon,
+                        discount=float(rng.uniform(0.8, 1.0)) if discount is None else discount,
+                        conversion=conversion)
