@@ -355,12 +355,34 @@ def respond_in_round(game: StatefulGame, model: str, rule: np.ndarray, state: np
     """
     if model not in ("myopic", "forecasting"):
         raise ValueError(f"model must be 'myopic' or 'forecasting' for a per-round response, got {model!r}")
-    horizon = 1 if model == "myopic" else game.horizon - round_index
-    if horizon < 1:
+    if not 0 <= round_index < game.horizon:
         raise ValueError(f"round_index must be in [0, {game.horizon - 1}], got {round_index}")
+    if game.is_linear:
+        values = (game.conversion_matrix.T @ rule) * per_round_weights(game, model)[round_index]
+        return Response(favoured_option(game, values, tie_tol)[None, :])
+    horizon = 1 if model == "myopic" else game.horizon - round_index
     sub_game = game.replace(horizon=horizon, initial_state=np.asarray(state, dtype=np.float64))
     plan = best_response(sub_game, np.tile(rule, (horizon, 1)), "rational", tie_tol, gap_tol)
     return Response(plan.effort[:1], plan.duality_gap)
+
+
+def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:
+    """Per-round effort weights ``h`` ``(T, d)`` of a linear game: the agent's marginal value is ``h_t * W^T theta_t``.
+
+    ``myopic``: ``h_t = 1``. ``forecasting`` (the rule of round t assumed in force until T, discounting
+    rescaled to start at round t): ``h_t = 1 + omega * sum_{u=1}^{T-t} gamma^u p^(u-1)`` (t 0-based,
+    ``T - t - 1`` later rounds), i.e. ``c`` of a constant plan over the remaining horizon.
+    """
+    if model == "myopic":
+        return np.ones((game.horizon, game.n_efforts))
+    if model != "forecasting":
+        raise ValueError(f"model must be 'myopic' or 'forecasting', got {model!r}")
+    weights = np.empty((game.horizon, game.n_efforts))
+    carried = np.zeros(game.n_efforts)  # sum_{u=1}^{remaining} gamma^u p^(u-1), built from the last round back
+    for t in range(game.horizon - 1, -1, -1):
+        weights[t] = 1.0 + game.retention * carried
+        carried = game.discount * (1.0 + game.persistence * carried)
+    return weights
 
 
 def frank_wolfe_gap(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> float:
