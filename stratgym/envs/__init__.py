@@ -13,8 +13,10 @@ import gymnasium as gym
 #: so its registered time limit truncates it.
 ENVIRONMENTS = {
     "stratgym/StatefulCommitment-v0": ("stratgym.envs.stateful:StatefulCommitmentEnv", {}),
-    "stratgym/StatefulPrincipal-v0": ("stratgym.envs.stateful:StatefulPrincipalEnv", {}),
-    "stratgym/StatefulAgent-v0": ("stratgym.envs.stateful:StatefulAgentEnv", {}),
+    "stratgym/StatefulPrincipal-v0": ("stratgym.envs.stateful:StatefulPrincipalEnv",
+                                      {"vector_entry_point": "stratgym.envs.stateful:StatefulPrincipalVectorEnv"}),
+    "stratgym/StatefulAgent-v0": ("stratgym.envs.stateful:StatefulAgentEnv",
+                                  {"vector_entry_point": "stratgym.envs.stateful:StatefulAgentVectorEnv"}),
     "stratgym/PersuasionScheme-v0": ("stratgym.envs.persuasion:PersuasionSchemeEnv", {}),
     "stratgym/PersuasionRecommend-v0": ("stratgym.envs.persuasion:PersuasionRecommendEnv", {"max_episode_steps": 100}),
     "stratgym/PersuasionAgent-v0": ("stratgym.envs.persuasion:PersuasionAgentEnv", {}),

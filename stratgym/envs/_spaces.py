@@ -25,6 +25,8 @@ def box_to_simplex(action: np.ndarray) -> np.ndarray:
     """Map ``action`` ``(..., k)`` in ``[-1, 1]`` onto the probability simplex along the last axis (float64)."""
     weights = (np.asarray(action, dtype=np.float64) + 1.0) / 2.0
     totals = weights.sum(axis=-1, keepdims=True)
+    if totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
+        return weights / totals
     uniform = np.full_like(weights, 1.0 / weights.shape[-1])
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
 
@@ -45,11 +47,12 @@ def check_action(space: spaces.Space, action, name: str = "action", atol: float 
         array = np.asarray(action, dtype=np.float64)
         if array.shape != space.shape:
             raise ValueError(f"{name} must have shape {space.shape}, got {array.shape}")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} must be finite, got {array}")
-        if np.any(array < space.low - atol) or np.any(array > space.high + atol):
+        # One vectorized test on the hot path (False for NaN too); the slow path says why.
+        if not ((array >= space.low - atol) & (array <= space.high + atol)).all():
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name} must be finite, got {array}")
             raise ValueError(f"{name} must lie in [{space.low.min()}, {space.high.max()}], got {array}")
-        return np.clip(array, space.low, space.high)
+        return np.minimum(np.maximum(array, space.low), space.high)
     if isinstance(space, spaces.Discrete):
         array = np.asarray(action)
         if array.shape not in ((), (1,)) or not np.issubdtype(array.dtype, np.integer):

@@ -103,7 +103,7 @@ class StatefulGame:
         discount = as_real_array(self.discount, "discount (gamma)", shape=())
         check_range(discount, "discount (gamma)", low=0.0, high=1.0, low_open=True)
         set_("discount", float(discount))
-        if self.conversion not in CONVERSIONS:
+        if not isinstance(self.conversion, str) or self.conversion not in CONVERSIONS:
             raise ValueError(f"conversion must be one of {sorted(CONVERSIONS)}, got {self.conversion!r}")
         for field, length, prefix in (("effort_names", d, "effort"), ("feature_names", n, "feature")):
             names = getattr(self, field)
@@ -235,9 +235,16 @@ def _carry_forward(game: StatefulGame, per_round: np.ndarray) -> np.ndarray:
     out = np.empty_like(per_round)
     later = np.zeros(per_round.shape[:-2] + per_round.shape[-1:])
     for tau in range(game.horizon - 1, -1, -1):
-        out[..., tau, :] = per_round[..., tau, :] + game.retention * later
-        later = per_round[..., tau, :] + game.persistence * later
+        out[..., tau, :] = per_round[..., tau, :] + _times(game.retention, later)
+        later = per_round[..., tau, :] + _times(game.persistence, later)
     return out
+
+
+def _times(factor: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``factor * values`` with ``0 * inf = 0``: sqrt's slope is infinite at 0, but a zero factor (no
+    retention, no persistence, no weight, no conversion) means that slope never reaches the agent."""
+    with np.errstate(invalid="ignore"):
+        return np.where(factor > 0, factor * values, 0.0)
 
 
 def feature_slopes(game: StatefulGame, effort, initial_state=None) -> np.ndarray:
@@ -261,21 +268,26 @@ def marginal_values(game: StatefulGame, theta, effort=None, initial_state=None) 
     gradient at ``effort``. Cost ``O(T n d)``.
     """
     theta = np.asarray(theta, dtype=np.float64)
-    weights = theta if game.is_linear else theta * feature_slopes(game, effort, initial_state)
     discounts = game.discount ** np.arange(game.horizon)
-    return _carry_forward(game, discounts[:, None] * (weights @ game.conversion_matrix))
+    if game.is_linear:
+        return _carry_forward(game, discounts[:, None] * (theta @ game.conversion_matrix))
+    weights = _times(theta, feature_slopes(game, effort, initial_state))
+    per_round = _times(game.conversion_matrix, weights[..., None]).sum(axis=-2)
+    return _carry_forward(game, discounts[:, None] * per_round)
 
 
 def marginal_value_operator(game: StatefulGame, slopes: np.ndarray | None = None) -> np.ndarray:
     """The linear map ``theta -> marginal values``, shape ``(T, d, T, n)``: ``c[tau, j] = sum_{t,i} A[tau, j, t, i] theta[t, i]``.
 
     ``slopes`` ``(T, n)`` are the feature slopes ``g'`` at a fixed effort policy (KKT gradient of a
-    concave game); ``None`` means linear ``g``. Non-finite slopes must be handled by the caller.
+    concave game): ``A[tau, j, t, i]`` is the linear-``g`` entry times ``slopes[t, i]``. ``None`` means
+    linear ``g``. An infinite slope gives infinite entries where feature ``i`` of round ``t`` depends on
+    effort ``(tau, j)`` and 0 elsewhere (``0 * inf = 0``); what to do with them is the caller's choice.
     """
     T, n, d = game.horizon, game.n_features, game.n_efforts
-    slopes = np.ones((T, n)) if slopes is None else slopes
     basis = np.eye(T * n).reshape(T * n, T, n)
-    return np.moveaxis(marginal_values(game.replace(conversion="linear"), basis * slopes), 0, -1).reshape(T, d, T, n)
+    linear = np.moveaxis(marginal_values(game.replace(conversion="linear"), basis), 0, -1).reshape(T, d, T, n)
+    return linear if slopes is None else _times(linear, np.asarray(slopes, dtype=np.float64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,15 +302,33 @@ def favoured_option(game: StatefulGame, values: np.ndarray, tie_tol: float = TIE
     0 for no effort) wins; then the lowest effort index, with no effort last. Returns efforts ``(..., d)``.
     """
     values = np.asarray(values, dtype=np.float64)
-    options = np.concatenate([values, np.zeros(values.shape[:-1] + (1,))], axis=-1)
-    best = options.max(axis=-1, keepdims=True)
-    tied = options >= best - tie_tol * np.maximum(1.0, np.abs(best))
-    principal = np.append(game.effort_value, 0.0)
-    # Rank tied options by principal value, then by index (argmax returns the first maximum).
-    choice = np.argmax(np.where(tied, principal, -np.inf), axis=-1)
-    effort = np.zeros(values.shape)
-    chosen = choice < game.n_efforts
-    np.put_along_axis(effort, np.minimum(choice, game.n_efforts - 1)[..., None], np.where(chosen, game.budget, 0.0)[..., None], axis=-1)
+    if values.ndim == 1:
+        return _favoured_option_one(game, values, tie_tol)
+    best = np.maximum(values.max(axis=-1), 0.0)  # "no effort" is worth 0
+    threshold = best - tie_tol * np.maximum(1.0, best)
+    tied = values >= threshold[..., None]
+    # argmax returns the first maximum: among tied types the largest lambda, then the lowest index.
+    favourite = np.where(tied, game.effort_value, -np.inf).argmax(axis=-1)
+    favourite_value = np.take(game.effort_value, favourite)
+    # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred, or nothing else is tied.
+    no_effort = ((0.0 >= threshold) & (favourite_value < 0.0)) | ~tied.any(axis=-1)
+    amount = np.where(no_effort, 0.0, game.budget)
+    return (np.arange(values.shape[-1]) == favourite[..., None]) * amount[..., None]
+
+
+def _favoured_option_one(game: StatefulGame, values: np.ndarray, tie_tol: float) -> np.ndarray:
+    """:func:`favoured_option` for one vector in plain Python: envs call it every step, where numpy's
+    per-call overhead on a length-``d`` vector dominated (tested equal to the batched rule)."""
+    listed = values.tolist()
+    best = max(max(listed), 0.0)
+    threshold = best - tie_tol * max(1.0, best)
+    choice, choice_value = -1, 0.0
+    for j, (value, principal) in enumerate(zip(listed, game.effort_value.tolist())):
+        if value >= threshold and (choice < 0 or principal > choice_value):
+            choice, choice_value = j, principal
+    effort = np.zeros(len(listed))
+    if choice >= 0 and not (0.0 >= threshold and choice_value < 0.0):
+        effort[choice] = game.budget
     return effort
 
 
@@ -370,7 +400,7 @@ def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:
     """Per-round effort weights ``h`` ``(T, d)`` of a linear game: the agent's marginal value is ``h_t * W^T theta_t``.
 
     ``myopic``: ``h_t = 1``. ``forecasting`` (the rule of round t assumed in force until T, discounting
-    rescaled to start at round t): ``h_t = 1 + omega * sum_{u=1}^{T-t} gamma^u p^(u-1)`` (t 0-based,
+    rescaled to start at round t): ``h_t = 1 + omega * sum_{u=1}^{T-1-t} gamma^u p^(u-1)`` (t 0-based,
     ``T - t - 1`` later rounds), i.e. ``c`` of a constant plan over the remaining horizon.
     """
     if model == "myopic":
@@ -389,7 +419,7 @@ def frank_wolfe_gap(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, i
     """Frank–Wolfe certificate ``max_{v in E_B^T} grad . (v - e)``: an upper bound on ``U_A* - U_A(e)`` (concave ``U_A``)."""
     gradient = marginal_values(game, theta, effort, initial_state)
     vertex = game.budget * np.maximum(gradient.max(axis=-1), 0.0)
-    return float(np.sum(vertex - np.sum(gradient * effort, axis=-1)))
+    return float(np.sum(vertex - np.sum(_times(effort, gradient), axis=-1)))
 
 
 def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndarray, gap_tol: float) -> Response:
