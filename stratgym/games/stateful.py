@@ -150,25 +150,31 @@ def uniform_rule(game: StatefulGame) -> np.ndarray:
 
 def check_assessment_policy(game: StatefulGame, theta, name: str = "theta", atol: float = 1e-6) -> np.ndarray:
     """Validate rules ``theta`` of shape ``(..., T, n)``: finite, ``>= 0``, each row summing to 1 (within ``atol``)."""
-    theta = np.asarray(theta, dtype=np.float64)
-    _check_trailing_shape(theta, (game.horizon, game.n_features), name, "(..., T, n)")
-    if np.any(theta < -atol) or np.any(np.abs(theta.sum(axis=-1) - 1.0) > atol):
+    theta = _with_trailing_shape(theta, (game.horizon, game.n_features), name, "(..., T, n)")
+    # One pass on the hot path; comparisons with NaN are False, so non-finite input fails it too.
+    if not (theta.min() >= -atol and np.abs(theta.sum(axis=-1) - 1.0).max() <= atol):
+        _reject_non_finite(theta, name)
         raise ValueError(f"{name} rows must lie on the probability simplex (>= 0, summing to 1)")
     return theta
 
 
 def check_effort_policy(game: StatefulGame, effort, name: str = "effort", atol: float = 1e-6) -> np.ndarray:
     """Validate efforts of shape ``(..., T, d)``: finite, ``>= 0``, each round's total at most the budget."""
-    effort = np.asarray(effort, dtype=np.float64)
-    _check_trailing_shape(effort, (game.horizon, game.n_efforts), name, "(..., T, d)")
-    if np.any(effort < -atol) or np.any(effort.sum(axis=-1) > game.budget + atol):
+    effort = _with_trailing_shape(effort, (game.horizon, game.n_efforts), name, "(..., T, d)")
+    if not (effort.min() >= -atol and effort.sum(axis=-1).max() <= game.budget + atol):
+        _reject_non_finite(effort, name)
         raise ValueError(f"{name} rows must be >= 0 and sum to at most the budget B={game.budget}")
     return effort
 
 
-def _check_trailing_shape(array: np.ndarray, trailing: tuple, name: str, form: str) -> None:
+def _with_trailing_shape(value, trailing: tuple, name: str, form: str) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
     if array.ndim < len(trailing) or array.shape[-len(trailing):] != trailing:
         raise ValueError(f"{name} must have shape {form} = (..., {', '.join(map(str, trailing))}), got {array.shape}")
+    return array
+
+
+def _reject_non_finite(array: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
 
@@ -212,18 +218,44 @@ def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory
 
 def _play(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> Trajectory:
     batch = np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2])
-    state = np.broadcast_to(game.initial_state if initial_state is None else initial_state, batch + (game.n_efforts,))
-    states, features = [state], []
-    for t in range(game.horizon):
-        features.append(observe(game, state, effort[..., t, :]))
-        state = next_state(game, state, effort[..., t, :])
-        states.append(state)
-    features = np.stack(features, axis=-2)
+    effort = np.broadcast_to(effort, batch + effort.shape[-2:])
+    stocks = accumulated_effort(game, effort, initial_state)
+    features = CONVERSIONS[game.conversion][0](stocks @ game.conversion_matrix.T)
+    last_state = next_state(game, stocks[..., -1, :] - effort[..., -1, :], effort[..., -1, :])
     scores = np.einsum("...tn,...tn->...t", np.broadcast_to(theta, batch + theta.shape[-2:]), features)
-    discounts = game.discount ** np.arange(game.horizon)
-    return Trajectory(states=np.stack(states, axis=-2), features=features, scores=scores,
-                      agent_utility=scores @ discounts,
-                      principal_utility=np.broadcast_to(effort, batch + effort.shape[-2:]).sum(axis=-2) @ game.effort_value)
+    return Trajectory(states=np.concatenate([stocks - effort, last_state[..., None, :]], axis=-2), features=features,
+                      scores=scores, agent_utility=scores @ _discounts(game),
+                      principal_utility=effort.sum(axis=-2) @ game.effort_value)
+
+
+def accumulated_effort(game: StatefulGame, effort: np.ndarray, initial_state=None) -> np.ndarray:
+    """``s_t + e_t`` for every round, shape ``(..., T, d)``: what the features convert.
+
+    The state is linear in past effort, ``s_t = p^(t-1) s_1 + sum_{u<t} omega p^(t-1-u) e_u``, so one
+    contraction with a per-game kernel replaces the round-by-round loop.
+    """
+    transfer, decay = _transfer_kernel(game)
+    state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
+    return np.einsum("tuj,...uj->...tj", transfer, effort) + decay * state[..., None, :]
+
+
+def _transfer_kernel(game: StatefulGame) -> tuple[np.ndarray, np.ndarray]:
+    """``(K, P)`` with ``K[t, u] = 1`` if ``u = t``, ``omega p^(t-1-u)`` if ``u < t``, else 0 (shape ``(T, T, d)``),
+    and ``P[t] = p^t`` (shape ``(T, d)``); cached on the (immutable) game."""
+    cached = game.__dict__.get("_transfer_kernel")
+    if cached is None:
+        T = game.horizon
+        lags = np.arange(T)[:, None] - np.arange(T)[None, :] - 1  # t - 1 - u
+        powers = game.persistence ** np.maximum(lags, 0)[..., None]
+        kernel = np.where((lags >= 0)[..., None], game.retention * powers, 0.0) + np.eye(T)[..., None]
+        cached = (kernel, game.persistence ** np.arange(T)[:, None])
+        game.__dict__["_transfer_kernel"] = cached  # frozen dataclass: a derived value, not a field
+    return cached
+
+
+def _discounts(game: StatefulGame) -> np.ndarray:
+    """``gamma^(t-1)`` for ``t = 1..T``, shape ``(T,)``."""
+    return game.discount ** np.arange(game.horizon)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,9 +266,10 @@ def _carry_forward(game: StatefulGame, per_round: np.ndarray) -> np.ndarray:
     """``c_tau = v_tau + omega * sum_{t > tau} p^(t-1-tau) v_t`` for ``v`` of shape ``(..., T, d)``, by suffix sums."""
     out = np.empty_like(per_round)
     later = np.zeros(per_round.shape[:-2] + per_round.shape[-1:])
+    times = np.multiply if np.isfinite(per_round).all() else _times  # only sqrt's slope at 0 needs 0 * inf = 0
     for tau in range(game.horizon - 1, -1, -1):
-        out[..., tau, :] = per_round[..., tau, :] + _times(game.retention, later)
-        later = per_round[..., tau, :] + _times(game.persistence, later)
+        out[..., tau, :] = per_round[..., tau, :] + times(game.retention, later)
+        later = per_round[..., tau, :] + times(game.persistence, later)
     return out
 
 
@@ -252,12 +285,7 @@ def feature_slopes(game: StatefulGame, effort, initial_state=None) -> np.ndarray
     effort = np.asarray(effort, dtype=np.float64)
     if game.is_linear:
         return np.ones(effort.shape[:-1] + (game.n_features,))
-    state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
-    latent = []
-    for t in range(game.horizon):
-        latent.append((state + effort[..., t, :]) @ game.conversion_matrix.T)
-        state = next_state(game, state, effort[..., t, :])
-    return CONVERSIONS[game.conversion][1](np.stack(latent, axis=-2))
+    return CONVERSIONS[game.conversion][1](accumulated_effort(game, effort, initial_state) @ game.conversion_matrix.T)
 
 
 def marginal_values(game: StatefulGame, theta, effort=None, initial_state=None) -> np.ndarray:
@@ -268,7 +296,7 @@ def marginal_values(game: StatefulGame, theta, effort=None, initial_state=None) 
     gradient at ``effort``. Cost ``O(T n d)``.
     """
     theta = np.asarray(theta, dtype=np.float64)
-    discounts = game.discount ** np.arange(game.horizon)
+    discounts = _discounts(game)
     if game.is_linear:
         return _carry_forward(game, discounts[:, None] * (theta @ game.conversion_matrix))
     weights = _times(theta, feature_slopes(game, effort, initial_state))
