@@ -1,0 +1,648 @@
+"""Exact solvers and reference policies of the stateful game (:mod:`stratgym.games.stateful`).
+
+Everything here returns a :class:`~stratgym.baselines.results.StackelbergResult` whose effort policy
+was recomputed by :func:`~stratgym.games.stateful.best_response` (with its default tie tolerance) from
+the returned assessment policy ``theta``; if the principal utility of that response differs from the
+solver's claim by more than :data:`VALUE_TOL` (relative), a ``RuntimeError`` is raised instead.
+
+Ties (strong Stackelberg). Against a linear-``g`` agent the exact solvers optimize over the agent's
+whole argmax set, so ties go to the principal: the returned ``theta`` may leave the agent *exactly*
+indifferent between the option the principal wants and another one, and
+:func:`~stratgym.games.stateful.favoured_option` then picks the principal's favourite. Pass
+``margin > 0`` for a robust rule: every chosen option then beats every other option (including "no
+effort") by at least ``margin`` in the agent's marginal value. Because marginal values are ``>= 0``
+(``W, theta, omega, p >= 0``), no effort can never be *strictly* preferred, so with ``margin > 0``
+the agent always spends its whole budget.
+
+Linear ``g``: the agent ranks its options in round ``tau`` by values ``c_tau = A[tau] . theta``, linear in
+``theta`` (:func:`response_operator`), and the principal's problem is a MILP over which option is the
+argmax in each round (:func:`milp_optimum`), checked against brute force (:func:`brute_force_optimum`).
+The myopic and forecasting agents decide each round from that round's rule alone, so their optimum
+decomposes into one small problem per round (:func:`per_round_optimum`).
+
+Concave ``g``: membership is an LP in ``theta`` built from the KKT conditions at the fixed effort
+(:func:`incentivizing_rule`); the principal's optimum is searched over ``theta`` and reported with a
+certified upper bound (:func:`search_optimum`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from stratgym.baselines.results import StackelbergResult
+from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, StatefulGame, best_response, check_assessment_policy,
+                                     check_effort_policy, feature_slopes, marginal_value_operator, marginal_values,
+                                     per_round_weights, rollout, uniform_rule)
+
+#: Efforts above ``SUPPORT_TOL * B`` count as used (in the support); a round whose total is within
+#: ``SUPPORT_TOL * B`` of ``B`` counts as spending the whole budget.
+SUPPORT_TOL = 1e-9
+#: A solver's claimed principal utility must match the re-checked one within ``VALUE_TOL * max(1, T B max|lambda|)``.
+VALUE_TOL = 1e-6
+#: Default cap on the number of pure effort policies ``(d+1)^T`` that :func:`brute_force_optimum` enumerates.
+BRUTE_FORCE_CAP = 4096
+#: HiGHS LP tolerances: tighter than the defaults (1e-7) so that the agent's ties that a certificate relies
+#: on hold far inside the best response's tie tolerance (``TIE_TOL = 1e-9`` relative).
+_LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+__all__ = ["SUPPORT_TOL", "VALUE_TOL", "BRUTE_FORCE_CAP", "response_operator", "incentivizing_rule",
+           "incentive_margins", "milp_optimum", "brute_force_optimum", "per_round_optimum", "search_optimum",
+           "best_constant_rule", "repeated_one_round_rule", "uniform_weights", "evaluate_rule", "solve"]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the agent ranks its options by: a linear map of theta
+# ---------------------------------------------------------------------------------------------
+
+def response_operator(game: StatefulGame, model: str = "rational") -> np.ndarray:
+    """Linear map from ``theta`` to the values the agent ranks its options by, shape ``(T, d, T, n)``.
+
+    ``c[tau, j] = sum_{t, i} A[tau, j, t, i] theta[t, i]``; in round ``tau`` the agent puts its budget on
+    the principal's favourite argmax of ``c[tau]`` (or no effort if the maximum is ``<= 0``). Linear ``g`` only.
+
+    * ``rational``: :func:`~stratgym.games.stateful.marginal_value_operator`, the full-horizon marginal values.
+    * ``myopic`` / ``forecasting``: block diagonal, round ``tau`` depends on ``theta_tau`` only:
+      ``c_tau = (W^T theta_tau) * h_tau`` with ``h`` from :func:`~stratgym.games.stateful.per_round_weights`
+      (``h = 1`` for myopic; for forecasting, the first-round marginal value of a constant plan over the
+      remaining rounds, discounted from 1 as in :func:`~stratgym.games.stateful.respond_in_round`:
+      ``h_tau = 1 + omega * sum_{u=1}^{T-1-tau} gamma^u p^(u-1)`` for 0-based ``tau``, which is the 1-based
+      ``gamma^(t-1) + omega * sum_{u>t} gamma^(u-1) p^(u-1-t)`` divided by ``gamma^(t-1)``). The current
+      state drops out: with linear ``g`` it only adds a constant to the agent's utility.
+    """
+    _require_linear(game, "response_operator")
+    _check_model(model)
+    if model == "rational":
+        return marginal_value_operator(game)
+    T = game.horizon
+    operator = np.zeros((T, game.n_efforts, T, game.n_features))
+    weights = per_round_weights(game, model)
+    for tau in range(T):
+        operator[tau, :, tau, :] = game.conversion_matrix.T * weights[tau][:, None]
+    return operator
+
+
+def _kkt_operator(game: StatefulGame, effort: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The concave agent's utility gradient at ``effort`` as a linear map of ``theta``, and the weights ``(T, n)``
+    forced to 0.
+
+    Where ``g'`` is infinite (sqrt at 0) on a feature that some effort type moves, any weight on it would give
+    the agent an infinite marginal gain from moving effort there, so ``effort`` can only be optimal if that
+    weight is 0: it is forced to 0, and the slope set to 0 (it then multiplies a zero weight).
+    """
+    slopes = feature_slopes(game, effort)
+    infinite = ~np.isfinite(slopes)
+    forced_zero = infinite & game.conversion_matrix.any(axis=1)
+    return marginal_value_operator(game, slopes=np.where(infinite, 0.0, slopes)), forced_zero
+
+
+def _fold(operator: np.ndarray, constant: bool) -> np.ndarray:
+    """Re-express ``operator`` ``(T, d, T, n)`` in the free rules: ``(T, d, 1, n)`` for a constant rule."""
+    return operator.sum(axis=2, keepdims=True) if constant else operator
+
+
+def _expand(rules: np.ndarray, horizon: int) -> np.ndarray:
+    """Free rules ``(R, n)`` (``R`` = 1 or T) as an assessment policy ``(T, n)``."""
+    return np.repeat(rules, horizon // rules.shape[0], axis=0)
+
+
+def _on_simplex(rules: np.ndarray) -> np.ndarray:
+    """Solver output ``(R, n)`` cleaned of rounding: clipped at 0, rows rescaled to sum to 1."""
+    rules = np.clip(rules, 0.0, None)
+    return rules / rules.sum(axis=1, keepdims=True)
+
+
+def _best_over_rules(values: np.ndarray) -> float:
+    """``max_theta values . theta`` over rules on the simplex, for ``values`` of shape ``(R, n)``."""
+    return float(values.max(axis=-1).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# Membership oracle
+# ---------------------------------------------------------------------------------------------
+
+def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margin: float, regret_tol: float,
+                   forced_zero: np.ndarray | None = None) -> tuple[np.ndarray | None, float, str]:
+    """Max-min-slack rule making ``effort`` ``(T, d)`` a best response: ``(rules (R, n) or None, slack, status)``.
+
+    Variables: rules ``phi`` ``(R, n)`` (rows on the simplex), one level ``mu_tau >= 0`` per round, slack ``s``.
+    With ``c = operator . phi`` (marginal values, or the concave gradient at ``effort``):
+
+    * ``c_tau_j <= mu_tau`` for used types and ``c_tau_k <= mu_tau - s`` for unused ones;
+    * ``mu_tau >= s`` in rounds that spend the whole budget (no effort is then an unused option);
+    * ``sum_tau (B mu_tau - e_tau . c_tau) <= regret_tol``.
+
+    ``B mu_tau - e_tau . c_tau >= (B - sum e_tau) mu_tau + sum_j e_tau_j (mu_tau - c_tau_j) >= 0``, so with
+    ``regret_tol = 0`` this forces ``c_tau_j = mu_tau = max(max_k c_tau_k, 0)`` on the support and ``mu_tau = 0``
+    in rounds with unused budget: exactly the optimality (KKT) conditions. The left side bounds the
+    Frank–Wolfe gap of ``effort`` under ``phi``, so ``regret_tol > 0`` certifies a ``regret_tol``-best response.
+    Objective: maximize ``s`` subject to ``margin <= s <= 1 + margin + max |c|``, so the certificate is the rule
+    with the largest strict incentive (and ``s`` is capped where no option is unused).
+    """
+    T, d, R, n = operator.shape
+    values = operator.reshape(T * d, R * n)
+    used = effort > SUPPORT_TOL * budget
+    full = effort.sum(axis=1) >= budget * (1.0 - SUPPORT_TOL)
+    n_rules = R * n
+    level = n_rules + np.arange(T)
+    slack = n_rules + T
+    gradient_rows = np.zeros((T * d, slack + 1))
+    gradient_rows[:, :n_rules] = values
+    gradient_rows[np.arange(T * d), np.repeat(level, d)] = -1.0
+    gradient_rows[:, slack] = ~used.ravel()
+    full_rows = np.zeros((int(full.sum()), slack + 1))
+    full_rows[np.arange(len(full_rows)), level[full]] = -1.0
+    full_rows[:, slack] = 1.0
+    regret_row = np.zeros((1, slack + 1))
+    regret_row[0, :n_rules] = -effort.ravel() @ values
+    regret_row[0, level] = budget
+    simplex_rows = np.zeros((R, slack + 1))
+    simplex_rows[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
+    rule_upper = np.where(forced_zero, 0.0, 1.0).ravel() if forced_zero is not None else np.ones(n_rules)
+    cap = 1.0 + margin + max(_best_over_rules(row.reshape(R, n)) for row in values)
+    objective = np.zeros(slack + 1)
+    objective[slack] = -1.0
+    result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_row]),
+                     b_ub=np.concatenate([np.zeros(T * d + len(full_rows)), [regret_tol]]),
+                     A_eq=simplex_rows, b_eq=np.ones(R),
+                     bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(margin, cap)],
+                     method="highs", options=_LP_OPTIONS)
+    if result.status == 2:
+        return None, float("nan"), result.message
+    if result.status != 0:
+        raise RuntimeError(f"membership LP failed: {result.message}")
+    return _on_simplex(result.x[:n_rules].reshape(R, n)), float(result.x[slack]), result.message
+
+
+def _membership(game: StatefulGame, effort, margin: float, model: str, constant: bool,
+                regret_tol: float | None) -> tuple[np.ndarray | None, float, str]:
+    """Validate, build the operator for ``game``'s ``g``, run :func:`_membership_lp`; rules come back ``(T, n)``."""
+    effort = _check_effort(game, effort)
+    margin = _check_nonnegative(margin, "margin")
+    if game.is_linear:
+        operator, forced_zero = response_operator(game, model), None
+        regret_tol = 0.0 if regret_tol is None else regret_tol
+    else:
+        if model != "rational":
+            raise NotImplementedError(f"membership for a {model} agent with concave g is not implemented: its "
+                                      "responses re-plan along the state path, so no single KKT system describes them")
+        operator, forced_zero = _kkt_operator(game, effort)
+        regret_tol = GAP_TOL if regret_tol is None else regret_tol
+        if constant:
+            forced_zero = forced_zero.any(axis=0, keepdims=True)
+    regret_tol = _check_nonnegative(regret_tol, "regret_tol")
+    rules, slack, status = _membership_lp(_fold(operator, constant), effort, game.budget, margin, regret_tol,
+                                          forced_zero)
+    return (None if rules is None else _expand(rules, game.horizon)), slack, status
+
+
+def incentivizing_rule(game: StatefulGame, effort, margin: float = 0.0, *, model: str = "rational",
+                       constant: bool = False, regret_tol: float | None = None) -> np.ndarray | None:
+    """An assessment policy ``theta`` ``(T, n)`` to which ``effort`` ``(T, d)`` is a best response, or ``None``.
+
+    Linear ``g`` (any response ``model``): ``effort`` must put its support on argmaxes of the values of
+    :func:`response_operator`, and leave budget unused only where the maximum is ``<= 0``. Concave ``g``
+    (rational agent only): the KKT conditions at ``effort``, ``grad_tau_j(theta) <= mu_tau`` with equality
+    where ``e_tau_j > 0``, ``mu_tau >= 0``, ``mu_tau = 0`` if ``sum_j e_tau_j < B``, which are linear in
+    ``(theta, mu)`` at fixed ``effort``; where sqrt's slope is infinite on a feature some effort moves, that
+    feature's weight is forced to 0 (else the agent would gain from moving effort there).
+
+    ``margin`` > 0 asks every unused option (other types and, if the budget is spent, no effort) to be worth
+    at least ``margin`` less than the used ones: a strict incentive. ``constant`` restricts to rules equal in
+    every round. ``regret_tol`` (agent utility units) accepts ``effort`` if its Frank–Wolfe duality gap under
+    ``theta`` is at most that: default 0 for linear ``g`` (exact) and ``GAP_TOL`` for concave ``g``, whose best
+    responses are only computed to that gap. Efforts above ``SUPPORT_TOL * B`` count as used.
+
+    Among certificates, the one returned maximizes the smallest strict incentive ``s`` over all rounds (the LP's
+    objective; see :func:`_membership_lp`): if every round can be made strict at once, the certificate is strict
+    in every round. If some round needs a tie (``s = 0``), other rounds may be left tied too, and the agent's
+    ties then go to the principal; ask for ``margin > 0`` when a robust rule matters.
+    """
+    return _membership(game, effort, margin, model, constant, regret_tol)[0]
+
+
+def incentive_margins(game: StatefulGame, theta, effort, model: str = "rational") -> np.ndarray:
+    """Per round, how much the worst used option beats the best unused one, shape ``(T,)`` (``inf`` if none unused).
+
+    Options are the effort types, valued by :func:`response_operator` (linear ``g``) or by the utility gradient
+    at ``effort`` (concave ``g``, rational agent), and no effort, valued 0; no effort is used when budget is left.
+    A best response has margins ``>= 0`` (up to tolerance), and 0 means the agent is indifferent.
+    """
+    theta = _check_rules(game, theta)
+    effort = _check_effort(game, effort)
+    _check_model(model)
+    if game.is_linear:
+        values = np.einsum("tjri,ri->tj", response_operator(game, model), theta)
+    elif model == "rational":
+        values = marginal_values(game, theta, effort)
+    else:
+        raise NotImplementedError(f"incentive margins of a {model} agent with concave g are not defined here")
+    options = np.concatenate([values, np.zeros((game.horizon, 1))], axis=1)
+    used = np.concatenate([effort > SUPPORT_TOL * game.budget,
+                           effort.sum(axis=1, keepdims=True) < game.budget * (1.0 - SUPPORT_TOL)], axis=1)
+    worst_used = np.where(used, options, np.inf).min(axis=1)
+    return worst_used - np.where(used, -np.inf, options).max(axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact optimum against a linear-g agent: MILP, brute force, per-round decomposition
+# ---------------------------------------------------------------------------------------------
+
+def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.0, constant: bool = False,
+                 time_limit: float | None = None) -> StackelbergResult:
+    """The principal's exact optimum against a linear-``g`` agent, as a MILP (HiGHS).
+
+    Binaries ``z[tau, o]`` pick one option per round (``d`` effort types, then no effort); continuous
+    rules ``phi`` (``T`` rules, or one if ``constant``). With ``c = A . phi`` (:func:`response_operator`):
+
+    * ``z[tau, j] = 1`` implies ``c_tau_j >= c_tau_k + margin`` for every other type ``k`` and ``c_tau_j >= margin``;
+    * ``z[tau, none] = 1`` implies ``c_tau_k <= -margin`` for every type.
+
+    Each implication is a big-M row with ``M`` the exact range of its left side over rules on the simplex
+    (``sum_r max_i`` of the row's coefficients; ``c >= 0`` since ``W, theta, omega, p, gamma >= 0``).
+    Options that can never satisfy their rows are fixed to 0 beforehand. The objective is
+    ``max sum lambda_j B z[tau, j]``. Since the principal picks ``z`` among the agent's argmaxes, ties go to
+    the principal (strong Stackelberg). The returned ``theta`` is the max-min-slack rule inducing the optimal
+    policy (:func:`incentivizing_rule`); ``margin > 0`` makes it robust. ``ValueError`` if no rule achieves
+    ``margin``; ``RuntimeError`` if HiGHS stops early (``time_limit`` seconds).
+
+    Cost: the classroom and most random instances with ``T = 20, d = 3`` solve at the root node in tens of
+    milliseconds; instances where a retained type competes with the principal's favourite over many rounds
+    can need thousands of branch-and-bound nodes (seconds).
+    """
+    start = time.perf_counter()
+    _require_linear(game, "milp_optimum")
+    margin = _check_nonnegative(margin, "margin")
+    operator = _fold(response_operator(game, model), constant)
+    T, d, R, n = operator.shape
+    values = operator.reshape(T, d, R, n)
+    n_rules, n_options = R * n, d + 1
+    choice = lambda tau, option: n_rules + tau * n_options + option  # noqa: E731 (variable index)
+    rows, upper, impossible = [], [], np.zeros((T, n_options), dtype=bool)
+
+    def implication(tau: int, option: int, coefficients: np.ndarray) -> None:
+        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -margin``, or mark the option impossible."""
+        big_m = _best_over_rules(coefficients) + margin
+        if big_m <= 0.0:
+            return  # the row holds for every rule
+        if -_best_over_rules(-coefficients) + margin > 1e-12:
+            impossible[tau, option] = True  # not even the best rule satisfies it (beyond rounding)
+            return
+        row = np.zeros(n_rules + T * n_options)
+        row[:n_rules] = coefficients.ravel()
+        row[choice(tau, option)] = big_m
+        rows.append(row)
+        upper.append(big_m - margin)
+
+    for tau in range(T):
+        for j in range(d):
+            for k in range(d):
+                if k != j:
+                    implication(tau, j, values[tau, k] - values[tau, j])
+            implication(tau, j, -values[tau, j])
+            implication(tau, d, values[tau, j])
+    rows.extend(np.concatenate([np.kron(np.eye(R), np.ones(n)), np.zeros((R, T * n_options))], axis=1))
+    rows.extend(np.concatenate([np.zeros((T, n_rules)), np.kron(np.eye(T), np.ones(n_options))], axis=1))
+    lower = [-np.inf] * len(upper) + [1.0] * (R + T)
+    upper = upper + [1.0] * (R + T)
+    option_values = np.append(game.budget * game.effort_value, 0.0)
+    objective = np.concatenate([np.zeros(n_rules), -np.tile(option_values, T)])
+    result = milp(objective, integrality=np.concatenate([np.zeros(n_rules), np.ones(T * n_options)]),
+                  bounds=Bounds(np.zeros(objective.size),
+                                np.concatenate([np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()])),
+                  constraints=LinearConstraint(np.array(rows), lower, upper),
+                  options={"mip_rel_gap": 0.0, **({} if time_limit is None else {"time_limit": time_limit})})
+    if result.status == 2:
+        raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
+                         f"incentive of margin={margin} in every round")
+    if result.status != 0:
+        raise RuntimeError(f"MILP not solved to optimality: {result.message}")
+    chosen = result.x[n_rules:].reshape(T, n_options).argmax(axis=1)
+    effort = _pure_policy(chosen, d, game.budget)
+    theta, slack, status = _membership(game, effort, margin, model, constant, None)
+    if theta is None:  # HiGHS's MILP tolerance accepted a policy the exact LP rejects: keep the MILP's own rule
+        theta = _expand(_on_simplex(result.x[:n_rules].reshape(R, n)), T)
+    certificate = {"milp_status": result.message, "milp_nodes": result.mip_node_count,
+                   "milp_dual_bound": -result.mip_dual_bound, "certificate_lp_status": status, "min_slack": slack}
+    return _verified(game, theta, model, -result.fun, "best-constant" if constant else "milp", certificate, start)
+
+
+def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarray:
+    """Effort policy ``(..., T, d)`` from option indices ``(..., T)``: the budget on type ``o``, none if ``o = d``."""
+    return budget * np.eye(n_efforts + 1)[options][..., :n_efforts]
+
+
+def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, constant: bool,
+                      max_policies: int) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
+    """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first with a certificate wins.
+
+    Returns ``(effort (T, d), theta (T, n), value, certificate)``. Policies of equal value keep enumeration order
+    (round 1's option varies slowest, types before no effort).
+    """
+    T, d = operator.shape[:2]
+    n_policies = (d + 1) ** T
+    if n_policies > max_policies:
+        raise ValueError(f"brute force would enumerate (d+1)^T = {d + 1}^{T} = {n_policies} pure effort policies, "
+                         f"more than max_policies={max_policies}")
+    options = np.stack(np.unravel_index(np.arange(n_policies), (d + 1,) * T), axis=1)
+    values = np.append(game.budget * game.effort_value, 0.0)[options].sum(axis=1)
+    for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
+        effort = _pure_policy(options[index], d, game.budget)
+        rules, slack, status = _membership_lp(operator, effort, game.budget, margin, 0.0)
+        if rules is not None:
+            certificate = {"policies_checked": checked, "n_policies": n_policies, "min_slack": slack,
+                           "certificate_lp_status": status}
+            return effort, _expand(rules, T), float(values[index]), certificate
+    raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
+                     f"of margin={margin} in every round")
+
+
+def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.0, constant: bool = False,
+                        max_policies: int = BRUTE_FORCE_CAP) -> StackelbergResult:
+    """The principal's exact optimum against a linear-``g`` agent by enumeration (small ``T`` only).
+
+    Every pure effort policy (each round: the whole budget on one type, or nothing) is tried in order of
+    decreasing principal value, and the first that :func:`incentivizing_rule` certifies is optimal: the
+    principal's favourite response to any ``theta`` is pure, so no mixed policy does better. ``ValueError``
+    if ``(d+1)^T > max_policies`` (default :data:`BRUTE_FORCE_CAP`) or if no rule achieves ``margin``.
+    """
+    start = time.perf_counter()
+    _require_linear(game, "brute_force_optimum")
+    margin = _check_nonnegative(margin, "margin")
+    operator = _fold(response_operator(game, model), constant)
+    _, theta, value, certificate = _best_pure_policy(game, operator, margin, constant, max_policies)
+    return _verified(game, theta, model, value, "brute-force", certificate, start)
+
+
+def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> StackelbergResult:
+    """The principal's exact optimum against a ``myopic`` or ``forecasting`` agent with linear ``g``.
+
+    Such an agent's choice in round ``tau`` depends on ``theta_tau`` only (:func:`response_operator`: the state
+    adds a constant to its utility, and it ignores, resp. does not know, later rules), and the principal's
+    utility is a sum over rounds, so the optimum is the best single-round rule of every round separately:
+    the ``d + 1`` options of the round are tried by decreasing value with a one-round membership LP each.
+    Rounds with the same problem (all of them for a myopic agent) are solved once. Ties go to the principal, as
+    in :func:`milp_optimum`.
+    """
+    start = time.perf_counter()
+    _require_linear(game, "per_round_optimum")
+    _check_model(model)
+    if model == "rational":
+        raise ValueError("per_round_optimum needs model 'myopic' or 'forecasting': a rational agent's rounds "
+                         "are coupled through the state")
+    margin = _check_nonnegative(margin, "margin")
+    operator = response_operator(game, model)
+    solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, dict[str, Any]]] = {}  # equal rounds are solved once
+    rules, value, slacks = [], 0.0, []
+    for tau in range(game.horizon):
+        block = operator[tau:tau + 1, :, tau:tau + 1, :]
+        if block.tobytes() not in solved:
+            solved[block.tobytes()] = _best_pure_policy(game, block, margin, False, BRUTE_FORCE_CAP)
+        _, rule, round_value, round_certificate = solved[block.tobytes()]
+        rules.append(rule[0])
+        value += round_value
+        slacks.append(round_certificate["min_slack"])
+    certificate = {"min_slack": min(slacks), "distinct_rounds": len(solved),
+                   "lps_solved": sum(c["policies_checked"] for *_, c in solved.values())}
+    return _verified(game, np.array(rules), model, value, "per-round", certificate, start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Search over rules (concave g): certified lower bound with an optimality gap
+# ---------------------------------------------------------------------------------------------
+
+def search_optimum(game: StatefulGame, model: str = "rational", constant: bool = False, n_samples: int = 32,
+                   n_refine: int = 32, seed: int = 0) -> StackelbergResult:
+    """A certified feasible principal policy and an optimality gap, for any ``g`` and response model.
+
+    Method (a heuristic for the lower bound, exact bookkeeping for the bound): every candidate ``theta`` is
+    scored by the principal utility of ``best_response(game, theta, model)`` (concave ``g``: solved to duality
+    gap ``GAP_TOL``; non-unique concave optima are not broken in the principal's favour). Candidates:
+
+    1. seeds: uniform weights, each single-feature rule, and the exact optimum of the same game with linear ``g``;
+    2. ``n_samples`` rules drawn uniformly from the simplex (``numpy`` Generator seeded with ``seed``);
+    3. ``n_refine`` steps of a (1+1) random search around the best: ``(1 - a) theta + a theta'`` with a fresh
+       uniform ``theta'``, ``a`` shrinking by 0.8 after each failure;
+    4. rational agent only: for the best response ``e`` found and the principal's ideal policy ``e*`` (the whole
+       budget on its favourite type each round, or nothing if all ``lambda < 0``), the rule the membership
+       oracle certifies for ``(1 - a) e + a e*``, ``a = 1, 1/2, 1/4, 1/8``, if any.
+
+    Upper bound ``T B max(max_j lambda_j, 0)``: every response lies in ``E_B^T``; it is loose unless the
+    ideal policy is reachable, and then the gap is 0. ``optimality_gap`` = upper bound - achieved value.
+
+    This is what :func:`solve` uses for concave ``g`` with every response model: the per-round decomposition
+    of the myopic and forecasting agents needs linear ``g`` (with concave ``g`` their choices depend on the
+    state), and the MILP needs the agent's ranking to be linear in ``theta``.
+    """
+    start = time.perf_counter()
+    _check_model(model)
+    n_samples = _check_count(n_samples, "n_samples")
+    n_refine = _check_count(n_refine, "n_refine")
+    rng = np.random.default_rng(seed)
+    T, n = game.horizon, game.n_features
+    shape = (1 if constant else T, n)
+    best: dict[str, Any] = {"value": -np.inf}
+
+    def consider(rules: np.ndarray, source: str) -> bool:
+        best["evaluated"] = best.get("evaluated", 0) + 1
+        theta = _expand(rules, T)
+        effort = best_response(game, theta, model).effort
+        value = float(effort.sum(axis=0) @ game.effort_value)
+        if value > best["value"] + 1e-12:
+            best.update(value=value, rules=rules, effort=effort, source=source)
+            return True
+        return False
+
+    consider(np.full(shape, 1.0 / n), "uniform")
+    for i in range(n):
+        consider(np.tile(np.eye(n)[i], (shape[0], 1)), f"feature {i}")
+    if game.is_linear:
+        consider(_linear_optimum_rules(game, model, constant), "exact")
+    else:
+        linearized = game.replace(conversion="linear")
+        consider(_linear_optimum_rules(linearized, model, constant), "linear-g optimum")
+    for _ in range(n_samples):
+        consider(rng.dirichlet(np.ones(n), size=shape[0]), "random")
+    step = 0.5
+    for _ in range(n_refine):
+        if not consider((1.0 - step) * best["rules"] + step * rng.dirichlet(np.ones(n), size=shape[0]), "refined"):
+            step = max(0.8 * step, 1e-3)
+    if model == "rational":
+        ideal = _pure_policy(np.full(T, int(np.argmax(game.effort_value)) if game.effort_value.max() > 0
+                                     else game.n_efforts), game.n_efforts, game.budget)
+        for share in (1.0, 0.5, 0.25, 0.125):
+            theta = incentivizing_rule(game, (1.0 - share) * best["effort"] + share * ideal, constant=constant)
+            if theta is not None:
+                consider(theta[:shape[0]], "membership")
+    upper_bound = _upper_bound(game)
+    certificate = {"best_source": best["source"], "upper_bound": upper_bound,
+                   "evaluated": best["evaluated"]}
+    return _verified(game, _expand(best["rules"], T), model, best["value"],
+                     "best-constant-search" if constant else "search", certificate, start,
+                     optimality_gap=max(upper_bound - best["value"], 0.0))
+
+
+def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.ndarray:
+    """Free rules ``(R, n)`` of the exact linear-``g`` optimum (a seed for the search)."""
+    theta = (milp_optimum(game, model, constant=constant) if constant or model == "rational"
+             else per_round_optimum(game, model)).theta
+    return theta[:1] if constant else theta
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference principal policies
+# ---------------------------------------------------------------------------------------------
+# Their ``optimality_gap`` is measured against the unrestricted (dynamic) optimum, so a benchmark can
+# read off how much each simple policy leaves on the table.
+
+def best_constant_rule(game: StatefulGame, model: str = "rational", margin: float = 0.0,
+                       **search_options) -> StackelbergResult:
+    """The best rule used unchanged in every round: exact (:func:`milp_optimum` with ``constant=True``) for
+    linear ``g``, :func:`search_optimum` with ``constant=True`` (and ``search_options``) for concave ``g``.
+    ``optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
+    linear ``g``, against the bound ``T B max(max_j lambda_j, 0)`` for concave ``g``."""
+    if game.is_linear:
+        return _gap_to_optimum(game, model, milp_optimum(game, model, margin, constant=True))
+    _require_no_margin(margin, "best_constant_rule with concave g")
+    return _gap_to_optimum(game, model, search_optimum(game, model, constant=True, **search_options))
+
+
+def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin: float = 0.0,
+                            **search_options) -> StackelbergResult:
+    """What a designer who ignores the state does: the optimal rule of round 1 alone (the game with ``T = 1``,
+    where all response models coincide; ``search_options`` go to :func:`search_optimum` for concave ``g``),
+    repeated every round; ``model``'s agent responds to the repeated policy. ``optimality_gap`` as in
+    :func:`best_constant_rule`."""
+    start = time.perf_counter()
+    one_round = solve(game.replace(horizon=1), "rational", margin=margin, **search_options)
+    theta = np.tile(one_round.theta, (game.horizon, 1))
+    return _gap_to_optimum(game, model, _verified(game, theta, model, None, "one-round-repeated", {}, start))
+
+
+def uniform_weights(game: StatefulGame, model: str = "rational") -> StackelbergResult:
+    """Equal weight on every feature in every round, and ``model``'s response; ``optimality_gap`` as in
+    :func:`best_constant_rule`."""
+    return _gap_to_optimum(game, model, evaluate_rule(game, uniform_rule(game), model, "uniform"))
+
+
+def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: str = "given") -> StackelbergResult:
+    """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (``optimality_gap`` inf)."""
+    start = time.perf_counter()
+    theta = _check_rules(game, theta)
+    _check_model(model)
+    return _verified(game, theta, model, None, method, {}, start, optimality_gap=np.inf)
+
+
+def _gap_to_optimum(game: StatefulGame, model: str, result: StackelbergResult) -> StackelbergResult:
+    """``result`` with ``optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
+    (:func:`solve`) for linear ``g``, the bound of :func:`search_optimum` for concave ``g``."""
+    bound = solve(game, model).principal_utility if game.is_linear else _upper_bound(game)
+    return dataclasses.replace(result, optimality_gap=max(bound - result.principal_utility, 0.0))
+
+
+def _upper_bound(game: StatefulGame) -> float:
+    """``T B max(max_j lambda_j, 0)``: the principal's value if its favourite option were taken every round."""
+    return game.horizon * game.budget * max(float(game.effort_value.max()), 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point and the independent re-check
+# ---------------------------------------------------------------------------------------------
+
+#: Methods of :func:`solve`; ``auto`` means ``milp`` (rational) / ``per-round`` (myopic, forecasting) for
+#: linear ``g`` and ``search`` for concave ``g``.
+METHODS = ("auto", "milp", "brute-force", "per-round", "search")
+
+
+def solve(game: StatefulGame, response_model: str = "rational", method: str = "auto", margin: float = 0.0,
+          **options) -> StackelbergResult:
+    """The principal's optimal assessment policy against ``response_model``'s agent.
+
+    ``method`` is one of :data:`METHODS`; ``options`` go to the chosen solver (e.g. ``constant=True``,
+    ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties broken in the principal's favour
+    (the agent may be exactly indifferent; use ``margin > 0`` for a strict incentive). Concave ``g`` results
+    are certified feasible with an ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must then be 0.
+    """
+    _check_model(response_model)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "auto":
+        method = ("milp" if response_model == "rational" else "per-round") if game.is_linear else "search"
+    if method == "milp":
+        return milp_optimum(game, response_model, margin, **options)
+    if method == "brute-force":
+        return brute_force_optimum(game, response_model, margin, **options)
+    if method == "per-round":
+        return per_round_optimum(game, response_model, margin, **options)
+    _require_no_margin(margin, "search")
+    return search_optimum(game, response_model, **options)
+
+
+def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: float | None, method: str,
+              certificate: dict[str, Any], start: float, optimality_gap: float = 0.0) -> StackelbergResult:
+    """Recompute the agent's response to ``theta`` and return the result, or ``RuntimeError`` if the claim is off."""
+    response = best_response(game, theta, model)
+    played = rollout(game, theta, response.effort)
+    value = float(played.principal_utility)
+    scale = max(1.0, game.horizon * game.budget * float(np.abs(game.effort_value).max()))
+    if claimed_value is not None and abs(value - claimed_value) > VALUE_TOL * scale:
+        raise RuntimeError(f"{method}: the {model} agent's best response to the returned rule gives the principal "
+                           f"{value!r}, but the solver claimed {claimed_value!r}")
+    certificate = {**certificate, "agent_duality_gap": response.duality_gap}
+    if game.is_linear or model == "rational":
+        certificate["round_margins"] = incentive_margins(game, theta, response.effort, model)
+    return StackelbergResult(theta=theta, effort=response.effort, principal_utility=value,
+                             agent_utility=float(played.agent_utility), response_model=model, method=method,
+                             certificate=certificate, optimality_gap=float(optimality_gap),
+                             solve_time=time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------------------------
+
+def _require_linear(game: StatefulGame, what: str) -> None:
+    if not game.is_linear:
+        raise ValueError(f"{what} requires linear g (game.conversion='linear'), got conversion={game.conversion!r}; "
+                         "use incentivizing_rule / search_optimum for concave g")
+
+
+def _require_no_margin(margin: float, what: str) -> None:
+    if _check_nonnegative(margin, "margin") > 0.0:
+        raise NotImplementedError(f"{what} does not enforce a strict incentive: margin must be 0, got {margin}")
+
+
+def _check_model(model: str) -> None:
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+
+
+def _check_rules(game: StatefulGame, theta) -> np.ndarray:
+    theta = check_assessment_policy(game, theta)
+    if theta.ndim != 2:
+        raise ValueError(f"theta must have shape (T, n) = ({game.horizon}, {game.n_features}), got {theta.shape}")
+    return theta
+
+
+def _check_effort(game: StatefulGame, effort) -> np.ndarray:
+    effort = check_effort_policy(game, effort)
+    if effort.ndim != 2:
+        raise ValueError(f"effort must have shape (T, d) = ({game.horizon}, {game.n_efforts}), got {effort.shape}")
+    return np.clip(effort, 0.0, None)
+
+
+def _check_nonnegative(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)

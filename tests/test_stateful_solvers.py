@@ -1,0 +1,415 @@
+"""Exact solvers and reference policies of the stateful game (stratgym.baselines.stateful).
+
+Each solver is checked against an independent method: the MILP against brute force over pure policies
+(with the membership LP), the per-round decomposition against the MILP and against an exhaustive search
+over candidate rules scored by the game's own ``best_response``; the membership oracle against the
+game's best responses and, when ``n = 1`` (a single possible rule), against the agent's regret directly;
+plus the classroom's derived optimum and theorem-level inequalities between reference policies.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stratgym.baselines import stateful as solvers
+from stratgym.baselines.stateful import (best_constant_rule, brute_force_optimum, incentive_margins,
+                                         incentivizing_rule, milp_optimum, per_round_optimum, repeated_one_round_rule,
+                                         response_operator, search_optimum, solve, uniform_weights)
+from stratgym.games.stateful import (GAP_TOL, StatefulGame, best_response, classroom, favoured_option,
+                                     frank_wolfe_gap, random_game, rollout)
+
+seeds = st.integers(0, 2**32 - 1)
+models = st.sampled_from(("rational", "myopic", "forecasting"))
+CONCAVE = ("sqrt", "log1p")
+
+
+def small_game(seed: int, conversion: str = "linear", max_horizon: int = 4, n_features: int | None = None,
+               n_efforts: int | None = None) -> StatefulGame:
+    """A random instance with T in 1..max_horizon, n and d in 1..3 unless given, and a budget in [0.5, 2]."""
+    rng = np.random.default_rng(seed)
+    game = random_game(rng, horizon=int(rng.integers(1, max_horizon + 1)),
+                       n_features=n_features or int(rng.integers(1, 4)),
+                       n_efforts=n_efforts or int(rng.integers(1, 4)), conversion=conversion)
+    return game.replace(budget=float(rng.uniform(0.5, 2.0)))
+
+
+def random_rules(rng: np.random.Generator, game: StatefulGame) -> np.ndarray:
+    return rng.dirichlet(np.ones(game.n_features), size=game.horizon)
+
+
+def principal_value(game: StatefulGame, theta: np.ndarray, model: str) -> float:
+    """The principal's utility of ``theta`` against ``model``, recomputed from scratch."""
+    return float(rollout(game, theta, best_response(game, theta, model).effort).principal_utility)
+
+
+def assert_rechecked(game: StatefulGame, result) -> None:
+    """The result's effort is the agent's response to its theta, and the utilities are that response's."""
+    response = best_response(game, result.theta, result.response_model)
+    np.testing.assert_allclose(result.effort, response.effort, atol=1e-12)
+    played = rollout(game, result.theta, response.effort)
+    assert result.principal_utility == pytest.approx(float(played.principal_utility), abs=1e-9)
+    assert result.agent_utility == pytest.approx(float(played.agent_utility), abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent's ranking operator
+# ---------------------------------------------------------------------------------------------
+
+@given(seed=seeds, model=models)
+@settings(max_examples=30, deadline=None)
+def test_response_operator_predicts_best_response(seed, model):
+    rng = np.random.default_rng(seed)
+    game = small_game(seed)
+    theta = random_rules(rng, game)
+    values = np.einsum("tjui,ui->tj", response_operator(game, model), theta)
+    np.testing.assert_array_equal(favoured_option(game, values), best_response(game, theta, model).effort)
+
+
+@given(seed=seeds)
+@settings(max_examples=20, deadline=None)
+def test_forecasting_operator_closed_form(seed):
+    """Round tau (0-based) ranks by ``(W^T theta_tau) * h_tau``,
+    ``h_tau = 1 + omega sum_{u=1}^{T-1-tau} gamma^u p^(u-1)`` (myopic: ``h = 1``)."""
+    game = small_game(seed)
+    operator = response_operator(game, "forecasting")
+    myopic = response_operator(game, "myopic")
+    gamma, p, omega, T = game.discount, game.persistence, game.retention, game.horizon
+    for tau in range(T):
+        h = 1.0 + omega * sum(gamma**u * p ** (u - 1) for u in range(1, T - tau))
+        np.testing.assert_allclose(operator[tau, :, tau, :], game.conversion_matrix.T * h[:, None], rtol=1e-12)
+        np.testing.assert_allclose(myopic[tau, :, tau, :], game.conversion_matrix.T, rtol=1e-12)
+        others = [t for t in range(T) if t != tau]
+        assert not operator[tau][:, others].any() and not myopic[tau][:, others].any()
+
+
+# ---------------------------------------------------------------------------------------------
+# Membership oracle
+# ---------------------------------------------------------------------------------------------
+
+@given(seed=seeds, model=models, conversion=st.sampled_from(("linear", "linear") + CONCAVE))
+@settings(max_examples=40, deadline=None)
+def test_best_responses_are_members_and_certificates_verify(seed, model, conversion):
+    rng = np.random.default_rng(seed)
+    game = small_game(seed, conversion, max_horizon=3)
+    if not game.is_linear:
+        model = "rational"  # concave membership is for the rational agent
+    effort = best_response(game, random_rules(rng, game), model).effort
+    certificate = incentivizing_rule(game, effort, model=model)
+    assert certificate is not None
+    response = best_response(game, certificate, model).effort
+    if game.is_linear:
+        # effort is one of the agent's best responses to the certificate: no positive margin is violated ...
+        assert np.all(incentive_margins(game, certificate, effort, model) >= -1e-9)
+        if model == "rational":  # ... so the two policies are worth the same to the agent
+            assert rollout(game, certificate, effort).agent_utility == pytest.approx(
+                rollout(game, certificate, response).agent_utility, rel=1e-9, abs=1e-12)
+        # and the principal's favourite among those best responses is worth at least as much to the principal
+        assert principal_value(game, certificate, model) >= effort.sum(axis=0) @ game.effort_value - 1e-9
+    else:
+        assert frank_wolfe_gap(game, certificate, effort) <= GAP_TOL * (1 + 1e-6)
+        assert rollout(game, certificate, effort).agent_utility == pytest.approx(
+            rollout(game, certificate, response).agent_utility, abs=2 * GAP_TOL)
+
+
+@given(seed=seeds, conversion=st.sampled_from(("linear",) + CONCAVE), pure=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_membership_is_exact_when_there_is_a_single_rule(seed, conversion, pure):
+    """With ``n = 1`` the only rule is ``theta = 1``: ``effort`` is a member iff its regret (Frank–Wolfe gap) is 0
+    (linear g, up to rounding) or at most ``GAP_TOL`` (concave g)."""
+    rng = np.random.default_rng(seed)
+    game = small_game(seed, conversion, max_horizon=3, n_features=1)
+    if pure:
+        choice = rng.integers(0, game.n_efforts + 1, size=game.horizon)
+        effort = game.budget * np.eye(game.n_efforts + 1)[choice][:, :game.n_efforts]
+    else:
+        effort = game.budget * rng.dirichlet(np.ones(game.n_efforts + 1), size=game.horizon)[:, :game.n_efforts]
+    regret = frank_wolfe_gap(game, np.ones((game.horizon, 1)), effort)
+    certificate = incentivizing_rule(game, effort)
+    threshold = 1e-9 if game.is_linear else GAP_TOL
+    if regret <= threshold / 10:
+        assert certificate is not None
+    if regret > threshold * 10:
+        assert certificate is None
+
+
+@given(seed=seeds, model=models)
+@settings(max_examples=30, deadline=None)
+def test_pure_policies_outside_the_membership_lp_are_never_responses(seed, model):
+    """A pure policy is either certified (and the certificate verifies), or no sampled rule elicits it, and if some
+    round's choice is dominated by another option under every rule, it is rejected."""
+    rng = np.random.default_rng(seed)
+    game = small_game(seed, max_horizon=3)
+    choice = rng.integers(0, game.n_efforts + 1, size=game.horizon)
+    effort = game.budget * np.eye(game.n_efforts + 1)[choice][:, :game.n_efforts]
+    certificate = incentivizing_rule(game, effort, model=model)
+    operator = response_operator(game, model)
+    options = np.concatenate([operator, np.zeros((game.horizon, 1) + operator.shape[2:])], axis=1)
+    # option o beats the chosen one under every rule if sum_t min_i (A_o - A_chosen)[t, i] > 0
+    advantage = (options - options[np.arange(game.horizon), choice][:, None]).min(axis=-1).sum(axis=-1)
+    if np.any(advantage > 1e-9):
+        assert certificate is None
+    if certificate is None:
+        samples = np.concatenate([rng.dirichlet(np.ones(game.n_features), size=(200, game.horizon)),
+                                  np.eye(game.n_features)[rng.integers(0, game.n_features, (50, game.horizon))]])
+        for theta in samples:
+            assert np.any(incentive_margins(game, theta, effort, model) < -1e-12)
+    else:
+        assert np.all(incentive_margins(game, certificate, effort, model) >= -1e-9)
+
+
+@given(seed=seeds, model=models, margin=st.sampled_from((0.01, 0.05)))
+@settings(max_examples=30, deadline=None)
+def test_margin_certificates_give_strict_preferences(seed, model, margin):
+    rng = np.random.default_rng(seed)
+    game = small_game(seed, max_horizon=3)
+    effort = best_response(game, random_rules(rng, game), model).effort
+    certificate = incentivizing_rule(game, effort, margin, model=model)
+    if certificate is None:
+        return
+    assert np.all(incentive_margins(game, certificate, effort, model) >= margin - 1e-9)
+    np.testing.assert_array_equal(best_response(game, certificate, model).effort, effort)
+
+
+def test_sqrt_features_left_at_zero_get_no_weight():
+    """sqrt's slope is infinite at 0: weight on a feature the effort leaves at 0 would make moving effort there pay
+    infinitely, so a certificate puts no weight on it, and if every feature is left at 0 there is none."""
+    game = StatefulGame(conversion_matrix=np.eye(2), retention=[0.0, 0.0], effort_value=[1.0, 0.0], horizon=2,
+                        conversion="sqrt")
+    effort = np.array([[1.0, 0.0], [1.0, 0.0]])
+    certificate = incentivizing_rule(game, effort)
+    np.testing.assert_array_equal(certificate[:, 1], 0.0)
+    assert frank_wolfe_gap(game, certificate, effort) <= GAP_TOL
+    one_feature = StatefulGame(conversion_matrix=[[1.0, 0.0]], retention=[0.0, 0.0], effort_value=[1.0, 0.0],
+                               horizon=2, conversion="sqrt")
+    assert incentivizing_rule(one_feature, [[0.0, 1.0], [0.0, 1.0]]) is None
+
+
+def test_constant_certificates_are_constant():
+    game = classroom(4)
+    effort = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0], [1, 0, 0]], dtype=float)
+    certificate = incentivizing_rule(game, effort, constant=True)
+    np.testing.assert_allclose(certificate, np.tile(certificate[0], (4, 1)))
+    np.testing.assert_array_equal(best_response(game, certificate).effort[:, 1], effort[:, 1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact optimum, linear g: MILP vs brute force vs per-round decomposition
+# ---------------------------------------------------------------------------------------------
+
+def outcome(solver, *args, **kwargs):
+    """The principal's optimal value, or ``None`` if the solver reports that no rule achieves the margin."""
+    try:
+        return solver(*args, **kwargs)
+    except ValueError as error:
+        assert "margin" in str(error)
+        return None
+
+
+@given(seed=seeds, model=models, margin=st.sampled_from((0.0, 0.0, 0.05, 0.2)), constant=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_milp_equals_brute_force(seed, model, margin, constant):
+    game = small_game(seed)
+    exact = outcome(milp_optimum, game, model, margin, constant)
+    enumerated = outcome(brute_force_optimum, game, model, margin, constant)
+    assert (exact is None) == (enumerated is None)
+    if exact is None:
+        assert margin > 0
+        return
+    assert exact.principal_utility == pytest.approx(enumerated.principal_utility, abs=1e-9)
+    for result in (exact, enumerated):
+        assert_rechecked(game, result)
+        assert np.all(result.certificate["round_margins"] >= margin - 1e-9)
+        if constant:
+            np.testing.assert_allclose(result.theta, np.tile(result.theta[0], (game.horizon, 1)))
+    if model != "rational" and not constant:
+        assert per_round_optimum(game, model, margin).principal_utility == pytest.approx(exact.principal_utility,
+                                                                                          abs=1e-9)
+
+
+def candidate_rules(game: StatefulGame, model: str, tau: int) -> np.ndarray:
+    """Rules ``(a, 1 - a)`` (n = 2) that cover every response of round ``tau``: the agent ranks options by values
+    linear in ``a`` (``(W^T theta) h`` with ``h`` the forecasting horizon factor, no effort worth 0), so its choice
+    only changes where two values cross; take the crossings, the ends and the midpoints between them."""
+    gamma, p, omega, T = game.discount, game.persistence, game.retention, game.horizon
+    h = np.ones(game.n_efforts) if model == "myopic" else \
+        1.0 + omega * sum(gamma**u * p ** (u - 1) for u in range(1, T - tau))
+    at_zero = game.conversion_matrix[1] * h
+    slope = (game.conversion_matrix[0] - game.conversion_matrix[1]) * h
+    at_zero, slope = np.append(at_zero, 0.0), np.append(slope, 0.0)
+    crossings = [0.0, 1.0]
+    for j, k in itertools.combinations(range(game.n_efforts + 1), 2):
+        if slope[j] != slope[k]:
+            crossings.append((at_zero[k] - at_zero[j]) / (slope[j] - slope[k]))
+    points = np.unique(np.clip(crossings, 0.0, 1.0))
+    points = np.concatenate([points, (points[1:] + points[:-1]) / 2])
+    return np.stack([points, 1.0 - points], axis=1)
+
+
+@given(seed=seeds, model=st.sampled_from(("myopic", "forecasting")))
+@settings(max_examples=25, deadline=None)
+def test_per_round_optimum_equals_exhaustive_search_over_rules(seed, model):
+    game = small_game(seed, max_horizon=2, n_features=2)
+    best = max(principal_value(game, np.array(rules), model)
+               for rules in itertools.product(*(candidate_rules(game, model, tau) for tau in range(game.horizon))))
+    result = per_round_optimum(game, model)
+    assert result.principal_utility == pytest.approx(best, abs=1e-9)
+    assert_rechecked(game, result)
+
+
+# ---------------------------------------------------------------------------------------------
+# Theorems and named instances
+# ---------------------------------------------------------------------------------------------
+
+def test_classroom_reachable_study_is_t_minus_one_over_t():
+    averages = []
+    for horizon in range(1, 7):
+        game = classroom(horizon)
+        result = solve(game)
+        assert result.effort[-1, 1] == 0.0  # the last round's study cannot pay
+        averages.append(result.effort[:, 1].mean())
+        assert averages[-1] == pytest.approx((horizon - 1) / horizon, abs=1e-12)
+        assert solve(game, margin=0.05).principal_utility == pytest.approx(horizon - 1, abs=1e-12)
+        assert solve(game, "myopic").principal_utility == 0.0  # 0.4 < 0.5: a myopic student never studies
+    assert np.all(np.diff(averages) > 0)
+
+
+@pytest.mark.parametrize("effort", [[[0.0, 1.0, 0.0]], [[0.5, 0.5, 0.0]], [[0.0, 0.1, 0.9]], [[0.0, 0.5, 0.0]]])
+def test_classroom_one_round_study_cannot_be_incentivized(effort):
+    assert incentivizing_rule(classroom(1), effort) is None
+
+
+def test_myopic_optimum_can_beat_the_rational_one():
+    """Not a theorem that the rational agent is easier to steer. One feature, efforts (a, b) with ``W = (1, 0.9)``,
+    only b retained, the principal values a. A myopic agent takes a (1 > 0.9) in both rounds: value 2. A rational
+    (or forecasting) agent sees b worth 0.9 + 0.9 in round 1, so takes b, then a: value 1."""
+    game = StatefulGame(conversion_matrix=[[1.0, 0.9]], retention=[0.0, 1.0], effort_value=[1.0, 0.0], horizon=2)
+    assert solve(game, "myopic").principal_utility == 2.0
+    assert solve(game).principal_utility == 1.0
+    assert solve(game, "forecasting").principal_utility == 1.0
+
+
+@given(seed=seeds)
+@settings(max_examples=20, deadline=None)
+def test_without_retention_all_agents_are_alike(seed):
+    """``omega = 0``: effort has no future, so the three agents solve the same per-round problem."""
+    game = small_game(seed)
+    game = game.replace(retention=np.zeros(game.n_efforts))
+    values = [solve(game, model).principal_utility for model in ("rational", "myopic", "forecasting")]
+    assert values == pytest.approx([values[0]] * 3, abs=1e-9)
+
+
+@given(seed=seeds, model=models)
+@settings(max_examples=20, deadline=None)
+def test_reference_policies_are_ordered(seed, model):
+    """Restricting the principal can only cost it: uniform, one-round-repeated <= best constant <= dynamic optimum."""
+    game = small_game(seed)
+    optimum = solve(game, model)
+    constant = best_constant_rule(game, model)
+    assert constant.principal_utility <= optimum.principal_utility + 1e-9
+    for baseline in (uniform_weights(game, model), repeated_one_round_rule(game, model), constant):
+        assert baseline.principal_utility <= constant.principal_utility + 1e-9
+        assert baseline.optimality_gap == pytest.approx(optimum.principal_utility - baseline.principal_utility,
+                                                        abs=1e-9)
+        assert_rechecked(game, baseline)
+    one_round = solve(game.replace(horizon=1))
+    np.testing.assert_allclose(repeated_one_round_rule(game, model).theta,
+                               np.tile(one_round.theta, (game.horizon, 1)))
+    if game.horizon == 1:
+        assert optimum.principal_utility == pytest.approx(one_round.principal_utility, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Concave g: certified search
+# ---------------------------------------------------------------------------------------------
+
+@given(seed=seeds, conversion=st.sampled_from(CONCAVE))
+@settings(max_examples=6, deadline=None)
+def test_concave_search_is_certified_and_beats_a_grid(seed, conversion):
+    game = small_game(seed, conversion, max_horizon=1, n_features=2)
+    result = solve(game, n_samples=16, n_refine=16)
+    assert_rechecked(game, result)
+    assert result.certificate["agent_duality_gap"] <= GAP_TOL
+    assert incentivizing_rule(game, result.effort) is not None
+    grid = max(principal_value(game, np.array([[a, 1.0 - a]]), "rational") for a in np.linspace(0.0, 1.0, 101))
+    upper = result.principal_utility + result.optimality_gap
+    assert result.optimality_gap >= 0.0
+    assert grid <= upper + 1e-9
+    assert result.principal_utility >= grid - 1e-3
+
+
+@given(seed=seeds, conversion=st.sampled_from(CONCAVE), model=models)
+@settings(max_examples=6, deadline=None)
+def test_concave_search_over_several_rounds(seed, conversion, model):
+    rng = np.random.default_rng(seed)
+    game = small_game(seed, conversion, max_horizon=3)
+    result = search_optimum(game, model, n_samples=8, n_refine=8, seed=seed)
+    assert_rechecked(game, result)
+    assert result.optimality_gap >= 0.0
+    samples = max(principal_value(game, random_rules(rng, game), model) for _ in range(8))
+    assert samples <= result.principal_utility + result.optimality_gap + 1e-9
+
+
+def test_concave_gap_is_zero_when_the_ideal_policy_is_reachable():
+    """sqrt classroom where only studying moves the features: the agent always studies, the ideal policy."""
+    game = classroom(2, conversion="sqrt", conversion_matrix=[[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    result = solve(game, n_samples=2, n_refine=2)
+    assert result.principal_utility == pytest.approx(2.0, abs=1e-6)
+    assert result.optimality_gap == pytest.approx(0.0, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point, argument checks, and the re-check guard
+# ---------------------------------------------------------------------------------------------
+
+def test_solve_dispatches_and_reports():
+    game = classroom(3)
+    for method, expected in (("auto", "milp"), ("milp", "milp"), ("brute-force", "brute-force")):
+        result = solve(game, method=method)
+        assert result.method == expected and result.principal_utility == 2.0 and result.optimality_gap == 0.0
+    assert solve(game, "forecasting").method == "per-round"
+    assert solve(game, method="milp", constant=True).method == "best-constant"
+    assert solve(classroom(2, conversion="log1p"), n_samples=2, n_refine=2).method == "search"
+    result = solve(game)
+    assert result.certificate["milp_status"] and result.certificate["round_margins"].shape == (3,)
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: solve(classroom(2), method="simplex"), ValueError, "method"),
+    (lambda: solve(classroom(2), "clairvoyant"), ValueError, "model"),
+    (lambda: solve(classroom(2), margin=-0.1), ValueError, "margin"),
+    (lambda: solve(classroom(2), margin=float("nan")), ValueError, "margin"),
+    (lambda: solve(classroom(2), method="per-round"), ValueError, "rational"),
+    (lambda: milp_optimum(classroom(2, conversion="sqrt")), ValueError, "linear g"),
+    (lambda: brute_force_optimum(classroom(8)), ValueError, "max_policies"),
+    (lambda: solve(classroom(2, conversion="sqrt"), margin=0.1), NotImplementedError, "margin"),
+    (lambda: incentivizing_rule(classroom(2, conversion="sqrt"), np.zeros((2, 3)), model="myopic"),
+     NotImplementedError, "myopic"),
+    (lambda: incentivizing_rule(classroom(2), np.zeros((3, 3))), ValueError, "effort"),
+    (lambda: incentivizing_rule(classroom(2), np.ones((2, 3))), ValueError, "effort"),
+    (lambda: incentivizing_rule(classroom(2), np.zeros((2, 3)), regret_tol=-1.0), ValueError, "regret_tol"),
+    (lambda: search_optimum(classroom(2), n_samples=-1), ValueError, "n_samples"),
+    (lambda: solve(StatefulGame(conversion_matrix=[[1.0, 1.0]], retention=[0.0, 0.0], effort_value=[1.0, 0.0],
+                                horizon=1), margin=0.1), ValueError, "margin"),
+])
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_a_wrong_claim_is_caught_by_the_recheck():
+    game = classroom(3)
+    theta = solve(game).theta
+    with pytest.raises(RuntimeError, match="claimed"):
+        solvers._verified(game, theta, "rational", 3.0, "test", {}, 0.0)
+
+
+def test_milp_is_quick_enough_for_long_classroom_horizons():
+    """T = 20 classroom: the exact optimum studies in all but the last round (timings are reported, not asserted)."""
+    result = solve(classroom(20))
+    assert result.principal_utility == 19.0
+    assert result.certificate["milp_nodes"] >= 0
