@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stratgym.games.stateful import (GAP_TOL, StatefulGame, best_response, check_assessment_policy,
-                                     check_effort_policy, classroom, feature_slopes, frank_wolfe_gap,
+                                     check_effort_policy, classroom, favoured_option, feature_slopes,
+                                     frank_wolfe_gap,
                                      marginal_value_operator, marginal_values, random_game, respond_in_round,
                                      rollout)
 
@@ -317,3 +318,26 @@ def test_classroom_one_round_never_studies():
     game = classroom(1)
     for share in np.linspace(0.0, 1.0, 101):
         assert best_response(game, [[share, 1.0 - share]]).effort[0, 1] == 0.0
+
+
+@given(seed=seeds)
+@settings(max_examples=40, deadline=None)
+def test_single_vector_tie_break_equals_the_batched_rule(seed):
+    """favoured_option has a plain-Python path for one vector (the envs' hot path); it must agree with the
+    batched numpy rule, ties included (values from a small set, so exact and near ties are common)."""
+    rng = np.random.default_rng(seed)
+    game = random_game(rng, n_efforts=int(rng.integers(1, 5)))
+    game = game.replace(effort_value=rng.choice([-1.0, 0.0, 0.5, 1.0], size=game.n_efforts))
+    values = rng.choice([-0.5, 0.0, 0.3, 0.5, 1.0], size=(8, game.n_efforts))
+    values = values * (1.0 + rng.choice([0.0, 1e-12, 1e-6], size=values.shape))
+    batched = favoured_option(game, values)
+    assert np.array_equal(batched, np.array([favoured_option(game, row) for row in values]))
+
+
+def test_replace_with_new_shapes_relabels_by_default():
+    game = classroom().replace(conversion_matrix=np.ones((3, 2)), retention=[0, 1], persistence=[1, 1],
+                               initial_state=[0, 0], effort_value=[0, 1])
+    assert game.feature_names == ("feature0", "feature1", "feature2")
+    assert game.effort_names == ("effort0", "effort1")
+    with pytest.raises(ValueError, match="feature_names"):
+        classroom().replace(feature_names=("only one",))

@@ -31,7 +31,8 @@ def as_real_array(value, name: str, shape: tuple | None = None, ndim: int | None
 def _describe(shape: tuple | None, ndim: int | None) -> str:
     if shape is None:
         return f"a {ndim}-d array"
-    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+    entries = ["any" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(entries) + ("," if len(entries) == 1 else "") + ")"
 
 
 def check_range(array: np.ndarray, name: str, low: float | None = None, high: float | None = None,

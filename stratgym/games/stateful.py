@@ -128,7 +128,16 @@ class StatefulGame:
         return self.conversion == "linear"
 
     def replace(self, **changes) -> "StatefulGame":
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        If ``conversion_matrix`` changes shape and no new names are given, the labels go back to the defaults.
+        """
+        if "conversion_matrix" in changes:
+            n, d = np.shape(changes["conversion_matrix"])
+            if n != self.n_features:
+                changes.setdefault("feature_names", None)
+            if d != self.n_efforts:
+                changes.setdefault("effort_names", None)
         return dataclasses.replace(self, **changes)
 
     def __eq__(self, other) -> bool:
