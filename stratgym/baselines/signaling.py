@@ -1,0 +1,325 @@
+"""Signaling policies of the recourse persuasion game: the optimal BIC scheme (an LP over equivalence
+regions), full revelation, no information, and the Dughmi–Xu sampled epsilon-BIC approximation.
+
+Every policy is a scheme ``q`` of shape ``(R, A)`` (row ``s`` = distribution of the recommendation in
+region ``s``) returned in a :class:`SignalingResult`, evaluated exactly against the region masses with
+the agent best-responding to each recommendation's posterior (ties to obedience, then to the
+principal; see :mod:`stratgym.games.persuasion`).
+
+BIC violations are never silent: the exact solvers (:func:`optimal_scheme`, :func:`full_revelation`,
+:func:`no_information`) raise :class:`BICViolationError` rather than return a scheme whose BIC slack
+is below ``-tie_tol``; :func:`evaluate` (any scheme) returns the values under the agent's actual
+responses together with the slack and ``is_bic``; the sampled mechanism is epsilon-BIC by design and
+reports its estimated slack and ``epsilon``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+
+from stratgym.games._validation import as_positive_int, as_real_array, check_range
+from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, check_scheme, decision_patterns,
+                                       equivalence_regions, evaluate_scheme, full_revelation_scheme,
+                                       no_information_scheme, region_payoffs)
+
+#: HiGHS tolerances of the signaling LP; tight so that BIC holds to ``TIE_TOL`` after normalization.
+LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+#: Dual values and reduced costs beyond this count as non-zero when fixing the LP's optimal face.
+DUAL_TOL = 1e-9
+#: Scheme entries below this are solver noise and are set to 0 (rows are renormalized).
+ENTRY_TOL = 1e-12
+
+
+class BICViolationError(RuntimeError):
+    """A solver produced a scheme the agent would not follow (BIC slack below ``-tie_tol``)."""
+
+
+@dataclass(frozen=True)
+class SignalingResult:
+    """A signaling scheme with both players' expected utilities.
+
+    Attributes:
+        scheme: ``(R, A)`` recommendation probabilities per region (rows on the simplex).
+        patterns: ``(R, A)`` the regions' decision patterns.
+        masses: ``(R,)`` the regions' prior masses used for the values.
+        principal_value, agent_value: expected ``u_P`` and ``u_A`` when the agent plays ``responses``.
+        bic_slack: smallest posterior advantage of following over the best alternative (utility units,
+            see :class:`stratgym.games.persuasion.SchemeEvaluation`).
+        responses: ``(A,)`` the agent's action on each recommendation.
+        method: ``"lp"``, ``"full-revelation"``, ``"no-information"``, ``"sampled-eps-bic"`` or ``"given"``.
+        solve_time: wall-clock seconds.
+        mass_method: how ``masses`` were obtained (``finite-sum``, ``orthant``, ``monte-carlo``).
+        value_error: about 3 standard errors of ``principal_value`` (0 when evaluated exactly).
+        epsilon: the BIC relaxation the scheme was built for (0 for exact BIC solvers).
+        tie_tol: posterior utilities within this are ties (the tolerance of ``bic_slack`` and ``is_bic``).
+    """
+
+    scheme: np.ndarray
+    patterns: np.ndarray
+    masses: np.ndarray
+    principal_value: float
+    agent_value: float
+    bic_slack: float
+    responses: np.ndarray
+    method: str
+    solve_time: float
+    mass_method: str
+    value_error: float = 0.0
+    epsilon: float = 0.0
+    tie_tol: float = TIE_TOL
+
+    @property
+    def is_bic(self) -> bool:
+        """Whether the agent follows every recommendation (slack at least ``-tie_tol``)."""
+        return self.bic_slack >= -self.tie_tol
+
+
+def _as_regions(game_or_regions: PersuasionGame | Regions) -> Regions:
+    if isinstance(game_or_regions, Regions):
+        return game_or_regions
+    if isinstance(game_or_regions, PersuasionGame):
+        return equivalence_regions(game_or_regions)
+    raise ValueError(f"game must be a PersuasionGame or Regions, got {type(game_or_regions).__name__}")
+
+
+def _result(regions: Regions, scheme: np.ndarray, method: str, started: float, tie_tol: float) -> SignalingResult:
+    evaluation = evaluate_scheme(regions, scheme, tie_tol)
+    return SignalingResult(scheme=scheme, patterns=regions.patterns, masses=regions.masses,
+                           principal_value=evaluation.principal_value, agent_value=evaluation.agent_value,
+                           bic_slack=evaluation.bic_slack, responses=evaluation.responses, method=method,
+                           solve_time=time.perf_counter() - started, mass_method=regions.mass_method, tie_tol=tie_tol)
+
+
+def _checked(result: SignalingResult) -> SignalingResult:
+    if not result.is_bic:
+        raise BICViolationError(f"{result.method} scheme violates BIC: slack {result.bic_slack:.3g} < -{result.tie_tol:g}")
+    return result
+
+
+def evaluate(game_or_regions: PersuasionGame | Regions, scheme, tie_tol: float = TIE_TOL) -> SignalingResult:
+    """Evaluate any scheme ``(R, A)`` exactly; the agent best-responds to each posterior (check ``is_bic``)."""
+    regions = _as_regions(game_or_regions)
+    started = time.perf_counter()
+    return _result(regions, check_scheme(scheme, regions.n_regions, regions.n_actions), "given", started, tie_tol)
+
+
+def obedient_scheme(scheme, responses) -> np.ndarray:
+    """Relabel each recommendation ``a`` as the action ``responses[a]`` the agent takes on it (revelation principle).
+
+    Merging recommendations that lead to the same action keeps both players' values and makes the
+    scheme BIC: each merged posterior is a mixture of posteriors under which that action is a best response.
+    """
+    scheme = np.asarray(scheme, dtype=np.float64)
+    merged = np.zeros_like(scheme)
+    np.add.at(merged.T, np.asarray(responses), scheme.T)
+    return merged
+
+
+def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float = 0.0) -> np.ndarray:
+    """The principal-optimal (epsilon-)BIC scheme ``(R, A)`` for payoff tables ``(R, A)`` and masses ``(R,)``.
+
+    LP over ``q`` (``scipy.optimize.linprog``, HiGHS): maximize ``sum_s pi_s sum_a q_s(a) u_P(a, s)``
+    s.t. ``sum_s pi_s q_s(a) [u_A(a, s) - u_A(b, s)] >= -epsilon`` for all ``a != b`` (ex-ante form,
+    as in Dughmi–Xu) and every ``q_s`` on the simplex.
+
+    Ties among optimal schemes go to the agent: a second LP maximizes the agent's expected utility
+    over the first LP's optimal face, which is the set of feasible schemes complementary to HiGHS's
+    dual solution (tight constraints with a dual value, and variables with a reduced cost, beyond
+    ``DUAL_TOL`` are fixed), so the principal's value is not traded away. What remains is HiGHS's
+    (deterministic) vertex; should HiGHS find the face numerically infeasible, the first LP's vertex
+    is kept.
+
+    Regions of zero mass are left out of the LPs and recommend, among the actions recommended
+    elsewhere, the one the principal values most there (lowest index on ties), which changes no value
+    and no posterior. Entries below ``ENTRY_TOL`` are dropped as solver noise.
+    """
+    principal_payoffs = as_real_array(principal_payoffs, "principal_payoffs", ndim=2)
+    agent_payoffs = as_real_array(agent_payoffs, "agent_payoffs", shape=principal_payoffs.shape)
+    n_regions, n_actions = principal_payoffs.shape
+    masses = as_real_array(masses, "masses", shape=(n_regions,))
+    check_range(masses, "masses", low=0.0)
+    epsilon = float(as_real_array(epsilon, "epsilon", shape=()))
+    check_range(np.array(epsilon), "epsilon", low=0.0)
+    positive = masses > 0
+    if not positive.any():
+        raise ValueError("masses must have a positive entry")
+    weights = masses[positive][:, None]
+    agent = agent_payoffs[positive]
+    principal_objective = -(weights * principal_payoffs[positive]).ravel()
+    gains = []  # row (a, b): -sum_s pi_s q_s(a) (u_A(a, s) - u_A(b, s)) <= epsilon
+    for a in range(n_actions):
+        for b in range(n_actions):
+            if a != b:
+                row = np.zeros_like(agent)
+                row[:, a] = -weights[:, 0] * (agent[:, a] - agent[:, b])
+                gains.append(row.ravel())
+    a_ub, b_ub = np.array(gains), np.full(len(gains), epsilon)
+    a_eq = np.kron(np.eye(int(positive.sum())), np.ones(n_actions))
+    b_eq = np.ones(a_eq.shape[0])
+    bounds = np.tile([0.0, 1.0], (a_eq.shape[1], 1))
+    first = _solve(principal_objective, a_ub, b_ub, a_eq, b_eq, bounds)
+    if first.status != 0:
+        raise RuntimeError(f"signaling LP failed: {first.message}")
+    tight = first.ineqlin.marginals < -DUAL_TOL
+    bounds[first.lower.marginals > DUAL_TOL, 1] = 0.0
+    bounds[first.upper.marginals < -DUAL_TOL, 0] = 1.0
+    second = _solve(-(weights * agent).ravel(), a_ub[~tight], b_ub[~tight], np.vstack([a_eq, a_ub[tight]]),
+                    np.r_[b_eq, b_ub[tight]], bounds)
+    solved = np.clip((second if second.status == 0 else first).x.reshape(-1, n_actions), 0.0, 1.0)
+    solved[solved < ENTRY_TOL] = 0.0
+    scheme = np.zeros((n_regions, n_actions))
+    scheme[positive] = solved / solved.sum(axis=1, keepdims=True)
+    recommended = scheme[positive].sum(axis=0) > 0
+    favourite = np.argmax(np.where(recommended, principal_payoffs[~positive], -np.inf), axis=1)
+    scheme[np.flatnonzero(~positive), favourite] = 1.0
+    return scheme
+
+
+def _solve(objective, a_ub, b_ub, a_eq, b_eq, bounds):
+    return linprog(objective, A_ub=a_ub if len(a_ub) else None, b_ub=b_ub if len(b_ub) else None, A_eq=a_eq,
+                   b_eq=b_eq, bounds=bounds, method="highs", options=LP_OPTIONS)
+
+
+def optimal_scheme(game_or_regions: PersuasionGame | Regions, tie_tol: float = TIE_TOL) -> SignalingResult:
+    """The principal-optimal BIC scheme (:func:`solve_signaling_lp` with ``epsilon = 0``).
+
+    The LP solution is passed through :func:`obedient_scheme` with the agent's exact responses (the
+    identity whenever HiGHS's solution is BIC within ``tie_tol``), so the returned scheme is obeyed and
+    its values are the agent's actual play; ``BICViolationError`` if it still is not BIC.
+    """
+    regions = _as_regions(game_or_regions)
+    started = time.perf_counter()
+    scheme = solve_signaling_lp(regions.principal_payoffs, regions.agent_payoffs, regions.masses)
+    scheme = obedient_scheme(scheme, evaluate_scheme(regions, scheme, tie_tol).responses)
+    return _checked(_result(regions, scheme, "lp", started, tie_tol))
+
+
+def full_revelation(game_or_regions: PersuasionGame | Regions, tie_tol: float = TIE_TOL) -> SignalingResult:
+    """Reveal the region: the agent best-responds in each (ties to the principal's favour), as a scheme."""
+    regions = _as_regions(game_or_regions)
+    started = time.perf_counter()
+    return _checked(_result(regions, full_revelation_scheme(regions, tie_tol), "full-revelation", started, tie_tol))
+
+
+def no_information(game_or_regions: PersuasionGame | Regions, tie_tol: float = TIE_TOL) -> SignalingResult:
+    """Reveal nothing: one action everywhere, the agent's best response to the prior (ties to the principal)."""
+    regions = _as_regions(game_or_regions)
+    started = time.perf_counter()
+    return _checked(_result(regions, no_information_scheme(regions, tie_tol), "no-information", started, tie_tol))
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation by simulation
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SimulationEstimate:
+    """Monte Carlo estimates of a scheme's values; errors are 3 standard errors.
+
+    Attributes:
+        principal_value, principal_error, agent_value, agent_error: means of realized ``u_P``, ``u_A``.
+        n_rounds: number of simulated rounds.
+    """
+
+    principal_value: float
+    principal_error: float
+    agent_value: float
+    agent_error: float
+    n_rounds: int
+
+
+def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Generator, n_rounds: int = 10_000,
+             tie_tol: float = TIE_TOL) -> SimulationEstimate:
+    """Play ``scheme`` ``(R, A)`` ``n_rounds`` times: draw ``theta`` from the prior, recommend, let the agent act.
+
+    The agent's action on each recommendation is its exact posterior best response
+    (:func:`stratgym.games.persuasion.evaluate_scheme`); the payoffs are computed from ``theta`` and the
+    game directly, not from the region tables. ``RuntimeError`` if a draw falls outside ``regions``.
+    """
+    check_rng(rng)
+    n_rounds = as_positive_int(n_rounds, "n_rounds")
+    scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
+    responses = evaluate_scheme(regions, scheme, tie_tol).responses
+    theta = game.prior.sample(rng, n_rounds)
+    patterns = decision_patterns(game, theta)
+    located = regions.locate(patterns)
+    if np.any(located < 0):
+        raise RuntimeError("a prior draw fell outside the enumerated regions")
+    cumulative = np.cumsum(scheme[located], axis=1)
+    recommendation = np.minimum((rng.random(n_rounds)[:, None] >= cumulative).sum(axis=1), regions.n_actions - 1)
+    action = responses[recommendation]
+    positive = patterns[np.arange(n_rounds), action]
+    principal = game.principal_utility[action, positive.astype(int)]
+    agent = positive - game.costs[action]
+    return SimulationEstimate(float(principal.mean()), _three_se(principal), float(agent.mean()), _three_se(agent),
+                              n_rounds)
+
+
+def _three_se(values: np.ndarray) -> float:
+    return float(3.0 * values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("inf")
+
+
+# ---------------------------------------------------------------------------------------------
+# Dughmi–Xu sampled epsilon-BIC approximation
+# ---------------------------------------------------------------------------------------------
+
+def sampled_recommendation(game: PersuasionGame, theta, rng: np.random.Generator, n_samples: int = 200,
+                           epsilon: float = 0.01) -> np.ndarray:
+    """The sampled mechanism's recommendation distribution ``(A,)`` for the realized rule ``theta`` ``(m,)``.
+
+    Draws ``n_samples - 1`` rules from the prior, places ``theta`` among them (all weighted
+    ``1 / n_samples``), solves the epsilon-BIC LP over these samples and reads ``theta``'s row. The LP
+    is solved over the samples' distinct patterns (weights = pattern counts): the sample LP is invariant
+    under permuting samples with equal patterns, so it has an optimum that is constant on them, and that
+    optimum is the pattern LP's. Its size is at most ``n_samples`` rows, whatever the number of regions.
+    """
+    check_rng(rng)
+    theta = as_real_array(theta, "theta", shape=(game.n_features,))
+    n_samples = as_positive_int(n_samples, "n_samples")
+    samples = theta[None, :] if n_samples == 1 else np.vstack([theta, game.prior.sample(rng, n_samples - 1)])
+    patterns, inverse, counts = np.unique(decision_patterns(game, samples), axis=0, return_inverse=True,
+                                          return_counts=True)
+    principal, agent = region_payoffs(game, patterns)
+    scheme = solve_signaling_lp(principal, agent, counts / n_samples, epsilon)
+    return scheme[inverse.reshape(-1)[0]]
+
+
+def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples: int = 200, epsilon: float = 0.01,
+                      n_trials: int = 200, tie_tol: float = TIE_TOL) -> SignalingResult:
+    """Expected value of the sampled mechanism, by simulation over ``n_trials`` realized rules.
+
+    Each trial draws ``theta`` from the prior and runs :func:`sampled_recommendation`. The result's
+    regions are the patterns the trials met, ``masses`` their frequencies, and ``scheme`` the average
+    recommendation row per pattern (the mechanism's effective scheme, estimated). As is usual for an
+    epsilon-BIC mechanism the agent is taken to follow (``responses`` is the identity): the values are
+    the trial averages of ``sum_a q_theta(a) u(a, theta)``, ``value_error`` is 3 standard errors of the
+    principal's, and ``bic_slack`` is the posterior slack of the estimated effective scheme.
+    """
+    check_rng(rng)
+    n_trials = as_positive_int(n_trials, "n_trials")
+    started = time.perf_counter()
+    theta = game.prior.sample(rng, n_trials)
+    rows = np.array([sampled_recommendation(game, t, rng, n_samples, epsilon) for t in theta])
+    patterns, inverse, counts = np.unique(decision_patterns(game, theta), axis=0, return_inverse=True,
+                                          return_counts=True)
+    inverse = inverse.reshape(-1)
+    principal, agent = region_payoffs(game, patterns)
+    per_trial_principal = np.sum(rows * principal[inverse], axis=1)
+    per_trial_agent = np.sum(rows * agent[inverse], axis=1)
+    scheme = np.zeros((patterns.shape[0], game.n_actions))
+    np.add.at(scheme, inverse, rows)
+    scheme /= counts[:, None]
+    masses = counts / n_trials
+    empirical = Regions(patterns, theta[np.unique(inverse, return_index=True)[1]], masses, np.zeros_like(masses),
+                        "monte-carlo", principal, agent)
+    return SignalingResult(scheme=scheme, patterns=patterns, masses=masses,
+                           principal_value=float(per_trial_principal.mean()),
+                           agent_value=float(per_trial_agent.mean()),
+                           bic_slack=evaluate_scheme(empirical, scheme, tie_tol).bic_slack,
+                           responses=np.arange(game.n_actions), method="sampled-eps-bic",
+                           solve_time=time.perf_counter() - started, mass_method="monte-carlo",
+                           value_error=_three_se(per_trial_principal), epsilon=float(epsilon), tie_tol=tie_tol)

