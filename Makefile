@@ -3,35 +3,41 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # torch is pinned to the CPU wheel this machine image carries; installing it first keeps
-# stable-baselines3 from pulling the multi-GB CUDA build.
+# stable-baselines3 from pulling the multi-GB CUDA build (2.13.0 satisfies SB3's torch range).
 TORCH  := torch==2.13.0
-STAMP  := $(VENV)/.installed
+# The demo needs the package only; the tests also exercise the optional credit-data and zoo extras.
+BASE_STAMP := $(VENV)/.installed-base
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test test-all install bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
 
-$(STAMP): $(PY) setup.cfg pyproject.toml
+$(BASE_STAMP): $(PY) setup.cfg pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet $(TORCH)
-	$(PIP) install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(PIP) install --quiet -e .
+	touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): $(BASE_STAMP)
+	$(PIP) install --quiet -e '.[test,credit,zoo]'
+	touch $@
 
-demo: $(STAMP)
+install: $(TEST_STAMP)
+
+demo: $(BASE_STAMP)
 	$(VENV)/bin/stratgym benchmark --suite quick
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(TEST_STAMP)
 	$(PY) -m pytest -q -m "slow or not slow"
 
-bench: $(STAMP)
-	$(PY) scripts/bench_stateful.py
-	$(PY) scripts/bench_persuasion.py
+bench: $(BASE_STAMP)
+	$(PY) scripts/bench_stateful.py --write
+	$(PY) scripts/bench_persuasion.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info
