@@ -384,3 +384,18 @@ def test_real_german_credit_data():
     game = credit.german_credit()
     assert game.n_features == len(credit.GERMAN_FEATURES) + 1
     assert equivalence_regions(game).mass_method == "orthant"
+
+
+def test_orthant_masses_fall_back_to_the_public_cdf(monkeypatch):
+    """Without scipy's private integrator the public cdf gives the same masses (error = the tolerance asked)."""
+    import stratgym.games.persuasion as persuasion
+    from stratgym.games.credit import synthetic_credit
+
+    game = synthetic_credit()
+    patterns, _ = persuasion.enumerate_regions(game)
+    private = persuasion.region_masses(game, patterns, method="exact", rng=np.random.default_rng(0))
+    monkeypatch.setattr(persuasion, "_qauto", None)
+    public = persuasion.region_masses(game, patterns, method="exact", rng=np.random.default_rng(1), abseps=1e-6)
+    assert public.method == private.method == "orthant"
+    assert np.all(public.errors == 1e-6)
+    assert np.allclose(public.masses, private.masses, atol=4 * (private.errors + public.errors))

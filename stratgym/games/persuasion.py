@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.stats._qmvnt import _qauto, _qmvn
+from scipy.stats import multivariate_normal
+
+try:  # scipy's private integrator behind multivariate_normal.cdf; unlike the cdf it returns its error estimate
+    from scipy.stats._qmvnt import _qauto, _qmvn
+except ImportError:  # a scipy that moved it: the public cdf, with its requested tolerance as the error bound
+    _qauto = _qmvn = None
 
 from stratgym.games._validation import as_positive_int, as_real_array, check_range
 
@@ -538,10 +543,12 @@ def _orthant_masses(patterns: np.ndarray, structure: _SignStructure, rng: np.ran
         # P(D v >= 0) with D = diag(2 s - 1) is P(u <= D mean) for u ~ N(0, D C D): a CDF at a point.
         signs = np.where(pattern[reps], 1.0, -1.0)
         upper = signs * structure.mean[reps]
-        # scipy's public multivariate_normal.cdf runs this integrator but discards its error estimate.
-        probability, error, _ = _qauto(_qmvn, structure.covariance * np.outer(signs, signs),
-                                       np.full(upper.shape, -np.inf), upper, rng, error=abseps,
-                                       limit=1_000_000 * upper.size, n_batches=10)
+        covariance = structure.covariance * np.outer(signs, signs)
+        if _qauto is None:
+            probability, error = multivariate_normal.cdf(upper, cov=covariance, abseps=abseps, rng=rng), abseps
+        else:
+            probability, error, _ = _qauto(_qmvn, covariance, np.full(upper.shape, -np.inf), upper, rng,
+                                           error=abseps, limit=1_000_000 * upper.size, n_batches=10)
         masses[r], errors[r] = float(np.squeeze(probability)), float(error)
     return RegionMasses(np.clip(masses, 0.0, 1.0), errors, "orthant")
 
