@@ -1,0 +1,15 @@
+"""Who acts: decision-subject response models, and RL learners trained, evaluated and benchmarked against the exact optima.
+
+* :mod:`~stratgym.agents.responses`: bounded-rationality agents (k-round lookahead, quantal response) and a
+  quantal receiver, pluggable into the principal envs.
+* :mod:`~stratgym.agents.train` / :mod:`~stratgym.agents.evaluate`: seeded stable-baselines3 training with
+  zoo-format hyperparameters (:mod:`~stratgym.agents.hyperparams`, files in ``hyperparams/``), learning
+  curves, saving/loading, and evaluation over seeded episodes.
+* :mod:`~stratgym.agents.freeze`: a trained agent as the principal env's response model, a trained
+  principal as the agent env's plan, and the alternating loop.
+* :mod:`~stratgym.agents.references`: env id -> exact optimum and baselines; :mod:`~stratgym.agents.benchmark`:
+  the resumable benchmark behind ``stratgym benchmark``.
+* :mod:`~stratgym.agents.instances`: the JSON scheme of ``--env-kwargs``.
+
+Submodules are imported on demand (training pulls in torch).
+"""

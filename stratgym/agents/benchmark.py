@@ -1,0 +1,498 @@
+"""The benchmark: learned principals and agents against the exact optima and the baselines.
+
+For every (env instance, learner, seed) of a suite: train (:func:`stratgym.agents.train.train`),
+evaluate on the seeded evaluation episodes, and for every env instance compute the reference values
+(:mod:`stratgym.agents.references`). Outputs, in ``out``:
+
+* ``runs/<env>__<learner>__seed<k>/``: ``model.zip``, ``meta.json`` and ``record.json`` of each run;
+* ``references/<env>.json``: the reference values of each env instance;
+* ``summary.csv`` / ``summary.json``: one row per (env, learner): optimum, learned mean and 95% CI over
+  seeds (Student t), learned/optimal, each baseline;
+* ``curves.csv`` + ``curves.png``: evaluation return vs timesteps (mean over seeds) with the optimum
+  and baselines as horizontal lines (their numbers in ``references.csv``);
+* ``report.md``: the table, the figure and the run times.
+
+Resumable: a run is trained in a temporary folder ``runs/.tmp-<name>-<pid>`` and moved into place
+with ``os.replace`` once its record is written, so a killed benchmark loses at most the run in
+progress; on the next start, finished runs whose configuration is unchanged are skipped (and stale
+temporary folders removed). Reference files are written the same way (temporary file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import stats
+
+from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
+from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
+from stratgym.agents.instances import make_env
+from stratgym.agents.references import Reference, reference_values
+from stratgym.agents.train import check_algorithm, train, write_json_atomic
+
+
+@dataclass(frozen=True)
+class BenchmarkEnv:
+    """One env instance of a suite.
+
+    Attributes:
+        label: unique, filesystem-safe name used in file names and tables.
+        env_id: registered env id.
+        env_kwargs: JSON-style env kwargs (see :mod:`stratgym.agents.instances`).
+        learners: algorithm names; those that do not fit the env's action space are an error.
+        n_timesteps: training budget per run; ``None``: the hyperparameter file's ``n_timesteps``.
+        n_eval_episodes: evaluation episodes; ``None``: the suite's (one-step envs with random outcomes
+            need more episodes for the same precision, and they are cheap).
+    """
+
+    label: str
+    env_id: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    learners: tuple[str, ...] = ("ppo",)
+    n_timesteps: int | None = None
+    n_eval_episodes: int | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A set of env instances, seeds and evaluation settings.
+
+    Attributes:
+        name: suite name (default output folder ``results/benchmark/<name>``).
+        envs: the env instances.
+        seeds: training seeds (one run per env, learner and seed).
+        n_eval_episodes: evaluation episodes (seeded ``EVAL_SEED + i``) for the final score and each curve
+            point, unless an env sets its own.
+        n_curve_points: evaluations during training (besides the one at step 0).
+        timestep_scale: factor on the hyperparameter files' ``n_timesteps`` (envs without their own budget).
+    """
+
+    name: str
+    envs: tuple[BenchmarkEnv, ...]
+    seeds: tuple[int, ...] = (0, 1)
+    n_eval_episodes: int = 5
+    n_curve_points: int = 8
+    timestep_scale: float = 1.0
+
+
+#: The random stateful instance used in the suites: 3 features, 4 effort types, T = 4, where the dynamic
+#: optimum (1.565) beats the best constant rule (1.310), the one-round rule repeated (0.452) and uniform (0.197).
+RANDOM_STATEFUL = {"name": "random", "seed": 132, "horizon": 4, "n_features": 3, "n_efforts": 4}
+
+BOX_LEARNERS = ("ppo", "sac", "td3", "a2c")
+DISCRETE_LEARNERS = ("ppo", "dqn", "a2c")
+
+_QUICK_ENVS = (
+    BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, n_timesteps=8000),
+    BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
+                 {"game": RANDOM_STATEFUL, "response_model": "forecasting"}, n_timesteps=8000),
+    BenchmarkEnv("agent-classroom", "stratgym/StatefulAgent-v0", {"game": "classroom"}, n_timesteps=8000),
+    BenchmarkEnv("scheme-credit", "stratgym/PersuasionScheme-v0", {}, n_timesteps=16000),
+    BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, n_timesteps=30000),
+    BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_timesteps=8000,
+                 n_eval_episodes=100),
+)
+_DEFAULT_ENVS = (
+    BenchmarkEnv("commitment-classroom", "stratgym/StatefulCommitment-v0", {"game": "classroom"}, ("ppo", "sac")),
+    BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, ("ppo", "sac")),
+    BenchmarkEnv("principal-classroom-forecasting", "stratgym/StatefulPrincipal-v0",
+                 {"game": "classroom", "response_model": "forecasting"}, ("ppo", "sac")),
+    BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
+                 {"game": RANDOM_STATEFUL, "response_model": "forecasting"}, ("ppo", "sac")),
+    BenchmarkEnv("agent-classroom", "stratgym/StatefulAgent-v0", {"game": "classroom"}, ("ppo", "sac")),
+    BenchmarkEnv("scheme-credit", "stratgym/PersuasionScheme-v0", {}, ("ppo", "sac")),
+    BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, ("ppo", "dqn")),
+    BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, ("ppo", "dqn"),
+                 n_eval_episodes=200),
+)
+_FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("stratgym/PersuasionRecommend-v0",
+                                                                             "stratgym/PersuasionAgent-v0")
+                           else BOX_LEARNERS) for env in _DEFAULT_ENVS) + (
+    BenchmarkEnv("principal-random132-myopic", "stratgym/StatefulPrincipal-v0",
+                 {"game": RANDOM_STATEFUL, "response_model": "myopic"}, BOX_LEARNERS),
+    BenchmarkEnv("agent-random132", "stratgym/StatefulAgent-v0", {"game": RANDOM_STATEFUL}, BOX_LEARNERS),
+    BenchmarkEnv("agent-credit-full-revelation", "stratgym/PersuasionAgent-v0", {}, DISCRETE_LEARNERS,
+                 n_eval_episodes=200),
+)
+
+#: The named suites: ``quick`` (the demo: PPO on every env, small budgets, 2 seeds, a few minutes on 2
+#: cores), ``default`` (PPO and an off-policy learner, the files' budgets, 3 seeds), ``full`` (every
+#: learner that fits each env, more instances, three times the budgets, 5 seeds).
+SUITES: dict[str, Suite] = {
+    "quick": Suite("quick", _QUICK_ENVS, seeds=(0, 1), n_eval_episodes=5, n_curve_points=8),
+    "default": Suite("default", _DEFAULT_ENVS, seeds=(0, 1, 2), n_eval_episodes=10, n_curve_points=10),
+    "full": Suite("full", _FULL_ENVS, seeds=(0, 1, 2, 3, 4), n_eval_episodes=20, n_curve_points=20, timestep_scale=3.0),
+}
+
+
+def custom_suite(env_ids: Sequence[str], env_kwargs: dict[str, Any] | None = None, learners: Sequence[str] = ("ppo",),
+                 n_seeds: int = 2, n_timesteps: int | None = None, n_eval_episodes: int = 5) -> Suite:
+    """A suite of explicit env ids, each with the same ``env_kwargs``, learners and budget."""
+    if not env_ids:
+        raise ValueError("env_ids must name at least one env")
+    if len(set(env_ids)) != len(env_ids):
+        raise ValueError(f"env_ids must not repeat, got {list(env_ids)}")
+    envs = tuple(BenchmarkEnv(env_id.split("/")[-1], env_id, dict(env_kwargs or {}), tuple(learners), n_timesteps)
+                 for env_id in env_ids)
+    return Suite("custom", envs, seeds=tuple(range(_positive(n_seeds, "seeds"))), n_eval_episodes=n_eval_episodes)
+
+
+def adjust_suite(suite: Suite, learners: Sequence[str] | None = None, n_seeds: int | None = None,
+                 n_timesteps: int | None = None, n_eval_episodes: int | None = None) -> Suite:
+    """``suite`` with some settings overridden (``None`` keeps the suite's)."""
+    envs = tuple(replace(env, learners=tuple(learners) if learners else env.learners,
+                         n_timesteps=n_timesteps if n_timesteps is not None else env.n_timesteps,
+                         n_eval_episodes=None if n_eval_episodes is not None else env.n_eval_episodes)
+                 for env in suite.envs)
+    return replace(suite, envs=envs,
+                   seeds=tuple(range(_positive(n_seeds, "seeds"))) if n_seeds is not None else suite.seeds,
+                   n_eval_episodes=_positive(n_eval_episodes, "eval episodes") if n_eval_episodes is not None
+                   else suite.n_eval_episodes)
+
+
+def _positive(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (env instance, learner, seed) run and everything that determines its result."""
+
+    env: BenchmarkEnv
+    learner: str
+    seed: int
+    n_timesteps: int
+    hyperparams: dict[str, Any]
+    n_eval_episodes: int
+    eval_freq: int
+
+    @property
+    def name(self) -> str:
+        """Folder name of the run."""
+        return f"{self.env.label}__{self.learner}__seed{self.seed}"
+
+    def config(self) -> dict[str, Any]:
+        """The JSON configuration a finished run is matched against when resuming."""
+        return {"env_id": self.env.env_id, "env_kwargs": self.env.env_kwargs, "learner": self.learner,
+                "seed": self.seed, "n_timesteps": self.n_timesteps, "hyperparams": self.hyperparams,
+                "n_eval_episodes": self.n_eval_episodes, "eval_seed": EVAL_SEED, "eval_freq": self.eval_freq}
+
+
+def plan_runs(suite: Suite) -> list[RunSpec]:
+    """Every run of ``suite``, in order (env, learner, seed); ``ValueError`` for a learner that does not fit an env."""
+    runs = []
+    labels = [env.label for env in suite.envs]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"env labels must be unique in a suite, got {labels}")
+    for env in suite.envs:
+        action_space = make_env(env.env_id, env.env_kwargs).action_space
+        for learner in env.learners:
+            check_algorithm(learner, action_space)
+            hyperparams = load_hyperparams(learner, env.env_id)
+            run, _ = algorithm_arguments(hyperparams, action_space)
+            budget = env.n_timesteps or max(1, int(round(run["n_timesteps"] * suite.timestep_scale)))
+            eval_freq = max(1, budget // suite.n_curve_points)
+            runs.extend(RunSpec(env, learner, seed, budget, hyperparams, evaluation_episodes(suite, env), eval_freq)
+                        for seed in suite.seeds)
+    return runs
+
+
+def evaluation_episodes(suite: Suite, env: BenchmarkEnv) -> int:
+    """Evaluation episodes of ``env`` in ``suite``: its own count, else the suite's."""
+    return env.n_eval_episodes or suite.n_eval_episodes
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def finished_record(out: Path, spec: RunSpec) -> dict[str, Any] | None:
+    """The record of ``spec`` in ``out`` if it finished with the same configuration, else ``None``."""
+    record = _read_json(out / "runs" / spec.name / "record.json")
+    return record if record is not None and record.get("config") == spec.config() else None
+
+
+def execute_run(out: Path, spec: RunSpec, reference: Reference) -> dict[str, Any]:
+    """Train and evaluate one run, write it to ``out/runs/<name>`` atomically, and return its record."""
+    env = spec.env
+    result = train(env.env_id, spec.learner, spec.seed, env_kwargs=env.env_kwargs, n_timesteps=spec.n_timesteps,
+                   hyperparams=spec.hyperparams, eval_freq=spec.eval_freq, n_eval_episodes=spec.n_eval_episodes,
+                   eval_discount=reference.discount, progress_bar=False)
+    final = evaluate_policy(result.model, env.env_id, spec.n_eval_episodes, EVAL_SEED, env_kwargs=env.env_kwargs,
+                            discount=reference.discount)
+    record = {"config": spec.config(), "name": spec.name, "label": env.label, "mean": final.mean,
+              "stderr": final.stderr, "returns": final.returns.tolist(), "wall_time": result.wall_time,
+              "curve": {"timesteps": result.curve.timesteps.tolist(),
+                        "mean_returns": result.curve.mean_returns.tolist()}}
+    runs = out / "runs"
+    temporary = runs / f".tmp-{spec.name}-{os.getpid()}"
+    if temporary.exists():
+        shutil.rmtree(temporary)
+    result.save(temporary)
+    write_json_atomic(temporary / "record.json", record)
+    target = runs / spec.name
+    if target.exists():  # a finished run of another configuration: replaced
+        shutil.rmtree(target)
+    os.replace(temporary, target)
+    return record
+
+
+def _remove_stale_temporaries(runs: Path) -> None:
+    for stale in runs.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def env_reference(out: Path, env: BenchmarkEnv, n_eval_episodes: int) -> Reference:
+    """The reference values of ``env`` (cached in ``out/references/<label>.json`` for the same configuration)."""
+    path = out / "references" / f"{env.label}.json"
+    config = {"env_id": env.env_id, "env_kwargs": env.env_kwargs, "n_eval_episodes": n_eval_episodes,
+              "eval_seed": EVAL_SEED}
+    cached = _read_json(path)
+    if cached is not None and cached.get("config") == config:
+        return Reference.from_json(cached["reference"])
+    reference = reference_values(env.env_id, env.env_kwargs, n_eval_episodes, EVAL_SEED)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"config": config, "reference": reference.to_json()})
+    return reference
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------------------------
+
+def confidence_half_width(values: Sequence[float], level: float = 0.95) -> float:
+    """Half-width of the Student-t confidence interval of the mean of ``values`` (``nan`` for one value)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One (env, learner) line of the benchmark table.
+
+    Attributes:
+        label, env_id, side, learner: what was run.
+        optimum: the exact optimum; baselines: name -> value.
+        seed_means: each seed's mean evaluation return.
+        learned_mean, learned_ci95: mean over seeds and the 95% CI half-width (nan for one seed).
+        ratio: ``learned_mean / optimum`` when the optimum is positive, else ``None`` (a ratio to a
+            non-positive optimum has no meaning).
+        n_timesteps: training budget per run; train_time: total training seconds over seeds.
+    """
+
+    label: str
+    env_id: str
+    side: str
+    learner: str
+    optimum: float
+    baselines: dict[str, float]
+    seed_means: list[float]
+    learned_mean: float
+    learned_ci95: float
+    ratio: float | None
+    n_timesteps: int
+    train_time: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (nan as ``None``)."""
+        data = dict(self.__dict__)
+        data["learned_ci95"] = None if np.isnan(self.learned_ci95) else self.learned_ci95
+        return data
+
+
+def summarize(suite: Suite, records: dict[str, dict[str, Any]], references: dict[str, Reference]) -> list[SummaryRow]:
+    """Aggregate run records over seeds into one :class:`SummaryRow` per (env, learner)."""
+    rows = []
+    for env in suite.envs:
+        reference = references[env.label]
+        for learner in env.learners:
+            runs = [records[f"{env.label}__{learner}__seed{seed}"] for seed in suite.seeds]
+            means = [run["mean"] for run in runs]
+            mean = float(np.mean(means))
+            rows.append(SummaryRow(env.label, env.env_id, reference.side, learner, reference.optimum,
+                                   dict(reference.baselines), means, mean, confidence_half_width(means),
+                                   mean / reference.optimum if reference.optimum > 0 else None,
+                                   runs[0]["config"]["n_timesteps"], float(sum(run["wall_time"] for run in runs))))
+    return rows
+
+
+def mean_curves(suite: Suite, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Learning curves averaged over seeds: rows ``{label, learner, timesteps, mean_return, n_seeds}``.
+
+    Seeds of one (env, learner) evaluate at the same timesteps (same budget and evaluation frequency).
+    """
+    rows = []
+    for env in suite.envs:
+        for learner in env.learners:
+            curves = [records[f"{env.label}__{learner}__seed{seed}"]["curve"] for seed in suite.seeds]
+            steps = curves[0]["timesteps"]
+            if any(curve["timesteps"] != steps for curve in curves):
+                raise RuntimeError(f"learning curves of {env.label}/{learner} were evaluated at different timesteps")
+            values = np.mean([curve["mean_returns"] for curve in curves], axis=0)
+            rows.extend({"label": env.label, "learner": learner, "timesteps": int(t), "mean_return": float(v),
+                         "n_seeds": len(curves)} for t, v in zip(steps, values))
+    return rows
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def table_lines(rows: Sequence[SummaryRow]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the printed table."""
+    header = ["env", "side", "learner", "optimum", "learned (95% CI)", "learned/opt", "baselines"]
+    cells = [[row.label, row.side, row.learner, _fmt(row.optimum),
+              f"{_fmt(row.learned_mean)} ± {_fmt(row.learned_ci95)}",
+              "n/a" if row.ratio is None else f"{row.ratio:.1%}",
+              "; ".join(f"{name} {_fmt(value)}" for name, value in row.baselines.items())] for row in rows]
+    return header, cells
+
+
+def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[dict[str, Any]],
+                  references: dict[str, Reference], wall_time: float) -> None:
+    """Write ``summary.csv``, ``summary.json``, ``curves.csv``, ``references.csv``, ``curves.png`` and ``report.md``."""
+    baseline_names = list(dict.fromkeys(name for row in rows for name in row.baselines))
+    with open(out / "summary.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["env", "env_id", "side", "learner", "optimum", "learned_mean", "learned_ci95", "learned_over_optimum",
+                         "n_seeds", "n_timesteps", "train_time_s"] + baseline_names)
+        for row in rows:
+            writer.writerow([row.label, row.env_id, row.side, row.learner, row.optimum, row.learned_mean,
+                             "" if np.isnan(row.learned_ci95) else row.learned_ci95,
+                             "" if row.ratio is None else row.ratio, len(row.seed_means), row.n_timesteps,
+                             round(row.train_time, 2)] + [row.baselines.get(name, "") for name in baseline_names])
+    summary = {"suite": suite.name, "seeds": list(suite.seeds), "n_eval_episodes": suite.n_eval_episodes,
+               "eval_seed": EVAL_SEED, "wall_time_s": wall_time, "rows": [row.to_json() for row in rows],
+               "references": {label: reference.to_json() for label, reference in references.items()}}
+    write_json_atomic(out / "summary.json", summary)
+    with open(out / "curves.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["label", "learner", "timesteps", "mean_return", "n_seeds"])
+        writer.writeheader()
+        writer.writerows(curves)
+    with open(out / "references.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["label", "env_id", "side", "reference", "value"])
+        for label, reference in references.items():
+            writer.writerow([label, reference.env_id, reference.side, "optimum", reference.optimum])
+            for name, value in reference.baselines.items():
+                writer.writerow([label, reference.env_id, reference.side, name, value])
+    plot_curves(out / "curves.png", suite, curves, references)
+    header, cells = table_lines(rows)
+    lines = [f"# stratgym benchmark: suite `{suite.name}`", "",
+             f"Learned policies (mean over seeds {list(suite.seeds)} of the mean return on the evaluation episodes "
+             f"seeded from {EVAL_SEED}; ± is the 95% Student-t half-width over seeds) against the "
+             "exact optimum of the learning side and the baselines, in the units of the env's episode return.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in cells]
+    lines += ["", "![learning curves](curves.png)", "", "## Instances and solvers", ""]
+    for env in suite.envs:
+        reference = references[env.label]
+        lines.append(f"- `{env.label}`: `{env.env_id}` with `{json.dumps(env.env_kwargs)}`; {reference.side} learns; "
+                     f"{evaluation_episodes(suite, env)} evaluation episodes; reference: {reference.solver} "
+                     f"({reference.solve_time:.2f} s).")
+    lines += ["", "## Run times", "",
+              f"Total wall time of this invocation: {wall_time:.1f} s (runs resumed from disk cost nothing). "
+              "Training time per (env, learner), summed over seeds:", ""]
+    lines += [f"- `{row.label}` / {row.learner}: {row.train_time:.1f} s for {len(row.seed_means)} × {row.n_timesteps} "
+              "steps" for row in rows]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def plot_curves(path: Path, suite: Suite, curves: list[dict[str, Any]], references: dict[str, Reference]) -> None:
+    """One panel per env: mean evaluation return vs timesteps per learner, optimum and baselines as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    count = len(suite.envs)
+    columns = min(3, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False)
+    styles = ["--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3))]
+    for axis, env in zip(axes.flat, suite.envs):
+        reference = references[env.label]
+        for learner in env.learners:
+            points = [row for row in curves if row["label"] == env.label and row["learner"] == learner]
+            axis.plot([p["timesteps"] for p in points], [p["mean_return"] for p in points], marker="o", markersize=3,
+                      label=f"{learner} (mean of {points[0]['n_seeds']} seeds)")
+        axis.axhline(reference.optimum, color="black", linewidth=1.5, label=reference.optimum_name)
+        for index, (name, value) in enumerate(reference.baselines.items()):
+            axis.axhline(value, color=f"C{index + 3}", linestyle=styles[index % len(styles)], linewidth=1.2, label=name)
+        axis.set_title(f"{env.label} ({reference.side})", fontsize=10)
+        axis.set_xlabel("training timesteps")
+        axis.set_ylabel("evaluation return")
+        axis.legend(fontsize=7, loc="best")
+        axis.grid(alpha=0.3)
+    for axis in list(axes.flat)[count:]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """What :func:`run_benchmark` did: the table rows, how many runs were trained vs resumed, the wall time."""
+
+    rows: list[SummaryRow]
+    trained: int
+    resumed: int
+    wall_time: float
+    out: Path
+
+
+def run_benchmark(suite: Suite, out: str | Path, progress: bool = True) -> BenchmarkResult:
+    """Run (or resume) ``suite`` into ``out`` and write every output; see the module doc."""
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    out = Path(out)
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(runs_dir)
+    specs = plan_runs(suite)
+    references = {}
+    for env in tqdm(suite.envs, desc="exact references", disable=not progress, file=sys.stderr):
+        references[env.label] = env_reference(out, env, evaluation_episodes(suite, env))
+    records, trained, resumed = {}, 0, 0
+    with tqdm(specs, desc="runs", disable=not progress, file=sys.stderr) as bar:
+        for spec in bar:
+            bar.set_postfix_str(spec.name)
+            record = finished_record(out, spec)
+            if record is None:
+                record = execute_run(out, spec, references[spec.env.label])
+                trained += 1
+            else:
+                resumed += 1
+            records[spec.name] = record
+    rows = summarize(suite, records, references)
+    wall_time = time.perf_counter() - start
+    write_outputs(out, suite, rows, mean_curves(suite, records), references, wall_time)
+    return BenchmarkResult(rows, trained, resumed, wall_time, out)

@@ -1,0 +1,144 @@
+"""Environment keyword arguments from JSON: the scheme behind ``--env-kwargs``.
+
+A JSON object whose keys are passed to the env constructor, except ``"game"``, which is turned into a
+game instance of the env's family (``Stateful*`` envs: :class:`~stratgym.games.stateful.StatefulGame`;
+``Persuasion*`` envs: the persuasion game). ``"game"`` may be:
+
+* a name: ``{"game": "classroom"}`` — a named instance with its defaults;
+* a name with arguments: ``{"game": {"name": "classroom", "horizon": 3}}``;
+* the game's fields: ``{"game": {"conversion_matrix": [[1, 0.4, 0], [0, 0.4, 1]], "retention": [0, 1, 0], ...}}``
+  (a persuasion ``"prior"`` is ``{"mean": [...], "covariance": 0.4}`` or ``{"atoms": [[...]], "probabilities": [...]}``);
+* ``{"game": {"name": "random", "seed": 3, "horizon": 4}}`` — an instance drawn at random: named
+  instances that take an ``rng`` get ``numpy.random.default_rng(seed)`` (seed 0 if absent); the other
+  keys are the instance function's keyword arguments.
+
+``PersuasionAgent-v0`` also accepts ``{"scheme": "optimal"}``: the principal-optimal BIC scheme of the
+signaling LP (:func:`stratgym.baselines.signaling.optimal_scheme`). Any other key goes to the env unchanged, e.g. ``{"game": {"name": "classroom", "horizon": 3},
+"response_model": "myopic"}``. Values that are already game objects pass through, so resolved kwargs
+can be resolved again. The named instances of each family are listed in :data:`NAMED_GAMES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+import stratgym  # noqa: F401  (registers the stratgym/ envs)
+
+#: family -> (game module, game class name).
+FAMILIES = {
+    "stateful": ("stratgym.games.stateful", "StatefulGame"),
+    "persuasion": ("stratgym.games.persuasion", "PersuasionGame"),
+}
+#: family -> {instance name: "module:function"}. A function with an ``rng`` parameter gets
+#: ``numpy.random.default_rng(seed)`` (``"seed"`` key, default 0).
+NAMED_GAMES = {
+    "stateful": {"classroom": "stratgym.games.stateful:classroom",
+                 "random": "stratgym.games.stateful:random_game"},
+    "persuasion": {"synthetic_credit": "stratgym.games.credit:synthetic_credit",
+                   "german_credit": "stratgym.games.credit:german_credit",
+                   "random": "stratgym.games.persuasion:random_persuasion_game"},
+}
+
+
+def env_family(env_id: str) -> str:
+    """``"stateful"`` or ``"persuasion"``: the game family of a ``stratgym/`` env id."""
+    name = env_id.split("/", 1)[-1]
+    for family in FAMILIES:
+        if name.lower().startswith(family):
+            return family
+    raise ValueError(f"env id {env_id!r} belongs to no stratgym game family; expected stratgym/Stateful*-v0 "
+                     f"or stratgym/Persuasion*-v0")
+
+
+def parse_env_kwargs(text: str | None) -> dict[str, Any]:
+    """Parse the JSON text of ``--env-kwargs`` into a dict (``{}`` for ``None`` or empty text)."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--env-kwargs must be a JSON object, e.g. '{{\"game\": \"classroom\"}}' ({error})") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"--env-kwargs must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """Constructor keyword arguments of ``env_id`` with ``"game"`` turned into a game instance (see module doc)."""
+    kwargs = dict(env_kwargs or {})
+    if "game" in kwargs:
+        kwargs["game"] = build_game(env_family(env_id), kwargs["game"])
+    if env_id == "stratgym/PersuasionAgent-v0" and isinstance(kwargs.get("scheme"), str) and kwargs["scheme"] == "optimal":
+        from stratgym.baselines.signaling import optimal_scheme
+        from stratgym.games.credit import synthetic_credit
+        from stratgym.games.persuasion import equivalence_regions
+
+        game = kwargs.get("game") or synthetic_credit()  # the env's default game
+        kwargs["game"] = game
+        kwargs["regions"] = equivalence_regions(game)
+        kwargs["scheme"] = optimal_scheme(kwargs["regions"]).scheme
+    return kwargs
+
+
+def build_game(family: str, spec):
+    """A game instance of ``family`` from a JSON ``spec`` (name, name with arguments, or fields); games pass through."""
+    module_name, class_name = FAMILIES[family]
+    module = importlib.import_module(module_name)
+    game_class = getattr(module, class_name)
+    if isinstance(spec, game_class):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict):
+        raise ValueError(f"game must be a name or a JSON object, got {spec!r}")
+    arguments = dict(spec)
+    name = arguments.pop("name", None)
+    if name is None:
+        if family == "persuasion" and isinstance(arguments.get("prior"), dict):
+            arguments["prior"] = _build_prior(module, arguments["prior"])
+        return _call(game_class, arguments, f"{family} game fields")
+    names = NAMED_GAMES[family]
+    if name not in names:
+        raise ValueError(f"game name must be one of {sorted(names)} for {family} envs, got {name!r}")
+    function_module, function_name = names[name].split(":")
+    factory = getattr(importlib.import_module(function_module), function_name)
+    seed = arguments.pop("seed", None)
+    if "rng" in inspect.signature(factory).parameters:
+        seed = 0 if seed is None else seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"game seed must be an integer >= 0, got {seed!r}")
+        arguments["rng"] = np.random.default_rng(seed)
+    elif seed is not None:
+        raise ValueError(f"game {name!r} takes no seed")
+    return _call(factory, arguments, f"game {name!r}")
+
+
+def _build_prior(module, spec: dict):
+    """A persuasion prior from JSON: ``{"mean", "covariance"}`` (Gaussian) or ``{"atoms", "probabilities"}`` (finite)."""
+    if "mean" in spec:
+        return _call(module.GaussianPrior, spec, "Gaussian prior")
+    if "atoms" in spec:
+        return _call(module.FiniteSupportPrior, spec, "finite-support prior")
+    raise ValueError(f"prior must be {{'mean': [...], 'covariance': s2}} or {{'atoms': [[...]], 'probabilities': [...]}}, "
+                     f"got {spec!r}")
+
+
+def _call(factory: Callable, arguments: dict, what: str, *leading):
+    try:
+        return factory(*leading, **arguments)
+    except TypeError as error:  # unknown or missing keyword: say which instance rejected it
+        raise ValueError(f"bad arguments for {what}: {error}") from error
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
+    """``gym.make(env_id, **resolved kwargs)``; ``ValueError`` for an id that is not registered."""
+    if env_id not in gym.registry:
+        known = sorted(k for k in gym.registry if k.startswith("stratgym/"))
+        raise ValueError(f"env id {env_id!r} is not registered; stratgym envs are {known}")
+    return gym.make(env_id, **resolve_env_kwargs(env_id, env_kwargs))

@@ -1,0 +1,193 @@
+"""Decision-subject response models beyond the exact ones, for the round-by-round principal envs.
+
+Each model implements the :class:`stratgym.envs.stateful.ResponseModel` protocol
+``respond(game, rule, state, round_index, rng) -> effort (d,)``, so it plugs into
+``gym.make("stratgym/StatefulPrincipal-v0", response_model=...)``. Randomness comes only from the
+``rng`` passed in (the env's ``np_random``), so episodes stay seeded.
+
+* :class:`LookaheadResponse` plans ``k`` rounds ahead assuming the current rule stays in force:
+  ``k = 1`` is the myopic agent, ``k >= T`` the forecasting agent.
+* :class:`QuantalResponse` picks a vertex of the budget set ("all budget on type j" or "no effort")
+  with logit probabilities ``∝ exp(beta * value)`` of the ``k``-round lookahead values; ``beta = inf`` is
+  the exact best response with the principal-favouring tie-break, ``beta = 0`` the uniform choice.
+
+For the repeated persuasion env (``PersuasionRecommend-v0``, protocol
+:class:`stratgym.envs.persuasion.Receiver`), :class:`QuantalReceiver` is the logit version of the env's
+learning receiver.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from stratgym.envs.persuasion import LearningReceiver
+from stratgym.games.stateful import (
+    StatefulGame,
+    best_response,
+    check_assessment_policy,
+    favoured_option,
+    marginal_values,
+    next_state,
+)
+
+
+def _check_lookahead(lookahead) -> int | None:
+    if lookahead is None:
+        return None
+    if isinstance(lookahead, (bool, np.bool_)) or not isinstance(lookahead, (int, np.integer)) or lookahead < 1:
+        raise ValueError(f"lookahead must be a positive integer (rounds planned, 1 = myopic) or None "
+                         f"(the rest of the horizon), got {lookahead!r}")
+    return int(lookahead)
+
+
+def _check_beta(beta) -> float:
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.floating, np.integer)) \
+            or np.isnan(beta) or beta < 0:
+        raise ValueError(f"beta must be a number >= 0 (inf allowed), got {beta!r}")
+    return float(beta)
+
+
+def planning_game(game: StatefulGame, state, round_index: int, lookahead: int | None) -> StatefulGame:
+    """The sub-game a ``lookahead``-round planner solves at ``round_index`` (0-based) from ``state`` ``(d,)``.
+
+    Its horizon is ``min(lookahead, T - round_index)`` (``None``: ``T - round_index``) and it starts in
+    ``state``. Discounting restarts at 1, a common rescaling that leaves every argmax unchanged.
+    """
+    if isinstance(round_index, (bool, np.bool_)) or not isinstance(round_index, (int, np.integer)) \
+            or not 0 <= round_index < game.horizon:
+        raise ValueError(f"round_index must be an integer in [0, {game.horizon - 1}], got {round_index!r}")
+    remaining = game.horizon - int(round_index)
+    horizon = remaining if lookahead is None else min(lookahead, remaining)
+    return game.replace(horizon=horizon, initial_state=np.asarray(state, dtype=np.float64))
+
+
+class LookaheadResponse:
+    """An agent that plans ``lookahead`` rounds ahead as if the current rule stayed in force, and plays the first.
+
+    At round ``t`` it best-responds (``best_response(..., "rational")``, principal-favouring ties, concave
+    ``g`` to the duality gap ``GAP_TOL``) to the constant policy ``rule`` in :func:`planning_game`, and
+    returns that plan's first effort. ``lookahead=1`` is ``best_response(game, theta, "myopic")`` round by
+    round; ``lookahead >= T`` (or ``None``) is ``"forecasting"``. Deterministic: ``rng`` is not used.
+    """
+
+    def __init__(self, lookahead: int | None):
+        self.lookahead = _check_lookahead(lookahead)
+
+    def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
+                rng: np.random.Generator | None = None) -> np.ndarray:
+        """This round's effort ``(d,)`` against ``rule`` ``(n,)`` in ``state`` ``(d,)``."""
+        sub_game = planning_game(game, state, round_index, self.lookahead)
+        return best_response(sub_game, np.tile(rule, (sub_game.horizon, 1)), "rational").effort[0]
+
+    def __repr__(self) -> str:
+        return f"LookaheadResponse(lookahead={self.lookahead})"
+
+
+class QuantalResponse:
+    """A logit (quantal) agent over the vertices of the budget set, for linear games.
+
+    The options are "all budget ``B`` on effort type ``j``" (``j = 0..d-1``) and "no effort" (index ``d``).
+    Option values are the ``lookahead``-round utilities of :class:`LookaheadResponse`'s planning problem:
+    ``B c_j`` with ``c`` the sub-game's first-round marginal values (:meth:`marginal_values`), and 0 for no
+    effort (for linear ``g`` the later rounds add the same amount to every option, so they cancel). The
+    agent picks option ``k`` with probability ``exp(beta v_k) / sum exp(beta v)`` using ``rng``.
+
+    ``beta = inf`` is the exact best response (the principal's favourite among options within
+    ``TIE_TOL`` of the best, no randomness); as ``beta -> inf`` the probabilities concentrate on the
+    best options. Concave ``g`` is rejected: its best responses are not vertices, so the vertex logit
+    would not approach them.
+
+    Args:
+        beta: rationality ``>= 0`` in 1/utility units (``float("inf")`` allowed).
+        lookahead: rounds planned (1 = myopic); ``None``: the rest of the horizon (forecasting).
+    """
+
+    def __init__(self, beta: float, lookahead: int | None = None):
+        self.beta = _check_beta(beta)
+        self.lookahead = _check_lookahead(lookahead)
+
+    def marginal_values(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
+        """The planner's marginal value of effort this round, ``(d,)``: ``c`` of the planning sub-game's first round."""
+        if not game.is_linear:
+            raise ValueError(f"QuantalResponse needs a linear game (conversion='linear'), got {game.conversion!r}")
+        sub_game = planning_game(game, state, round_index, self.lookahead)
+        return marginal_values(sub_game, np.tile(rule, (sub_game.horizon, 1)))[0]
+
+    def probabilities(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
+        """Choice probabilities ``(d + 1,)`` of the options (type ``0..d-1``, then "no effort"); one-hot at ``beta = inf``."""
+        values = self.marginal_values(game, rule, state, round_index)
+        if np.isinf(self.beta):
+            effort = favoured_option(game, values)
+            return np.eye(game.n_efforts + 1)[int(np.argmax(effort)) if effort.any() else game.n_efforts]
+        options = np.append(game.budget * values, 0.0)
+        weights = np.exp(self.beta * (options - options.max()))
+        return weights / weights.sum()
+
+    def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
+                rng: np.random.Generator) -> np.ndarray:
+        """This round's effort ``(d,)``: a vertex drawn with :meth:`probabilities` (``rng`` unused at ``beta = inf``)."""
+        if np.isinf(self.beta):
+            return favoured_option(game, self.marginal_values(game, rule, state, round_index))
+        option = rng.choice(game.n_efforts + 1, p=self.probabilities(game, rule, state, round_index))
+        effort = np.zeros(game.n_efforts)
+        if option < game.n_efforts:
+            effort[option] = game.budget
+        return effort
+
+    def __repr__(self) -> str:
+        return f"QuantalResponse(beta={self.beta}, lookahead={self.lookahead})"
+
+
+def respond_to_policy(game: StatefulGame, response, theta, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Effort policy ``(T, d)`` of a per-round ``response`` model facing assessment policy ``theta`` ``(T, n)``.
+
+    Plays the rounds in order, moving the state with the game's dynamics, exactly as
+    ``StatefulPrincipalEnv`` does; ``rng`` is passed to every ``respond`` call.
+    """
+    theta = check_assessment_policy(game, theta)
+    state, efforts = game.initial_state, []
+    for t in range(game.horizon):
+        efforts.append(np.asarray(response.respond(game, theta[t], state, t, rng), dtype=np.float64))
+        state = next_state(game, state, efforts[-1])
+    return np.array(efforts)
+
+
+class QuantalReceiver(LearningReceiver):
+    """A logit version of :class:`~stratgym.envs.persuasion.LearningReceiver` for ``PersuasionRecommend-v0``.
+
+    It learns exactly like the learning receiver (running mean ``v_a`` of the realized utility of
+    following recommendation ``a``, optimistic start ``1 - c(a)``, only followed recommendations
+    updated), but decides with a logit: on recommendation ``a`` other than the default action ``d`` (the
+    prior best response) it follows with probability ``1 / (1 + exp(-beta (v_a - V_d)))``, ``V_d`` the
+    prior value of ``d``, and otherwise plays ``d``; ``d`` itself is always followed. ``beta = inf`` is the
+    learning receiver (follow iff ``v_a >= V_d``, ties to obedience, no randomness); ``beta = 0`` follows
+    every other recommendation with probability 1/2. The draw uses the ``rng`` the env passes in.
+
+    Args:
+        beta: rationality ``>= 0`` in 1/utility units (``float("inf")`` allowed).
+        initial_values: ``(A,)`` starting values (default: the optimistic ``1 - c``).
+    """
+
+    def __init__(self, beta: float, initial_values=None):
+        super().__init__(initial_values)
+        self.beta = _check_beta(beta)
+
+    def follow_probabilities(self) -> np.ndarray:
+        """``(A,)``: the probability of following each recommendation now."""
+        if np.isinf(self.beta):
+            return super().follow_probabilities()
+        probabilities = expit(self.beta * (self.values - self.benchmark))
+        probabilities[self.default_action] = 1.0
+        return probabilities
+
+    def respond(self, recommendation: int, rng: np.random.Generator | None = None) -> int:
+        """``recommendation`` with its follow probability, else the default action."""
+        if np.isinf(self.beta):
+            return super().respond(recommendation, rng)
+        if recommendation == self.default_action or rng.random() < self.follow_probabilities()[recommendation]:
+            return int(recommendation)
+        return self.default_action
+
+    def __repr__(self) -> str:
+        return f"QuantalReceiver(beta={self.beta}, initial_values={self.initial_values!r})"

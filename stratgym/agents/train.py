@@ -1,0 +1,237 @@
+"""Training of stable-baselines3 learners on stratgym environments, seeded, with a learning curve.
+
+Seeding recipe (one for the whole project): ``seed`` seeds the algorithm (torch, numpy, Python
+``random`` and the action space, through SB3's ``seed=``) and the training envs (copy ``i`` is reset
+with ``seed + i`` first); the learning curve evaluates on episodes seeded ``eval_seed + k``. Training
+runs on the CPU with one torch thread (``torch.set_num_threads(1)`` is set process-wide), which makes
+two runs with the same seed produce the same policy on this machine and is the fastest setting for
+these small networks on 2 cores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Union
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+
+from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
+from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
+from stratgym.agents.instances import make_env
+
+#: Algorithms by name, with the action spaces each one accepts.
+ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[type[spaces.Space], ...]]] = {
+    "ppo": (PPO, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)),
+    "a2c": (A2C, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)),
+    "sac": (SAC, (spaces.Box,)),
+    "td3": (TD3, (spaces.Box,)),
+    "dqn": (DQN, (spaces.Discrete,)),
+}
+
+
+def check_algorithm(algo: str, action_space: spaces.Space) -> type[BaseAlgorithm]:
+    """The SB3 class of ``algo``; ``ValueError`` if unknown or if it cannot act in ``action_space``."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+    algorithm, accepted = ALGORITHMS[algo]
+    if not isinstance(action_space, accepted):
+        fitting = sorted(name for name, (_, kinds) in ALGORITHMS.items() if isinstance(action_space, kinds))
+        raise ValueError(f"algo {algo!r} needs a {' or '.join(k.__name__ for k in accepted)} action space, but the "
+                         f"env's is {action_space}; algorithms that fit it: {fitting}")
+    return algorithm
+
+
+def default_algorithm(action_space: spaces.Space) -> str:
+    """PPO: it fits every action space stratgym uses."""
+    check_algorithm("ppo", action_space)
+    return "ppo"
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """Evaluation return during training.
+
+    Attributes:
+        timesteps: ``(k,)`` environment steps taken (summed over parallel envs) at each evaluation.
+        mean_returns: ``(k,)`` mean evaluation return at those points.
+    """
+
+    timesteps: np.ndarray
+    mean_returns: np.ndarray
+
+
+@dataclass
+class TrainingResult:
+    """A trained model and how it was made.
+
+    Attributes:
+        model: the trained SB3 algorithm.
+        algo: algorithm name (key of :data:`ALGORITHMS`).
+        env_id: registered env id, or ``None`` for an env given as a factory.
+        env_kwargs: the JSON-style env kwargs it was trained with (see :mod:`stratgym.agents.instances`).
+        seed: training seed.
+        n_timesteps: training budget in environment steps.
+        curve: the learning curve.
+        wall_time: seconds spent training (evaluations included).
+        hyperparams: the zoo-format entry used.
+    """
+
+    model: BaseAlgorithm
+    algo: str
+    env_id: str | None
+    env_kwargs: dict[str, Any]
+    seed: int
+    n_timesteps: int
+    curve: LearningCurve
+    wall_time: float
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.zip`` and ``meta.json`` into ``directory`` (each atomically); returns the directory."""
+        try:
+            json.dumps(self.env_kwargs)
+        except TypeError as error:
+            raise ValueError("saving needs JSON-style env_kwargs (a game name or fields, not a game object)") from error
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".model.{os.getpid()}.zip"
+        self.model.save(temporary)
+        os.replace(temporary, directory / "model.zip")
+        meta = {"algo": self.algo, "env_id": self.env_id, "env_kwargs": self.env_kwargs, "seed": self.seed,
+                "n_timesteps": self.n_timesteps, "wall_time": self.wall_time,
+                "curve": {"timesteps": self.curve.timesteps.tolist(), "mean_returns": self.curve.mean_returns.tolist()}}
+        write_json_atomic(directory / "meta.json", meta)
+        return directory
+
+
+def write_json_atomic(path: str | Path, data) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "w") as handle:
+        json.dump(data, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load_model(directory: str | Path) -> tuple[BaseAlgorithm, dict[str, Any]]:
+    """Load a model saved by :meth:`TrainingResult.save`: returns ``(model, meta)``."""
+    directory = Path(directory)
+    if not (directory / "meta.json").is_file() or not (directory / "model.zip").is_file():
+        raise ValueError(f"{str(directory)!r} is not a saved run: it needs model.zip and meta.json")
+    meta = json.loads((directory / "meta.json").read_text())
+    algorithm, _ = ALGORITHMS[meta["algo"]]
+    return algorithm.load(directory / "model.zip", device="cpu"), meta
+
+
+class CurveCallback(BaseCallback):
+    """Evaluate the policy every ``eval_freq`` environment steps (and at the start and end of training)."""
+
+    def __init__(self, eval_env: gym.Env, eval_freq: int, n_episodes: int, seed: int, discount: float = 1.0):
+        super().__init__()
+        self.eval_env, self.eval_freq, self.n_episodes, self.seed = eval_env, eval_freq, n_episodes, seed
+        self.discount = discount
+        self.points: list[tuple[int, float]] = []
+        self._next = 0
+
+    def _evaluate(self) -> None:
+        result = evaluate_policy(self.model, self.eval_env, self.n_episodes, self.seed, discount=self.discount)
+        self.points.append((int(self.num_timesteps), result.mean))
+        self.logger.record("eval/mean_return", result.mean)
+        self._next = self.num_timesteps + self.eval_freq
+
+    def _on_training_start(self) -> None:
+        self._evaluate()
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._evaluate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.points[-1][0] != self.num_timesteps:
+            self._evaluate()
+
+    def curve(self) -> LearningCurve:
+        steps, means = zip(*self.points)
+        return LearningCurve(np.array(steps, dtype=np.int64), np.array(means))
+
+
+def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int = 0, *,
+          env_kwargs: dict[str, Any] | None = None, n_timesteps: int | None = None,
+          hyperparams: dict[str, Any] | None = None, hyperparams_file: str | Path | None = None,
+          eval_freq: int | None = None, n_eval_episodes: int = 5, eval_seed: int = EVAL_SEED, eval_discount: float = 1.0,
+          progress_bar: bool = True, tensorboard_log: str | Path | None = None, verbose: int = 0) -> TrainingResult:
+    """Train ``algo`` on ``env`` and return the model with its learning curve.
+
+    Args:
+        env: a registered env id, or a zero-argument factory returning an Env (then ``hyperparams``
+            is required and ``env_kwargs`` must be empty).
+        algo: a key of :data:`ALGORITHMS`; it must fit the env's action space (``ValueError`` otherwise).
+        seed: training seed (see the module doc).
+        env_kwargs: JSON-style env kwargs (``"game"`` may be a name or fields, see :mod:`stratgym.agents.instances`).
+        n_timesteps: training budget in env steps; default: the hyperparameter entry's ``n_timesteps``.
+        hyperparams: a zoo-format entry (overrides the file); default: ``env``'s entry in ``hyperparams_file``
+            or in the packaged ``hyperparams/<algo>.yml``.
+        eval_freq: env steps between learning-curve evaluations; default: a tenth of the budget.
+        n_eval_episodes: episodes per learning-curve evaluation.
+        eval_seed: seed of the first evaluation episode.
+        eval_discount: discount of the evaluation returns (see :func:`~stratgym.agents.evaluate.evaluate_policy`).
+        progress_bar: show SB3's progress bar (tqdm + rich).
+        tensorboard_log: folder for TensorBoard logs (needs the ``tensorboard`` package).
+        verbose: SB3 verbosity.
+    """
+    env_kwargs = dict(env_kwargs or {})
+    if isinstance(env, str):
+        env_id = env
+        factory = lambda: make_env(env_id, env_kwargs)  # noqa: E731
+    elif callable(env):
+        env_id, factory = None, env
+        if env_kwargs:
+            raise ValueError("env_kwargs can only be given with an env id; bake them into the factory instead")
+        if hyperparams is None:
+            raise ValueError("hyperparams are required when env is a factory (there is no file entry for it)")
+    else:
+        raise ValueError(f"env must be an env id or a factory returning an Env, got {type(env).__name__}")
+    if tensorboard_log is not None and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError("tensorboard_log needs the tensorboard package, which is not installed "
+                         "(pip install tensorboard), or leave tensorboard_log unset")
+    eval_env = factory()
+    algorithm = check_algorithm(algo, eval_env.action_space)
+    if hyperparams is None:
+        hyperparams = load_hyperparams(algo, env_id, hyperparams_file)
+    run, kwargs = algorithm_arguments(hyperparams, eval_env.action_space)
+    budget = n_timesteps if n_timesteps is not None else run["n_timesteps"]
+    if budget is None or isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"n_timesteps must be a positive integer (argument or hyperparameter entry), got {budget!r}")
+    eval_freq = max(1, int(budget) // 10) if eval_freq is None else eval_freq
+    if isinstance(eval_freq, bool) or not isinstance(eval_freq, (int, np.integer)) or eval_freq < 1:
+        raise ValueError(f"eval_freq must be a positive integer, got {eval_freq!r}")
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    vec_env = make_vec_env(factory, n_envs=run["n_envs"], seed=seed)
+    model = algorithm(run["policy"], vec_env, seed=seed, device="cpu", verbose=verbose,
+                      tensorboard_log=None if tensorboard_log is None else str(tensorboard_log), **kwargs)
+    curve = CurveCallback(eval_env, int(eval_freq), n_eval_episodes, eval_seed, eval_discount)
+    try:
+        model.learn(int(budget), callback=curve, progress_bar=progress_bar)
+    finally:
+        vec_env.close()
+        eval_env.close()
+    return TrainingResult(model=model, algo=algo, env_id=env_id, env_kwargs=env_kwargs, seed=seed,
+                          n_timesteps=int(budget), curve=curve.curve(), wall_time=time.perf_counter() - start,
+                          hyperparams=hyperparams)

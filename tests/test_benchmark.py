@@ -1,0 +1,164 @@
+"""The benchmark: planning, statistics, outputs, references, and resuming after a kill."""
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import stratgym  # noqa: F401
+from stratgym.agents.benchmark import (
+    SUITES,
+    BenchmarkEnv,
+    Suite,
+    adjust_suite,
+    confidence_half_width,
+    custom_suite,
+    plan_runs,
+    run_benchmark,
+)
+from stratgym.agents.instances import build_game
+from stratgym.agents.references import REFERENCES, SchemePolicy, reference_values
+from stratgym.agents.responses import LookaheadResponse
+from stratgym.baselines.signaling import optimal_scheme
+from stratgym.baselines.stateful import solve
+from stratgym.games.stateful import best_response, classroom, rollout
+
+CLASSROOM_2 = {"game": {"name": "classroom", "horizon": 2}}
+
+
+def test_confidence_half_width_matches_the_t_table():
+    # Student t quantiles t_{0.975, 1} = 12.706 and t_{0.975, 4} = 2.776 (printed tables).
+    assert confidence_half_width([1.0, 3.0]) == pytest.approx(12.706 * np.std([1.0, 3.0], ddof=1) / np.sqrt(2), rel=1e-4)
+    values = [1.0, 2.0, 4.0, 4.5, 7.0]
+    assert confidence_half_width(values) == pytest.approx(2.776 * np.std(values, ddof=1) / np.sqrt(5), rel=1e-3)
+    assert np.isnan(confidence_half_width([2.0]))
+
+
+def test_every_suite_is_well_formed():
+    for name, suite in SUITES.items():
+        assert suite.name == name and len(suite.seeds) >= 2
+        labels = [env.label for env in suite.envs]
+        assert len(set(labels)) == len(labels)
+        runs = plan_runs(suite)
+        assert len(runs) == sum(len(env.learners) for env in suite.envs) * len(suite.seeds)
+        assert all(env.env_id in REFERENCES for env in suite.envs)
+    assert {env.env_id for env in SUITES["quick"].envs} == set(REFERENCES), "the demo covers every env"
+
+
+def test_plan_runs_budgets_and_learner_checks():
+    suite = Suite("t", (BenchmarkEnv("a", "stratgym/StatefulCommitment-v0", CLASSROOM_2, ("ppo", "sac")),),
+                  seeds=(0, 1), n_curve_points=4, timestep_scale=0.5)
+    runs = plan_runs(suite)
+    assert [r.name for r in runs] == ["a__ppo__seed0", "a__ppo__seed1", "a__sac__seed0", "a__sac__seed1"]
+    file_budget = {r.learner: r.hyperparams["n_timesteps"] for r in runs}
+    assert all(r.n_timesteps == round(file_budget[r.learner] * 0.5) for r in runs)
+    assert all(r.eval_freq == r.n_timesteps // 4 for r in runs)
+    with pytest.raises(ValueError, match="needs a Discrete"):
+        plan_runs(adjust_suite(suite, learners=["dqn"]))
+    with pytest.raises(ValueError, match="unique"):
+        plan_runs(Suite("t", suite.envs * 2))
+    with pytest.raises(ValueError, match="seeds"):
+        custom_suite(["stratgym/StatefulCommitment-v0"], n_seeds=0)
+    assert adjust_suite(SUITES["quick"], n_seeds=1, n_timesteps=99).seeds == (0,)
+    assert all(env.n_timesteps == 99 for env in adjust_suite(SUITES["quick"], n_timesteps=99).envs)
+
+
+def test_references_match_the_solvers_and_the_episodes():
+    game = classroom(horizon=2)
+    reference = reference_values("stratgym/StatefulCommitment-v0", CLASSROOM_2)
+    assert reference.optimum == pytest.approx(solve(game, "rational").principal_utility) == pytest.approx(1.0)
+    assert all(value <= reference.optimum + 1e-9 for value in reference.baselines.values())
+    # Agent env with random plans: the optimum is the mean exact best-response utility over the very
+    # plans the evaluation episodes draw.
+    agent = reference_values("stratgym/StatefulAgent-v0", CLASSROOM_2, n_episodes=4, seed=7)
+    env = gym.make("stratgym/StatefulAgent-v0", game=game)
+    plans = [env.reset(seed=7 + i)[1]["theta"] for i in range(4)]
+    expected = np.mean([rollout(game, p, best_response(game, p, "rational").effort).agent_utility for p in plans])
+    assert agent.optimum == pytest.approx(expected) and agent.n_episodes == 4
+    assert agent.baselines["no effort"] == 0.0
+    assert agent.optimum >= max(agent.baselines.values()) - 1e-9
+    with pytest.raises(ValueError, match="myopic"):
+        reference_values("stratgym/StatefulPrincipal-v0", {"game": "classroom", "response_model": LookaheadResponse(2)})
+
+
+def _records(out: Path) -> dict[str, tuple[int, str]]:
+    return {p.parent.name: (p.stat().st_mtime_ns, p.read_text()) for p in (out / "runs").glob("*/record.json")}
+
+
+def test_benchmark_writes_every_output_and_resumes(tmp_path):
+    suite = custom_suite(["stratgym/StatefulCommitment-v0"], CLASSROOM_2, n_seeds=2, n_timesteps=256, n_eval_episodes=1)
+    first = run_benchmark(suite, tmp_path, progress=False)
+    assert (first.trained, first.resumed) == (2, 0)
+    for name in ("summary.csv", "summary.json", "curves.csv", "references.csv", "curves.png", "report.md"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    rows = list(csv.DictReader(open(tmp_path / "summary.csv")))
+    assert len(rows) == 1 and float(rows[0]["optimum"]) == pytest.approx(1.0)
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("*/record.json"))]
+    assert float(rows[0]["learned_mean"]) == pytest.approx(np.mean([r["mean"] for r in records]))
+    curve = list(csv.DictReader(open(tmp_path / "curves.csv")))
+    assert [int(c["timesteps"]) for c in curve] == records[0]["curve"]["timesteps"]
+    assert np.allclose([float(c["mean_return"]) for c in curve],
+                       np.mean([r["curve"]["mean_returns"] for r in records], axis=0))
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| StatefulCommitment-v0 | principal | ppo |" in (tmp_path / "report.md").read_text()
+    before = _records(tmp_path)
+
+    again = run_benchmark(suite, tmp_path, progress=False)
+    assert (again.trained, again.resumed) == (0, 2)
+    assert _records(tmp_path) == before
+    changed = run_benchmark(adjust_suite(suite, n_timesteps=128), tmp_path, progress=False)
+    assert (changed.trained, changed.resumed) == (2, 0), "a run of another configuration is not reused"
+
+
+def test_benchmark_resumes_after_being_killed(tmp_path):
+    command = [sys.executable, "-m", "stratgym.cli", "benchmark", "--envs", "stratgym/StatefulCommitment-v0",
+               "stratgym/StatefulAgent-v0", "--env-kwargs", json.dumps(CLASSROOM_2), "--seeds", "2", "--timesteps",
+               "1024", "--eval-episodes", "1", "--out", str(tmp_path), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while not _records(tmp_path) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.kill()
+    process.communicate()
+    finished = _records(tmp_path)
+    assert 1 <= len(finished) < 4, "the kill should land after the first run and before the last"
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = _records(tmp_path)
+    assert len(after) == 4, "no run is lost"
+    assert {name: after[name] for name in finished} == finished, "finished runs are not redone"
+    assert f"{4 - len(finished)} runs trained, {len(finished)} resumed" in done.stdout
+    assert not list((tmp_path / "runs").glob(".tmp-*")), "the interrupted run's temporary folder is cleaned up"
+
+
+def test_persuasion_references():
+
+    scheme = reference_values("stratgym/PersuasionScheme-v0", {"game": {"name": "random", "seed": 5}})
+    env = gym.make("stratgym/PersuasionScheme-v0", game=build_game("persuasion", {"name": "random", "seed": 5}))
+    assert scheme.optimum == pytest.approx(optimal_scheme(env.unwrapped.regions).principal_value)
+    assert scheme.optimum >= max(scheme.baselines.values()) - 1e-9  # the LP dominates both feasible schemes
+
+    recommend = reference_values("stratgym/PersuasionRecommend-v0", {}, n_episodes=2)
+    lp = optimal_scheme(gym.make("stratgym/PersuasionRecommend-v0").unwrapped.regions).principal_value
+    assert recommend.optimum == pytest.approx(100 * lp) and recommend.optimum_name.startswith("commitment")
+
+    # A BIC scheme is obeyed, so on the same episodes obeying is the best response; over many episodes
+    # the realized mean approaches the exact expectation.
+    agent = reference_values("stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_episodes=2000)
+    assert agent.optimum == agent.baselines["obey the recommendation"]
+    optimal = optimal_scheme(build_game("persuasion", "synthetic_credit")).scheme
+    expected = gym.make("stratgym/PersuasionAgent-v0", scheme=optimal).unwrapped.evaluation.agent_value
+    assert abs(agent.optimum - expected) < 4 * 0.5 / np.sqrt(2000)  # u_A has range 1: sd <= 1/2
+
+    rows = np.array([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]])
+    policy = SchemePolicy(rows, np.random.default_rng(0))
+    draws = np.bincount([policy(np.array([1.0, 0.0, 0.0, 0.0, 0.0])) for _ in range(4000)], minlength=3) / 4000
+    np.testing.assert_allclose(draws, rows[0], atol=0.032)
+    assert {policy(np.array([0.0, 1.0, 0.0, 0.0, 0.0])) for _ in range(50)} == {0}

@@ -1,0 +1,120 @@
+"""The `stratgym` command, run in subprocesses on tiny budgets."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+import stratgym  # noqa: F401
+from stratgym.cli import REPRODUCTIONS, main
+
+CLASSROOM_3 = '{"game": {"name": "classroom", "horizon": 3}}'
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def run(*args, timeout=240):
+    return subprocess.run([sys.executable, "-m", "stratgym.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_error(done, *fragments):
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_help_of_every_command():
+    console_script = shutil.which("stratgym", path=str(Path(sys.executable).parent))
+    assert console_script is not None, "the stratgym console script is not installed"
+    top = subprocess.run([console_script, "--help"], capture_output=True, text=True, timeout=60)
+    assert top.returncode == 0
+    for command in ("list", "solve", "train", "evaluate", "benchmark", "reproduce"):
+        assert command in top.stdout
+    expected = {"solve": ["--env-kwargs", "--episodes"], "train": ["--algo", "--seed", "--timesteps", "--hyperparams",
+                                                                   "--out", "--tensorboard"],
+                "evaluate": ["--episodes", "--stochastic"],
+                "benchmark": ["--suite", "--envs", "--algos", "--seeds", "--timesteps", "--out", "resumes"],
+                "reproduce": ["stateful-figure1", "persuasion-figures"]}
+    for command, options in expected.items():
+        done = run(command, "--help")
+        assert done.returncode == 0
+        for option in options:
+            assert option in done.stdout, (command, option)
+
+
+def test_list_names_every_env_and_its_solver():
+    done = run("list")
+    assert done.returncode == 0
+    for env_id in (k for k in gym.registry if k.startswith("stratgym/")):
+        assert env_id in done.stdout
+    assert "exact MILP" in done.stdout and "best_response" in done.stdout
+
+
+def test_solve_turns_env_kwargs_into_the_game():
+    # Classroom with T rounds: the principal can incentivize study in rounds 1..T-1, so U_P* = T - 1 = 2.
+    done = run("solve", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3, "--json")
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)
+    assert values["optimum"] == pytest.approx(2.0)
+    assert values["side"] == "principal" and set(values["baselines"]) == {"best constant rule", "one-round rule repeated",
+                                                                         "uniform rule"}
+    assert all(value <= values["optimum"] + 1e-9 for value in values["baselines"].values())
+    table = run("solve", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3)
+    assert table.returncode == 0 and "exact optimum" in table.stdout and "best constant rule" in table.stdout
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert_clean_error(run("solve", "stratgym/Nope-v0"), "no reference solver")
+    cases = [(["solve", "stratgym/StatefulCommitment-v0", "--env-kwargs", "{oops"], "JSON object"),
+             (["solve", "stratgym/StatefulCommitment-v0", "--env-kwargs", '{"game": "school"}'], "game name must be one of"),
+             (["train", "stratgym/StatefulCommitment-v0", "--algo", "dqn", "--timesteps", "8", "--no-progress"],
+              "needs a Discrete action space"),
+             (["train", "stratgym/StatefulCommitment-v0", "--timesteps", "0"], "--timesteps"),
+             (["evaluate", str(tmp_path)], "not a saved run"),
+             (["benchmark", "--env-kwargs", CLASSROOM_3], "--envs only"),
+             (["benchmark", "--envs", "stratgym/StatefulCommitment-v0", "--algos", "dqn", "--out", str(tmp_path)],
+              "needs a Discrete action space")]
+    for argv, fragment in cases:
+        assert main(argv) == 2, argv
+        stderr = capsys.readouterr().err.strip().splitlines()
+        assert len(stderr) == 1 and fragment in stderr[0], (argv, stderr)
+    with pytest.raises(SystemExit) as usage:  # argparse's own usage errors also exit with 2
+        main(["solve"])
+    assert usage.value.code == 2
+
+
+def test_train_then_evaluate(tmp_path):
+    out = tmp_path / "run"
+    trained = run("train", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3, "--timesteps", "256",
+                  "--eval-episodes", "1", "--out", str(out), "--no-progress", "--seed", "3")
+    assert trained.returncode == 0, trained.stderr
+    assert (out / "model.zip").is_file() and (out / "meta.json").is_file()
+    assert "evaluation return" in trained.stdout and "exact optimum: 2" in trained.stdout
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["seed"] == 3 and meta["env_kwargs"] == json.loads(CLASSROOM_3) and meta["n_timesteps"] == 256
+    evaluated = run("evaluate", str(out), "--episodes", "2")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "ppo on stratgym/StatefulCommitment-v0" in evaluated.stdout and "exact optimum: 2" in evaluated.stdout
+
+
+@pytest.mark.parametrize("figure", sorted(REPRODUCTIONS))
+def test_reproduce_dispatches_to_the_scripts(figure):
+    done = run("reproduce", figure, "--help")
+    if (SCRIPTS / REPRODUCTIONS[figure]).is_file():
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"usage: stratgym reproduce {figure}")
+    else:
+        assert_clean_error(done, "not available")
+
+
+@pytest.mark.skipif(not (SCRIPTS / REPRODUCTIONS["stateful-figure1"]).is_file(), reason="scripts/ not in this tree")
+def test_reproduce_writes_the_figure(tmp_path):
+    done = run("reproduce", "stateful-figure1", "--quick", "--out", str(tmp_path), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "stateful_figure1.png").stat().st_size > 0 and (tmp_path / "stateful_figure1.csv").is_file()
+    assert_clean_error(run("reproduce", "stateful-figure1", "--max-horizon", "0", "--out", str(tmp_path)), "error")

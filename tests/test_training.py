@@ -1,0 +1,240 @@
+"""Training, evaluation, hyperparameter files and env-kwargs resolution."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+from gymnasium import spaces
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.utils import LinearSchedule
+
+import stratgym  # noqa: F401
+from stratgym.agents.evaluate import Evaluation, evaluate_policy
+from stratgym.agents.hyperparams import HYPERPARAMS_DIR, algorithm_arguments, hyperparams_file, load_hyperparams
+from stratgym.agents.instances import build_game, env_family, make_env, parse_env_kwargs, resolve_env_kwargs
+from stratgym.agents.train import ALGORITHMS, check_algorithm, load_model, train
+from stratgym.games.stateful import StatefulGame, classroom
+
+STRATGYM_IDS = sorted(k for k in gym.registry if k.startswith("stratgym/"))
+
+
+class MatchingEnv(gym.Env):
+    """SB3 IdentityEnv-style: observe a target in 0..3, earn 1 for naming it; 8 steps, so the optimum is 8."""
+
+    def __init__(self, n: int = 4, length: int = 8):
+        self.n, self.length = n, length
+        self.observation_space = spaces.Discrete(n)
+        self.action_space = spaces.Discrete(n)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.target = 0, int(self.np_random.integers(self.n))
+        return self.target, {}
+
+    def step(self, action):
+        reward = float(int(action) == self.target)
+        self.t += 1
+        self.target = int(self.np_random.integers(self.n))
+        return self.target, reward, self.t >= self.length, False, {}
+
+
+class MatchingBoxEnv(gym.Env):
+    """Continuous twin: observe x in [-1, 1], act a in [-1, 1], earn 1 - |a - x|; one step, optimum 1."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+    action_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = self.np_random.uniform(-1, 1, (1,)).astype(np.float32)
+        return self.x, {}
+
+    def step(self, action):
+        return self.x, float(1.0 - abs(float(action[0]) - float(self.x[0]))), True, False, {}
+
+
+PPO_SMALL = {"policy": "MlpPolicy", "n_steps": 128, "batch_size": 64, "n_epochs": 4, "learning_rate": 3e-3}
+
+
+def test_ppo_learns_the_matching_env_optimum():
+    result = train(MatchingEnv, "ppo", seed=0, n_timesteps=2048, hyperparams=PPO_SMALL, progress_bar=False)
+    final = evaluate_policy(result.model, MatchingEnv(), n_episodes=20, seed=123)
+    assert final.mean >= 0.95 * 8
+    assert result.curve.mean_returns[0] < 0.95 * 8  # it had to learn it
+    assert result.curve.timesteps[0] == 0 and result.curve.timesteps[-1] == result.model.num_timesteps
+
+
+def test_sac_learns_the_continuous_matching_env():
+    hyperparams = {"policy": "MlpPolicy", "learning_starts": 100, "batch_size": 64, "learning_rate": 3e-3,
+                   "policy_kwargs": "dict(net_arch=[32, 32])"}
+    result = train(MatchingBoxEnv, "sac", seed=0, n_timesteps=800, hyperparams=hyperparams, progress_bar=False)
+    assert evaluate_policy(result.model, MatchingBoxEnv(), n_episodes=50, seed=1).mean >= 0.9
+
+
+def _actions(result, observations):
+    return np.array([result.model.predict(o, deterministic=True)[0] for o in observations])
+
+
+def test_seeded_training_is_reproducible():
+    env_kwargs = {"game": {"name": "classroom", "horizon": 3}}
+    hyperparams = dict(PPO_SMALL, n_steps=64, policy_kwargs="dict(net_arch=[16])")
+    runs = [train("stratgym/StatefulAgent-v0", "ppo", seed, env_kwargs=env_kwargs, n_timesteps=256,
+                  hyperparams=hyperparams, progress_bar=False) for seed in (5, 5, 6)]
+    observations = np.random.default_rng(0).uniform(0, 1, (20,) + runs[0].model.observation_space.shape).astype(np.float32)
+    np.testing.assert_array_equal(_actions(runs[0], observations), _actions(runs[1], observations))
+    np.testing.assert_array_equal(runs[0].curve.mean_returns, runs[1].curve.mean_returns)
+    assert not np.array_equal(_actions(runs[0], observations), _actions(runs[2], observations))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    result = train("stratgym/StatefulCommitment-v0", "ppo", 1, env_kwargs={"game": {"name": "classroom", "horizon": 2}},
+                   n_timesteps=64, hyperparams=dict(PPO_SMALL, n_steps=32, batch_size=32), progress_bar=False)
+    result.save(tmp_path / "run")
+    model, meta = load_model(tmp_path / "run")
+    assert meta["algo"] == "ppo" and meta["env_kwargs"] == {"game": {"name": "classroom", "horizon": 2}}
+    observation = make_env("stratgym/StatefulCommitment-v0", meta["env_kwargs"]).reset(seed=0)[0]
+    np.testing.assert_array_equal(model.predict(observation, deterministic=True)[0],
+                                  result.model.predict(observation, deterministic=True)[0])
+    with pytest.raises(ValueError, match="not a saved run"):
+        load_model(tmp_path)
+    result.env_kwargs = {"game": classroom()}
+    with pytest.raises(ValueError, match="JSON"):
+        result.save(tmp_path / "other")
+
+
+def test_algorithm_must_fit_the_action_space():
+    with pytest.raises(ValueError, match="algorithms that fit it: \\['a2c', 'ppo', 'sac', 'td3'\\]"):
+        check_algorithm("dqn", spaces.Box(-1, 1, (2,)))
+    with pytest.raises(ValueError, match="algorithms that fit it: \\['a2c', 'dqn', 'ppo'\\]"):
+        check_algorithm("sac", spaces.Discrete(3))
+    with pytest.raises(ValueError, match="algo must be one of"):
+        check_algorithm("reinforce", spaces.Discrete(3))
+    with pytest.raises(ValueError, match="'sac' needs a Box"):
+        train(MatchingEnv, "sac", hyperparams={}, n_timesteps=10, progress_bar=False)
+
+
+def test_bad_training_arguments_are_rejected():
+    with pytest.raises(ValueError, match="hyperparams are required"):
+        train(MatchingEnv, "ppo", n_timesteps=10)
+    with pytest.raises(ValueError, match="n_timesteps"):
+        train(MatchingEnv, "ppo", hyperparams={"policy": "MlpPolicy"}, progress_bar=False)
+    with pytest.raises(ValueError, match="not registered"):
+        train("stratgym/Nope-v0", "ppo", hyperparams={}, n_timesteps=10)
+    with pytest.raises(ValueError, match="no hyperparameters for env"):
+        train("CartPole-v1", "ppo", n_timesteps=10)
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ValueError, match="tensorboard"):
+            train(MatchingEnv, "ppo", hyperparams={}, n_timesteps=10, tensorboard_log="tb")
+
+
+def test_evaluation_summary_and_seeding():
+    summary = Evaluation.from_returns([1.0, 2.0, 4.0])
+    assert summary.mean == pytest.approx(7 / 3)
+    assert summary.stderr == pytest.approx(np.std([1.0, 2.0, 4.0], ddof=1) / np.sqrt(3))
+    assert Evaluation.from_returns([3.0]).stderr == 0.0
+    with pytest.raises(ValueError, match="non-empty"):
+        Evaluation.from_returns([])
+    policy = lambda obs: 0  # noqa: E731  (always names target 0: right a quarter of the time)
+    first = evaluate_policy(policy, MatchingEnv, n_episodes=30, seed=4)
+    again = evaluate_policy(policy, MatchingEnv, n_episodes=30, seed=4)
+    np.testing.assert_array_equal(first.returns, again.returns)
+    assert 1.0 < first.mean < 3.0
+    discounted = evaluate_policy(lambda obs: obs, MatchingEnv(), n_episodes=2, discount=0.5)
+    np.testing.assert_allclose(discounted.returns, sum(0.5 ** k for k in range(8)))
+    with pytest.raises(ValueError, match="n_episodes"):
+        evaluate_policy(policy, MatchingEnv, n_episodes=0)
+    with pytest.raises(ValueError, match="discount"):
+        evaluate_policy(policy, MatchingEnv, discount=0.0)
+
+
+def test_packaged_hyperparameters_cover_every_env_and_fit_its_actions():
+    files = sorted(HYPERPARAMS_DIR.glob("*.yml"))
+    assert {f.stem for f in files} <= set(ALGORITHMS)
+    for path in files:
+        table = yaml.safe_load(path.read_text())
+        for env_id, entry in table.items():
+            assert env_id in gym.registry, f"{path.name}: unknown env {env_id}"
+            action_space = make_env(env_id).action_space
+            check_algorithm(path.stem, action_space)
+            run, kwargs = algorithm_arguments(entry, action_space)
+            assert run["n_timesteps"] >= 1 and "n_timesteps" not in kwargs
+    ppo = yaml.safe_load(hyperparams_file("ppo").read_text())
+    assert set(STRATGYM_IDS) <= set(ppo), "every env needs a PPO entry (the default learner)"
+
+
+def test_zoo_format_conversions():
+    space = spaces.Box(-1, 1, (3, 2))
+    run, kwargs = algorithm_arguments({"n_timesteps": 1000, "n_envs": 2, "learning_rate": "lin_0.01",
+                                       "policy_kwargs": "dict(net_arch=[8], activation_fn=nn.Tanh)",
+                                       "train_freq": [4, "step"], "noise_type": "normal", "noise_std": 0.3,
+                                       "gamma": 0.9}, space)
+    assert run == {"n_timesteps": 1000, "policy": "MlpPolicy", "n_envs": 2}
+    assert isinstance(kwargs["learning_rate"], LinearSchedule)
+    assert kwargs["learning_rate"](1.0) == pytest.approx(0.01) and kwargs["learning_rate"](0.0) == 0.0
+    import torch.nn as nn
+    assert kwargs["policy_kwargs"] == {"net_arch": [8], "activation_fn": nn.Tanh}
+    assert kwargs["train_freq"] == (4, "step") and kwargs["gamma"] == 0.9
+    assert isinstance(kwargs["action_noise"], NormalActionNoise) and kwargs["action_noise"]().shape == (3, 2)
+    for bad, match in [({"normalize": True}, "not supported"), ({"learning_rate": "exp_0.1"}, "learning_rate"),
+                       ({"policy_kwargs": "dict(net_arch=oops)"}, "policy_kwargs"), ({"n_envs": 0}, "n_envs"),
+                       ({"noise_type": "pink", "noise_std": 0.1}, "noise_type")]:
+        with pytest.raises(ValueError, match=match):
+            algorithm_arguments(bad, space)
+    with pytest.raises(ValueError, match="no packaged hyperparameters"):
+        hyperparams_file("ddpg")
+    with pytest.raises(ValueError, match="no hyperparameters for env"):
+        load_hyperparams("ppo", "stratgym/Nope-v0")
+
+
+def test_env_kwargs_scheme():
+    assert build_game("stateful", "classroom") == classroom()
+    assert build_game("stateful", {"name": "classroom", "horizon": 3}) == classroom(horizon=3)
+    fields = {"conversion_matrix": [[1, 0.4, 0], [0, 0.4, 1]], "retention": [0, 1, 0], "effort_value": [0, 1, 0]}
+    assert build_game("stateful", fields) == StatefulGame(**fields)
+    first = build_game("stateful", {"name": "random", "seed": 3, "horizon": 2})
+    assert first == build_game("stateful", {"name": "random", "seed": 3, "horizon": 2}) and first.horizon == 2
+    assert first != build_game("stateful", {"name": "random", "seed": 4, "horizon": 2})
+    game = classroom()
+    assert resolve_env_kwargs("stratgym/StatefulPrincipal-v0", {"game": game, "response_model": "myopic"}) == \
+        {"game": game, "response_model": "myopic"}
+    prior_game = build_game("persuasion", {"features": [1.0, -0.5], "effects": [[0, 0], [0, 1]], "costs": [0, 0.3],
+                                           "prior": {"mean": [0.0, 1.0], "covariance": 0.4}})
+    assert prior_game.n_actions == 2 and prior_game.prior.covariance[0, 0] == pytest.approx(0.4)
+    assert env_family("stratgym/PersuasionAgent-v0") == "persuasion"
+    assert parse_env_kwargs('{"game": "classroom"}') == {"game": "classroom"} and parse_env_kwargs(None) == {}
+    for text, match in [("[1]", "JSON object"), ("{bad", "JSON object")]:
+        with pytest.raises(ValueError, match=match):
+            parse_env_kwargs(text)
+    for spec, match in [("school", "game name must be one of"), (3, "name or a JSON object"),
+                        ({"name": "classroom", "rounds": 2}, "bad arguments for game 'classroom'"),
+                        ({"name": "classroom", "seed": 1}, "takes no seed"),
+                        ({"name": "random", "seed": -1}, "seed")]:
+        with pytest.raises(ValueError, match=match):
+            build_game("stateful", spec)
+    with pytest.raises(ValueError, match="prior must be"):
+        build_game("persuasion", {"features": [1.0], "effects": [[0], [1]], "costs": [0, 1], "prior": {"x": 1}})
+    with pytest.raises(ValueError, match="no stratgym game family"):
+        env_family("CartPole-v1")
+
+
+def test_persuasion_agent_accepts_the_optimal_scheme():
+    from stratgym.baselines.signaling import optimal_scheme
+
+    env = make_env("stratgym/PersuasionAgent-v0", {"scheme": "optimal", "game": {"name": "random", "seed": 2}}).unwrapped
+    np.testing.assert_allclose(env.scheme, optimal_scheme(env.game).scheme)
+    assert env.evaluation.obedient
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rl_zoo3") is None, reason="rl_zoo3 is not installed")
+def test_rl_zoo3_trains_with_our_hyperparameter_file(tmp_path):
+    command = [sys.executable, "-m", "rl_zoo3.train", "--gym-packages", "stratgym", "--env",
+               "stratgym/StatefulCommitment-v0", "--algo", "ppo", "-conf", str(hyperparams_file("ppo")), "-n", "256",
+               "--eval-freq", "-1", "--seed", "0", "--device", "cpu", "--num-threads", "1", "-f", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(Path(tmp_path).rglob("*.zip")), "rl_zoo3 saved no model"
