@@ -1,0 +1,156 @@
+"""Benchmark the persuasion game: optimal-signaling LP vs number of actions, the sampled epsilon-BIC
+approximation vs number of samples, and env speed relative to CartPole-v1.
+
+    python scripts/bench_persuasion.py            # full run (a few minutes), prints a Markdown report
+    python scripts/bench_persuasion.py --write    # ... and replaces its section of BENCHMARKS.md
+    python scripts/bench_persuasion.py --quick    # smoke run (seconds)
+
+Targets (reported as met / NOT met, never adjusted): the exact signaling LP for 10 actions under 1 s; every
+Persuasion* env at least 0.3x CartPole-v1's steps/s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import stratgym  # noqa: F401  (registers the envs)
+from _bench_common import (EnvSpec, common_arguments, env_speed_table, env_speeds, machine_description,
+                           markdown_table, median, progress_bar, seconds, time_call, update_section, verdict)
+from stratgym.baselines.signaling import optimal_scheme, sampled_mechanism
+from stratgym.games.credit import synthetic_credit
+from stratgym.games.persuasion import (Regions, enumerate_regions, equivalence_regions, random_persuasion_game,
+                                       region_masses, region_payoffs)
+
+SECTION = "bench_persuasion"
+ENV_RATIO_TARGET = 0.3
+LP_TARGET_ACTIONS, LP_TARGET_SECONDS = 10, 1.0
+#: Features of the random instances (intercept + 4, like the synthetic credit instance).
+N_FEATURES = 5
+
+FULL = {"repeats": 5, "min_time": 1.0, "action_counts": (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32),
+        "max_seconds": 60.0, "lp_repeats": 3, "sample_counts": (10, 30, 100, 300, 1000), "trials": 200,
+        "sampled_actions": 10}
+QUICK = {"repeats": 2, "min_time": 0.05, "action_counts": (2, 4, 6), "max_seconds": 60.0, "lp_repeats": 1,
+         "sample_counts": (10, 30), "trials": 10, "sampled_actions": 4}
+
+
+def _instance(n_actions: int):
+    """The random instance with ``n_actions`` actions (no-op included), drawn from ``default_rng(n_actions)``."""
+    return random_persuasion_game(np.random.default_rng(n_actions), n_features=N_FEATURES, n_actions=n_actions)
+
+
+def lp_section(settings: dict, progress: bool) -> tuple[str, tuple[bool, float] | None]:
+    """Exact pipeline time per number of actions: region enumeration, masses, signaling LP.
+
+    Sizes are tried in increasing order; after a size whose total exceeds a third of ``max_seconds`` the larger
+    ones are skipped (the region count, and the time, grows by about 2x per few actions, so the next size would
+    likely pass ``max_seconds``). Returns the Markdown and, if 10 actions were measured, whether the LP target
+    holds and the end-to-end seconds at that size (else ``None``).
+    """
+    rows, target_met, skipped = [], None, []
+    counts = settings["action_counts"]
+    with progress_bar(len(counts), "signaling LP sizes", progress) as bar:
+        for n_actions in counts:
+            if skipped or (rows and rows[-1][-1] > settings["max_seconds"] / 3):
+                skipped.append(n_actions)
+                continue
+            game = _instance(n_actions)
+            start = time.perf_counter()
+            patterns, witnesses = enumerate_regions(game)
+            enumerated = time.perf_counter()
+            masses = region_masses(game, patterns)
+            massed = time.perf_counter()
+            # What equivalence_regions(game) returns, built from the two timed steps.
+            regions = Regions(patterns, witnesses, masses.masses, masses.errors, masses.method,
+                              *region_payoffs(game, patterns))
+            lp = median(time_call(lambda: optimal_scheme(regions), settings["lp_repeats"]))
+            value = optimal_scheme(regions).principal_value
+            total = (enumerated - start) + (massed - enumerated) + lp
+            rows.append([n_actions, len(patterns), enumerated - start, massed - enumerated, masses.method, lp, value,
+                         total])
+            if n_actions == LP_TARGET_ACTIONS:
+                target_met = (lp < LP_TARGET_SECONDS, total)
+            bar.update()
+    table = [(a, r, seconds(e), f"{seconds(m)} ({method})", seconds(lp), f"{value:.3f}", seconds(total),
+              f"< {LP_TARGET_SECONDS:g} s: {verdict(lp < LP_TARGET_SECONDS)}" if a == LP_TARGET_ACTIONS else "—")
+             for a, r, e, m, method, lp, value, total in rows]
+    text = ("### Optimal signaling: exact regions + LP vs number of actions\n\n"
+            f"Random instances `random_persuasion_game(default_rng(A), n_features={N_FEATURES}, n_actions=A)` "
+            "(A counts the no-op; Gaussian prior). Regions: exact enumeration (one LP per surviving prefix). "
+            "Masses: Gaussian orthant integration while A ≤ the prior's dimension, Monte Carlo (100,000 draws) "
+            f"beyond. LP: `optimal_scheme(regions)` (both LPs, the tie-break LP included), median of "
+            f"{settings['lp_repeats']}.\n\n"
+            + markdown_table(("actions A", "regions", "enumeration", "masses", "signaling LP", "optimal value",
+                              "total", "target (LP, A = 10)"), table))
+    if skipped:
+        text += (f"\n\nSkipped A = {', '.join(map(str, skipped))}: the previous size took more than "
+                 f"{settings['max_seconds'] / 3:g} s, so the next would likely pass {settings['max_seconds']:g} s.")
+    return text, target_met
+
+
+def sampled_section(settings: dict, progress: bool) -> str:
+    """The Dughmi–Xu sampled epsilon-BIC mechanism: time and value vs number of prior samples, on the default
+    synthetic credit instance and on the random many-action instance of the LP table."""
+    trials, epsilon = settings["trials"], 0.01
+    n_actions = settings["sampled_actions"]
+    instances = [("synthetic credit (A = 4)", synthetic_credit()), (f"random, A = {n_actions}", _instance(n_actions))]
+    rows = []
+    with progress_bar(len(instances) * len(settings["sample_counts"]), "sampled mechanism", progress) as bar:
+        for name, game in instances:
+            exact = optimal_scheme(equivalence_regions(game))
+            for n_samples in settings["sample_counts"]:
+                result = sampled_mechanism(game, np.random.default_rng(0), n_samples=n_samples, epsilon=epsilon,
+                                           n_trials=trials)
+                rows.append((name, f"{exact.principal_value:.3f} ({exact.patterns.shape[0]} regions)", n_samples,
+                             seconds(result.solve_time), seconds(result.solve_time / trials),
+                             f"{result.principal_value:.3f} ± {result.value_error:.3f}"))
+                bar.update()
+    return ("### Sampled ε-BIC approximation vs number of samples\n\n"
+            f"`sampled_mechanism(game, default_rng(0), n_samples=N, epsilon={epsilon:g}, n_trials={trials})`: each "
+            "trial draws a rule, places it among N − 1 prior samples and solves the ε-BIC LP over their distinct "
+            "patterns (at most N rows, whatever the number of regions). Values are trial means ± 3 standard errors "
+            "of the principal's expected utility, against the exact BIC optimum over all regions; an ε-BIC mechanism "
+            "may exceed that optimum by O(ε) plus sampling error.\n\n"
+            + markdown_table(("instance", "exact optimum", "samples N", f"time ({trials} trials)",
+                              "per recommendation", "principal value"), rows))
+
+
+def env_section(settings: dict, progress: bool) -> str:
+    """Steps/s of every Persuasion* env through ``gym.make`` vs CartPole-v1."""
+    specs = [EnvSpec(env_id, lambda env_id=env_id: gym.make(env_id))
+             for env_id in ("stratgym/PersuasionScheme-v0", "stratgym/PersuasionRecommend-v0",
+                            "stratgym/PersuasionAgent-v0")]
+    reference, rows = env_speeds(specs, settings["repeats"], settings["min_time"], progress)
+    return ("### Env speed\n\nDefault arguments (synthetic credit instance, 16 regions, 4 actions; regions computed at "
+            f"construction, not timed), actions pre-sampled, resets included, median of {settings['repeats']} repeats "
+            f"of ≥ {settings['min_time']:g} s each. A `PersuasionScheme` step evaluates a whole scheme (every "
+            "recommendation's posterior and best response) and ends the episode. No Persuasion* env has a native "
+            "vector version.\n\n"
+            + env_speed_table(reference, rows, ENV_RATIO_TARGET))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the Markdown report, and with ``--write`` update BENCHMARKS.md; returns 0."""
+    args = common_arguments(__doc__.splitlines()[0]).parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    progress = not args.no_progress
+    header = machine_description()
+    lp_text, lp_met = lp_section(settings, progress)
+    parts = [f"## Persuasion game{' (quick smoke run)' if args.quick else ''}", header, env_section(settings, progress),
+             lp_text, sampled_section(settings, progress)]
+    if lp_met is not None:
+        met, total = lp_met
+        parts.append(f"Target: exact signaling LP for {LP_TARGET_ACTIONS} actions under {LP_TARGET_SECONDS:g} s — "
+                     f"{verdict(met)} (end to end, with the region enumeration and masses: {seconds(total)}).")
+    report = "\n\n".join(parts)
+    print(report)
+    if args.write:
+        print(f"\nwrote {update_section(SECTION, report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
