@@ -6,7 +6,6 @@ Errors are reported as one line on stderr with exit code 2 (argparse's conventio
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ ENV_KWARGS_HELP = (
     'a random instance (\'{"game": {"name": "random", "seed": 3}}\') or the game\'s fields. Other keys go to the '
     'env unchanged, e.g. \'{"game": "classroom", "response_model": "forecasting"}\'.')
 
-REPRODUCTIONS = {"stateful-figure1": "reproduce_stateful_figure1.py",
-                 "persuasion-figures": "reproduce_persuasion_figures.py"}
+#: `stratgym reproduce NAME` -> the function in stratgym.figures that parses its arguments and draws.
+REPRODUCTIONS = {"stateful-figure1": "stateful_figure1_main", "persuasion-figures": "persuasion_figures_main"}
 
 
 class CommandError(Exception):
@@ -95,12 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
     reproduce = commands.add_parser("reproduce", help="reproduce a figure of the papers",
-                                    description="Run a reproduction script of the source tree's scripts/ folder "
+                                    description="Draw a figure of the papers as PNG next to a CSV of its numbers "
                                                 "(stateful-figure1: 'Stateful Strategic Regression' Figure 1; "
                                                 "persuasion-figures: 'Bayesian Persuasion for Algorithmic Recourse' "
                                                 "Figures 2 and 3). Arguments after the name go to the script.")
     reproduce.add_argument("figure", choices=sorted(REPRODUCTIONS), help="which reproduction")
-    reproduce.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script's main(argv)")
+    reproduce.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the reproduction (see --help after the name)")
     return parser
 
 
@@ -220,20 +219,9 @@ def _command_benchmark(args) -> None:
 
 
 def _command_reproduce(args) -> None:
-    script = Path(__file__).resolve().parent.parent / "scripts" / REPRODUCTIONS[args.figure]
-    if not script.is_file():
-        raise CommandError(f"{script.name} is not available: the reproduction scripts live in the source tree's "
-                           f"scripts/ folder (run from a source checkout installed with 'pip install -e .')")
-    spec = importlib.util.spec_from_file_location(script.stem, script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not callable(getattr(module, "main", None)):
-        raise CommandError(f"{script} has no main(argv) function")
-    program, sys.argv[0] = sys.argv[0], f"stratgym reproduce {args.figure}"  # the script's usage line names this command
-    try:
-        status = module.main(list(args.args))
-    finally:
-        sys.argv[0] = program
+    from stratgym import figures  # matplotlib and the solvers load only for this command
+
+    status = getattr(figures, REPRODUCTIONS[args.figure])(list(args.args), prog=f"stratgym reproduce {args.figure}")
     if status:
         raise SystemExit(status)
 

