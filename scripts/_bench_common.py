@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import gymnasium as gym
 
-from stratgym.figures import write_atomic
+from stratgym._io import write_atomic
 
 #: BENCHMARKS.md at the root of the source tree.
 BENCHMARKS_PATH = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -190,3 +190,11 @@ def update_section(name: str, body: str, path: Path = BENCHMARKS_PATH) -> Path:
     else:
         text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
     return write_atomic(path, text)
+
+
+def publish(parts: Sequence[str], section: str, write: bool) -> None:
+    """Print the report made of ``parts`` and, if ``write``, replace its ``section`` of BENCHMARKS.md."""
+    report = "\n\n".join(parts)
+    print(report)
+    if write:
+        print(f"\nwrote {update_section(section, report)}")

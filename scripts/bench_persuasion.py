@@ -18,7 +18,7 @@ import numpy as np
 
 import stratgym  # noqa: F401  (registers the envs)
 from _bench_common import (EnvSpec, common_arguments, env_speed_table, env_speeds, machine_description,
-                           markdown_table, median, progress_bar, seconds, time_call, update_section, verdict)
+                           markdown_table, median, progress_bar, publish, seconds, time_call, verdict)
 from stratgym.baselines.signaling import optimal_scheme, sampled_mechanism
 from stratgym.games.credit import synthetic_credit
 from stratgym.games.persuasion import (Regions, enumerate_regions, equivalence_regions, random_persuasion_game,
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         met, total = lp_met
         parts.append(f"Target: exact signaling LP for {LP_TARGET_ACTIONS} actions under {LP_TARGET_SECONDS:g} s — "
                      f"{verdict(met)} (end to end, with the region enumeration and masses: {seconds(total)}).")
-    report = "\n\n".join(parts)
-    print(report)
-    if args.write:
-        print(f"\nwrote {update_section(SECTION, report)}")
+    publish(parts, SECTION, args.write)
     return 0
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 import stratgym  # noqa: F401  (registers the envs)
 from _bench_common import (EnvSpec, common_arguments, env_speed_table, env_speeds, machine_description,
-                           markdown_table, median, progress_bar, seconds, time_call, update_section, verdict)
+                           markdown_table, median, progress_bar, publish, seconds, time_call, verdict)
 from stratgym.baselines.stateful import brute_force_optimum, milp_optimum
 from stratgym.games.stateful import best_response, classroom, random_game, uniform_rule
 
@@ -144,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if milp_met is not None:
         parts.append(f"Target: exact solver under {MILP_TARGET_SECONDS:g} s for T = {MILP_TARGET_HORIZON}, d = 3 — "
                      f"{verdict(milp_met)}.")
-    report = "\n\n".join(parts)
-    print(report)
-    if args.write:
-        print(f"\nwrote {update_section(SECTION, report)}")
+    publish(parts, SECTION, args.write)
     return 0
 
 

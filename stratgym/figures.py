@@ -20,14 +20,13 @@ import argparse
 import csv
 import io
 import itertools
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from stratgym._io import write_atomic
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import incentivizing_rule, milp_optimum
 from stratgym.games._validation import as_positive_int, as_real_array, check_range
@@ -43,25 +42,6 @@ __all__ = ["write_atomic", "write_csv", "split_grid", "MembershipGrid", "grid_me
 # ---------------------------------------------------------------------------------------------
 # Atomic output
 # ---------------------------------------------------------------------------------------------
-
-def write_atomic(path: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` (bytes, or text as UTF-8) to ``path`` through a temporary file in the same folder and
-    ``os.replace``; the folder is created if needed. Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Sequence[Sequence]) -> Path:
     """Write a CSV with a header row atomically; floats are written with 10 significant digits."""

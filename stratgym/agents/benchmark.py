@@ -37,7 +37,8 @@ from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import Reference, reference_values
-from stratgym.agents.train import check_algorithm, train, write_json_atomic
+from stratgym._io import write_json_atomic
+from stratgym.agents.train import check_algorithm, train
 
 
 @dataclass(frozen=True)

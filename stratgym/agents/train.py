@@ -27,6 +27,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
+from stratgym._io import write_json_atomic
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
@@ -114,17 +115,6 @@ class TrainingResult:
                 "curve": {"timesteps": self.curve.timesteps.tolist(), "mean_returns": self.curve.mean_returns.tolist()}}
         write_json_atomic(directory / "meta.json", meta)
         return directory
-
-
-def write_json_atomic(path: str | Path, data) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w") as handle:
-        json.dump(data, handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def load_model(directory: str | Path) -> tuple[BaseAlgorithm, dict[str, Any]]:
