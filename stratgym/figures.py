@@ -35,7 +35,7 @@ from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, Recou
 from stratgym.games.persuasion import equivalence_regions
 from stratgym.games.stateful import StatefulGame, classroom
 
-__all__ = ["write_atomic", "write_csv", "split_grid", "MembershipGrid", "grid_membership", "stateful_figure1",
+__all__ = ["write_csv", "split_grid", "MembershipGrid", "grid_membership", "stateful_figure1",
            "PERSUASION_DATASETS", "persuasion_grid", "persuasion_figures"]
 
 

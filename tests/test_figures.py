@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stratgym.baselines.stateful import incentivizing_rule
-from stratgym.figures import grid_membership, persuasion_grid, split_grid, write_atomic
+from stratgym._io import write_atomic
+from stratgym.figures import grid_membership, persuasion_grid, split_grid
 from stratgym.games.stateful import best_response, classroom, random_game
 
 ROOT = Path(__file__).resolve().parent.parent
