@@ -20,42 +20,11 @@ import numpy as np
 from stratgym.agents.evaluate import evaluate_policy
 from stratgym.agents.train import TrainingResult, train
 from stratgym.envs._spaces import box_to_simplex
-from stratgym.envs.stateful import (
-    StatefulAgentEnv,
-    StatefulPrincipalEnv,
-    describe_game,
-    marginal_value_bound,
-    state_bounds,
-)
-from stratgym.games.stateful import StatefulGame, best_response, marginal_values, rollout
+from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, agent_observation, describe_game
+from stratgym.games.stateful import StatefulGame, best_response, rollout
 
 PRINCIPAL_ENV = "stratgym/StatefulPrincipal-v0"
 AGENT_ENV = "stratgym/StatefulAgent-v0"
-
-
-def _reciprocal(bound) -> np.ndarray:
-    bound = np.asarray(bound, dtype=np.float64)
-    return np.where(bound > 0, 1.0 / np.where(bound > 0, bound, 1.0), 1.0)
-
-
-def agent_observation(game: StatefulGame, plan: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
-    """The observation ``StatefulAgentEnv`` shows at round ``round_index`` (0-based) in ``state`` ``(d,)`` facing ``plan`` ``(T, n)``.
-
-    Layout (the env's docstring): ``t / T``; ``s_t / S`` with ``S = max_t state_bounds``; the linear-``g``
-    marginal values ``c_t(plan) / C`` with ``C = marginal_value_bound``; the plan row-major with rows
-    already played set to 0. float32, equal to the env's own observation (checked in the tests).
-    """
-    T, n, d = game.horizon, game.n_features, game.n_efforts
-    linear = game if game.is_linear else game.replace(conversion="linear")
-    obs = np.zeros(1 + 2 * d + T * n)
-    obs[0] = round_index / T
-    obs[1 + d:1 + 2 * d] = marginal_values(linear, plan)[round_index] * float(_reciprocal(marginal_value_bound(game)))
-    remaining = np.array(plan, dtype=np.float64)
-    remaining[:round_index] = 0.0
-    obs[1 + 2 * d:] = remaining.ravel()
-    obs = obs.astype(np.float32)
-    obs[1:1 + d] = np.asarray(state, dtype=np.float64) * _reciprocal(state_bounds(game).max(axis=0))
-    return obs
 
 
 def agent_effort(game: StatefulGame, action) -> np.ndarray:

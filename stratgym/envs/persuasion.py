@@ -30,11 +30,12 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from stratgym.envs._spaces import box_to_simplex, check_action, simplex_box
+from stratgym.envs._spaces import check_action, simplex_action, simplex_box
 from stratgym.games.credit import synthetic_credit
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, agent_choice, check_scheme,
                                        equivalence_regions, evaluate_scheme, full_revelation_scheme,
                                        no_information_scheme, region_payoffs)
+from stratgym.games.persuasion import _best_responses, _weighted_payoffs  # evaluate_scheme's parts, for envs
 
 
 @functools.lru_cache(maxsize=1)
@@ -214,6 +215,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
         self.action_space = simplex_box(self.regions.n_regions, self.regions.n_actions)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.regions.n_regions,), dtype=np.float32)
         self._observation = self._masses.astype(np.float32)
+        self._weighted_payoffs = _weighted_payoffs(self.regions)  # evaluate_scheme's game-dependent part
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -223,15 +225,17 @@ class PersuasionSchemeEnv(_PersuasionEnv):
 
     def step(self, action):
         self._begin_step()
-        scheme = box_to_simplex(check_action(self.action_space, action))
-        evaluation = evaluate_scheme(self.regions, scheme, self.tie_tol, check=False)
-        info = {"scheme": scheme, "responses": evaluation.responses, "principal_value": evaluation.principal_value,
-                "agent_value": evaluation.agent_value, "bic_slack": evaluation.bic_slack}
-        reward = evaluation.principal_value
+        scheme = simplex_action(self.action_space, action)
+        # evaluate_scheme(regions, scheme, tie_tol, check=False) without the posterior table nobody reads here.
+        _, responses, principal_value, agent_value, bic_slack = _best_responses(self._weighted_payoffs, scheme,
+                                                                                self.tie_tol)
+        info = {"scheme": scheme, "responses": np.array(responses), "principal_value": principal_value,
+                "agent_value": agent_value, "bic_slack": bic_slack}
+        reward = principal_value
         if self.reward == "sampled":
             region = self._draw_region()
             recommendation = self._draw(np.cumsum(scheme[region]).tolist())
-            taken = int(evaluation.responses[recommendation])
+            taken = responses[recommendation]
             reward = float(self.regions.principal_payoffs[region, taken])
             info |= {"region": region, "recommendation": recommendation, "action": taken}
         self._steps = 1

@@ -29,7 +29,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from stratgym.envs._spaces import box_to_simplex, check_action, simplex_box
+from stratgym.envs._spaces import simplex_action, simplex_box
 from stratgym.games._validation import as_positive_int, as_real_array
 from stratgym.games.stateful import (
     CONVERSIONS,
@@ -43,8 +43,8 @@ from stratgym.games.stateful import (
     observe,
     per_round_weights,
     respond_in_round,
-    rollout,
 )
+from stratgym.games.stateful import _linear_rational_effort, _played  # unchecked: for policies valid by construction
 
 #: Tolerance (budget units) on efforts returned by a custom :class:`ResponseModel`; see ``check_round_effort``.
 EFFORT_TOL = 1e-6
@@ -101,7 +101,8 @@ class PerRoundResponse:
         if self._weights is None or self._weights[0] is not game:
             self._weights = (game, per_round_weights(game, self.model))
         # The linear branch of respond_in_round, with the weights computed once per game.
-        return favoured_option(game, (rule @ game.conversion_matrix) * self._weights[1][round_index])
+        return favoured_option(game, np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix)
+                               * self._weights[1][round_index])
 
     def __repr__(self) -> str:
         return f"PerRoundResponse({self.model!r})"
@@ -340,15 +341,19 @@ class StatefulCommitmentEnv(_StatefulEnv):
 
     def step(self, action):
         self._begin_step()
-        theta = box_to_simplex(check_action(self.action_space, action))
-        effort = best_response(self.game, theta, "rational").effort
-        played = rollout(self.game, theta, effort)
+        game = self.game
+        theta = simplex_action(self.action_space, action)  # checked, and on the simplex by construction
+        if game.is_linear:
+            effort = _linear_rational_effort(game, theta)
+        else:
+            effort = best_response(game, theta, "rational").effort
+        states, features, scores, agent_utility, principal_utility = _played(game, theta, effort)  # rollout()
         self._round = 1
-        info = {"theta": theta, "effort": effort, "states": played.states, "features": played.features,
-                "scores": played.scores, "agent_utility": float(played.agent_utility),
-                "principal_utility": float(played.principal_utility)}
+        reward = float(principal_utility)
+        info = {"theta": theta, "effort": effort, "states": states, "features": features, "scores": scores,
+                "agent_utility": float(agent_utility), "principal_utility": reward}
         self._last_info = info
-        return self._description.copy(), float(played.principal_utility), True, False, info
+        return self._description.copy(), reward, True, False, info
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +465,7 @@ class StatefulPrincipalEnv(_StatefulEnv):
         """Observations ``(..., 1 + 2n)`` from the rounds played ``(...)``, last features and last rules ``(..., n)``."""
         n = self.game.n_features
         obs = np.empty(rules.shape[:-1] + (1 + 2 * n,), dtype=np.float32)
-        obs[..., 0] = np.divide(rounds_played, self.game.horizon)
+        obs[..., 0] = rounds_played / self.game.horizon
         obs[..., 1:1 + n] = features * self._feature_scale
         obs[..., 1 + n:] = rules
         return obs
@@ -476,16 +481,17 @@ class StatefulPrincipalEnv(_StatefulEnv):
     def step(self, action):
         t = self._begin_step()
         game = self.game
-        rule = box_to_simplex(check_action(self.action_space, action))
+        rule = simplex_action(self.action_space, action)
         state = self._state
         effort = self._respond(rule, state, t, self.np_random)
         features = observe(game, state, effort)
         self._state = next_state(game, state, effort)
         self._round = t + 1
+        # ndarray.dot: the same product as @ on vectors, at a third of the call overhead.
         info = {"rule": rule, "state": state.copy(), "effort": effort, "features": features,
-                "score": float(rule @ features)}
+                "score": float(rule.dot(features))}
         self._last_info = info
-        reward = float(game.effort_value @ effort)
+        reward = float(game.effort_value.dot(effort))
         return self._observation(self._round, features, rule), reward, self._round == game.horizon, False, info
 
 
@@ -494,6 +500,66 @@ class StatefulPrincipalEnv(_StatefulEnv):
 # ---------------------------------------------------------------------------------------------
 
 PrincipalPlan = Callable[[np.random.Generator], np.ndarray]
+
+
+class _AgentObservations:
+    """The observations of :class:`StatefulAgentEnv` for one game, its normalizing bounds computed once.
+
+    ``round_parts(plans)`` is everything observed except the state, per round, for plans ``(k, T, n)``:
+    ``(k, T + 1, 1 + 2d + T n)`` float32 (computed once per episode); ``observe(round_parts, states)``
+    adds the states ``(..., d)``. Both take batches (the vector env uses them too).
+    """
+
+    def __init__(self, game: StatefulGame):
+        T, n, d = game.horizon, game.n_features, game.n_efforts
+        self.game = game
+        self._state_scale = _reciprocal_scale(state_bounds(game).max(axis=0))
+        # Marginal values are linear in the plan: one precomputed matrix maps theta (T n,) to c / C (T d,).
+        self._value_map = (marginal_value_operator(game).reshape(T * d, T * n)
+                           * float(_reciprocal_scale(marginal_value_bound(game))))
+        # [t, (u, i)]: 1 while round u is not played before round t, so rows already played read 0.
+        self._unplayed = np.repeat(np.arange(T + 1)[:, None] <= np.arange(T)[None, :], n, axis=1).astype(np.float64)
+        self._blank_parts = np.zeros((1, T + 1, 1 + 2 * d + T * n), dtype=np.float32)
+        self._blank_parts[0, :, 0] = np.arange(T + 1) / T
+
+    def round_parts(self, plans: np.ndarray) -> np.ndarray:
+        """Everything observed except the state, per round: ``(k, T + 1, obs_dim)`` float32 for plans ``(k, T, n)``."""
+        T, n, d = self.game.horizon, self.game.n_features, self.game.n_efforts
+        flat = plans.reshape(-1, T * n)
+        parts = np.repeat(self._blank_parts, len(flat), axis=0)
+        # Computed in float64 and rounded once, on assignment.
+        parts[:, :T, 1 + d:1 + 2 * d] = (flat @ self._value_map.T).reshape(-1, T, d)
+        parts[:, :, 1 + 2 * d:] = flat[:, None, :] * self._unplayed
+        return parts
+
+    def observe(self, round_parts: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """Observations ``(..., obs_dim)`` from this round's parts ``(..., obs_dim)`` and states ``(..., d)``."""
+        obs = round_parts.copy()
+        obs[..., 1:1 + self.game.n_efforts] = states * self._state_scale
+        return obs
+
+    def at(self, plan: np.ndarray, state, round_index: int) -> np.ndarray:
+        """The observation at ``round_index`` (``0..T``) in ``state`` ``(d,)`` facing a checked ``plan`` ``(T, n)``."""
+        T = self.game.horizon
+        if isinstance(round_index, (bool, np.bool_)) or not 0 <= round_index <= T:
+            raise ValueError(f"round_index must be an integer in [0, {T}], got {round_index!r}")
+        state = as_real_array(state, "state", shape=(self.game.n_efforts,))
+        return self.observe(self.round_parts(plan[None])[0, int(round_index)], state)
+
+
+def agent_observation(game: StatefulGame, plan, state, round_index: int) -> np.ndarray:
+    """The observation ``(1 + 2d + T n,)`` float32 that :class:`StatefulAgentEnv` shows at 0-based
+    ``round_index`` (``0..T``) in ``state`` ``(d,)`` facing ``plan`` ``(T, n)`` (rows on the simplex, used as
+    given): how a trained agent is queried outside the env.
+
+    The env builds its own observations with the same code; this function computes the game's bounds
+    on every call. ``ValueError`` for a plan off the simplex, a wrong shape or an out-of-range round.
+    """
+    game = _as_game(game)
+    plan = check_assessment_policy(game, plan, name="plan")
+    if plan.ndim != 2:
+        raise ValueError(f"plan must have shape (T, n) = ({game.horizon}, {game.n_features}), got {plan.shape}")
+    return _AgentObservations(game).at(plan, state, round_index)
 
 
 class StatefulAgentEnv(_StatefulEnv):
@@ -541,7 +607,8 @@ class StatefulAgentEnv(_StatefulEnv):
     ``<= 0``) whatever the state: ``c_t`` alone is sufficient, and dividing all its entries by one scale
     keeps the argmax. For concave ``g`` the optimal continuation depends on the state and the remaining
     rules, both observed, so the observation is Markov for every game. After the last round ``c`` and
-    the plan entries are all 0.
+    the plan entries are all 0. :func:`agent_observation` builds the same observation outside the env
+    (to query a trained agent), with the same code.
 
     ## Rewards
 
@@ -608,16 +675,10 @@ class StatefulAgentEnv(_StatefulEnv):
         self.principal = principal
         self.action_space = simplex_box(d + 1)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(1 + 2 * d + T * n,), dtype=np.float32)
-        self._state_scale = _reciprocal_scale(state_bounds(game).max(axis=0))
-        # Marginal values are linear in the plan: one precomputed matrix maps theta (T n,) to c / C (T d,).
-        self._value_map = (marginal_value_operator(game).reshape(T * d, T * n)
-                           * float(_reciprocal_scale(marginal_value_bound(game))))
-        self._unplayed = np.arange(T + 1)[:, None] <= np.arange(T)[None, :]  # [t, u]: round u not played before t
-        self._blank_parts = np.zeros((T + 1, 1 + 2 * d + T * n))
-        self._blank_parts[:, 0] = np.arange(T + 1) / T
+        self._observer = _AgentObservations(game)
         self._state = game.initial_state
         self._plan = np.zeros((T, n))
-        self._round_parts = self._blank_parts.astype(np.float32)
+        self._round_parts = self._observer.round_parts(self._plan[None])[0]
 
     def _checked_plan(self, plan, name: str) -> np.ndarray:
         """``plan`` as a ``(T, n)`` float64 array with rows exactly on the simplex (``ValueError`` naming ``name``)."""
@@ -634,54 +695,40 @@ class StatefulAgentEnv(_StatefulEnv):
         if isinstance(self.principal, np.ndarray):
             return np.broadcast_to(self.principal, (count, T, n)).copy()
         if isinstance(self.principal, str):
-            return rng.dirichlet(np.ones(n), size=(count, T))
+            # Normalized standard exponentials are Dirichlet(1) rows, drawn as numpy's own dirichlet draws them
+            # (for n < 8 the very same numbers from the same stream) without its per-call argument checks.
+            draws = rng.standard_exponential((count, T, n))
+            return draws * (1.0 / draws.sum(axis=-1, keepdims=True))
         return np.array([self._checked_plan(self.principal(rng), "principal(rng)") for _ in range(count)])
-
-    def _round_parts_of(self, plans: np.ndarray) -> np.ndarray:
-        """Everything observed except the state, per round: ``(k, T + 1, obs_dim)`` float32 for plans ``(k, T, n)``."""
-        T, n, d = self.game.horizon, self.game.n_features, self.game.n_efforts
-        parts = np.repeat(self._blank_parts[None], len(plans), axis=0)
-        parts[:, :T, 1 + d:1 + 2 * d] = (plans.reshape(-1, T * n) @ self._value_map.T).reshape(-1, T, d)
-        parts[:, :, 1 + 2 * d:] = (self._unplayed[:, :, None] * plans[:, None]).reshape(-1, T + 1, T * n)
-        return parts.astype(np.float32)
-
-    def _observation(self, round_parts: np.ndarray, states: np.ndarray) -> np.ndarray:
-        """Observations ``(..., obs_dim)`` from this round's parts ``(..., obs_dim)`` and states ``(..., d)``."""
-        obs = round_parts.copy()
-        obs[..., 1:1 + self.game.n_efforts] = states * self._state_scale
-        return obs
 
     def observation(self, plan, state, round_index: int) -> np.ndarray:
         """The observation ``(1 + 2d + T n,)`` this env shows at 0-based ``round_index`` (``0..T``) in
-        ``state`` ``(d,)`` facing ``plan`` ``(T, n)``: how a trained agent is queried outside the env."""
-        plan = self._checked_plan(plan, "plan")
-        if isinstance(round_index, (bool, np.bool_)) or not 0 <= round_index <= self.game.horizon:
-            raise ValueError(f"round_index must be an integer in [0, {self.game.horizon}], got {round_index!r}")
-        state = as_real_array(state, "state", shape=(self.game.n_efforts,))
-        return self._observation(self._round_parts_of(plan[None])[0, int(round_index)], state)
+        ``state`` ``(d,)`` facing ``plan`` ``(T, n)`` (rows renormalized like a fixed ``principal``): how a
+        trained agent is queried outside the env; :func:`agent_observation` without the renormalization."""
+        return self._observer.at(self._checked_plan(plan, "plan"), state, round_index)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._plan = self._draw_plans(self.np_random, 1)[0]
-        self._round_parts = self._round_parts_of(self._plan[None])[0]
+        self._round_parts = self._observer.round_parts(self._plan[None])[0]
         self._round = 0
         self._state = self.game.initial_state
         self._last_info = {}
-        return self._observation(self._round_parts[0], self._state), {"theta": self._plan.copy()}
+        return self._observer.observe(self._round_parts[0], self._state), {"theta": self._plan.copy()}
 
     def step(self, action):
         t = self._begin_step()
         game = self.game
-        effort = box_to_simplex(check_action(self.action_space, action))[:-1] * game.budget
+        effort = simplex_action(self.action_space, action)[:-1] * game.budget
         state = self._state
         features = observe(game, state, effort)
-        score = float(self._plan[t] @ features)
+        rule = self._plan[t]
         self._state = next_state(game, state, effort)
         self._round = t + 1
-        info = {"rule": self._plan[t].copy(), "state": state.copy(), "effort": effort, "features": features,
-                "score": score}
+        score = float(rule.dot(features))
+        info = {"rule": rule.copy(), "state": state.copy(), "effort": effort, "features": features, "score": score}
         self._last_info = info
-        obs = self._observation(self._round_parts[self._round], self._state)
+        obs = self._observer.observe(self._round_parts[self._round], self._state)
         return obs, score, self._round == game.horizon, False, info
 
 
@@ -722,7 +769,7 @@ class _RoundVectorEnv(VectorEnv):
     def step(self, actions):
         if self._rounds is None:
             raise ResetNeeded("cannot call step() before reset()")
-        mapped = box_to_simplex(check_action(self.action_space, actions, name="actions"))
+        mapped = simplex_action(self.action_space, actions, name="actions")
         if self._ended.any():
             self._restart(self._ended)
         playing = ~self._ended
@@ -844,7 +891,7 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
         super()._restart(which)
         plans = self.single._draw_plans(self.np_random, int(which.sum()))
         self._plans[which] = plans
-        self._round_parts[which] = self.single._round_parts_of(plans)
+        self._round_parts[which] = self.single._observer.round_parts(plans)
 
     def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray) -> dict:
         game = self.game
@@ -857,4 +904,4 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
 
     def _observations(self) -> np.ndarray:
         parts = self._round_parts[np.arange(self.num_envs), self._rounds]
-        return self.single._observation(parts, self._states)
+        return self.single._observer.observe(parts, self._states)

@@ -644,6 +644,18 @@ def agent_choice(agent_values, principal_values, preferred=None, tie_tol=TIE_TOL
     return np.where(obeyed, preferred, choice)
 
 
+def _favourite_of_the_best(agent: list[float], principal: list[float], threshold: float, tolerance: float) -> int:
+    """:func:`agent_choice`'s rule when obedience fails, for one decision on finite lists in plain Python (a scheme's
+    evaluation makes one per recommendation, where numpy's per-call overhead on length-``A`` rows dominated): among
+    actions with agent value ``>= threshold``, the one the principal values most (within ``tolerance``), then the
+    lowest index."""
+    tied = [b for b, value in enumerate(agent) if value >= threshold]
+    if len(tied) == 1:
+        return tied[0]
+    favourite = max([principal[b] for b in tied]) - tolerance
+    return next(b for b in tied if principal[b] >= favourite)
+
+
 def check_scheme(scheme, n_regions: int, n_actions: int, name: str = "scheme", atol: float = 1e-6) -> np.ndarray:
     """Validate a scheme ``(R, A)``: finite, rows on the simplex within ``atol``; return it clipped and renormalized."""
     scheme = np.asarray(scheme, dtype=np.float64)
@@ -696,20 +708,60 @@ def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: b
     """
     if check:
         scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
-    joint = regions.masses[:, None] * scheme
-    probabilities = joint.sum(axis=0)
-    agent_sums = joint.T @ regions.agent_payoffs  # [a, b] = E[u_A(b); recommendation a]
-    principal_sums = joint.T @ regions.principal_payoffs
-    actions = np.arange(regions.n_actions)
-    responses = agent_choice(agent_sums, principal_sums, actions, tie_tol * probabilities)
-    recommended = probabilities > 0
-    posterior = agent_sums / np.where(recommended, probabilities, 1.0)[:, None]
-    others = np.where(actions[:, None] == actions, -np.inf, posterior).max(axis=1)
-    return SchemeEvaluation(responses=responses, recommendation_probabilities=probabilities,
-                            posterior_agent_values=posterior,
-                            principal_value=float(principal_sums[actions, responses].sum()),
-                            agent_value=float(agent_sums[actions, responses].sum()),
-                            bic_slack=float(np.min((posterior[actions, actions] - others)[recommended])))
+    weighted = _weighted_payoffs(regions)
+    sums, responses, principal_value, agent_value, bic_slack = _best_responses(weighted, scheme, tie_tol)
+    A = regions.n_actions
+    probabilities = sums[:, 2 * A].copy()
+    posterior = sums[:, :A] / np.where(probabilities > 0, probabilities, 1.0)[:, None]
+    return SchemeEvaluation(responses=np.array(responses), recommendation_probabilities=probabilities,
+                            posterior_agent_values=posterior, principal_value=principal_value,
+                            agent_value=agent_value, bic_slack=bic_slack)
+
+
+def _weighted_payoffs(regions: Regions) -> np.ndarray:
+    """``masses[s] * [u_A(s, .), u_P(s, .), 1]``, shape ``(R, 2A + 1)``: what :func:`evaluate_scheme` needs of the
+    regions, so that one product with a scheme gives every recommendation's joint sums (envs compute it once)."""
+    ones = np.ones((regions.n_regions, 1))
+    stacked = np.concatenate([regions.agent_payoffs, regions.principal_payoffs, ones], axis=1)
+    return regions.masses[:, None] * stacked
+
+
+def _best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float) -> tuple:
+    """The core of :func:`evaluate_scheme` for a checked scheme ``(R, A)`` and :func:`_weighted_payoffs`:
+    ``(sums, responses, principal_value, agent_value, bic_slack)``.
+
+    ``sums`` ``(A, 2A + 1)``: per recommendation ``a``, ``E[u_A(b); a]`` and ``E[u_P(b); a]`` for every ``b``,
+    then ``P(a)``, all from one product; ``responses`` is a list. The ``A`` decisions on those sums are made
+    in plain Python (:func:`agent_choice`'s rule), which on ``A x A`` sums is several times faster than numpy.
+    """
+    A = scheme.shape[1]
+    A2 = 2 * A
+    sums = scheme.T.dot(weighted)
+    responses = []
+    principal_value = agent_value = 0.0
+    bic_slack, recommended = np.inf, False
+    for a, row in enumerate(sums.tolist()):
+        agent = row[:A]
+        probability = row[A2]
+        tolerance = tie_tol * probability
+        best = max(agent)
+        own = agent[a]
+        threshold = best - tolerance  # agent_choice's rule: obey if a is among the best, else the principal's favourite
+        response = a if own >= threshold else _favourite_of_the_best(agent, row[A:A2], threshold, tolerance)
+        responses.append(response)
+        principal_value += row[A + response]
+        agent_value += agent[response]
+        if probability > 0:
+            recommended = True
+            # The best other action: the maximum, unless it is a's own value; then the runner-up.
+            other = best if own < best else (sorted(agent)[-2] if A > 1 else -np.inf)
+            # Posterior values are these sums over P(a): dividing keeps their order.
+            slack = own / probability - other / probability
+            if slack < bic_slack:
+                bic_slack = slack
+    if not recommended:
+        raise ValueError("regions must have a region of positive mass: no recommendation has positive probability")
+    return sums, responses, principal_value, agent_value, bic_slack
 
 
 def full_revelation_scheme(regions: Regions, tie_tol: float = TIE_TOL) -> np.ndarray:

@@ -225,16 +225,64 @@ def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory
     return _play(game, check_assessment_policy(game, theta), check_effort_policy(game, effort), initial_state)
 
 
+def _derived(game: StatefulGame, build: Callable[[StatefulGame], object]):
+    """``build(game)``, computed once and cached on the (immutable) game: a derived value, not a field."""
+    cached = game.__dict__.get(build.__name__)
+    if cached is None:
+        cached = game.__dict__[build.__name__] = build(game)
+    return cached
+
+
 def _play(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> Trajectory:
-    batch = np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2])
-    effort = np.broadcast_to(effort, batch + effort.shape[-2:])
-    stocks = accumulated_effort(game, effort, initial_state)
-    features = CONVERSIONS[game.conversion][0](stocks @ game.conversion_matrix.T)
-    last_state = next_state(game, stocks[..., -1, :] - effort[..., -1, :], effort[..., -1, :])
-    scores = np.einsum("...tn,...tn->...t", np.broadcast_to(theta, batch + theta.shape[-2:]), features)
-    return Trajectory(states=np.concatenate([stocks - effort, last_state[..., None, :]], axis=-2), features=features,
-                      scores=scores, agent_utility=scores @ _discounts(game),
-                      principal_utility=effort.sum(axis=-2) @ game.effort_value)
+    """:func:`rollout` of checked policies."""
+    return Trajectory(*_played(game, theta, effort, initial_state))
+
+
+def _played(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> tuple:
+    """:func:`_play`'s fields as a tuple (envs read them without building the dataclass).
+
+    Everything but ``g`` and the scores is linear in the effort and the initial state, so one product with
+    the game's cached rollout map replaces the round-by-round loop.
+    """
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    effect, start, default_start, values, discounts, ones = _derived(game, _rollout_map)
+    if theta.ndim != 2 or effort.ndim != 2:  # states and features take the batch of both policies
+        effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
+    flat = effort.reshape(effort.shape[:-2] + (T * d,))
+    # ndarray.dot: the product of @ at a third of its call overhead (on a batch, @ is the faster one).
+    linear = effect.dot(flat) if flat.ndim == 1 else flat @ effect.T
+    if initial_state is None:
+        linear += default_start
+    else:
+        linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
+    batch = linear.shape[:-1]
+    features = CONVERSIONS[game.conversion][0](linear[..., (T + 1) * d:].reshape(batch + (T, n)))
+    scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
+    return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, scores.dot(discounts),
+            flat.dot(values))
+
+
+def _rollout_map(game: StatefulGame) -> tuple[np.ndarray, ...]:
+    """What :func:`_played` needs of the game (cache it with :func:`_derived`): ``(E, S, S s_1, l, g, 1)``.
+
+    ``E`` ``((T + 1) d + T n, T d)`` and ``S`` ``((T + 1) d + T n, d)`` map the flat effort policy and the
+    initial state to the states ``s_1 .. s_{T+1}`` followed by the latent features ``W (s_t + e_t)``
+    (:func:`accumulated_effort`'s kernel, with ``W`` applied); ``l`` ``(T d,)`` is ``lambda`` per round,
+    ``g`` ``(T,)`` the discounts and ``1`` ``(n,)`` ones. Memory ``O(T^2 d (d + n))``.
+    """
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    W = game.conversion_matrix
+    to_state, decay = _state_kernel(game)
+    to_stock = to_state[:T] + np.eye(T)[..., None]
+    identity = np.eye(d)
+    effect = np.concatenate([np.einsum("tuj,jk->tjuk", to_state, identity).reshape((T + 1) * d, T * d),
+                             np.einsum("ij,tuj->tiuj", W, to_stock).reshape(T * n, T * d)])
+    start = np.concatenate([np.einsum("tj,jk->tjk", decay, identity).reshape((T + 1) * d, d),
+                            np.einsum("ij,tj->tij", W, decay[:T]).reshape(T * n, d)])
+    arrays = (effect, start, start @ game.initial_state, np.tile(game.effort_value, T), _discounts(game), np.ones(n))
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
 
 
 def accumulated_effort(game: StatefulGame, effort: np.ndarray, initial_state=None) -> np.ndarray:
@@ -243,23 +291,26 @@ def accumulated_effort(game: StatefulGame, effort: np.ndarray, initial_state=Non
     The state is linear in past effort, ``s_t = p^(t-1) s_1 + sum_{u<t} omega p^(t-1-u) e_u``, so one
     contraction with a per-game kernel replaces the round-by-round loop.
     """
-    transfer, decay = _transfer_kernel(game)
+    transfer, decay = _derived(game, _transfer_kernel)
     state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
     return np.einsum("tuj,...uj->...tj", transfer, effort) + decay * state[..., None, :]
 
 
+def _state_kernel(game: StatefulGame) -> tuple[np.ndarray, np.ndarray]:
+    """``(S, P)`` with ``s_t = P[t] s_1 + sum_u S[t, u] e_u`` (0-based ``t = 0..T``): ``S[t, u] = omega p^(t-1-u)``
+    if ``u < t``, else 0 (shape ``(T + 1, T, d)``), and ``P[t] = p^t`` (shape ``(T + 1, d)``)."""
+    T = game.horizon
+    lags = np.arange(T + 1)[:, None] - np.arange(T)[None, :] - 1  # t - 1 - u
+    powers = game.persistence ** np.maximum(lags, 0)[..., None]
+    return np.where((lags >= 0)[..., None], game.retention * powers, 0.0), game.persistence ** np.arange(T + 1)[:, None]
+
+
 def _transfer_kernel(game: StatefulGame) -> tuple[np.ndarray, np.ndarray]:
     """``(K, P)`` with ``K[t, u] = 1`` if ``u = t``, ``omega p^(t-1-u)`` if ``u < t``, else 0 (shape ``(T, T, d)``),
-    and ``P[t] = p^t`` (shape ``(T, d)``); cached on the (immutable) game."""
-    cached = game.__dict__.get("_transfer_kernel")
-    if cached is None:
-        T = game.horizon
-        lags = np.arange(T)[:, None] - np.arange(T)[None, :] - 1  # t - 1 - u
-        powers = game.persistence ** np.maximum(lags, 0)[..., None]
-        kernel = np.where((lags >= 0)[..., None], game.retention * powers, 0.0) + np.eye(T)[..., None]
-        cached = (kernel, game.persistence ** np.arange(T)[:, None])
-        game.__dict__["_transfer_kernel"] = cached  # frozen dataclass: a derived value, not a field
-    return cached
+    and ``P[t] = p^t`` (shape ``(T, d)``) (cache it with :func:`_derived`)."""
+    T = game.horizon
+    to_state, decay = _state_kernel(game)
+    return to_state[:T] + np.eye(T)[..., None], decay[:T]
 
 
 def _discounts(game: StatefulGame) -> np.ndarray:
@@ -340,7 +391,10 @@ def favoured_option(game: StatefulGame, values: np.ndarray, tie_tol: float = TIE
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
-        return _favoured_option_one(game, values, tie_tol)
+        listed = values.tolist()
+        total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
+        choice = _favoured_choices(game, [listed], tie_tol)[0] if total == total else -1
+        return _derived(game, _budget_vertices).take(choice, axis=0)
     best = np.maximum(values.max(axis=-1), 0.0)  # "no effort" is worth 0
     threshold = best - tie_tol * np.maximum(1.0, best)
     tied = values >= threshold[..., None]
@@ -353,20 +407,38 @@ def favoured_option(game: StatefulGame, values: np.ndarray, tie_tol: float = TIE
     return (np.arange(values.shape[-1]) == favourite[..., None]) * amount[..., None]
 
 
-def _favoured_option_one(game: StatefulGame, values: np.ndarray, tie_tol: float) -> np.ndarray:
-    """:func:`favoured_option` for one vector in plain Python: envs call it every step, where numpy's
-    per-call overhead on a length-``d`` vector dominated (tested equal to the batched rule)."""
-    listed = values.tolist()
-    best = max(max(listed), 0.0)
-    threshold = best - tie_tol * max(1.0, best)
-    choice, choice_value = -1, 0.0
-    for j, (value, principal) in enumerate(zip(listed, game.effort_value.tolist())):
-        if value >= threshold and (choice < 0 or principal > choice_value):
-            choice, choice_value = j, principal
-    effort = np.zeros(len(listed))
-    if choice >= 0 and not (0.0 >= threshold and choice_value < 0.0):
-        effort[choice] = game.budget
-    return effort
+def _favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float) -> list[int]:
+    """:func:`favoured_option`'s choice for each row of values (lists without NaN) in plain Python: the effort
+    index that gets the budget, or -1 for no effort. Envs and the linear best response call it every step, where
+    numpy's per-call overhead on length-``d`` rows dominated (tested equal to the batched rule)."""
+    favour, order = _derived(game, _preference_order)
+    choices = []
+    for listed in rows:
+        best = max(listed)
+        best = best if best > 0.0 else 0.0  # "no effort" is worth 0
+        threshold = best - tie_tol * (best if best > 1.0 else 1.0)
+        choice = -1
+        for j in order:
+            if listed[j] >= threshold:
+                choice = j
+                break
+        # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
+        choices.append(-1 if choice >= 0 and 0.0 >= threshold and favour[choice] < 0.0 else choice)
+    return choices
+
+
+def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """``lambda`` as a tuple, and the effort types from the principal's favourite down (ties: lowest index first)."""
+    favour = tuple(game.effort_value.tolist())
+    return favour, tuple(sorted(range(game.n_efforts), key=lambda j: (-favour[j], j)))
+
+
+def _budget_vertices(game: StatefulGame) -> np.ndarray:
+    """``(d + 1, d)``: the effort "all budget on type j" in row ``j``, then no effort, so row ``-1`` is no effort
+    and ``take`` turns :func:`_favoured_choices` into efforts (cache it with :func:`_derived`)."""
+    vertices = np.vstack([np.eye(game.n_efforts) * game.budget, np.zeros(game.n_efforts)])
+    vertices.setflags(write=False)
+    return vertices
 
 
 @dataclass(frozen=True)
@@ -401,7 +473,7 @@ def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: f
     state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
     if model == "rational":
         if game.is_linear:
-            return Response(favoured_option(game, marginal_values(game, theta), tie_tol))
+            return Response(_linear_rational_effort(game, theta, tie_tol))
         return _concave_best_response(game, theta, state, gap_tol)
     efforts, gap = [], 0.0
     for t in range(game.horizon):
@@ -410,6 +482,22 @@ def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: f
         gap += response.duality_gap
         state = next_state(game, state, efforts[-1])
     return Response(np.array(efforts), gap)
+
+
+def _linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """The rational agent's best response ``(T, d)`` to a checked ``theta`` ``(T, n)`` of a linear game: per round
+    the budget on the favoured argmax of ``c_tau(theta)``, with ``c`` from the game's cached operator."""
+    T, d = game.horizon, game.n_efforts
+    values = _derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
+    return _derived(game, _budget_vertices).take(_favoured_choices(game, values.tolist(), tie_tol), axis=0)
+
+
+def _marginal_value_matrix(game: StatefulGame) -> np.ndarray:
+    """:func:`marginal_value_operator` (linear ``g``) as a ``(T d, T n)`` matrix (cache it with :func:`_derived`)."""
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    matrix = marginal_value_operator(game).reshape(T * d, T * n)
+    matrix.setflags(write=False)
+    return matrix
 
 
 def respond_in_round(game: StatefulGame, model: str, rule: np.ndarray, state: np.ndarray, round_index: int,
