@@ -62,7 +62,8 @@ def response_section(settings: dict) -> str:
         rows.append((f"classroom, {conversion} g", game.horizon, seconds(per_call)))
     return ("### Best response (rational agent, uniform rule)\n\n"
             + markdown_table(("game", "T", "time per call (median)"), rows)
-            + "\n\nLinear g: closed form (suffix sums). Concave g: SLSQP then Frank–Wolfe to duality gap 1e-7.")
+            + "\n\nLinear g: the game's cached marginal-value operator, one matrix–vector product, then the"
+              " favoured argmax per round. Concave g: SLSQP then Frank–Wolfe to duality gap 1e-7.")
 
 
 def _milp_seconds(game, repeats: int) -> float:

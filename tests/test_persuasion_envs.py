@@ -16,10 +16,10 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import stratgym  # noqa: F401  (registers the envs)
 from stratgym.baselines.signaling import evaluate, full_revelation, no_information, optimal_scheme
 from stratgym.envs._spaces import simplex_to_box
-from stratgym.envs.persuasion import (LearningReceiver, PersuasionAgentEnv, PersuasionRecommendEnv,
-                                      PersuasionSchemeEnv, ReceiverContext, receiver_context)
+from stratgym.envs.persuasion import (SCHEME_BUILDERS, LearningReceiver, PersuasionAgentEnv, PersuasionRecommendEnv,
+                                      PersuasionSchemeEnv, ReceiverContext, receiver_context, register_scheme)
 from stratgym.games.persuasion import (FiniteSupportPrior, PersuasionGame, decision_patterns, equivalence_regions,
-                                       random_persuasion_game)
+                                       full_revelation_scheme, random_persuasion_game)
 
 
 def prosecutor(probabilities=(0.7, 0.3)) -> PersuasionGame:
@@ -244,9 +244,25 @@ def test_agent_env_rewards_the_posterior_best_response_over_obedience():
     assert env.step(1)[4]["best_response"] == 0
 
 
+def test_agent_env_builds_registered_schemes_by_name(monkeypatch):
+    calls = []
+
+    def reveal_and_count(regions, tie_tol):
+        calls.append(tie_tol)
+        return full_revelation_scheme(regions, tie_tol)
+
+    monkeypatch.setitem(SCHEME_BUILDERS, "counted", None)  # restored after the test
+    register_scheme("counted", reveal_and_count)
+    env = gym.make("stratgym/PersuasionAgent-v0", game=prosecutor(), scheme="counted", tie_tol=1e-6).unwrapped
+    assert calls == [1e-6] and np.array_equal(env.scheme, [[1.0, 0.0], [0.0, 1.0]])
+
+
 def test_agent_env_defaults_and_observation():
     env = PersuasionAgentEnv(prosecutor())
-    assert np.array_equal(env.scheme, [[1.0, 0.0], [0.0, 1.0]])  # full revelation
+    best = optimal_scheme(env.regions)
+    assert np.array_equal(env.scheme, best.scheme)  # the default is the signaling LP's scheme
+    assert env.evaluation.principal_value == pytest.approx(0.6) and env.evaluation.obedient
+    assert np.array_equal(PersuasionAgentEnv(prosecutor(), scheme="full-revelation").scheme, [[1.0, 0.0], [0.0, 1.0]])
     obs, info = env.reset(seed=0)
     assert obs[2:].tolist() == [1.0, 0.0]  # x_0 scaled by max(1, max |x_0|)
     _, reward, terminated, _, info = env.step(info["recommendation"])
@@ -294,7 +310,9 @@ def test_render_ansi():
     (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(prosecutor((0.5, 0.5))).patterns), "regions"),
     (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(
         prosecutor().replace(costs=[0.0, 0.4]))), "regions"),
-    (lambda: PersuasionAgentEnv(prosecutor(), scheme="optimal"), "optimal_scheme"),
+    (lambda: PersuasionAgentEnv(prosecutor(), scheme="best"), "scheme must be one of .*'optimal'"),
+    (lambda: register_scheme("", full_revelation_scheme), "name"),
+    (lambda: register_scheme("mine", "full-revelation"), "builder"),
     (lambda: PersuasionAgentEnv(prosecutor(), scheme=np.ones((2, 3)) / 3), "scheme"),
     (lambda: PersuasionAgentEnv(prosecutor(), scheme=[[0.5, 0.6], [0.0, 1.0]]), "scheme"),
 ])

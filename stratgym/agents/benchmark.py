@@ -128,8 +128,8 @@ _FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("st
     BenchmarkEnv("principal-random132-myopic", "stratgym/StatefulPrincipal-v0",
                  {"game": RANDOM_STATEFUL, "response_model": "myopic"}, BOX_LEARNERS),
     BenchmarkEnv("agent-random132", "stratgym/StatefulAgent-v0", {"game": RANDOM_STATEFUL}, BOX_LEARNERS),
-    BenchmarkEnv("agent-credit-full-revelation", "stratgym/PersuasionAgent-v0", {}, DISCRETE_LEARNERS,
-                 n_eval_episodes=200),
+    BenchmarkEnv("agent-credit-full-revelation", "stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"},
+                 DISCRETE_LEARNERS, n_eval_episodes=200),
 )
 
 #: The named suites: ``quick`` (the demo: PPO on every env, small budgets, 2 seeds, a few minutes on 2

@@ -12,9 +12,8 @@ game instance of the env's family (``Stateful*`` envs: :class:`~stratgym.games.s
   instances that take an ``rng`` get ``numpy.random.default_rng(seed)`` (seed 0 if absent); the other
   keys are the instance function's keyword arguments.
 
-``PersuasionAgent-v0`` also accepts ``{"scheme": "optimal"}``: the principal-optimal BIC scheme of the
-signaling LP (:func:`stratgym.baselines.signaling.optimal_scheme`). Any other key goes to the env unchanged, e.g. ``{"game": {"name": "classroom", "horizon": 3},
-"response_model": "myopic"}``. Values that are already game objects pass through, so resolved kwargs
+Any other key goes to the env unchanged, e.g. ``{"game": {"name": "classroom", "horizon": 3},
+"response_model": "myopic"}`` or ``{"scheme": "no-information"}``. Values that are already game objects pass through, so resolved kwargs
 can be resolved again. The named instances of each family are listed in :data:`NAMED_GAMES`.
 """
 
@@ -74,15 +73,6 @@ def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict[s
     kwargs = dict(env_kwargs or {})
     if "game" in kwargs:
         kwargs["game"] = build_game(env_family(env_id), kwargs["game"])
-    if env_id == "stratgym/PersuasionAgent-v0" and isinstance(kwargs.get("scheme"), str) and kwargs["scheme"] == "optimal":
-        from stratgym.baselines.signaling import optimal_scheme
-        from stratgym.games.credit import synthetic_credit
-        from stratgym.games.persuasion import equivalence_regions
-
-        game = kwargs.get("game") or synthetic_credit()  # the env's default game
-        kwargs["game"] = game
-        kwargs["regions"] = equivalence_regions(game)
-        kwargs["scheme"] = optimal_scheme(kwargs["regions"]).scheme
     return kwargs
 
 

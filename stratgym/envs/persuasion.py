@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -494,8 +494,20 @@ class PersuasionRecommendEnv(_PersuasionEnv):
 # The decision subject's side
 # ---------------------------------------------------------------------------------------------
 
-#: Schemes the agent env can build itself (from games/ only): see :class:`PersuasionAgentEnv`.
-NAMED_SCHEMES = ("full-revelation", "no-information")
+#: Scheme builders ``(regions, tie_tol) -> (R, A) scheme`` that :class:`PersuasionAgentEnv` accepts by name.
+#: Envs import no solver, so ``"optimal"`` (the signaling LP) is added by ``stratgym/__init__.py``, which
+#: sits above both envs and baselines; add your own with :func:`register_scheme`.
+SCHEME_BUILDERS: dict[str, Callable[[Regions, float], np.ndarray]] = {
+    "full-revelation": full_revelation_scheme, "no-information": no_information_scheme}
+
+
+def register_scheme(name: str, builder: Callable[[Regions, float], np.ndarray]) -> None:
+    """Make ``scheme=name`` of :class:`PersuasionAgentEnv` build its scheme with ``builder(regions, tie_tol)``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if not callable(builder):
+        raise ValueError(f"builder must be callable as builder(regions, tie_tol), got {builder!r}")
+    SCHEME_BUILDERS[name] = builder
 
 
 class PersuasionAgentEnv(_PersuasionEnv):
@@ -503,7 +515,7 @@ class PersuasionAgentEnv(_PersuasionEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/PersuasionAgent-v0", game=None, scheme="full-revelation")`` |
+    | Creation | ``gym.make("stratgym/PersuasionAgent-v0", game=None, scheme="optimal")`` |
     | Actions | Discrete ``A``: the action taken |
     | Observations | Box ``[-1, 1]^(A + m)``: one-hot recommendation, the agent's features ``x_0`` (scaled) |
     | Players | agent (learns); principal = a fixed scheme |
@@ -518,10 +530,10 @@ class PersuasionAgentEnv(_PersuasionEnv):
     only the recommendation and its own features, acts. The best policy maps each recommendation to
     the posterior best response; for a BIC scheme that is obedience.
 
-    ``scheme``: ``"full-revelation"`` (default: recommends the best response in each region, ties to
-    the principal; computable from games/ without a solver), ``"no-information"`` (always the prior
-    best response), or any ``(R, A)`` array whose rows lie on the simplex, e.g. the optimal scheme
-    ``stratgym.baselines.signaling.optimal_scheme(game).scheme`` (this env does not import solvers).
+    ``scheme``: ``"optimal"`` (default: the principal-optimal BIC scheme of the signaling LP,
+    ``stratgym.baselines.signaling.optimal_scheme``), ``"full-revelation"`` (the best response in each
+    region, ties to the principal), ``"no-information"`` (always the prior best response), another
+    name added with :func:`register_scheme`, or any ``(R, A)`` array whose rows lie on the simplex.
 
     ## Action Space
 
@@ -561,7 +573,7 @@ class PersuasionAgentEnv(_PersuasionEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``PersuasionGame`` or ``None`` | ``None`` (``synthetic_credit()``) | the game instance |
-    | ``scheme`` | ``"full-revelation"``, ``"no-information"`` or an ``(R, A)`` array | ``"full-revelation"`` | the principal's committed scheme |
+    | ``scheme`` | a name of ``SCHEME_BUILDERS`` or an ``(R, A)`` array | ``"optimal"`` | the principal's committed scheme |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | ties in the named schemes' best responses |
     | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
@@ -574,15 +586,13 @@ class PersuasionAgentEnv(_PersuasionEnv):
     * v0: Initial version.
     """
 
-    def __init__(self, game: PersuasionGame | None = None, scheme: str | np.ndarray = "full-revelation",
+    def __init__(self, game: PersuasionGame | None = None, scheme: str | np.ndarray = "optimal",
                  regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None):
         super().__init__(game, regions, render_mode, tie_tol)
         if isinstance(scheme, str):
-            if scheme not in NAMED_SCHEMES:
-                raise ValueError(f"scheme must be one of {NAMED_SCHEMES} or an (R, A) array (for the optimal scheme "
-                                 f"pass stratgym.baselines.signaling.optimal_scheme(game).scheme), got {scheme!r}")
-            build = full_revelation_scheme if scheme == "full-revelation" else no_information_scheme
-            scheme = build(self.regions, self.tie_tol)
+            if scheme not in SCHEME_BUILDERS:
+                raise ValueError(f"scheme must be one of {sorted(SCHEME_BUILDERS)} or an (R, A) array, got {scheme!r}")
+            scheme = SCHEME_BUILDERS[scheme](self.regions, self.tie_tol)
         self.scheme = check_scheme(scheme, self.regions.n_regions, self.regions.n_actions)
         self.scheme.setflags(write=False)
         self.evaluation = evaluate_scheme(self.regions, self.scheme, self.tie_tol)
