@@ -29,6 +29,21 @@ def _game(seed: int, conversion: str = "linear"):
                        n_efforts=int(rng.integers(1, 4)), conversion=conversion), rng
 
 
+@pytest.mark.parametrize("changes, message", [
+    (dict(plan=np.full((3, 2), 0.6)), "plan"),  # rows off the simplex
+    (dict(plan=np.full((2, 2), 0.5)), "plan"),  # T = 3 rounds expected
+    (dict(plan=np.full((2, 3, 2), 0.5)), "plan"),  # a batch of plans
+    (dict(plan=[[0.5, np.nan]] * 3), "plan"),
+    (dict(state=np.zeros(2)), "state"),
+    (dict(round_index=4), "round_index"),
+    (dict(round_index=-1), "round_index"),
+])
+def test_agent_observation_rejects_bad_input(changes, message):
+    arguments = dict(plan=np.full((3, 2), 0.5), state=np.zeros(3), round_index=0) | changes
+    with pytest.raises(ValueError, match=message):
+        agent_observation(classroom(horizon=3), **arguments)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), conversion=st.sampled_from(["linear", "sqrt"]))
 def test_agent_observation_matches_the_agent_env(seed, conversion):

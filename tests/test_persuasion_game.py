@@ -287,6 +287,37 @@ def test_evaluation_of_the_prosecutor_schemes_by_hand():
     assert no_information_scheme(regions).tolist() == [[1.0, 0.0], [1.0, 0.0]]
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=seeds, n_actions=st.integers(2, 5), quarters=st.booleans())
+def test_evaluation_follows_agent_choice_on_tie_heavy_schemes(seed, n_actions, quarters):
+    """The plain-Python evaluation against the numpy rule of :func:`agent_choice` on every recommendation's
+    normalized posterior. Equal costs, equally likely atoms on a small grid and schemes in quarters make
+    exact ties between actions (and with the no-op) common."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-1, 2, (n_actions, 2)).astype(float)
+    rows[:, 0] = 1.0  # the intercept, which actions leave alone
+    atoms = rng.integers(-2, 3, (4, 2)).astype(float)
+    regions = equivalence_regions(game_with_rows(rows, FiniteSupportPrior(atoms, np.full(4, 0.25))))
+    R, A = regions.n_regions, regions.n_actions
+    scheme = rng.integers(0, 5, (R, A)).astype(float) if quarters else rng.dirichlet(np.ones(A), R)
+    scheme[scheme.sum(axis=1) == 0, 0] = 1.0
+    scheme /= scheme.sum(axis=1, keepdims=True)
+    evaluation = evaluate_scheme(regions, scheme)
+
+    joint = regions.masses[:, None] * scheme  # P(region, recommendation)
+    probability = joint.sum(axis=0)
+    seen = probability > 0
+    posterior = joint[:, seen] / probability[seen]
+    expected = agent_choice(posterior.T @ regions.agent_payoffs, posterior.T @ regions.principal_payoffs,
+                            preferred=np.flatnonzero(seen))
+    assert evaluation.responses[seen].tolist() == expected.tolist()
+    assert evaluation.responses[~seen].tolist() == np.flatnonzero(~seen).tolist()  # unheard: nothing to deviate from
+    taken = evaluation.responses
+    assert evaluation.principal_value == pytest.approx(float((joint * regions.principal_payoffs[:, taken]).sum()),
+                                                       abs=1e-12)
+    assert evaluation.agent_value == pytest.approx(float((joint * regions.agent_payoffs[:, taken]).sum()), abs=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------
 # Credit instances
 # ---------------------------------------------------------------------------------------------
