@@ -23,13 +23,12 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.error import ResetNeeded
 
+from stratgym.envs._base import RoundEnv
 from stratgym.envs._spaces import check_action, simplex_action, simplex_box
 from stratgym.games.credit import synthetic_credit
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, agent_choice, check_scheme,
@@ -67,26 +66,20 @@ def _setup(game, regions) -> tuple[PersuasionGame, Regions]:
     return game, regions
 
 
-class _PersuasionEnv(gym.Env):
-    """What the three envs share: the game, its regions, the region sampler, rendering and the step guards."""
-
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+class _PersuasionEnv(RoundEnv):
+    """What the three envs share: the game, its regions, the region sampler, and :class:`RoundEnv`'s rendering
+    and guards (one round unless a subclass says otherwise)."""
 
     def __init__(self, game: PersuasionGame | None, regions: Regions | None, render_mode: str | None,
-                 tie_tol: float):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+                 tie_tol: float, episode_length: int | None = 1):
+        super().__init__(render_mode, episode_length)
         if not (isinstance(tie_tol, (int, float)) and 0 <= tie_tol < np.inf):
             raise ValueError(f"tie_tol must be a finite number >= 0, got {tie_tol!r}")
         self.game, self.regions = _setup(game, regions)
-        self.render_mode = render_mode
         self.tie_tol = float(tie_tol)
         self._masses = self.regions.masses / self.regions.masses.sum()
         self._cumulative_masses = np.cumsum(self._masses).tolist()  # bisect on a list: no numpy call per draw
         self._n_regions, self._n_actions = self.regions.n_regions, self.regions.n_actions
-        self._steps: int | None = None  # steps in this episode; None before the first reset
-        self._episode_length: int | None = 1  # None: no natural end
-        self._last_info: dict[str, Any] = {}
 
     def _draw(self, cumulative: list[float]) -> int:
         """An index drawn by inverse CDF from ``cumulative`` probabilities (one uniform draw of ``np_random``)."""
@@ -95,22 +88,6 @@ class _PersuasionEnv(gym.Env):
     def _draw_region(self) -> int:
         """A region index with probability proportional to its mass."""
         return self._draw(self._cumulative_masses)
-
-    def _begin_step(self) -> None:
-        if self._steps is None:
-            raise ResetNeeded("cannot call step() before reset()")
-        if self._episode_length is not None and self._steps >= self._episode_length:
-            raise ResetNeeded("the episode has ended: call reset() before step()")
-
-    def render(self) -> str | None:
-        """``"ansi"``: a text summary of the last step (or of the reset)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' to gym.make")
-            return None
-        lines = [f"{type(self).__name__}: step {self._steps or 0}"]
-        for key, value in self._last_info.items():
-            lines.append(f"  {key}: {np.array2string(np.asarray(value), precision=4, suppress_small=True)}")
-        return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +196,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._steps = 0
+        self._round = 0
         self._last_info = {}
         return self._observation.copy(), {}
 
@@ -238,7 +215,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
             taken = responses[recommendation]
             reward = float(self.regions.principal_payoffs[region, taken])
             info |= {"region": region, "recommendation": recommendation, "action": taken}
-        self._steps = 1
+        self._round = 1
         self._last_info = info
         return self._observation.copy(), reward, True, False, info
 
@@ -434,8 +411,7 @@ class PersuasionRecommendEnv(_PersuasionEnv):
 
     def __init__(self, game: PersuasionGame | None = None, receiver: Receiver | None = None,
                  regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None):
-        super().__init__(game, regions, render_mode, tie_tol)
-        self._episode_length = None
+        super().__init__(game, regions, render_mode, tie_tol, episode_length=None)
         if receiver is None:
             receiver = LearningReceiver()
         for method in ("reset", "follow_probabilities", "respond", "update"):
@@ -465,7 +441,7 @@ class PersuasionRecommendEnv(_PersuasionEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.receiver.reset(self.context, self.np_random)
-        self._steps = 0
+        self._round = 0
         self._region = self._draw_region()
         self._last_info = {"region": self._region}
         return self._observation(), {}
@@ -484,7 +460,7 @@ class PersuasionRecommendEnv(_PersuasionEnv):
         self.receiver.update(recommendation, taken, agent)
         info = {"region": region, "recommendation": recommendation, "action": taken,
                 "followed": taken == recommendation, "principal_utility": principal, "agent_utility": agent}
-        self._steps += 1
+        self._round += 1
         self._region = self._draw_region()
         self._last_info = info
         return self._observation(), principal, False, False, info
@@ -611,7 +587,7 @@ class PersuasionAgentEnv(_PersuasionEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._steps = 0
+        self._round = 0
         self._region = self._draw_region()
         self._recommendation = self._draw(self._cumulative_scheme[self._region])
         info = {"recommendation": self._recommendation}
@@ -626,6 +602,6 @@ class PersuasionAgentEnv(_PersuasionEnv):
         info = {"recommendation": self._recommendation, "region": region, "action": taken,
                 "principal_utility": float(self.regions.principal_payoffs[region, taken]),
                 "best_response": int(self.evaluation.responses[self._recommendation])}
-        self._steps = 1
+        self._round = 1
         self._last_info = info
         return self._observation(), reward, True, False, info

@@ -20,15 +20,15 @@ normalized by bounds computed from the game, so they always lie in the declared 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from stratgym.envs._base import RoundEnv
 from stratgym.envs._spaces import simplex_action, simplex_box
 from stratgym.games._validation import as_positive_int, as_real_array
 from stratgym.games.stateful import (
@@ -204,37 +204,12 @@ def _as_game(game) -> StatefulGame:
     return game
 
 
-class _StatefulEnv(gym.Env):
-    """What the three envs share: the game, the render mode, the round counter and its guards."""
-
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+class _StatefulEnv(RoundEnv):
+    """What the three envs share: the game, and :class:`RoundEnv`'s rendering and guards (T rounds)."""
 
     def __init__(self, game: StatefulGame | None, render_mode: str | None):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.game = _as_game(game)
-        self.render_mode = render_mode
-        self._round: int | None = None  # rounds played in this episode; None before the first reset
-        self._episode_length = self.game.horizon
-        self._last_info: dict[str, Any] = {}
-
-    def _begin_step(self) -> int:
-        """The 0-based index of the round about to be played; raise if there is none."""
-        if self._round is None:
-            raise ResetNeeded("cannot call step() before reset()")
-        if self._round >= self._episode_length:
-            raise ResetNeeded("the episode has ended: call reset() before step()")
-        return self._round
-
-    def render(self) -> str | None:
-        """``"ansi"``: a text summary of the last step (or of the reset)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' to gym.make")
-            return None
-        lines = [f"{type(self).__name__}: round {self._round or 0}/{self._episode_length}"]
-        for key, value in self._last_info.items():
-            lines.append(f"  {key}: {np.array2string(np.asarray(value), precision=4, suppress_small=True)}")
-        return "\n".join(lines) + "\n"
+        super().__init__(render_mode, self.game.horizon)
 
 
 # ---------------------------------------------------------------------------------------------
