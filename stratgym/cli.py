@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--timesteps", type=int, metavar="N", help="training budget in env steps (default: the "
                                                                   "hyperparameter file's n_timesteps)")
     train.add_argument("--env-kwargs", metavar="JSON", help=ENV_KWARGS_HELP)
+    train.add_argument("--eval-env-kwargs", metavar="JSON",
+                       help="env kwargs of the evaluations and the exact optimum (default: --env-kwargs), for a "
+                            "reward used only to train, e.g. --env-kwargs '{\"reward\": \"penalized\"}' "
+                            "--eval-env-kwargs '{}' on stratgym/PersuasionScheme-v0")
     train.add_argument("--hyperparams", metavar="FILE", help="zoo-format YAML file keyed by env id (default: the "
                                                              "packaged stratgym/agents/hyperparams/<algo>.yml)")
     train.add_argument("--out", metavar="DIR", help="where to save the run (default runs/<env>__<algo>__seed<seed>)")
@@ -160,15 +164,17 @@ def _command_train(args) -> None:
     from stratgym.agents.train import train
 
     env_kwargs = parse_env_kwargs(args.env_kwargs)
+    eval_env_kwargs = env_kwargs if args.eval_env_kwargs is None else parse_env_kwargs(args.eval_env_kwargs)
     episodes = _positive(args.eval_episodes, "--eval-episodes")
-    reference = reference_values(args.env, env_kwargs, episodes) if args.env in REFERENCES else None
+    reference = reference_values(args.env, eval_env_kwargs, episodes) if args.env in REFERENCES else None
     discount = reference.discount if reference else 1.0
-    result = train(args.env, args.algo, args.seed, env_kwargs=env_kwargs, n_timesteps=_positive(args.timesteps, "--timesteps"),
-                   hyperparams_file=args.hyperparams, n_eval_episodes=episodes, eval_discount=discount,
-                   progress_bar=not args.no_progress, tensorboard_log=args.tensorboard)
+    result = train(args.env, args.algo, args.seed, env_kwargs=env_kwargs, eval_env_kwargs=eval_env_kwargs,
+                   n_timesteps=_positive(args.timesteps, "--timesteps"), hyperparams_file=args.hyperparams,
+                   n_eval_episodes=episodes, eval_discount=discount, progress_bar=not args.no_progress,
+                   tensorboard_log=args.tensorboard)
     out = Path(args.out) if args.out else Path("runs") / f"{args.env.split('/')[-1]}__{args.algo}__seed{args.seed}"
     result.save(out)
-    final = evaluate_policy(result.model, args.env, episodes, EVAL_SEED, env_kwargs=env_kwargs, discount=discount)
+    final = evaluate_policy(result.model, args.env, episodes, EVAL_SEED, env_kwargs=eval_env_kwargs, discount=discount)
     print(f"trained {args.algo} on {args.env} for {result.n_timesteps} steps in {result.wall_time:.1f} s; saved to {out}")
     _report(final, reference)
 
@@ -189,7 +195,7 @@ def _command_evaluate(args) -> None:
     model, meta = load_model(args.run)
     episodes = _positive(args.episodes, "--episodes")
     seed = EVAL_SEED if args.seed is None else args.seed
-    env_id, env_kwargs = meta["env_id"], meta["env_kwargs"]
+    env_id, env_kwargs = meta["env_id"], meta.get("eval_env_kwargs", meta["env_kwargs"])
     reference = reference_values(env_id, env_kwargs, episodes, seed) if env_id in REFERENCES else None
     final = evaluate_policy(model, env_id, episodes, seed, deterministic=not args.stochastic, env_kwargs=env_kwargs,
                             discount=reference.discount if reference else 1.0)

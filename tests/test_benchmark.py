@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import gymnasium as gym
@@ -22,9 +23,11 @@ from stratgym.agents.benchmark import (
     plan_runs,
     run_benchmark,
 )
+from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import build_game
 from stratgym.agents.references import REFERENCES, SchemePolicy, reference_values
 from stratgym.agents.responses import LookaheadResponse
+from stratgym.agents.train import load_model
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve
 from stratgym.games.stateful import best_response, classroom, rollout
@@ -67,6 +70,22 @@ def test_plan_runs_budgets_and_learner_checks():
         custom_suite(["stratgym/StatefulCommitment-v0"], n_seeds=0)
     assert adjust_suite(SUITES["quick"], n_seeds=1, n_timesteps=99).seeds == (0,)
     assert all(env.n_timesteps == 99 for env in adjust_suite(SUITES["quick"], n_timesteps=99).envs)
+
+
+def test_training_only_env_kwargs_train_but_never_score(tmp_path):
+    game = {"game": {"name": "random", "seed": 3, "n_actions": 2, "prior": "finite"}}
+    env = BenchmarkEnv("s", "stratgym/PersuasionScheme-v0", game, n_timesteps=64, n_eval_episodes=1,
+                       train_env_kwargs={"reward": "penalized", "penalty_weight": 50.0})
+    (spec,) = plan_runs(Suite("t", (env,), seeds=(0,)))
+    assert spec.config()["train_env_kwargs"] == env.train_env_kwargs
+    assert "train_env_kwargs" not in plan_runs(Suite("t", (replace(env, train_env_kwargs={}),), seeds=(0,)))[0].config()
+    run_benchmark(Suite("t", (env,), seeds=(0,)), tmp_path, progress=False)
+    record = json.loads((tmp_path / "runs" / spec.name / "record.json").read_text())
+    model, meta = load_model(tmp_path / "runs" / spec.name)
+    assert meta["env_kwargs"] == game | env.train_env_kwargs and meta["eval_env_kwargs"] == game
+    scored = {kwargs["reward"]: evaluate_policy(model, env.env_id, 1, EVAL_SEED, env_kwargs=game | kwargs).mean
+              for kwargs in ({"reward": "expected"}, env.train_env_kwargs)}
+    assert scored["expected"] != scored["penalized"] and record["mean"] == pytest.approx(scored["expected"])
 
 
 def test_references_match_the_solvers_and_the_episodes():

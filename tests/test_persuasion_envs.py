@@ -10,6 +10,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.error import ResetNeeded
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -17,7 +20,8 @@ import stratgym  # noqa: F401  (registers the envs)
 from stratgym.baselines.signaling import evaluate, full_revelation, no_information, optimal_scheme
 from stratgym.envs._spaces import simplex_to_box
 from stratgym.envs.persuasion import (SCHEME_BUILDERS, LearningReceiver, PersuasionAgentEnv, PersuasionRecommendEnv,
-                                      PersuasionSchemeEnv, ReceiverContext, receiver_context, register_scheme)
+                                      PersuasionSchemeEnv, ReceiverContext, conservative_penalty_weight,
+                                      receiver_context, register_scheme)
 from stratgym.games.persuasion import (FiniteSupportPrior, PersuasionGame, decision_patterns, equivalence_regions,
                                        full_revelation_scheme, random_persuasion_game)
 
@@ -88,6 +92,74 @@ def test_sampled_rewards_average_to_the_expected_one():
         assert reward == game.principal_utility[info["action"], 0]
     assert mean_within(rewards, 0.3 + 0.7 * 0.4)
     assert mean_within(np.array(regions_seen) == 1, 0.3)
+
+
+def penalized_lp(regions, penalty_weight, bic_margin):
+    """Independent check of reward="penalized": maximize it over schemes as an LP with one violation variable
+    per recommendation (``penalty_weight=None``: violations fixed at 0, i.e. the margin-tightened signaling LP).
+    Returns (value, scheme)."""
+    masses, agent, principal = regions.masses, regions.agent_payoffs, regions.principal_payoffs
+    R, A = agent.shape
+    n = R * A + A
+    rows = []
+    for a in range(A):
+        for b in range(A):
+            if a != b:  # sum_s pi_s q_s(a) (u_A(b, s) - u_A(a, s) + margin) - v_a <= 0
+                row = np.zeros(n)
+                row[np.arange(R) * A + a] = masses * (agent[:, b] - agent[:, a] + bic_margin)
+                row[R * A + a] = -1.0
+                rows.append(row)
+    objective = np.r_[-(masses[:, None] * principal).ravel(), np.full(A, penalty_weight or 0.0)]
+    bounds = [(0, 1)] * (R * A) + [(0, None if penalty_weight else 0)] * A
+    result = linprog(objective, A_ub=np.array(rows), b_ub=np.zeros(len(rows)),
+                     A_eq=np.c_[np.kron(np.eye(R), np.ones(A)), np.zeros((R, A))], b_eq=np.ones(R),
+                     bounds=bounds, method="highs")
+    assert result.status == 0
+    return -result.fun, result.x[:R * A].reshape(R, A)
+
+
+def test_penalized_reward_by_hand():
+    env = PersuasionSchemeEnv(prosecutor(), reward="penalized", penalty_weight=2.0, bic_margin=0.0)
+    env.reset(seed=0)
+    # Recommending "act" with probability 0.65: E[u_A(0) - u_A(1); act] = 0 - (0.3 * 0.5 - 0.35 * 0.5) = 0.025.
+    _, reward, _, _, info = env.step(simplex_to_box(np.array([[0.5, 0.5], [0.0, 1.0]])))
+    assert info["bic_violation"] == pytest.approx(0.025) and info["principal_value"] == 0.0
+    assert reward == pytest.approx(0.65 - 2.0 * 0.025)  # u_P = 1 for acting, if the agent obeyed
+    env.reset()
+    _, reward, _, _, info = env.step(simplex_to_box(np.array([[4 / 7, 3 / 7], [0.0, 1.0]])))
+    assert info["bic_violation"] == pytest.approx(0.0, abs=1e-7) and reward == pytest.approx(0.6, abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1), n_actions=st.integers(2, 4), bic_margin=st.sampled_from([0.0, 0.005, 0.05]))
+def test_penalized_reward_is_the_exact_penalty_of_the_margin_lp(seed, n_actions, bic_margin):
+    rng = np.random.default_rng(seed)
+    game = random_persuasion_game(rng, n_actions=n_actions, prior="finite", decision_dependent=bool(seed % 2))
+    regions = equivalence_regions(game)
+    env = PersuasionSchemeEnv(game, reward="penalized", regions=regions, bic_margin=bic_margin)
+    weight = env.penalty_weight
+    assert weight == conservative_penalty_weight(regions)
+    # The reward at random schemes: the LP objective at the smallest feasible violations.
+    env.reset(seed=0)
+    masses, agent, principal = regions.masses, regions.agent_payoffs, regions.principal_payoffs
+    for _ in range(5):
+        _, reward, _, _, info = env.step(env.action_space.sample())
+        env.reset()
+        joint = masses[:, None] * info["scheme"]  # P(region, recommendation)
+        gains = np.einsum("sa,sb->ab", joint, agent) - (joint * agent).sum(axis=0)[:, None]  # E[u_A(b) - u_A(a); a]
+        np.fill_diagonal(gains, -np.inf)
+        violation = np.maximum(gains.max(axis=1) + bic_margin * joint.sum(axis=0), 0.0).sum()
+        assert info["bic_violation"] == pytest.approx(violation, abs=1e-12)
+        assert reward == pytest.approx((joint * principal).sum() - weight * violation, abs=1e-12)
+    # Exact penalty: the conservative weight makes the relaxation's optimum the margin-tightened LP's.
+    tightened, scheme = penalized_lp(regions, None, bic_margin)
+    assert penalized_lp(regions, weight, bic_margin)[0] == pytest.approx(tightened, abs=1e-7)
+    assert tightened <= optimal_scheme(regions).principal_value + 1e-7
+    # At the tightened optimum the reward is the true value, as obeyed.
+    _, reward, _, _, info = env.step(simplex_to_box(np.clip(scheme, 0.0, 1.0)))
+    assert reward == pytest.approx(tightened, abs=1e-5)
+    if bic_margin > 0:
+        assert info["principal_value"] == pytest.approx(tightened, abs=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,6 +377,13 @@ def test_render_ansi():
 @pytest.mark.parametrize("build, message", [
     (lambda: PersuasionSchemeEnv(game="credit"), "game"),
     (lambda: PersuasionSchemeEnv(prosecutor(), reward="mean"), "reward"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), penalty_weight=5.0), "penalty_weight applies only"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), reward="sampled", bic_margin=0.01), "bic_margin applies only"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", penalty_weight=0.0), "penalty_weight"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", penalty_weight=np.nan), "penalty_weight"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", penalty_weight=True), "penalty_weight"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", bic_margin=-0.1), "bic_margin"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", bic_margin=np.inf), "bic_margin"),
     (lambda: PersuasionSchemeEnv(prosecutor(), tie_tol=-1.0), "tie_tol"),
     (lambda: PersuasionSchemeEnv(prosecutor(), render_mode="human"), "render_mode"),
     (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(prosecutor((0.5, 0.5))).patterns), "regions"),

@@ -107,6 +107,26 @@ def test_save_and_load_round_trip(tmp_path):
         result.save(tmp_path / "other")
 
 
+def test_training_reward_and_evaluation_reward_can_differ(tmp_path):
+    """Train on PersuasionScheme's penalized reward, evaluate (curve, meta, CLI evaluate) on the expected one."""
+    scheme_game = {"game": {"name": "random", "seed": 3, "n_actions": 2, "prior": "finite"}}
+    penalized = scheme_game | {"reward": "penalized", "penalty_weight": 50.0}
+    result = train("stratgym/PersuasionScheme-v0", "ppo", 0, env_kwargs=penalized, eval_env_kwargs=scheme_game,
+                   n_timesteps=64, eval_freq=32, hyperparams=dict(PPO_SMALL, n_steps=32, batch_size=32),
+                   progress_bar=False)
+    true_value = evaluate_policy(result.model, "stratgym/PersuasionScheme-v0", 5, 0, env_kwargs=scheme_game).mean
+    trained_value = evaluate_policy(result.model, "stratgym/PersuasionScheme-v0", 5, 0, env_kwargs=penalized).mean
+    assert true_value != trained_value  # the two rewards differ here, so the check below can tell them apart
+    assert result.curve.mean_returns[-1] == pytest.approx(true_value)
+    result.save(tmp_path / "run")
+    assert load_model(tmp_path / "run")[1]["eval_env_kwargs"] == scheme_game
+    with pytest.raises(ValueError, match="eval_env_kwargs must give an env with the training env's"):
+        train("stratgym/PersuasionScheme-v0", "ppo", 0, env_kwargs=penalized, eval_env_kwargs={},
+              n_timesteps=32, hyperparams=dict(PPO_SMALL, n_steps=32, batch_size=32), progress_bar=False)
+    with pytest.raises(ValueError, match="eval_env_kwargs can only be given with an env id"):
+        train(MatchingEnv, "ppo", eval_env_kwargs={"x": 1}, hyperparams={}, n_timesteps=10)
+
+
 def test_algorithm_must_fit_the_action_space():
     with pytest.raises(ValueError, match="algorithms that fit it: \\['a2c', 'ppo', 'sac', 'td3'\\]"):
         check_algorithm("dqn", spaces.Box(-1, 1, (2,)))

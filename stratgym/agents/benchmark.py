@@ -53,6 +53,8 @@ class BenchmarkEnv:
         n_timesteps: training budget per run; ``None``: the hyperparameter file's ``n_timesteps``.
         n_eval_episodes: evaluation episodes; ``None``: the suite's (one-step envs with random outcomes
             need more episodes for the same precision, and they are cheap).
+        train_env_kwargs: kwargs added to ``env_kwargs`` for training only (evaluations, learning curves and
+            references use ``env_kwargs``), e.g. ``{"reward": "penalized"}`` on ``PersuasionScheme-v0``.
     """
 
     label: str
@@ -61,6 +63,7 @@ class BenchmarkEnv:
     learners: tuple[str, ...] = ("ppo",)
     n_timesteps: int | None = None
     n_eval_episodes: int | None = None
+    train_env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -196,9 +199,12 @@ class RunSpec:
 
     def config(self) -> dict[str, Any]:
         """The JSON configuration a finished run is matched against when resuming."""
-        return {"env_id": self.env.env_id, "env_kwargs": self.env.env_kwargs, "learner": self.learner,
-                "seed": self.seed, "n_timesteps": self.n_timesteps, "hyperparams": self.hyperparams,
-                "n_eval_episodes": self.n_eval_episodes, "eval_seed": EVAL_SEED, "eval_freq": self.eval_freq}
+        config = {"env_id": self.env.env_id, "env_kwargs": self.env.env_kwargs, "learner": self.learner,
+                  "seed": self.seed, "n_timesteps": self.n_timesteps, "hyperparams": self.hyperparams,
+                  "n_eval_episodes": self.n_eval_episodes, "eval_seed": EVAL_SEED, "eval_freq": self.eval_freq}
+        if self.env.train_env_kwargs:  # only then, so runs recorded before the field existed still resume
+            config["train_env_kwargs"] = self.env.train_env_kwargs
+        return config
 
 
 def plan_runs(suite: Suite) -> list[RunSpec]:
@@ -241,7 +247,8 @@ def finished_record(out: Path, spec: RunSpec) -> dict[str, Any] | None:
 def execute_run(out: Path, spec: RunSpec, reference: Reference) -> dict[str, Any]:
     """Train and evaluate one run, write it to ``out/runs/<name>`` atomically, and return its record."""
     env = spec.env
-    result = train(env.env_id, spec.learner, spec.seed, env_kwargs=env.env_kwargs, n_timesteps=spec.n_timesteps,
+    result = train(env.env_id, spec.learner, spec.seed, env_kwargs=env.env_kwargs | env.train_env_kwargs,
+                   eval_env_kwargs=env.env_kwargs, n_timesteps=spec.n_timesteps,
                    hyperparams=spec.hyperparams, eval_freq=spec.eval_freq, n_eval_episodes=spec.n_eval_episodes,
                    eval_discount=reference.discount, progress_bar=False)
     final = evaluate_policy(result.model, env.env_id, spec.n_eval_episodes, EVAL_SEED, env_kwargs=env.env_kwargs,

@@ -82,6 +82,7 @@ class TrainingResult:
         algo: algorithm name (key of :data:`ALGORITHMS`).
         env_id: registered env id, or ``None`` for an env given as a factory.
         env_kwargs: the JSON-style env kwargs it was trained with (see :mod:`stratgym.agents.instances`).
+        eval_env_kwargs: the env kwargs its learning curve was evaluated with (and ``stratgym evaluate`` uses).
         seed: training seed.
         n_timesteps: training budget in environment steps.
         curve: the learning curve.
@@ -98,11 +99,12 @@ class TrainingResult:
     curve: LearningCurve
     wall_time: float
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    eval_env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def save(self, directory: str | Path) -> Path:
         """Write ``model.zip`` and ``meta.json`` into ``directory`` (each atomically); returns the directory."""
         try:
-            json.dumps(self.env_kwargs)
+            json.dumps([self.env_kwargs, self.eval_env_kwargs])
         except TypeError as error:
             raise ValueError("saving needs JSON-style env_kwargs (a game name or fields, not a game object)") from error
         directory = Path(directory)
@@ -110,7 +112,8 @@ class TrainingResult:
         temporary = directory / f".model.{os.getpid()}.zip"
         self.model.save(temporary)
         os.replace(temporary, directory / "model.zip")
-        meta = {"algo": self.algo, "env_id": self.env_id, "env_kwargs": self.env_kwargs, "seed": self.seed,
+        meta = {"algo": self.algo, "env_id": self.env_id, "env_kwargs": self.env_kwargs,
+                "eval_env_kwargs": self.eval_env_kwargs, "seed": self.seed,
                 "n_timesteps": self.n_timesteps, "wall_time": self.wall_time,
                 "curve": {"timesteps": self.curve.timesteps.tolist(), "mean_returns": self.curve.mean_returns.tolist()}}
         write_json_atomic(directory / "meta.json", meta)
@@ -161,7 +164,8 @@ class CurveCallback(BaseCallback):
 
 
 def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int = 0, *,
-          env_kwargs: dict[str, Any] | None = None, n_timesteps: int | None = None,
+          env_kwargs: dict[str, Any] | None = None, eval_env_kwargs: dict[str, Any] | None = None,
+          n_timesteps: int | None = None,
           hyperparams: dict[str, Any] | None = None, hyperparams_file: str | Path | None = None,
           eval_freq: int | None = None, n_eval_episodes: int = 5, eval_seed: int = EVAL_SEED, eval_discount: float = 1.0,
           progress_bar: bool = True, tensorboard_log: str | Path | None = None, verbose: int = 0) -> TrainingResult:
@@ -173,6 +177,8 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
         algo: a key of :data:`ALGORITHMS`; it must fit the env's action space (``ValueError`` otherwise).
         seed: training seed (see the module doc).
         env_kwargs: JSON-style env kwargs (``"game"`` may be a name or fields, see :mod:`stratgym.agents.instances`).
+        eval_env_kwargs: env kwargs of the learning-curve evaluations; default ``env_kwargs``. For a reward
+            used only to train, e.g. ``PersuasionScheme-v0``'s ``{"reward": "penalized"}`` scored with ``{}``.
         n_timesteps: training budget in env steps; default: the hyperparameter entry's ``n_timesteps``.
         hyperparams: a zoo-format entry (overrides the file); default: ``env``'s entry in ``hyperparams_file``
             or in the packaged ``hyperparams/<algo>.yml``.
@@ -185,13 +191,17 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
         verbose: SB3 verbosity.
     """
     env_kwargs = dict(env_kwargs or {})
+    eval_env_kwargs = env_kwargs if eval_env_kwargs is None else dict(eval_env_kwargs)
     if isinstance(env, str):
         env_id = env
         factory = lambda: make_env(env_id, env_kwargs)  # noqa: E731
+        eval_env = make_env(env_id, eval_env_kwargs)
     elif callable(env):
         env_id, factory = None, env
-        if env_kwargs:
-            raise ValueError("env_kwargs can only be given with an env id; bake them into the factory instead")
+        if env_kwargs or eval_env_kwargs:
+            raise ValueError("env_kwargs and eval_env_kwargs can only be given with an env id; bake them into the "
+                             "factory instead")
+        eval_env = factory()
         if hyperparams is None:
             raise ValueError("hyperparams are required when env is a factory (there is no file entry for it)")
     else:
@@ -199,7 +209,6 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
     if tensorboard_log is not None and importlib.util.find_spec("tensorboard") is None:
         raise ValueError("tensorboard_log needs the tensorboard package, which is not installed "
                          "(pip install tensorboard), or leave tensorboard_log unset")
-    eval_env = factory()
     algorithm = check_algorithm(algo, eval_env.action_space)
     if hyperparams is None:
         hyperparams = load_hyperparams(algo, env_id, hyperparams_file)
@@ -214,6 +223,11 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
     torch.set_num_threads(1)
     start = time.perf_counter()
     vec_env = make_vec_env(factory, n_envs=run["n_envs"], seed=seed)
+    if (vec_env.action_space, vec_env.observation_space) != (eval_env.action_space, eval_env.observation_space):
+        vec_env.close()
+        raise ValueError("eval_env_kwargs must give an env with the training env's action and observation spaces "
+                         f"(training: {vec_env.action_space}, {vec_env.observation_space}; evaluation: "
+                         f"{eval_env.action_space}, {eval_env.observation_space})")
     model = algorithm(run["policy"], vec_env, seed=seed, device="cpu", verbose=verbose,
                       tensorboard_log=None if tensorboard_log is None else str(tensorboard_log), **kwargs)
     curve = CurveCallback(eval_env, int(eval_freq), n_eval_episodes, eval_seed, eval_discount)
@@ -224,4 +238,4 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
         eval_env.close()
     return TrainingResult(model=model, algo=algo, env_id=env_id, env_kwargs=env_kwargs, seed=seed,
                           n_timesteps=int(budget), curve=curve.curve(), wall_time=time.perf_counter() - start,
-                          hyperparams=hyperparams)
+                          hyperparams=hyperparams, eval_env_kwargs=eval_env_kwargs)

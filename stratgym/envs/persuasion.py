@@ -66,6 +66,11 @@ def _setup(game, regions) -> tuple[PersuasionGame, Regions]:
     return game, regions
 
 
+def _is_real(value) -> bool:
+    """Whether ``value`` is a real number (``bool`` is not; NaN is, and fails every range test)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 class _PersuasionEnv(RoundEnv):
     """What the three envs share: the game, its regions, the region sampler, and :class:`RoundEnv`'s rendering
     and guards (one round unless a subclass says otherwise)."""
@@ -73,7 +78,7 @@ class _PersuasionEnv(RoundEnv):
     def __init__(self, game: PersuasionGame | None, regions: Regions | None, render_mode: str | None,
                  tie_tol: float, episode_length: int | None = 1):
         super().__init__(render_mode, episode_length)
-        if not (isinstance(tie_tol, (int, float)) and 0 <= tie_tol < np.inf):
+        if not (_is_real(tie_tol) and 0 <= tie_tol < np.inf):
             raise ValueError(f"tie_tol must be a finite number >= 0, got {tie_tol!r}")
         self.game, self.regions = _setup(game, regions)
         self.tie_tol = float(tie_tol)
@@ -93,6 +98,48 @@ class _PersuasionEnv(RoundEnv):
 # ---------------------------------------------------------------------------------------------
 # The principal commits to a whole scheme
 # ---------------------------------------------------------------------------------------------
+
+#: Default BIC margin of ``PersuasionSchemeEnv(reward="penalized")``, in posterior utility units of ``u_A``.
+BIC_MARGIN = 0.005
+
+
+def conservative_penalty_weight(regions: Regions) -> float:
+    """A penalty weight for ``reward="penalized"`` from the payoffs alone (no LP):
+    ``2 * range(u_P) / min |u_A(a, s) - u_A(b, s)|`` over regions of positive mass and unequal payoffs (1 if
+    either is 0).
+
+    Why: the penalized reward's maximum is the (margin-tightened) LP optimum once the weight exceeds the LP's
+    BIC multipliers (``max_a sum_b mu_ab``: the penalty takes one maximum over ``b`` per recommendation); a
+    multiplier prices a unit of the agent's slack, which moves at most ``1 / min |u_A gap|`` of mass, worth at
+    most ``range(u_P)`` each. Not a proof, so it carries a factor 2 and is tested against the multipliers on
+    random games. Conservative: on ``synthetic_credit()`` it is 20 against multipliers of 2.5, and a weight
+    near twice the multipliers (5) trains far better (``BENCHMARKS.md``).
+    """
+    positive = regions.masses > 0
+    agent, principal = regions.agent_payoffs[positive], regions.principal_payoffs[positive]
+    gaps = np.abs(agent[:, :, None] - agent[:, None, :])
+    gaps = gaps[gaps > 0]
+    spread = float(np.ptp(principal))
+    return 2.0 * spread / float(gaps.min()) if gaps.size and spread > 0 else 1.0
+
+
+def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) -> tuple[float, float]:
+    """``(reward, violation)`` of ``reward="penalized"`` from the per-recommendation sums ``(A, 2A + 1)`` of
+    :func:`~stratgym.games.persuasion.evaluate_scheme` (``E[u_A(b); a]`` for every ``b``, ``E[u_P(b); a]``
+    for every ``b``, ``P(a)``; ``E[.; a]`` is the ex-ante expectation on "``a`` is recommended").
+
+    ``reward = sum_a E[u_P(a); a] - penalty_weight * violation``: the principal's utility if every
+    recommendation were obeyed, minus the weighted ``violation = sum_a max(0, max_{b != a} E[u_A(b) - u_A(a); a]
+    + bic_margin * P(a))``. Never-recommended actions add nothing (their sums are 0).
+    """
+    n_actions = sums.shape[1] // 2
+    agent = sums[:, :n_actions]
+    diagonal = np.arange(n_actions)
+    obedient = float(sums[diagonal, n_actions + diagonal].sum())
+    others = np.where(np.eye(n_actions, dtype=bool), -np.inf, agent).max(axis=1)
+    violation = float(np.maximum(others - agent[diagonal, diagonal] + bic_margin * sums[:, 2 * n_actions], 0.0).sum())
+    return obedient - penalty_weight * violation, violation
+
 
 class PersuasionSchemeEnv(_PersuasionEnv):
     """The principal commits to a signaling scheme; a Bayesian agent best-responds to each recommendation.
@@ -139,6 +186,15 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     ``a`` (:func:`~stratgym.games.persuasion.evaluate_scheme`). ``reward="sampled"``: one realization:
     a region drawn from the masses, a recommendation from ``q``, ``u_P`` of the agent's response.
 
+    ``reward="penalized"``, for training only (score learners with ``"expected"``): the expected reward
+    jumps down where a recommendation stops being obeyed, right at the optimum, and is 0 on most of the
+    box, which stalls gradient learners. This reward is the exact-penalty relaxation of the signaling LP
+    (:func:`penalized_value`): the principal's utility if the agent obeyed, minus ``penalty_weight`` times
+    each recommendation's BIC violation measured with margin ``bic_margin`` (posterior utility units). On
+    schemes BIC with that margin it equals the expected reward; for a weight above the LP's BIC
+    multipliers its maximum is the LP optimum tightened by the margin (``BIC_MARGIN = 0.005`` costs 1.1%
+    of the optimum on ``synthetic_credit()``). ``penalty_weight=None``: :func:`conservative_penalty_weight`.
+
     ## Starting State
 
     The constant masses; ``reset`` draws nothing.
@@ -169,14 +225,16 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``PersuasionGame`` or ``None`` | ``None`` (``synthetic_credit()``) | the game instance |
-    | ``reward`` | ``"expected"`` or ``"sampled"`` | ``"expected"`` | exact expectation or one realization |
+    | ``reward`` | ``"expected"``, ``"sampled"`` or ``"penalized"`` | ``"expected"`` | exact expectation, one realization, or the training relaxation |
+    | ``penalty_weight`` | float > 0 or ``None`` | ``None`` (:func:`conservative_penalty_weight`) | ``"penalized"`` only: weight of the BIC violation |
+    | ``bic_margin`` | float >= 0 or ``None`` | ``None`` (``BIC_MARGIN``) | ``"penalized"`` only: margin of the BIC constraints |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
     | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
 
     ``info`` after the step: ``scheme`` ``(R, A)``, ``responses`` ``(A,)``, ``principal_value``,
-    ``agent_value``, ``bic_slack`` (exact), and for ``"sampled"`` the drawn ``region``,
-    ``recommendation``, ``action``.
+    ``agent_value``, ``bic_slack`` (exact), for ``"sampled"`` the drawn ``region``,
+    ``recommendation``, ``action``, and for ``"penalized"`` the ``bic_violation``.
 
     ## Version History
 
@@ -184,11 +242,23 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     """
 
     def __init__(self, game: PersuasionGame | None = None, reward: str = "expected", regions: Regions | None = None,
-                 tie_tol: float = TIE_TOL, render_mode: str | None = None):
+                 tie_tol: float = TIE_TOL, render_mode: str | None = None, penalty_weight: float | None = None,
+                 bic_margin: float | None = None):
         super().__init__(game, regions, render_mode, tie_tol)
-        if reward not in ("expected", "sampled"):
-            raise ValueError(f"reward must be 'expected' or 'sampled', got {reward!r}")
+        if reward not in ("expected", "sampled", "penalized"):
+            raise ValueError(f"reward must be 'expected', 'sampled' or 'penalized', got {reward!r}")
+        for name, value in (("penalty_weight", penalty_weight), ("bic_margin", bic_margin)):
+            if value is not None and reward != "penalized":
+                raise ValueError(f"{name} applies only to reward='penalized' (reward is {reward!r}); leave it None")
+        if penalty_weight is not None and not (_is_real(penalty_weight) and 0 < penalty_weight < np.inf):
+            raise ValueError(f"penalty_weight must be a finite number > 0 or None, got {penalty_weight!r}")
+        if bic_margin is not None and not (_is_real(bic_margin) and 0 <= bic_margin < np.inf):
+            raise ValueError(f"bic_margin must be a finite number >= 0 or None, got {bic_margin!r}")
         self.reward = reward
+        if reward == "penalized":
+            self.penalty_weight = (conservative_penalty_weight(self.regions) if penalty_weight is None
+                                   else float(penalty_weight))
+            self.bic_margin = BIC_MARGIN if bic_margin is None else float(bic_margin)
         self.action_space = simplex_box(self.regions.n_regions, self.regions.n_actions)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.regions.n_regions,), dtype=np.float32)
         self._observation = self._masses.astype(np.float32)
@@ -204,11 +274,13 @@ class PersuasionSchemeEnv(_PersuasionEnv):
         self._begin_step()
         scheme = simplex_action(self.action_space, action)
         # evaluate_scheme(regions, scheme, tie_tol, check=False) without the posterior table nobody reads here.
-        _, responses, principal_value, agent_value, bic_slack = _best_responses(self._weighted_payoffs, scheme,
-                                                                                self.tie_tol)
+        sums, responses, principal_value, agent_value, bic_slack = _best_responses(self._weighted_payoffs, scheme,
+                                                                                   self.tie_tol)
         info = {"scheme": scheme, "responses": np.array(responses), "principal_value": principal_value,
                 "agent_value": agent_value, "bic_slack": bic_slack}
         reward = principal_value
+        if self.reward == "penalized":
+            reward, info["bic_violation"] = penalized_value(sums, self.penalty_weight, self.bic_margin)
         if self.reward == "sampled":
             region = self._draw_region()
             recommendation = self._draw(np.cumsum(scheme[region]).tolist())
