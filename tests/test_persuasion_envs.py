@@ -212,14 +212,40 @@ def test_recommend_env_pays_the_scheme_value_against_an_obedient_receiver(name):
     assert mean_within(rewards, best.principal_value)
 
 
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1), n_actions=st.integers(2, 4))
+def test_recommend_history_replays_the_episode_and_decides_the_learning_receiver(seed, n_actions):
+    rng = np.random.default_rng(seed)
+    game = random_persuasion_game(rng, n_actions=n_actions, prior=["gaussian", "finite"][seed % 2])
+    env = PersuasionRecommendEnv(game)
+    R, A = env.regions.n_regions, env.regions.n_actions
+    assert env.observation_space.shape == (R + 2 * A,)
+    assert PersuasionRecommendEnv(game, regions=env.regions, history=False).observation_space.shape == (R + A,)
+    no_information_value = env.context.prior_values[env.context.default_action]
+    obs, _ = env.reset(seed=seed % 1000)
+    gains, followed = np.zeros(A), np.zeros(A, dtype=bool)
+    for _ in range(60):
+        assert obs in env.observation_space
+        np.testing.assert_allclose(obs[R + A:], gains / (1 + np.abs(gains)), rtol=1e-6, atol=1e-7)
+        # For the learning receiver the gains decide trust: followed before (not the default) => follows iff x_a >= 0.
+        decided = followed & (np.arange(A) != env.context.default_action) & (np.abs(gains) > 1e-9)
+        np.testing.assert_array_equal(obs[R:R + A][decided] == 1.0, gains[decided] >= 0)
+        obs, _, _, _, info = env.step(int(rng.integers(A)))
+        if info["followed"]:
+            gains[info["action"]] += info["agent_utility"] - no_information_value
+            followed[info["action"]] = True
+    env.reset()
+    assert env.reset()[0][R + A:].tolist() == [0.0] * A  # a new episode forgets
+
+
 def test_learning_receiver_stops_following_advice_that_let_it_down():
     # One rule only, which rejects anyway: the first "act" is followed (optimism), never again.
     env = PersuasionRecommendEnv(prosecutor((1.0, 0.0)))
     obs, _ = env.reset(seed=0)
-    assert obs.tolist() == [1.0, 1.0, 1.0]  # region one-hot, follows both recommendations
+    assert obs.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]  # region one-hot, follows both, no history yet
     obs, reward, _, _, info = env.step(1)
     assert info["followed"] and reward == 1.0 and info["agent_utility"] == -0.5
-    assert obs.tolist() == [1.0, 1.0, 0.0]
+    assert obs.tolist() == [1.0, 1.0, 0.0, 0.0, np.float32(-0.5 / 1.5)]  # gain of following "act": -0.5 - V_d (= 0)
     for _ in range(5):
         obs, reward, _, _, info = env.step(1)
         assert not info["followed"] and info["action"] == 0 and reward == 0.0
@@ -377,6 +403,7 @@ def test_render_ansi():
 @pytest.mark.parametrize("build, message", [
     (lambda: PersuasionSchemeEnv(game="credit"), "game"),
     (lambda: PersuasionSchemeEnv(prosecutor(), reward="mean"), "reward"),
+    (lambda: PersuasionRecommendEnv(prosecutor(), history=1), "history"),
     (lambda: PersuasionSchemeEnv(prosecutor(), penalty_weight=5.0), "penalty_weight applies only"),
     (lambda: PersuasionSchemeEnv(prosecutor(), reward="sampled", bic_margin=0.01), "bic_margin applies only"),
     (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", penalty_weight=0.0), "penalty_weight"),

@@ -413,7 +413,7 @@ class PersuasionRecommendEnv(_PersuasionEnv):
     |---|---|
     | Creation | ``gym.make("stratgym/PersuasionRecommend-v0", game=None, receiver=None)`` |
     | Actions | Discrete ``A``: the recommended action |
-    | Observations | Box ``[0, 1]^(R + A)``: one-hot region of this round's rule, the receiver's follow probabilities |
+    | Observations | Box ``(R + 2A,)``: one-hot region of this round's rule, the receiver's follow probabilities, its cumulative gain from following each recommendation (``history=False``: without the last) |
     | Players | principal (learns); receiver = :class:`LearningReceiver` or any :class:`Receiver` |
     | Reference solver | ``stratgym.baselines.signaling.optimal_scheme`` (one-shot BIC value per round) |
     | Known optimum | no closed form; per round at most ``sum_s pi_s max_a u_P(a, s)`` (an always-obedient receiver) |
@@ -438,6 +438,19 @@ class PersuasionRecommendEnv(_PersuasionEnv):
     |-----|-------------|-----|-----|
     | ``0 .. R-1`` | one-hot region of this round's rule (order of ``env.regions.patterns``) | 0 | 1 |
     | ``R .. R+A-1`` | probability the receiver follows recommendation ``a`` now | 0 | 1 |
+    | ``R+A .. R+2A-1`` | ``x_a / (1 + |x_a|)`` (see below; not with ``history=False``) | -1 | 1 |
+
+    The last block is the public history of the episode, what the principal knows without reading
+    the receiver: ``x_a = sum (u_A - V_d)`` over the rounds of this episode in which ``a`` was
+    recommended and followed, ``u_A`` the receiver's realized utility there and ``V_d`` the prior
+    expected utility of the no-information action (``env.context``): the receiver's cumulative gain from
+    following ``a`` rather than ignoring advice, in utility units (``x / (1 + |x|)`` keeps it in
+    ``(-1, 1)``, finest near 0 where trust is decided). For the :class:`LearningReceiver` it decides
+    everything that matters: a recommendation ``a`` it has followed before (other than the default) is
+    followed iff ``x_a >= 0``, and still after a round of utility ``u`` iff ``x_a + u - V_d >= 0`` (its running
+    mean is ``V_d + x_a / n_a``; up to rounding at exact ties). Without it (``history=False``) the
+    observation is not Markov and a learner cannot ration the receiver's trust (PPO: 57% of the
+    commitment value instead of over 100%, ``BENCHMARKS.md``).
 
     ## Rewards
 
@@ -471,6 +484,7 @@ class PersuasionRecommendEnv(_PersuasionEnv):
     | ``receiver`` | a :class:`Receiver` or ``None`` | ``None`` (``LearningReceiver()``) | who decides whether to follow |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | ties in the receiver's prior best response |
+    | ``history`` | bool | ``True`` | observe the cumulative gain of following each recommendation |
     | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
 
     ``info`` of a step: ``region``, ``recommendation``, ``action``, ``followed``, ``principal_utility``,
@@ -482,8 +496,11 @@ class PersuasionRecommendEnv(_PersuasionEnv):
     """
 
     def __init__(self, game: PersuasionGame | None = None, receiver: Receiver | None = None,
-                 regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None):
+                 regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None,
+                 history: bool = True):
         super().__init__(game, regions, render_mode, tie_tol, episode_length=None)
+        if not isinstance(history, (bool, np.bool_)):
+            raise ValueError(f"history must be True or False, got {history!r}")
         if receiver is None:
             receiver = LearningReceiver()
         for method in ("reset", "follow_probabilities", "respond", "update"):
@@ -495,7 +512,12 @@ class PersuasionRecommendEnv(_PersuasionEnv):
         self.context = receiver_context(self.game, self.regions, self.tie_tol)
         n_regions, n_actions = self.regions.n_regions, self.regions.n_actions
         self.action_space = spaces.Discrete(n_actions)
-        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(n_regions + n_actions,), dtype=np.float32)
+        self.history = bool(history)
+        low = np.zeros(n_regions + n_actions * (2 if self.history else 1), dtype=np.float32)
+        low[n_regions + n_actions:] = -1.0
+        self.observation_space = spaces.Box(low=low, high=np.ones_like(low), dtype=np.float32)
+        self._no_information_value = float(self.context.prior_values[self.context.default_action])
+        self._following_gains = np.zeros(n_actions)  # x_a of the class doc (utility units)
         self._region = 0
 
     def _observation(self) -> np.ndarray:
@@ -505,14 +527,17 @@ class PersuasionRecommendEnv(_PersuasionEnv):
             if follow.shape != (self._n_actions,) or not np.all((follow >= 0) & (follow <= 1)):
                 raise ValueError(f"receiver.follow_probabilities() must return {self._n_actions} numbers "
                                  f"in [0, 1], got {follow!r}")
-        obs = np.zeros(self._n_regions + self._n_actions, dtype=np.float32)
+        obs = np.zeros(self.observation_space.shape, dtype=np.float32)
         obs[self._region] = 1.0
-        obs[self._n_regions:] = follow
+        obs[self._n_regions:self._n_regions + self._n_actions] = follow
+        if self.history:
+            obs[self._n_regions + self._n_actions:] = self._following_gains / (1.0 + np.abs(self._following_gains))
         return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.receiver.reset(self.context, self.np_random)
+        self._following_gains[:] = 0.0
         self._round = 0
         self._region = self._draw_region()
         self._last_info = {"region": self._region}
@@ -530,6 +555,8 @@ class PersuasionRecommendEnv(_PersuasionEnv):
         principal = float(self.regions.principal_payoffs[region, taken])
         agent = float(self.regions.agent_payoffs[region, taken])
         self.receiver.update(recommendation, taken, agent)
+        if taken == recommendation:
+            self._following_gains[taken] += agent - self._no_information_value
         info = {"region": region, "recommendation": recommendation, "action": taken,
                 "followed": taken == recommendation, "principal_utility": principal, "agent_utility": agent}
         self._round += 1
