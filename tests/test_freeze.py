@@ -69,7 +69,8 @@ class _OracleAgent:
 
     def predict(self, obs, deterministic=True):
         d, budget = self.game.n_efforts, self.game.budget
-        effort = favoured_option(self.game, np.asarray(obs[1 + d:1 + 2 * d], dtype=np.float64))
+        # The observed values are divided by marginal_value_bound, so 1 is their tie scale.
+        effort = favoured_option(self.game, np.asarray(obs[1 + d:1 + 2 * d], dtype=np.float64), 1.0)
         return simplex_to_box(np.append(effort / budget, 1.0 - effort.sum() / budget)), None
 
 

@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from stratgym.games.stateful import (GAP_TOL, StatefulGame, best_response, check_assessment_policy,
                                      check_effort_policy, classroom, favoured_option, feature_slopes,
-                                     frank_wolfe_gap,
-                                     marginal_value_operator, marginal_values, random_game, respond_in_round,
-                                     rollout)
+                                     frank_wolfe_gap, largest_marginal_values, marginal_value_operator,
+                                     marginal_values, random_game, respond_in_round, rollout, round_scales)
 
 seeds = st.integers(0, 2**32 - 1)
 CONCAVE = ("sqrt", "log1p")
@@ -119,6 +118,26 @@ def test_response_arguments_are_checked():
         respond_in_round(game, "rational", np.array([0.5, 0.5]), np.zeros(3), 0)
     with pytest.raises(ValueError, match="round_index"):
         respond_in_round(game, "forecasting", np.array([0.5, 0.5]), np.zeros(3), 3)
+    for rule, state, match in (([0.7, 0.7], np.zeros(3), "rule"), ([0.5, np.nan], np.zeros(3), "rule"),
+                               ([1.0], np.zeros(3), "rule"), ([0.5, 0.5], [0.0, -1.0, 0.0], "state"),
+                               ([0.5, 0.5], np.zeros(2), "state")):
+        with pytest.raises(ValueError, match=match):
+            respond_in_round(game, "myopic", rule, state, 0)
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("retention", [0.0, 1.5, 0.0], r"\[0.0, 1.0\]"), ("budget", [1.0, 1.0], "single number"),
+    ("discount", 1.5, r"\(0.0, 1.0\]"), ("initial_state", [0.0, -1.0, 0.0], r"\[0.0, inf\)"),
+])
+def test_range_errors_state_the_expected_form(field, value, expected):
+    with pytest.raises(ValueError, match=expected):
+        StatefulGame(**{**VALID, field: value})
+
+
+def test_replace_with_a_badly_shaped_w_names_it():
+    for bad in ([1.0, 2.0, 3.0], [[1.0, 2.0], [3.0]]):
+        with pytest.raises(ValueError, match="conversion_matrix"):
+            classroom().replace(conversion_matrix=bad)
 
 
 @given(seed=seeds)
@@ -262,6 +281,100 @@ def test_rational_linear_response_is_the_brute_force_best_pure_policy(seed):
     assert np.all(rollout(game, theta, mixed).agent_utility <= response.agent_utility + 1e-12)
 
 
+def tie_heavy_game(seed: int) -> tuple[StatefulGame, np.ndarray]:
+    """A linear game and rules built from dyadic numbers (W, theta on quarters, gamma, omega, p in {0, 1/2, 1}),
+    so marginal values are computed exactly and options are often exactly tied."""
+    rng = np.random.default_rng(seed)
+    T, n, d = (int(k) for k in rng.integers(1, 4, size=3))
+    halves = np.array([0.0, 0.5, 1.0])
+    game = StatefulGame(conversion_matrix=rng.choice(halves, size=(n, d)), retention=rng.choice(halves, size=d),
+                        persistence=rng.choice(halves, size=d), effort_value=rng.choice([-1.0, 0.0, 0.5, 1.0], size=d),
+                        horizon=T, discount=float(rng.choice([0.5, 1.0])))
+    counts = rng.multinomial(4, np.ones(n) / n, size=T)
+    return game, counts / 4.0
+
+
+@given(seed=seeds)
+@settings(max_examples=60, deadline=None)
+def test_rational_linear_response_breaks_exact_ties_like_brute_force(seed):
+    """Among all pure policies the agent likes best (exact ties are common here), the principal's favourite."""
+    game, theta = tie_heavy_game(seed)
+    played = rollout(game, theta, pure_policies(game, game.horizon))
+    best = favourite(played.agent_utility, played.principal_utility)
+    response = rollout(game, theta, best_response(game, theta).effort)
+    assert response.agent_utility == pytest.approx(played.agent_utility[best], rel=1e-12, abs=1e-12)
+    assert response.principal_utility == pytest.approx(played.principal_utility[best], rel=1e-12, abs=1e-12)
+
+
+@given(seed=seeds, log_scale=st.integers(-12, 8), discount=st.sampled_from([1e-3, 0.01, 0.5, 1.0]))
+@settings(max_examples=60, deadline=None)
+def test_responses_do_not_depend_on_the_units_of_w_or_on_discounting(seed, log_scale, discount):
+    """Scaling W by any positive factor, or discounting late rounds steeply, rescales each round's marginal values,
+    so it must not change which options the agent ties or prefers (ties are relative to ``round_scales``)."""
+    game, theta = tie_heavy_game(seed)
+    game = game.replace(discount=discount)
+    scaled = game.replace(conversion_matrix=game.conversion_matrix * 10.0 ** log_scale)
+    for model in ("rational", "myopic", "forecasting"):
+        np.testing.assert_array_equal(best_response(scaled, theta, model).effort, best_response(game, theta, model).effort)
+    # Each round alone, the rational agent's choice is the brute-force favourite of that round's marginal values.
+    values = marginal_values(game, theta)
+    options = np.append(values, np.zeros((game.horizon, 1)), axis=1)
+    principal = np.append(game.effort_value, 0.0)
+    effort = best_response(game, theta).effort
+    for tau in range(game.horizon):
+        row = options[tau] / round_scales(game)[tau]  # exact ties stay exact; strict preferences stay strict
+        chosen = favourite(row, principal)
+        assert principal[chosen] * game.budget == pytest.approx(effort[tau] @ game.effort_value, abs=1e-12)
+
+
+def test_round_scales_are_the_largest_marginal_values_any_rule_gives():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        game = random_game(rng, horizon=int(rng.integers(1, 5)), n_features=2, n_efforts=3)
+        vertices = [np.eye(2)[list(choice)] for choice in itertools.product(range(2), repeat=game.horizon)]
+        best = np.max([marginal_values(game, theta) for theta in vertices], axis=(0, 2))  # linear in theta: vertices
+        np.testing.assert_allclose(largest_marginal_values(game), best, rtol=1e-12)
+        np.testing.assert_allclose(round_scales(game), np.where(best > 0, best, 1.0), rtol=1e-12)
+
+
+def test_concave_ties_go_to_the_principal():
+    """Two effort types that convert into the same feature and are retained alike are perfect substitutes: the
+    agent is indifferent between them, and its response puts everything on the principal's favourite."""
+    for values in ([1.0, 0.0], [0.0, 1.0], [-1.0, -0.5]):
+        game = StatefulGame(conversion_matrix=[[1.0, 1.0], [0.3, 0.3]], retention=[0.5, 0.5], effort_value=values,
+                            horizon=3, conversion="sqrt")
+        theta = np.tile([0.7, 0.3], (3, 1))
+        response = best_response(game, theta)
+        favourite_type = int(np.argmax(values))
+        assert np.all(response.effort[:, 1 - favourite_type] <= 1e-9)
+        # The agent loses nothing: its utility equals the untie-broken optimum (same features), gap still certified.
+        assert response.duality_gap <= 2 * GAP_TOL
+        swapped = response.effort[:, ::-1]
+        assert float(rollout(game, theta, response.effort).agent_utility) == pytest.approx(
+            float(rollout(game, theta, swapped).agent_utility), abs=1e-9)
+
+
+@given(seed=seeds, conversion=st.sampled_from(CONCAVE))
+@settings(max_examples=15, deadline=None)
+def test_concave_responses_keep_their_certificate_after_the_tie_break(seed, conversion):
+    """Duplicating an effort type (same W column, retention, persistence) adds an exact tie: the response then
+    leaves the duplicate the principal likes less unused, and is still certified by its Frank–Wolfe gap."""
+    rng = np.random.default_rng(seed)
+    base = small_game(seed, conversion)
+    j = int(rng.integers(base.n_efforts))
+    duplicate = lambda array: np.append(array, array[..., j:j + 1], axis=-1)  # noqa: E731
+    values = duplicate(base.effort_value)
+    values[-1] = values[j] - 0.5  # the copy is worth less to the principal
+    game = StatefulGame(conversion_matrix=duplicate(base.conversion_matrix), retention=duplicate(base.retention),
+                        persistence=duplicate(base.persistence), effort_value=values, horizon=base.horizon,
+                        discount=base.discount, conversion=conversion)
+    theta = random_rules(rng, game)
+    response = best_response(game, theta)
+    assert np.all(response.effort[:, -1] <= 1e-7)
+    assert frank_wolfe_gap(game, theta, response.effort) <= response.duality_gap + 1e-9
+    assert response.duality_gap <= 2 * GAP_TOL
+
+
 @given(seed=seeds, model=st.sampled_from(("myopic", "forecasting")))
 @settings(max_examples=30, deadline=None)
 def test_myopic_and_forecasting_responses_follow_their_definitions(seed, model):
@@ -330,8 +443,9 @@ def test_single_vector_tie_break_equals_the_batched_rule(seed):
     game = game.replace(effort_value=rng.choice([-1.0, 0.0, 0.5, 1.0], size=game.n_efforts))
     values = rng.choice([-0.5, 0.0, 0.3, 0.5, 1.0], size=(8, game.n_efforts))
     values = values * (1.0 + rng.choice([0.0, 1e-12, 1e-6], size=values.shape))
-    batched = favoured_option(game, values)
-    assert np.array_equal(batched, np.array([favoured_option(game, row) for row in values]))
+    scales = rng.choice([1e-12, 0.5, 1.0, 3.0], size=len(values))  # below, at and above the values' size
+    batched = favoured_option(game, values, scales)
+    assert np.array_equal(batched, np.array([favoured_option(game, row, scale) for row, scale in zip(values, scales)]))
 
 
 def test_replace_with_new_shapes_relabels_by_default():

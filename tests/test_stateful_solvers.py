@@ -20,8 +20,8 @@ from stratgym.baselines import stateful as solvers
 from stratgym.baselines.stateful import (best_constant_rule, brute_force_optimum, incentive_margins,
                                          incentivizing_rule, milp_optimum, per_round_optimum, repeated_one_round_rule,
                                          response_operator, search_optimum, solve, uniform_weights)
-from stratgym.games.stateful import (GAP_TOL, StatefulGame, best_response, classroom, favoured_option,
-                                     frank_wolfe_gap, random_game, rollout)
+from stratgym.games.stateful import (GAP_TOL, Response, StatefulGame, best_response, classroom, favoured_option,
+                                     frank_wolfe_gap, random_game, rollout, round_scales, uniform_rule)
 
 seeds = st.integers(0, 2**32 - 1)
 models = st.sampled_from(("rational", "myopic", "forecasting"))
@@ -67,7 +67,8 @@ def test_response_operator_predicts_best_response(seed, model):
     game = small_game(seed)
     theta = random_rules(rng, game)
     values = np.einsum("tjui,ui->tj", response_operator(game, model), theta)
-    np.testing.assert_array_equal(favoured_option(game, values), best_response(game, theta, model).effort)
+    np.testing.assert_array_equal(favoured_option(game, values, round_scales(game, model)),
+                                  best_response(game, theta, model).effort)
 
 
 @given(seed=seeds)
@@ -393,6 +394,14 @@ def test_solve_dispatches_and_reports():
     (lambda: incentivizing_rule(classroom(2), np.ones((2, 3))), ValueError, "effort"),
     (lambda: incentivizing_rule(classroom(2), np.zeros((2, 3)), regret_tol=-1.0), ValueError, "regret_tol"),
     (lambda: search_optimum(classroom(2), n_samples=-1), ValueError, "n_samples"),
+    (lambda: best_response(classroom(2), uniform_rule(classroom(2)), tie_tol=float("nan")), ValueError, "tie_tol"),
+    (lambda: best_response(classroom(2), uniform_rule(classroom(2)), gap_tol=-1.0), ValueError, "gap_tol"),
+    (lambda: best_response(classroom(2), uniform_rule(classroom(2)), initial_state=[-1.0, 0.0, 0.0]), ValueError,
+     "initial_state"),
+    (lambda: best_response(classroom(2), uniform_rule(classroom(2)), initial_state=[0.0, 0.0]), ValueError,
+     "initial_state"),
+    (lambda: rollout(classroom(2), uniform_rule(classroom(2)), np.zeros((2, 3)), initial_state=[np.nan, 0.0, 0.0]),
+     ValueError, "initial_state"),
     (lambda: solve(StatefulGame(conversion_matrix=[[1.0, 1.0]], retention=[0.0, 0.0], effort_value=[1.0, 0.0],
                                 horizon=1), margin=0.1), ValueError, "margin"),
 ])
@@ -406,6 +415,32 @@ def test_a_wrong_claim_is_caught_by_the_recheck():
     theta = solve(game).theta
     with pytest.raises(RuntimeError, match="claimed"):
         solvers._verified(game, theta, "rational", 3.0, "test", {}, 0.0)
+
+
+def test_a_wrong_response_is_caught_by_the_recheck(monkeypatch):
+    """The returned response is checked by a second computation (incentive margins / a fresh Frank–Wolfe gap)."""
+    game = classroom(3)
+    theta = solve(game).theta
+    lazy = lambda game, theta, model="rational", **_: Response(np.zeros((game.horizon, game.n_efforts)))  # noqa: E731
+    monkeypatch.setattr(solvers, "best_response", lazy)
+    with pytest.raises(RuntimeError, match="incentive margins reject"):
+        solvers._verified(game, theta, "rational", None, "test", {}, 0.0)
+    concave = classroom(2, conversion="sqrt")
+    with pytest.raises(RuntimeError, match="Frank–Wolfe gap"):
+        solvers._verified(concave, uniform_rule(concave), "rational", None, "test", {}, 0.0)
+
+
+@given(seed=seeds, model=models, log_scale=st.integers(-12, 8), discount=st.sampled_from([1e-3, 0.02, 1.0]))
+@settings(max_examples=40, deadline=None)
+def test_exact_solvers_do_not_depend_on_the_units_of_w_or_on_discounting(seed, model, log_scale, discount):
+    """MILP and brute force agree on games whose late rounds are worth ``gamma^(T-1)`` (down to 1e-9) or whose
+    W is scaled by 10^k: both normalize each round by its scale, like the agent's ties."""
+    game = small_game(seed).replace(discount=discount)
+    scaled = game.replace(conversion_matrix=game.conversion_matrix * 10.0 ** log_scale)
+    exact = milp_optimum(scaled, model)
+    assert exact.principal_utility == pytest.approx(brute_force_optimum(scaled, model).principal_utility, abs=1e-9)
+    assert exact.principal_utility == pytest.approx(milp_optimum(game, model).principal_utility, abs=1e-9)
+    assert_rechecked(scaled, exact)
 
 
 def test_milp_is_quick_enough_for_long_classroom_horizons():

@@ -26,7 +26,6 @@ from stratgym.games.stateful import (
     StatefulGame,
     best_response,
     check_assessment_policy,
-    favoured_option,
     marginal_values,
     next_state,
 )
@@ -46,6 +45,11 @@ def _check_beta(beta) -> float:
             or np.isnan(beta) or beta < 0:
         raise ValueError(f"beta must be a number >= 0 (inf allowed), got {beta!r}")
     return float(beta)
+
+
+def _require_linear(game: StatefulGame) -> None:
+    if not game.is_linear:
+        raise ValueError(f"QuantalResponse needs a linear game (conversion='linear'), got {game.conversion!r}")
 
 
 def planning_game(game: StatefulGame, state, round_index: int, lookahead: int | None) -> StatefulGame:
@@ -93,8 +97,8 @@ class QuantalResponse:
     effort (for linear ``g`` the later rounds add the same amount to every option, so they cancel). The
     agent picks option ``k`` with probability ``exp(beta v_k) / sum exp(beta v)`` using ``rng``.
 
-    ``beta = inf`` is the exact best response (the principal's favourite among options within
-    ``TIE_TOL`` of the best, no randomness); as ``beta -> inf`` the probabilities concentrate on the
+    ``beta = inf`` is the exact best response (:class:`LookaheadResponse`: the principal's favourite among
+    options within ``TIE_TOL`` of the best, relative to the round's ``round_scales``, no randomness); as ``beta -> inf`` the probabilities concentrate on the
     best options. Concave ``g`` is rejected: its best responses are not vertices, so the vertex logit
     would not approach them.
 
@@ -109,17 +113,21 @@ class QuantalResponse:
 
     def marginal_values(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
         """The planner's marginal value of effort this round, ``(d,)``: ``c`` of the planning sub-game's first round."""
-        if not game.is_linear:
-            raise ValueError(f"QuantalResponse needs a linear game (conversion='linear'), got {game.conversion!r}")
+        _require_linear(game)
         sub_game = planning_game(game, state, round_index, self.lookahead)
         return marginal_values(sub_game, np.tile(rule, (sub_game.horizon, 1)))[0]
 
+    def _exact(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
+        """The ``beta = inf`` effort ``(d,)``: the same planner's best response (:class:`LookaheadResponse`)."""
+        _require_linear(game)
+        return LookaheadResponse(self.lookahead).respond(game, rule, state, round_index)
+
     def probabilities(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
         """Choice probabilities ``(d + 1,)`` of the options (type ``0..d-1``, then "no effort"); one-hot at ``beta = inf``."""
-        values = self.marginal_values(game, rule, state, round_index)
         if np.isinf(self.beta):
-            effort = favoured_option(game, values)
+            effort = self._exact(game, rule, state, round_index)
             return np.eye(game.n_efforts + 1)[int(np.argmax(effort)) if effort.any() else game.n_efforts]
+        values = self.marginal_values(game, rule, state, round_index)
         options = np.append(game.budget * values, 0.0)
         weights = np.exp(self.beta * (options - options.max()))
         return weights / weights.sum()
@@ -128,7 +136,7 @@ class QuantalResponse:
                 rng: np.random.Generator) -> np.ndarray:
         """This round's effort ``(d,)``: a vertex drawn with :meth:`probabilities` (``rng`` unused at ``beta = inf``)."""
         if np.isinf(self.beta):
-            return favoured_option(game, self.marginal_values(game, rule, state, round_index))
+            return self._exact(game, rule, state, round_index)
         option = rng.choice(game.n_efforts + 1, p=self.probabilities(game, rule, state, round_index))
         effort = np.zeros(game.n_efforts)
         if option < game.n_efforts:

@@ -35,9 +35,11 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import StackelbergResult
-from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, StatefulGame, best_response, check_assessment_policy,
-                                     check_effort_policy, feature_slopes, marginal_value_operator, marginal_values,
-                                     per_round_weights, rollout, uniform_rule)
+from stratgym.games._validation import as_nonnegative_float
+from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
+                                     check_assessment_policy, check_effort_policy, feature_slopes, frank_wolfe_gap,
+                                     marginal_value_operator, marginal_values, per_round_weights, rollout,
+                                     round_scales, uniform_rule)
 
 #: Efforts above ``SUPPORT_TOL * B`` count as used (in the support); a round whose total is within
 #: ``SUPPORT_TOL * B`` of ``B`` counts as spending the whole budget.
@@ -125,26 +127,42 @@ def _best_over_rules(values: np.ndarray) -> float:
 # Membership oracle
 # ---------------------------------------------------------------------------------------------
 
+def _operator_scales(operator: np.ndarray) -> np.ndarray:
+    """Per round, the largest value any rules give an option of ``operator`` ``(T, d, R, n)``, shape ``(T,)``
+    (1 where it is 0): the unit the solvers normalize each round's rows by, as the agent's ties do
+    (:func:`~stratgym.games.stateful.round_scales`, which it equals for the response operators)."""
+    largest = operator.max(axis=-1).sum(axis=-1).max(axis=-1)
+    return np.where(largest > 0.0, largest, 1.0)
+
+
 def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margin: float, regret_tol: float,
-                   forced_zero: np.ndarray | None = None) -> tuple[np.ndarray | None, float, str]:
+                   forced_zero: np.ndarray | None = None,
+                   scales: np.ndarray | None = None) -> tuple[np.ndarray | None, float, str]:
     """Max-min-slack rule making ``effort`` ``(T, d)`` a best response: ``(rules (R, n) or None, slack, status)``.
 
-    Variables: rules ``phi`` ``(R, n)`` (rows on the simplex), one level ``mu_tau >= 0`` per round, slack ``s``.
-    With ``c = operator . phi`` (marginal values, or the concave gradient at ``effort``):
+    Each round's values are normalized by its scale ``S_tau`` (``scales``, default :func:`_operator_scales`), the
+    unit of the agent's ties, so the LP's tolerances mean the same in every round whatever ``W`` and ``gamma``.
+    Variables: rules ``phi`` ``(R, n)`` (rows on the simplex), one level ``mu_tau >= 0`` per round, a relative
+    slack ``s >= 0``. With ``c = (operator . phi) / S`` (marginal values, or the concave gradient at ``effort``)
+    and ``m_tau = margin / S_tau``:
 
-    * ``c_tau_j <= mu_tau`` for used types and ``c_tau_k <= mu_tau - s`` for unused ones;
-    * ``mu_tau >= s`` in rounds that spend the whole budget (no effort is then an unused option);
-    * ``sum_tau (B mu_tau - e_tau . c_tau) <= regret_tol``.
+    * ``c_tau_j <= mu_tau`` for used types and ``c_tau_k <= mu_tau - m_tau - s`` for unused ones;
+    * ``mu_tau >= m_tau + s`` in rounds that spend the whole budget (no effort is then an unused option);
+    * ``B mu_tau - e_tau . c_tau <= 0`` in every round if ``regret_tol = 0``, else
+      ``sum_tau S_tau (B mu_tau - e_tau . c_tau) <= regret_tol`` (value units).
 
     ``B mu_tau - e_tau . c_tau >= (B - sum e_tau) mu_tau + sum_j e_tau_j (mu_tau - c_tau_j) >= 0``, so with
     ``regret_tol = 0`` this forces ``c_tau_j = mu_tau = max(max_k c_tau_k, 0)`` on the support and ``mu_tau = 0``
     in rounds with unused budget: exactly the optimality (KKT) conditions. The left side bounds the
     Frank–Wolfe gap of ``effort`` under ``phi``, so ``regret_tol > 0`` certifies a ``regret_tol``-best response.
-    Objective: maximize ``s`` subject to ``margin <= s <= 1 + margin + max |c|``, so the certificate is the rule
-    with the largest strict incentive (and ``s`` is capped where no option is unused).
+    Objective: maximize ``s`` subject to ``s <= 1 + max |c|``, so the certificate is the rule with the largest
+    strict incentive relative to each round's scale (``s`` is capped where no option is unused). The returned
+    slack is in value units: ``margin + s min_tau S_tau``, a lower bound on every round's incentive.
     """
     T, d, R, n = operator.shape
-    values = operator.reshape(T * d, R * n)
+    scales = _operator_scales(operator) if scales is None else scales
+    values = (operator / scales[:, None, None, None]).reshape(T * d, R * n)
+    margins = margin / scales
     used = effort > SUPPORT_TOL * budget
     full = effort.sum(axis=1) >= budget * (1.0 - SUPPORT_TOL)
     n_rules = R * n
@@ -157,32 +175,38 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     full_rows = np.zeros((int(full.sum()), slack + 1))
     full_rows[np.arange(len(full_rows)), level[full]] = -1.0
     full_rows[:, slack] = 1.0
-    regret_row = np.zeros((1, slack + 1))
-    regret_row[0, :n_rules] = -effort.ravel() @ values
-    regret_row[0, level] = budget
+    # Per round, B mu_tau - e_tau . c_tau (>= 0): all of them <= 0 for an exact certificate (each normalized
+    # by its round's scale), else their sum in value units <= regret_tol.
+    regret_rows = np.zeros((T, slack + 1))
+    regret_rows[:, :n_rules] = -np.einsum("tj,tjr->tr", effort, values.reshape(T, d, n_rules))
+    regret_rows[np.arange(T), level] = budget
+    regret_bound = np.zeros(T)
+    if regret_tol > 0.0:
+        regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol])
     simplex_rows = np.zeros((R, slack + 1))
     simplex_rows[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     rule_upper = np.where(forced_zero, 0.0, 1.0).ravel() if forced_zero is not None else np.ones(n_rules)
-    cap = 1.0 + margin + max(_best_over_rules(row.reshape(R, n)) for row in values)
+    cap = 1.0 + max(_best_over_rules(row.reshape(R, n)) for row in values)
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
-    result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_row]),
-                     b_ub=np.concatenate([np.zeros(T * d + len(full_rows)), [regret_tol]]),
+    result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
+                     b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
                      A_eq=simplex_rows, b_eq=np.ones(R),
-                     bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(margin, cap)],
+                     bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
                      method="highs", options=_LP_OPTIONS)
     if result.status == 2:
         return None, float("nan"), result.message
     if result.status != 0:
         raise RuntimeError(f"membership LP failed: {result.message}")
-    return _on_simplex(result.x[:n_rules].reshape(R, n)), float(result.x[slack]), result.message
+    return (_on_simplex(result.x[:n_rules].reshape(R, n)), margin + float(result.x[slack]) * float(scales.min()),
+            result.message)
 
 
 def _membership(game: StatefulGame, effort, margin: float, model: str, constant: bool,
                 regret_tol: float | None) -> tuple[np.ndarray | None, float, str]:
     """Validate, build the operator for ``game``'s ``g``, run :func:`_membership_lp`; rules come back ``(T, n)``."""
     effort = _check_effort(game, effort)
-    margin = _check_nonnegative(margin, "margin")
+    margin = as_nonnegative_float(margin, "margin")
     if game.is_linear:
         operator, forced_zero = response_operator(game, model), None
         regret_tol = 0.0 if regret_tol is None else regret_tol
@@ -194,9 +218,9 @@ def _membership(game: StatefulGame, effort, margin: float, model: str, constant:
         regret_tol = GAP_TOL if regret_tol is None else regret_tol
         if constant:
             forced_zero = forced_zero.any(axis=0, keepdims=True)
-    regret_tol = _check_nonnegative(regret_tol, "regret_tol")
+    regret_tol = as_nonnegative_float(regret_tol, "regret_tol")
     rules, slack, status = _membership_lp(_fold(operator, constant), effort, game.budget, margin, regret_tol,
-                                          forced_zero)
+                                          forced_zero, _operator_scales(operator))
     return (None if rules is None else _expand(rules, game.horizon)), slack, status
 
 
@@ -232,7 +256,7 @@ def incentive_margins(game: StatefulGame, theta, effort, model: str = "rational"
     at ``effort`` (concave ``g``, rational agent), and no effort, valued 0; no effort is used when budget is left.
     A best response has margins ``>= 0`` (up to tolerance), and 0 means the agent is indifferent.
     """
-    theta = _check_rules(game, theta)
+    theta = check_assessment_policy(game, theta, batch=False)
     effort = _check_effort(game, effort)
     _check_model(model)
     if game.is_linear:
@@ -276,27 +300,30 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     """
     start = time.perf_counter()
     _require_linear(game, "milp_optimum")
-    margin = _check_nonnegative(margin, "margin")
-    operator = _fold(response_operator(game, model), constant)
+    margin = as_nonnegative_float(margin, "margin")
+    unfolded = response_operator(game, model)
+    scales = _operator_scales(unfolded)
+    operator = _fold(unfolded, constant)
     T, d, R, n = operator.shape
-    values = operator.reshape(T, d, R, n)
+    values = operator / scales[:, None, None, None]  # each round in units of its scale, as the agent's ties
     n_rules, n_options = R * n, d + 1
     choice = lambda tau, option: n_rules + tau * n_options + option  # noqa: E731 (variable index)
     rows, upper, impossible = [], [], np.zeros((T, n_options), dtype=bool)
 
     def implication(tau: int, option: int, coefficients: np.ndarray) -> None:
-        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -margin``, or mark the option impossible."""
-        big_m = _best_over_rules(coefficients) + margin
+        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -margin / S_tau``, or mark the option impossible."""
+        round_margin = margin / scales[tau]
+        big_m = _best_over_rules(coefficients) + round_margin
         if big_m <= 0.0:
             return  # the row holds for every rule
-        if -_best_over_rules(-coefficients) + margin > 1e-12:
+        if -_best_over_rules(-coefficients) + round_margin > 1e-12:
             impossible[tau, option] = True  # not even the best rule satisfies it (beyond rounding)
             return
         row = np.zeros(n_rules + T * n_options)
         row[:n_rules] = coefficients.ravel()
         row[choice(tau, option)] = big_m
         rows.append(row)
-        upper.append(big_m - margin)
+        upper.append(big_m - round_margin)
 
     for tau in range(T):
         for j in range(d):
@@ -337,8 +364,10 @@ def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarr
 
 
 def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, constant: bool,
-                      max_policies: int) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
-    """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first with a certificate wins.
+                      max_policies: int, scales: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
+    """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first with a certificate wins
+    (``scales``: those of :func:`_membership_lp`).
 
     Returns ``(effort (T, d), theta (T, n), value, certificate)``. Policies of equal value keep enumeration order
     (round 1's option varies slowest, types before no effort).
@@ -352,7 +381,7 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
     values = np.append(game.budget * game.effort_value, 0.0)[options].sum(axis=1)
     for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
         effort = _pure_policy(options[index], d, game.budget)
-        rules, slack, status = _membership_lp(operator, effort, game.budget, margin, 0.0)
+        rules, slack, status = _membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
         if rules is not None:
             certificate = {"policies_checked": checked, "n_policies": n_policies, "min_slack": slack,
                            "certificate_lp_status": status}
@@ -372,9 +401,10 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     """
     start = time.perf_counter()
     _require_linear(game, "brute_force_optimum")
-    margin = _check_nonnegative(margin, "margin")
-    operator = _fold(response_operator(game, model), constant)
-    _, theta, value, certificate = _best_pure_policy(game, operator, margin, constant, max_policies)
+    margin = as_nonnegative_float(margin, "margin")
+    unfolded = response_operator(game, model)
+    _, theta, value, certificate = _best_pure_policy(game, _fold(unfolded, constant), margin, constant, max_policies,
+                                                     _operator_scales(unfolded))
     return _verified(game, theta, model, value, "brute-force", certificate, start)
 
 
@@ -394,7 +424,7 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
     if model == "rational":
         raise ValueError("per_round_optimum needs model 'myopic' or 'forecasting': a rational agent's rounds "
                          "are coupled through the state")
-    margin = _check_nonnegative(margin, "margin")
+    margin = as_nonnegative_float(margin, "margin")
     operator = response_operator(game, model)
     solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, dict[str, Any]]] = {}  # equal rounds are solved once
     rules, value, slacks = [], 0.0, []
@@ -532,7 +562,7 @@ def uniform_weights(game: StatefulGame, model: str = "rational") -> StackelbergR
 def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: str = "given") -> StackelbergResult:
     """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (``optimality_gap`` inf)."""
     start = time.perf_counter()
-    theta = _check_rules(game, theta)
+    theta = check_assessment_policy(game, theta, batch=False)
     _check_model(model)
     return _verified(game, theta, model, None, method, {}, start, optimality_gap=np.inf)
 
@@ -593,7 +623,20 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
         raise RuntimeError(f"{method}: the {model} agent's best response to the returned rule gives the principal "
                            f"{value!r}, but the solver claimed {claimed_value!r}")
     certificate = {**certificate, "agent_duality_gap": response.duality_gap}
-    if game.is_linear or model == "rational":
+    # The response itself is checked by a second computation: the incentive margins through the response
+    # operator (linear g: no used option more than a tie below an unused one) or a fresh Frank–Wolfe gap
+    # (concave g: no more than the gap best_response certified).
+    if game.is_linear:
+        margins = incentive_margins(game, theta, response.effort, model)
+        if np.any(margins < -2.0 * TIE_TOL * round_scales(game, model)):
+            raise RuntimeError(f"{method}: best_response returned an effort policy that the {model} agent's incentive "
+                               f"margins reject ({margins})")
+        certificate["round_margins"] = margins
+    elif model == "rational":
+        gap = frank_wolfe_gap(game, theta, response.effort)
+        if gap > response.duality_gap + 1e-9 * max(1.0, abs(float(played.agent_utility))):
+            raise RuntimeError(f"{method}: the concave best response claimed duality gap {response.duality_gap!r}, "
+                               f"but its Frank–Wolfe gap is {gap!r}")
         certificate["round_margins"] = incentive_margins(game, theta, response.effort, model)
     return StackelbergResult(theta=theta, effort=response.effort, principal_utility=value,
                              agent_utility=float(played.agent_utility), response_model=model, method=method,
@@ -612,7 +655,7 @@ def _require_linear(game: StatefulGame, what: str) -> None:
 
 
 def _require_no_margin(margin: float, what: str) -> None:
-    if _check_nonnegative(margin, "margin") > 0.0:
+    if as_nonnegative_float(margin, "margin") > 0.0:
         raise NotImplementedError(f"{what} does not enforce a strict incentive: margin must be 0, got {margin}")
 
 
@@ -621,25 +664,8 @@ def _check_model(model: str) -> None:
         raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
 
 
-def _check_rules(game: StatefulGame, theta) -> np.ndarray:
-    theta = check_assessment_policy(game, theta)
-    if theta.ndim != 2:
-        raise ValueError(f"theta must have shape (T, n) = ({game.horizon}, {game.n_features}), got {theta.shape}")
-    return theta
-
-
 def _check_effort(game: StatefulGame, effort) -> np.ndarray:
-    effort = check_effort_policy(game, effort)
-    if effort.ndim != 2:
-        raise ValueError(f"effort must have shape (T, d) = ({game.horizon}, {game.n_efforts}), got {effort.shape}")
-    return np.clip(effort, 0.0, None)
-
-
-def _check_nonnegative(value, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return np.clip(check_effort_policy(game, effort, batch=False), 0.0, None)
 
 
 def _check_count(value, name: str) -> int:

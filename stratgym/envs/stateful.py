@@ -37,11 +37,11 @@ from stratgym.games.stateful import (
     best_response,
     check_assessment_policy,
     classroom,
-    favoured_option,
+    largest_marginal_values,
     marginal_value_operator,
     next_state,
     observe,
-    per_round_weights,
+    per_round_response,
     respond_in_round,
 )
 from stratgym.games.stateful import _linear_rational_effort, _played  # unchecked: for policies valid by construction
@@ -77,11 +77,10 @@ class PerRoundResponse:
 
     ``"myopic"`` maximizes the current round's score; ``"forecasting"`` re-plans each round as if the
     current rule stayed in force (``respond_in_round``). Ties go to the principal's favourite option
-    (``favoured_option``). For linear ``g`` the per-round weights are computed once per game, which is
-    what keeps a step cheap, and they also accept a batch: ``rule`` ``(k, n)``, ``state`` ``(k, d)``,
-    ``round_index`` ``(k,)`` give efforts ``(k, d)`` (the vector env uses this). Concave games go through
-    ``respond_in_round`` (a small concave program solved to its duality-gap tolerance), one at a time.
-    Deterministic: ``rng`` is not used.
+    (``favoured_option``). For linear ``g`` (``per_round_response``, with the game's cached per-round weights)
+    they also accept a batch: ``rule`` ``(k, n)``, ``state`` ``(k, d)``, ``round_index`` ``(k,)`` give efforts
+    ``(k, d)`` (the vector env uses this). Concave games go through ``respond_in_round`` (a small concave
+    program solved to its duality-gap tolerance), one at a time. Deterministic: ``rng`` is not used.
     """
 
     def __init__(self, model: str):
@@ -91,18 +90,13 @@ class PerRoundResponse:
                              + (" (the rational agent answers a whole policy: use stratgym/StatefulCommitment-v0)"
                                 if model == "rational" else ""))
         self.model = model
-        self._weights: tuple[StatefulGame, np.ndarray] | None = None  # (game, per_round_weights(game, model))
 
     def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
                 rng: np.random.Generator | None = None) -> np.ndarray:
         """This round's effort ``(d,)`` (or ``(k, d)`` for a batch of a linear game; see the class docstring)."""
         if not game.is_linear:
             return respond_in_round(game, self.model, rule, state, round_index).effort[0]
-        if self._weights is None or self._weights[0] is not game:
-            self._weights = (game, per_round_weights(game, self.model))
-        # The linear branch of respond_in_round, with the weights computed once per game.
-        return favoured_option(game, np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix)
-                               * self._weights[1][round_index])
+        return per_round_response(game, self.model, rule, round_index)
 
     def __repr__(self) -> str:
         return f"PerRoundResponse({self.model!r})"
@@ -156,14 +150,9 @@ def feature_bounds(game: StatefulGame) -> np.ndarray:
 
 
 def marginal_value_bound(game: StatefulGame) -> float:
-    """An upper bound on every entry of the linear marginal values ``c_tau(theta)`` over all plans on the simplex.
-
-    ``W^T theta_t <= m`` with ``m_j = max_i W_ij``, so ``c_tau <= gamma^tau h_tau * m`` where ``h`` are the
-    forecasting weights (``per_round_weights``), ``tau`` 0-based.
-    """
-    discounts = game.discount ** np.arange(game.horizon)
-    weights = per_round_weights(game, "forecasting") * discounts[:, None]
-    return float(np.max(weights * game.conversion_matrix.max(axis=0)))
+    """An upper bound on every entry of the linear marginal values ``c_tau(theta)`` over all plans on the simplex,
+    attained by one: the largest of :func:`~stratgym.games.stateful.largest_marginal_values`."""
+    return float(largest_marginal_values(game, "rational").max())
 
 
 def _reciprocal_scale(bound: np.ndarray) -> np.ndarray:
@@ -531,9 +520,7 @@ def agent_observation(game: StatefulGame, plan, state, round_index: int) -> np.n
     on every call. ``ValueError`` for a plan off the simplex, a wrong shape or an out-of-range round.
     """
     game = _as_game(game)
-    plan = check_assessment_policy(game, plan, name="plan")
-    if plan.ndim != 2:
-        raise ValueError(f"plan must have shape (T, n) = ({game.horizon}, {game.n_features}), got {plan.shape}")
+    plan = check_assessment_policy(game, plan, name="plan", batch=False)
     return _AgentObservations(game).at(plan, state, round_index)
 
 
@@ -657,10 +644,7 @@ class StatefulAgentEnv(_StatefulEnv):
 
     def _checked_plan(self, plan, name: str) -> np.ndarray:
         """``plan`` as a ``(T, n)`` float64 array with rows exactly on the simplex (``ValueError`` naming ``name``)."""
-        plan = check_assessment_policy(self.game, plan, name=name)
-        if plan.ndim != 2:
-            raise ValueError(f"{name} must have shape (T, n) = ({self.game.horizon}, {self.game.n_features}), "
-                             f"got {plan.shape}")
+        plan = check_assessment_policy(self.game, plan, name=name, batch=False)
         plan = np.maximum(plan, 0.0)
         return plan / plan.sum(axis=1, keepdims=True)
 
@@ -786,8 +770,9 @@ class StatefulPrincipalVectorEnv(_RoundVectorEnv):
     Same game, spaces (batched), rewards and observations as :class:`StatefulPrincipalEnv`; autoreset
     ``NEXT_STEP`` (see ``_RoundVectorEnv``). The game's own models on a linear game answer all sub-envs
     in one batched call; concave games and custom :class:`ResponseModel` objects answer one sub-env at a
-    time with this env's ``np_random``. ``info``: ``effort`` ``(num_envs, d)`` and ``score``
-    ``(num_envs,)`` with masks ``_effort``, ``_score`` (False for sub-envs that were reset).
+    time with this env's ``np_random``. ``info``: the scalar env's keys batched, ``rule`` ``(num_envs, n)``,
+    ``state`` (before the round) ``(num_envs, d)``, ``effort`` ``(num_envs, d)``, ``features`` ``(num_envs, n)``,
+    ``score`` ``(num_envs,)``, each with its mask ``_<key>`` (False for sub-envs that were reset).
 
     ```python
     >>> import numpy as np
@@ -829,7 +814,8 @@ class StatefulPrincipalVectorEnv(_RoundVectorEnv):
         self._last_rules[playing] = rules
         rewards[playing] = efforts @ game.effort_value
         scores = np.einsum("kn,kn->k", rules, features)
-        return self._masked_info({"effort": efforts, "score": scores}, playing, self.num_envs)
+        return self._masked_info({"rule": rules, "state": states, "effort": efforts, "features": features,
+                                  "score": scores}, playing, self.num_envs)
 
     def _observations(self) -> np.ndarray:
         return self.single._observation(self._rounds, self._last_features, self._last_rules)
@@ -841,8 +827,9 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
     Same game, principal argument, spaces (batched), rewards and observations as
     :class:`StatefulAgentEnv`; autoreset ``NEXT_STEP`` (see ``_RoundVectorEnv``). Each new episode
     draws its own plan (``"random"``: Dirichlet(1) rows; a callable is called once per new episode)
-    from this env's ``np_random``. ``info``: ``effort`` ``(num_envs, d)`` and ``score`` ``(num_envs,)``
-    with masks ``_effort``, ``_score`` (False for sub-envs that were reset).
+    from this env's ``np_random``. ``info``: the scalar env's keys batched, ``rule`` ``(num_envs, n)``, ``state``
+    (before the round) ``(num_envs, d)``, ``effort`` ``(num_envs, d)``, ``features`` ``(num_envs, n)``, ``score``
+    ``(num_envs,)``, each with its mask ``_<key>`` (False for sub-envs that were reset).
 
     ```python
     >>> import numpy as np
@@ -874,8 +861,10 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
         states, rounds = self._states[playing], self._rounds[playing]
         features = observe(game, states, efforts)
         self._states[playing] = next_state(game, states, efforts)
-        rewards[playing] = np.einsum("kn,kn->k", self._plans[playing, rounds], features)
-        return self._masked_info({"effort": efforts, "score": rewards[playing]}, playing, self.num_envs)
+        rules = self._plans[playing, rounds]
+        rewards[playing] = np.einsum("kn,kn->k", rules, features)
+        return self._masked_info({"rule": rules, "state": states, "effort": efforts, "features": features,
+                                  "score": rewards[playing]}, playing, self.num_envs)
 
     def _observations(self) -> np.ndarray:
         parts = self._round_parts[np.arange(self.num_envs), self._rounds]

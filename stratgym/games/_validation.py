@@ -31,6 +31,8 @@ def as_real_array(value, name: str, shape: tuple | None = None, ndim: int | None
 def _describe(shape: tuple | None, ndim: int | None) -> str:
     if shape is None:
         return f"a {ndim}-d array"
+    if shape == ():
+        return "a single number (shape ())"
     entries = ["any" if s is None else str(s) for s in shape]
     return "(" + ", ".join(entries) + ("," if len(entries) == 1 else "") + ")"
 
@@ -38,11 +40,11 @@ def _describe(shape: tuple | None, ndim: int | None) -> str:
 def check_range(array: np.ndarray, name: str, low: float | None = None, high: float | None = None,
                 low_open: bool = False) -> None:
     """Raise ``ValueError`` naming ``name`` if any entry lies outside ``[low, high]`` (``(low, high]`` if ``low_open``)."""
-    if low is not None and (np.any(array <= low) if low_open else np.any(array < low)):
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must lie in {bracket}{low}, {high if high is not None else 'inf'}], got {array!r}")
-    if high is not None and np.any(array > high):
-        raise ValueError(f"{name} must be at most {high}, got {array!r}")
+    below = low is not None and (np.any(array <= low) if low_open else np.any(array < low))
+    if below or (high is not None and np.any(array > high)):
+        interval = (f"{'(' if low_open else '['}{'-inf' if low is None else low}, "
+                    f"{'inf' if high is None else high}{')' if high is None else ']'}")
+        raise ValueError(f"{name} must lie in {interval}, got {array!r}")
 
 
 def as_positive_int(value, name: str, minimum: int = 1) -> int:
@@ -52,3 +54,11 @@ def as_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return int(value)
+
+
+def as_nonnegative_float(value, name: str) -> float:
+    """Return ``value`` as a float; ``ValueError`` naming ``name`` unless it is a finite real number ``>= 0``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)

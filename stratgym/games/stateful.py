@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import linprog, minimize
 
-from stratgym.games._validation import as_positive_int, as_real_array, check_range
+from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
 
 #: Agent response models of this game: full-horizon best response, current round only, and
 #: re-planning each round as if the current rule stayed in force.
@@ -132,11 +132,14 @@ class StatefulGame:
 
         If ``conversion_matrix`` changes shape and no new names are given, the labels go back to the defaults.
         """
-        if "conversion_matrix" in changes:
-            n, d = np.shape(changes["conversion_matrix"])
-            if n != self.n_features:
+        try:
+            shape = np.shape(changes.get("conversion_matrix", self.conversion_matrix))
+        except ValueError:  # ragged: the validation rejects it, with its message
+            shape = ()
+        if len(shape) == 2:  # any other shape is rejected by the validation, with its message
+            if shape[0] != self.n_features:
                 changes.setdefault("feature_names", None)
-            if d != self.n_efforts:
+            if shape[1] != self.n_efforts:
                 changes.setdefault("effort_names", None)
         return dataclasses.replace(self, **changes)
 
@@ -157,29 +160,43 @@ def uniform_rule(game: StatefulGame) -> np.ndarray:
     return np.full((game.horizon, game.n_features), 1.0 / game.n_features)
 
 
-def check_assessment_policy(game: StatefulGame, theta, name: str = "theta", atol: float = 1e-6) -> np.ndarray:
-    """Validate rules ``theta`` of shape ``(..., T, n)``: finite, ``>= 0``, each row summing to 1 (within ``atol``)."""
-    theta = _with_trailing_shape(theta, (game.horizon, game.n_features), name, "(..., T, n)")
+def check_assessment_policy(game: StatefulGame, theta, name: str = "theta", atol: float = 1e-6,
+                            batch: bool = True) -> np.ndarray:
+    """Validate rules ``theta`` of shape ``(..., T, n)`` (``batch=False``: exactly ``(T, n)``): finite, ``>= 0``,
+    each row summing to 1 (within ``atol``)."""
+    return _on_simplex_rows(_with_trailing_shape(theta, (game.horizon, game.n_features), name, "(..., T, n)", batch),
+                            name, atol)
+
+
+def _on_simplex_rows(array: np.ndarray, name: str, atol: float = 1e-6) -> np.ndarray:
+    """``array`` if its last axis lies on the probability simplex (within ``atol``), else ``ValueError`` naming ``name``."""
     # One pass on the hot path; comparisons with NaN are False, so non-finite input fails it too.
-    if not (theta.min() >= -atol and np.abs(theta.sum(axis=-1) - 1.0).max() <= atol):
-        _reject_non_finite(theta, name)
+    if not (array.min() >= -atol and np.abs(array.sum(axis=-1) - 1.0).max() <= atol):
+        _reject_non_finite(array, name)
         raise ValueError(f"{name} rows must lie on the probability simplex (>= 0, summing to 1)")
-    return theta
+    return array
 
 
-def check_effort_policy(game: StatefulGame, effort, name: str = "effort", atol: float = 1e-6) -> np.ndarray:
-    """Validate efforts of shape ``(..., T, d)``: finite, ``>= 0``, each round's total at most the budget."""
-    effort = _with_trailing_shape(effort, (game.horizon, game.n_efforts), name, "(..., T, d)")
+def check_effort_policy(game: StatefulGame, effort, name: str = "effort", atol: float = 1e-6,
+                        batch: bool = True) -> np.ndarray:
+    """Validate efforts of shape ``(..., T, d)`` (``batch=False``: exactly ``(T, d)``): finite, ``>= 0``, each
+    round's total at most the budget."""
+    effort = _with_trailing_shape(effort, (game.horizon, game.n_efforts), name, "(..., T, d)", batch)
     if not (effort.min() >= -atol and effort.sum(axis=-1).max() <= game.budget + atol):
         _reject_non_finite(effort, name)
         raise ValueError(f"{name} rows must be >= 0 and sum to at most the budget B={game.budget}")
     return effort
 
 
-def _with_trailing_shape(value, trailing: tuple, name: str, form: str) -> np.ndarray:
+def _with_trailing_shape(value, trailing: tuple, name: str, form: str, batch: bool = True) -> np.ndarray:
+    """``value`` as a float64 array of shape ``(..., *trailing)`` (``batch=False``: exactly ``trailing``)."""
     array = np.asarray(value, dtype=np.float64)
-    if array.ndim < len(trailing) or array.shape[-len(trailing):] != trailing:
-        raise ValueError(f"{name} must have shape {form} = (..., {', '.join(map(str, trailing))}), got {array.shape}")
+    if array.ndim < len(trailing) or array.shape[-len(trailing):] != trailing or (not batch and array.shape != trailing):
+        sizes = ", ".join(map(str, trailing))
+        if batch:
+            raise ValueError(f"{name} must have shape {form} = (..., {sizes}), got {array.shape}")
+        single = form.replace("..., ", "").replace(")", ",)" if len(trailing) == 1 else ")")
+        raise ValueError(f"{name} must have shape {single} = {tuple(trailing)}, got {array.shape}")
     return array
 
 
@@ -222,14 +239,16 @@ def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory
 
     Leading batch axes broadcast against each other. ``initial_state`` ``(..., d)`` overrides ``s_1``.
     """
-    return _play(game, check_assessment_policy(game, theta), check_effort_policy(game, effort), initial_state)
+    return _play(game, check_assessment_policy(game, theta), check_effort_policy(game, effort),
+                 None if initial_state is None else check_state(game, initial_state, "initial_state"))
 
 
-def _derived(game: StatefulGame, build: Callable[[StatefulGame], object]):
-    """``build(game)``, computed once and cached on the (immutable) game: a derived value, not a field."""
-    cached = game.__dict__.get(build.__name__)
+def _derived(game: StatefulGame, build: Callable, *args):
+    """``build(game, *args)``, computed once and cached on the (immutable) game: a derived value, not a field."""
+    key = build.__name__ + (repr(args) if args else "")
+    cached = game.__dict__.get(key)
     if cached is None:
-        cached = game.__dict__[build.__name__] = build(game)
+        cached = game.__dict__[key] = build(game, *args)
     return cached
 
 
@@ -273,7 +292,7 @@ def _rollout_map(game: StatefulGame) -> tuple[np.ndarray, ...]:
     T, n, d = game.horizon, game.n_features, game.n_efforts
     W = game.conversion_matrix
     to_state, decay = _state_kernel(game)
-    to_stock = to_state[:T] + np.eye(T)[..., None]
+    to_stock = _transfer_kernel(game)[0]
     identity = np.eye(d)
     effect = np.concatenate([np.einsum("tuj,jk->tjuk", to_state, identity).reshape((T + 1) * d, T * d),
                              np.einsum("ij,tuj->tiuj", W, to_stock).reshape(T * n, T * d)])
@@ -382,21 +401,23 @@ def marginal_value_operator(game: StatefulGame, slopes: np.ndarray | None = None
 # Agent responses
 # ---------------------------------------------------------------------------------------------
 
-def favoured_option(game: StatefulGame, values: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
+def favoured_option(game: StatefulGame, values: np.ndarray, scale, tie_tol: float = TIE_TOL) -> np.ndarray:
     """Best vertex of the budget set for linear marginal ``values`` ``(..., d)``, ties to the principal.
 
     Options are "all budget on type j" (worth ``B * values[j]``) and "no effort" (worth 0). Among options
-    within ``tie_tol * max(1, |best|)`` of the best, the principal's favourite (largest ``lambda_j``,
-    0 for no effort) wins; then the lowest effort index, with no effort last. Returns efforts ``(..., d)``.
+    within ``tie_tol * max(scale, best)`` of the best, the principal's favourite (largest ``lambda_j``,
+    0 for no effort) wins; then the lowest effort index, with no effort last. ``scale`` (a number, or an
+    array broadcasting against ``values[..., 0]``) is the unit of the tie tolerance: the round's
+    :func:`round_scales` entry. Returns efforts ``(..., d)``.
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         listed = values.tolist()
         total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
-        choice = _favoured_choices(game, [listed], tie_tol)[0] if total == total else -1
+        choice = _favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1
         return _derived(game, _budget_vertices).take(choice, axis=0)
     best = np.maximum(values.max(axis=-1), 0.0)  # "no effort" is worth 0
-    threshold = best - tie_tol * np.maximum(1.0, best)
+    threshold = best - tie_tol * np.maximum(scale, best)
     tied = values >= threshold[..., None]
     # argmax returns the first maximum: among tied types the largest lambda, then the lowest index.
     favourite = np.where(tied, game.effort_value, -np.inf).argmax(axis=-1)
@@ -407,16 +428,16 @@ def favoured_option(game: StatefulGame, values: np.ndarray, tie_tol: float = TIE
     return (np.arange(values.shape[-1]) == favourite[..., None]) * amount[..., None]
 
 
-def _favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float) -> list[int]:
-    """:func:`favoured_option`'s choice for each row of values (lists without NaN) in plain Python: the effort
-    index that gets the budget, or -1 for no effort. Envs and the linear best response call it every step, where
-    numpy's per-call overhead on length-``d`` rows dominated (tested equal to the batched rule)."""
+def _favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float, scales: list[float]) -> list[int]:
+    """:func:`favoured_option`'s choice for each row of values (lists without NaN), each with its tie ``scale``, in
+    plain Python: the effort index that gets the budget, or -1 for no effort. Envs and the linear best response call
+    it every step, where numpy's per-call overhead on length-``d`` rows dominated (tested equal to the batched rule)."""
     favour, order = _derived(game, _preference_order)
     choices = []
-    for listed in rows:
+    for listed, scale in zip(rows, scales):
         best = max(listed)
         best = best if best > 0.0 else 0.0  # "no effort" is worth 0
-        threshold = best - tie_tol * (best if best > 1.0 else 1.0)
+        threshold = best - tie_tol * (best if best > scale else scale)
         choice = -1
         for j in order:
             if listed[j] >= threshold:
@@ -425,6 +446,44 @@ def _favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: floa
         # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
         choices.append(-1 if choice >= 0 and 0.0 >= threshold and favour[choice] < 0.0 else choice)
     return choices
+
+
+def largest_marginal_values(game: StatefulGame, model: str = "rational") -> np.ndarray:
+    """The largest marginal value that any assessment policy can give an effort type in each round, shape ``(T,)``,
+    under ``model`` (of the linearized game for concave ``g``).
+
+    ``rational``: ``max_j sum_t gamma^(t-1) K_j(tau, t) max_i W_ij`` with ``K`` the carry-over of
+    :func:`marginal_values` (put all weight on the feature type ``j`` feeds most, every round); ``myopic`` /
+    ``forecasting``: ``max_j h_tau_j max_i W_ij`` with ``h`` from :func:`per_round_weights`.
+    """
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    column_max = game.conversion_matrix.max(axis=0)
+    if model == "rational":
+        return _carry_forward(game, _discounts(game)[:, None] * column_max).max(axis=1)
+    return (per_round_weights(game, model) * column_max).max(axis=1)
+
+
+def round_scales(game: StatefulGame, model: str = "rational") -> np.ndarray:
+    """The unit of the agent's ties in each round, shape ``(T,)``: :func:`largest_marginal_values`, or 1 in a round
+    where no rule gives any effort a value. Cached on the game.
+
+    Why: marginal values carry ``gamma^(tau-1)`` and the scale of ``W``, so an absolute tolerance would turn the
+    strict preferences of late discounted rounds, or of a game with a small ``W``, into ties. Ties are relative to
+    this scale instead, which depends on the game only, so the exact solvers share it: they normalize each
+    round's rows by it.
+    """
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    return _derived(game, _round_scales, model)
+
+
+def _round_scales(game: StatefulGame, model: str) -> np.ndarray:
+    """:func:`round_scales` (cache it with :func:`_derived`)."""
+    largest = largest_marginal_values(game, model)
+    scales = np.where(largest > 0.0, largest, 1.0)
+    scales.setflags(write=False)
+    return scales
 
 
 def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int, ...]]:
@@ -459,29 +518,50 @@ def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: f
     """The agent's response to assessment policy ``theta`` ``(T, n)`` under a response ``model``.
 
     * ``rational``: full-horizon best response. Linear ``g``: per round, the budget on the principal's
-      favourite argmax of ``c_tau(theta)`` (``favoured_option``). Concave ``g``: the concave program solved
-      to duality gap ``gap_tol`` (SLSQP, then Frank–Wolfe until its gap certificate is small enough).
+      favourite argmax of ``c_tau(theta)`` (``favoured_option``; values within ``tie_tol`` times the round's
+      :func:`round_scales` entry are ties). Concave ``g``: the concave program solved to duality gap
+      ``gap_tol`` (SLSQP, then Frank–Wolfe until its gap certificate is small enough); among the efforts as
+      good for the agent as that solution, the principal's favourite (:func:`_principal_favourite`).
     * ``myopic``: each round maximizes that round's score only.
     * ``forecasting``: each round re-plans the rest of the horizon as if the current rule stayed in force,
       and plays the first round of that plan.
+
+    ``initial_state`` ``(d,)`` overrides ``s_1``. ``ValueError`` for invalid arguments.
     """
-    theta = check_assessment_policy(game, theta)
-    if theta.ndim != 2:
-        raise ValueError(f"theta must have shape (T, n) = ({game.horizon}, {game.n_features}), got {theta.shape}")
+    theta = check_assessment_policy(game, theta, batch=False)
     if model not in RESPONSE_MODELS:
         raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
-    state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
+    tie_tol, gap_tol = _check_tolerances(tie_tol, gap_tol)
+    state = game.initial_state if initial_state is None else check_state(game, initial_state, "initial_state",
+                                                                        batch=False)
     if model == "rational":
         if game.is_linear:
             return Response(_linear_rational_effort(game, theta, tie_tol))
         return _concave_best_response(game, theta, state, gap_tol)
     efforts, gap = [], 0.0
     for t in range(game.horizon):
-        response = respond_in_round(game, model, theta[t], state, t, tie_tol=tie_tol, gap_tol=gap_tol)
+        response = _respond_in_round(game, model, theta[t], state, t, tie_tol, gap_tol)
         efforts.append(response.effort[0])
         gap += response.duality_gap
         state = next_state(game, state, efforts[-1])
     return Response(np.array(efforts), gap)
+
+
+def _check_tolerances(tie_tol, gap_tol) -> tuple[float, float]:
+    tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
+    if as_nonnegative_float(gap_tol, "gap_tol") == 0.0:
+        raise ValueError("gap_tol must be a finite number > 0 (a duality gap of exactly 0 is not reachable "
+                         "in floating point), got 0")
+    return tie_tol, float(gap_tol)
+
+
+def check_state(game: StatefulGame, state, name: str = "state", batch: bool = True) -> np.ndarray:
+    """Validate agent states ``(..., d)`` (``batch=False``: exactly ``(d,)``): finite and ``>= 0``."""
+    state = _with_trailing_shape(state, (game.n_efforts,), name, "(..., d)", batch)
+    if not state.min(initial=0.0) >= 0.0:
+        _reject_non_finite(state, name)
+        raise ValueError(f"{name} must be >= 0, got {state}")
+    return state
 
 
 def _linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
@@ -489,7 +569,8 @@ def _linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: floa
     the budget on the favoured argmax of ``c_tau(theta)``, with ``c`` from the game's cached operator."""
     T, d = game.horizon, game.n_efforts
     values = _derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
-    return _derived(game, _budget_vertices).take(_favoured_choices(game, values.tolist(), tie_tol), axis=0)
+    scales = _derived(game, _round_scales, "rational").tolist()
+    return _derived(game, _budget_vertices).take(_favoured_choices(game, values.tolist(), tie_tol, scales), axis=0)
 
 
 def _marginal_value_matrix(game: StatefulGame) -> np.ndarray:
@@ -500,25 +581,42 @@ def _marginal_value_matrix(game: StatefulGame) -> np.ndarray:
     return matrix
 
 
-def respond_in_round(game: StatefulGame, model: str, rule: np.ndarray, state: np.ndarray, round_index: int,
+def respond_in_round(game: StatefulGame, model: str, rule, state, round_index: int,
                      tie_tol: float = TIE_TOL, gap_tol: float = GAP_TOL) -> Response:
     """One round of a ``myopic`` or ``forecasting`` agent facing ``rule`` ``(n,)`` in state ``state`` ``(d,)``.
 
     ``round_index`` is 0-based. The returned ``effort`` has shape ``(1, d)``: this round's effort. The
     agent's plan is a sub-game starting in ``state``; discounting from round ``round_index`` on is
-    rescaled to start at 1, which leaves the argmax unchanged.
+    rescaled to start at 1, which leaves the argmax unchanged. Linear ``g``: :func:`per_round_response`.
     """
     if model not in ("myopic", "forecasting"):
         raise ValueError(f"model must be 'myopic' or 'forecasting' for a per-round response, got {model!r}")
-    if not 0 <= round_index < game.horizon:
-        raise ValueError(f"round_index must be in [0, {game.horizon - 1}], got {round_index}")
+    if isinstance(round_index, (bool, np.bool_)) or not isinstance(round_index, (int, np.integer)) \
+            or not 0 <= round_index < game.horizon:
+        raise ValueError(f"round_index must be an integer in [0, {game.horizon - 1}], got {round_index!r}")
+    rule = _on_simplex_rows(_with_trailing_shape(rule, (game.n_features,), "rule", "(..., n)", batch=False), "rule")
+    state = check_state(game, state, batch=False)
+    return _respond_in_round(game, model, rule, state, int(round_index), *_check_tolerances(tie_tol, gap_tol))
+
+
+def _respond_in_round(game: StatefulGame, model: str, rule: np.ndarray, state: np.ndarray, round_index: int,
+                      tie_tol: float, gap_tol: float) -> Response:
+    """:func:`respond_in_round` of checked arguments."""
     if game.is_linear:
-        values = (game.conversion_matrix.T @ rule) * per_round_weights(game, model)[round_index]
-        return Response(favoured_option(game, values, tie_tol)[None, :])
+        return Response(per_round_response(game, model, rule, round_index, tie_tol)[None, :])
     horizon = 1 if model == "myopic" else game.horizon - round_index
-    sub_game = game.replace(horizon=horizon, initial_state=np.asarray(state, dtype=np.float64))
-    plan = best_response(sub_game, np.tile(rule, (horizon, 1)), "rational", tie_tol, gap_tol)
+    sub_game = game.replace(horizon=horizon, initial_state=state)
+    plan = _concave_best_response(sub_game, np.tile(rule, (horizon, 1)), sub_game.initial_state, gap_tol)
     return Response(plan.effort[:1], plan.duality_gap)
+
+
+def per_round_response(game: StatefulGame, model: str, rule: np.ndarray, round_index, tie_tol: float = TIE_TOL):
+    """The ``myopic`` / ``forecasting`` agent's effort in a linear game, without argument checks (the envs' hot path;
+    :func:`respond_in_round` is the checked entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch
+    ``rule`` ``(k, n)`` with indices ``(k,)`` gives ``(k, d)``. The state does not matter with linear ``g``."""
+    values = np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix) * _derived(game, per_round_weights,
+                                                                                       model)[round_index]
+    return favoured_option(game, values, _derived(game, _round_scales, model)[round_index], tie_tol)
 
 
 def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:
@@ -572,7 +670,7 @@ def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndar
         if gap <= gap_tol:
             break
         gradient_now = marginal_values(game, theta, effort.clip(1e-12), state)
-        vertex = favoured_option(game, np.nan_to_num(gradient_now, posinf=1e12), tie_tol=0.0)
+        vertex = favoured_option(game, np.nan_to_num(gradient_now, posinf=1e12), 1.0, tie_tol=0.0)
         direction = vertex - effort
         # Exact line search on the concave 1-d restriction by golden section.
         low, high = 0.0, 1.0
@@ -587,7 +685,38 @@ def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndar
     if gap > gap_tol:
         warnings.warn(f"concave best response stopped at duality gap {gap:.3g} > gap_tol={gap_tol:.3g}",
                       RuntimeWarning, stacklevel=3)
-    return Response(effort, max(gap, 0.0))
+    favourite = _principal_favourite(game, theta, effort, state)
+    # The agent's utility bound U* <= U_A(effort) + gap certifies the favourite too, up to what it gave up.
+    lost = max(utility(effort.ravel()) - utility(favourite.ravel()), 0.0)
+    return Response(favourite, max(gap, 0.0) + lost)
+
+
+#: Principal value (relative to ``max(1, T B max|lambda|)``) a tie-break must gain to replace the agent's solution.
+_TIE_BREAK_GAIN = 1e-9
+
+
+def _principal_favourite(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Among effort policies ``(T, d)`` that give every feature ``theta`` weighs the value ``effort`` gives it, one the
+    principal values most (an LP, HiGHS); ``effort`` itself unless that gains the principal something.
+
+    Why this is the principal-favouring tie-break of a concave agent: ``U_A = sum_t gamma^(t-1) sum_i theta_ti
+    g(z_ti)`` with ``g`` strictly concave (sqrt, log1p) and the latent features ``z`` affine in the effort policy,
+    so two best responses with different weighed features would have a strictly better midpoint: the agent's
+    best responses are exactly the feasible policies with the weighed features of any one of them, and they
+    share its utility and its Frank–Wolfe gap (the gradient depends on the weighed features only).
+    """
+    T, n, d, B = game.horizon, game.n_features, game.n_efforts, game.budget
+    latent = _derived(game, _rollout_map)[0][(T + 1) * d:]  # (T n, T d): z = latent . e + (terms of the state)
+    weighed = latent[theta.ravel() > 0.0]
+    values = np.tile(game.effort_value, T)
+    result = linprog(-values, A_ub=np.kron(np.eye(T), np.ones(d)), b_ub=np.full(T, B), A_eq=weighed,
+                     b_eq=weighed @ effort.ravel(), bounds=(0.0, B), method="highs",
+                     options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    if result.status != 0:
+        return effort
+    favourite = _project_to_budget(result.x.reshape(T, d), B)
+    scale = max(1.0, T * B * float(np.abs(game.effort_value).max()))
+    return favourite if values @ (favourite - effort).ravel() > _TIE_BREAK_GAIN * scale else effort
 
 
 def _project_to_budget(effort: np.ndarray, budget: float) -> np.ndarray:
