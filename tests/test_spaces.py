@@ -70,6 +70,9 @@ def test_every_vertex_and_the_all_minus_one_row_are_reached(shape):
     (np.zeros((1, 4)), r"shape \(4,\)"),
     ([0.0, 0.0, np.nan, 0.0], "finite"),
     ([0.0, 2.0, 0.0, 0.0], r"lie in \[-1.0, 1.0\]"),
+    ([None, 0.0, 0.0, 0.0], "finite"),  # None converts to NaN
+    ([object(), 0.0, 0.0, 0.0], "real numbers"),
+    (["a", "b", "c", "d"], "real numbers"),
 ])
 def test_simplex_action_errors_name_the_action(action, message):
     with pytest.raises(ValueError, match=message):
@@ -85,3 +88,9 @@ def test_python_and_numpy_maps_agree_on_single_rows(seed, k):
     rows = np.random.default_rng(seed).uniform(-1.0, 1.0, (5, k))
     rows[0] = -1.0  # the uniform fallback
     np.testing.assert_array_equal(np.array([box_to_simplex(row) for row in rows]), box_to_simplex(rows))
+
+
+@pytest.mark.parametrize("point", [np.zeros(3), [0.5, -0.1, 0.6], [np.inf, 0.0, 1.0], [[0.5, 0.5, 0.0], [0.0, 0.0, 0.0]]])
+def test_simplex_to_box_rejects_what_no_action_maps_to(point):
+    with pytest.raises(ValueError, match="point"):
+        simplex_to_box(point)

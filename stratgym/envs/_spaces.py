@@ -74,7 +74,7 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
 
     The same checks, errors, clipping and result, with fewer calls (small actions are checked in plain Python).
     """
-    array = np.asarray(action, dtype=np.float64)
+    array = _real_array(action, name)
     if array.shape == space.shape:
         if array.size <= PYTHON_CHECK_SIZE:
             values = array.ravel().tolist()
@@ -94,9 +94,22 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
     return box_to_simplex(check_action(space, array, name, atol))  # raises, saying why
 
 
+def _real_array(action, name: str) -> np.ndarray:
+    """``action`` as a float64 array; ``ValueError`` naming ``name`` if it holds something other than numbers."""
+    try:
+        return np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of real numbers, got {action!r}") from error
+
+
 def simplex_to_box(point: np.ndarray) -> np.ndarray:
-    """An action that :func:`box_to_simplex` maps to ``point`` ``(..., k)``: the inverse used by tests and wrappers."""
-    point = np.asarray(point, dtype=np.float64)
+    """An action that :func:`box_to_simplex` maps to ``point`` ``(..., k)``: the inverse used by tests and wrappers.
+
+    ``point`` needs entries ``>= 0`` with a positive one on the last axis (any positive scale: the map normalizes).
+    """
+    point = _real_array(point, "point")
+    if not (np.all(np.isfinite(point)) and point.min(initial=0.0) >= 0.0 and np.all(point.max(axis=-1, initial=0.0) > 0.0)):
+        raise ValueError(f"point must be finite and >= 0 with a positive entry in every row, got {point}")
     scaled = point / point.max(axis=-1, keepdims=True)
     return (2.0 * scaled - 1.0).astype(np.float32)
 
@@ -107,7 +120,7 @@ def check_action(space: spaces.Space, action, name: str = "action", atol: float 
     Box actions may exceed the bounds by ``atol`` (float32 round-off) and are then clipped.
     """
     if isinstance(space, spaces.Box):
-        array = np.asarray(action, dtype=np.float64)
+        array = _real_array(action, name)
         if array.shape != space.shape:
             raise ValueError(f"{name} must have shape {space.shape}, got {array.shape}")
         # One vectorized test on the hot path (False for NaN too); the slow path says why.
