@@ -5,6 +5,9 @@ PIP    := $(PY) -m pip
 # torch is pinned to the CPU wheel this machine image carries; installing it first keeps
 # stable-baselines3 from pulling the multi-GB CUDA build (2.13.0 satisfies SB3's torch range).
 TORCH  := torch==2.13.0
+# On a machine without that wheel, take PyTorch's CPU build from its own index instead:
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 # The demo needs the package only; the tests also exercise the optional credit-data and zoo extras.
 BASE_STAMP := $(VENV)/.installed-base
 TEST_STAMP := $(VENV)/.installed-test
@@ -16,7 +19,8 @@ $(PY):
 
 $(BASE_STAMP): $(PY) setup.cfg pyproject.toml
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	@$(PY) -c "import torch; torch.version.cuda and print('warning: torch', torch.__version__, 'is a CUDA build; see TORCH_INDEX in the Makefile')"
 	$(PIP) install --quiet -e .
 	touch $@
 
