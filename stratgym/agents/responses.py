@@ -98,8 +98,8 @@ class QuantalResponse:
     agent picks option ``k`` with probability ``exp(beta v_k) / sum exp(beta v)`` using ``rng``.
 
     ``beta = inf`` is the exact best response (:class:`LookaheadResponse`: the principal's favourite among
-    options within ``TIE_TOL`` of the best, relative to the round's ``round_scales``, no randomness); as ``beta -> inf`` the probabilities concentrate on the
-    best options. Concave ``g`` is rejected: its best responses are not vertices, so the vertex logit
+    options within ``TIE_TOL`` of the best, relative to the round's ``round_scales``, no randomness); as
+    ``beta -> inf`` the probabilities concentrate on the best options. Concave ``g`` is rejected: its best responses are not vertices, so the vertex logit
     would not approach them.
 
     Args:

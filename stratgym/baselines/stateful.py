@@ -49,7 +49,8 @@ VALUE_TOL = 1e-6
 #: Default cap on the number of pure effort policies ``(d+1)^T`` that :func:`brute_force_optimum` enumerates.
 BRUTE_FORCE_CAP = 4096
 #: HiGHS LP tolerances: tighter than the defaults (1e-7) so that the agent's ties that a certificate relies
-#: on hold far inside the best response's tie tolerance (``TIE_TOL = 1e-9`` relative).
+#: on hold far inside the best response's tie tolerance (``TIE_TOL = 1e-9`` of the round's scale; the LPs
+#: normalize every round by that scale, so these tolerances are in the same units).
 _LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
 __all__ = ["SUPPORT_TOL", "VALUE_TOL", "BRUTE_FORCE_CAP", "response_operator", "incentivizing_rule",

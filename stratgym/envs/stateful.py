@@ -225,7 +225,8 @@ class StatefulCommitmentEnv(_StatefulEnv):
     ``s_{t+1} = p * s_t + omega * e_t``. The principal moves first (Stackelberg): it commits to
     ``theta_1..theta_T`` and the agent, knowing them, plays a full-horizon best response
     (``best_response(game, theta, "rational")``; ties broken in the principal's favour, marginal values
-    within ``TIE_TOL`` count as tied; concave ``g`` is solved to the duality gap ``GAP_TOL``). The
+    within ``TIE_TOL`` times the round's ``round_scales`` count as tied; concave ``g`` is solved to the
+    duality gap ``GAP_TOL``). The
     episode is this one decision, a contextual bandit; the same game is played every episode.
 
     ## Action Space
