@@ -65,7 +65,7 @@ def lp_section(settings: dict, progress: bool) -> tuple[str, tuple[bool, float] 
             massed = time.perf_counter()
             # What equivalence_regions(game) returns, built from the two timed steps.
             regions = Regions(patterns, witnesses, masses.masses, masses.errors, masses.method,
-                              *region_payoffs(game, patterns))
+                              *region_payoffs(game, patterns), game)
             lp = median(time_call(lambda: optimal_scheme(regions), settings["lp_repeats"]))
             value = optimal_scheme(regions).principal_value
             total = (enumerated - start) + (massed - enumerated) + lp

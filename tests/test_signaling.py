@@ -8,28 +8,22 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import norm
 
 from stratgym.baselines import signaling
-from stratgym.baselines.signaling import (BICViolationError, evaluate, full_revelation, no_information,
-                                          obedient_scheme, optimal_scheme, sampled_mechanism, sampled_recommendation,
-                                          simulate, solve_signaling_lp)
-from stratgym.games.persuasion import (TIE_TOL, FiniteSupportPrior, GaussianPrior, PersuasionGame, decision_patterns,
-                                       equivalence_regions, evaluate_scheme, random_persuasion_game, region_payoffs)
+from stratgym.baselines.signaling import (BIC_SIGMAS, BICViolationError, evaluate, ex_ante_bic_slack,
+                                          full_revelation, no_information, obedient_scheme, optimal_scheme,
+                                          sampled_mechanism, sampled_recommendation, simulate, solve_signaling_lp)
+from stratgym.games.credit import synthetic_credit
+from stratgym.games.persuasion import (TIE_TOL, FiniteSupportPrior, decision_patterns, equivalence_regions,
+                                       evaluate_scheme, prosecutor, random_persuasion_game, region_payoffs)
 
 seeds = st.integers(0, 2**32 - 1)
 TOL = 1e-7
 
 
-def prosecutor(prior=None) -> PersuasionGame:
-    """Two actions; 0.3 of the prior approves only if the agent acts, 0.7 rejects anyway; acting costs 0.5."""
-    prior = FiniteSupportPrior([[-1.0, 2.0], [-1.0, 0.5]], [0.3, 0.7]) if prior is None else prior
-    return PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5], prior)
-
-
-def gaussian_prosecutor() -> PersuasionGame:
-    """The same instance with a Gaussian prior: theta = (-1, eta), eta ~ N(mu, 1), P(eta >= 1) = 0.3."""
-    return prosecutor(GaussianPrior([-1.0, 1.0 - norm.ppf(0.7)], [[0.0, 0.0], [0.0, 1.0]]))
+def gaussian_prosecutor():
+    """The prosecutor with a Gaussian prior: theta = (-1, eta), eta ~ N(mu, 1), P(eta >= 1) = 0.3."""
+    return prosecutor(gaussian=True)
 
 
 def random_instance(seed: int, prior: str, max_actions: int = 4, decision_dependent: bool = False):
@@ -167,6 +161,70 @@ def test_simulation_agrees_with_exact_evaluation(seed, prior):
         assert abs(estimate.agent_value - exact.agent_value) <= 4 / 3 * estimate.agent_error + 2 * mass_error
 
 
+def exact_ex_ante_slack(regions, scheme) -> float:
+    """min over recommended a != b of sum_s pi_s q_s(a) (u_A(a, s) - u_A(b, s)), pair by pair."""
+    agent, masses = regions.agent_payoffs, regions.masses
+    return min(float(np.sum(masses * scheme[:, a] * (agent[:, a] - agent[:, b])))
+               for a in range(regions.n_actions) for b in range(regions.n_actions)
+               if a != b and masses @ scheme[:, a] > 0)
+
+
+def test_ex_ante_bic_slack_against_a_brute_force_estimate():
+    rng = np.random.default_rng(0)
+    rows, agent = rng.dirichlet(np.ones(4), size=50), rng.normal(size=(50, 4))
+    rows[:, 2] = 0.0  # never recommended: not a candidate
+    rows /= rows.sum(axis=1, keepdims=True)
+    gains = rows[:, :, None] * (agent[:, :, None] - agent[:, None, :])  # (n, a, b)
+    mean, se = gains.mean(axis=0), gains.std(axis=0, ddof=1) / np.sqrt(50)
+    candidates = ~np.eye(4, dtype=bool)
+    candidates[2] = False
+    pair = np.unravel_index(np.argmin(np.where(candidates, mean, np.inf)), mean.shape)
+    assert ex_ante_bic_slack(rows, agent) == pytest.approx((mean[pair], se[pair]), rel=1e-9, abs=1e-12)
+    assert ex_ante_bic_slack(rows[:1], agent[:1])[1] == np.inf
+    assert ex_ante_bic_slack(np.ones((3, 1)), np.zeros((3, 1))) == (np.inf, 0.0)  # one action: nothing to deviate to
+    with pytest.raises(ValueError, match="agent_payoffs"):
+        ex_ante_bic_slack(rows, agent[:, :3])
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=seeds, prior=st.sampled_from(["gaussian", "finite"]))
+def test_simulated_bic_slack_estimates_the_exact_ex_ante_slack(seed, prior):
+    game, regions = random_instance(seed, prior)
+    rng = np.random.default_rng(seed + 2)
+    for scheme in (optimal_scheme(regions).scheme, rng.dirichlet(np.ones(regions.n_actions), size=regions.n_regions)):
+        estimate = simulate(game, regions, scheme, rng, n_rounds=20_000)
+        exact = exact_ex_ante_slack(regions, scheme)
+        mass_error = float(regions.mass_errors.sum())  # the exact slack moves at most this with the masses
+        assert abs(estimate.bic_slack - exact) <= BIC_SIGMAS * estimate.bic_slack_se + mass_error + 1e-12
+
+
+def test_simulation_flags_a_violating_scheme_and_passes_the_optimum():
+    game = prosecutor()
+    regions = equivalence_regions(game)
+    pushy = np.array([[0.5, 0.5], [0.0, 1.0]])  # ex ante E[q(act) (u_A(act) - u_A(none))] = -0.175 + 0.15
+    assert exact_ex_ante_slack(regions, pushy) == pytest.approx(-0.025)
+    estimate = simulate(game, regions, pushy, np.random.default_rng(0), n_rounds=20_000)
+    assert estimate.bic_slack + BIC_SIGMAS * estimate.bic_slack_se < 0  # violating, beyond the error bar
+    best = simulate(game, regions, optimal_scheme(regions).scheme, np.random.default_rng(0), n_rounds=20_000)
+    assert best.bic_slack + BIC_SIGMAS * best.bic_slack_se >= 0  # the optimum binds: slack 0 within the error bar
+    assert abs(best.bic_slack) <= BIC_SIGMAS * best.bic_slack_se
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=seeds)
+def test_value_error_propagates_monte_carlo_mass_errors(seed):
+    """Full revelation is obeyed whatever the masses, so its values under Monte Carlo and exact masses differ only
+    through the masses: by at most the propagated value_error."""
+    game, exact = random_instance(seed, "gaussian", max_actions=3)
+    sampled = equivalence_regions(game, method="monte-carlo", rng=np.random.default_rng(seed), n_samples=2_000)
+    assert sampled.mass_method == "monte-carlo" and np.array_equal(sampled.patterns, exact.patterns)
+    revealed, truth = full_revelation(sampled), full_revelation(exact)
+    assert abs(revealed.principal_value - truth.principal_value) <= revealed.value_error + truth.value_error
+    spread = np.ptp(np.sum(revealed.scheme * sampled.principal_payoffs[:, revealed.responses], axis=1))
+    assert (revealed.value_error > 0) == (spread > 0)
+    assert optimal_scheme(equivalence_regions(prosecutor())).value_error == 0.0  # finite-sum masses are exact
+
+
 def test_values_are_priced_at_the_agents_actual_response():
     regions = equivalence_regions(prosecutor())
     pushy = evaluate(regions, [[0.5, 0.5], [0.0, 1.0]])
@@ -217,6 +275,8 @@ def test_zero_mass_regions_are_dropped_safely():
     (lambda: sampled_recommendation(prosecutor(), [1.0, 2.0], np.random.default_rng(0), 0), "n_samples"),
     (lambda: sampled_recommendation(prosecutor(), [1.0], np.random.default_rng(0)), "theta"),
     (lambda: sampled_mechanism(prosecutor(), np.random.default_rng(0), n_trials=0), "n_trials"),
+    (lambda: sampled_mechanism(prosecutor(), np.random.default_rng(0), tie_tol=-1.0), "tie_tol"),
+    (lambda: evaluate(prosecutor(), np.eye(2), tie_tol=-1.0), "tie_tol"),
 ])
 def test_bad_arguments_name_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
@@ -243,18 +303,50 @@ def test_sampled_recommendation_reads_the_realized_rules_row():
     assert row[1] == pytest.approx(min(1.0, (share + 0.02) / (1 - share)), abs=1e-9)
 
 
-@pytest.mark.parametrize("build, seed", [(prosecutor, 0), (gaussian_prosecutor, 1),
-                                         (lambda: random_instance(11, "gaussian")[0], 2)])
-def test_sampled_mechanism_approaches_the_lp_value(build, seed):
-    game = build()
-    regions = equivalence_regions(game)
-    best, revealed = optimal_scheme(regions), full_revelation(regions)
-    lone = sampled_mechanism(game, np.random.default_rng(seed), n_samples=1, epsilon=0.0, n_trials=200)
-    many = sampled_mechanism(game, np.random.default_rng(seed), n_samples=2000, epsilon=0.0, n_trials=200)
-    assert lone.method == many.method == "sampled-eps-bic" and many.mass_method == "monte-carlo"
-    # N = 1 reveals the rule: the full-revelation value (up to simulation error).
-    assert abs(lone.principal_value - revealed.principal_value) <= max(lone.value_error, 1e-12)
-    # Large N: within simulation error plus a small sampling bias of the LP optimum.
-    assert abs(many.principal_value - best.principal_value) <= many.value_error + 0.02
-    assert many.bic_slack >= -0.1
-    assert np.allclose(many.scheme.sum(axis=1), 1.0) and abs(many.masses.sum() - 1.0) < 1e-12
+def value_at_true_masses(result, regions) -> float:
+    """The principal's value of a sampled mechanism's effective scheme (obeyed) under the exact masses: its estimated
+    value without the noise of which regions the trials' rules fell in."""
+    located = regions.locate(result.patterns)
+    assert sorted(located) == np.flatnonzero(regions.masses > 0).tolist()  # every region was met
+    return float(regions.masses[located] @ np.sum(result.scheme * regions.principal_payoffs[located], axis=1))
+
+
+def persuadable_instance(seed: int):
+    """The first random small instance drawn from default_rng(seed) where optimal signaling beats full revelation
+    (the N = 1 mechanism) by at least 0.15; uniform over its atoms, so every region has mass >= 1/4."""
+    rng = np.random.default_rng(seed)
+    while True:
+        game = random_persuasion_game(rng, 3, int(rng.integers(2, 4)), "finite", n_atoms=4)
+        game = game.replace(prior=FiniteSupportPrior(game.prior.atoms))
+        regions = equivalence_regions(game)
+        best, revealed = optimal_scheme(regions), full_revelation(regions)
+        if best.principal_value - revealed.principal_value >= 0.15:
+            return game, regions, best, revealed
+
+
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(seed=seeds)
+def test_sampled_mechanism_error_shrinks_with_the_number_of_samples(seed):
+    game, regions, best, revealed = persuadable_instance(seed)
+    errors = []
+    for n_samples in (1, 16, 256):
+        result = sampled_mechanism(game, np.random.default_rng(seed), n_samples=n_samples, epsilon=0.0, n_trials=30)
+        assert result.method == "sampled-eps-bic" and result.mass_method == "monte-carlo" and result.is_bic
+        assert np.allclose(result.scheme.sum(axis=1), 1.0) and abs(result.masses.sum() - 1.0) < 1e-12
+        errors.append(abs(value_at_true_masses(result, regions) - best.principal_value))
+    # N = 1 reveals the rule: exactly the full-revelation gap. Then the error falls (up to the noise of 30 trials).
+    assert errors[0] == pytest.approx(best.principal_value - revealed.principal_value, abs=1e-7)
+    assert errors[1] <= 0.5 * errors[0] and errors[2] <= 0.5 * errors[0]
+    assert errors[2] <= errors[1] + 0.03
+
+
+def test_sampled_mechanism_bic_is_judged_ex_ante_against_epsilon(monkeypatch):
+    """theta is exchangeable with the samples, so epsilon = 0 is BIC in expectation: reported as BIC. A mechanism
+    that always recommends acting (ex ante slack -0.2) must be reported as violating, even with epsilon = 0.01."""
+    honest = sampled_mechanism(synthetic_credit(), np.random.default_rng(1), n_samples=100, epsilon=0.0, n_trials=200)
+    assert honest.is_bic and honest.epsilon == 0.0 and 0 < honest.bic_slack_se < 0.05
+    assert honest.bic_slack + BIC_SIGMAS * honest.bic_slack_se >= 0.0
+    monkeypatch.setattr(signaling, "sampled_recommendation", lambda game, theta, rng, n_samples, epsilon: np.eye(2)[1])
+    pushy = sampled_mechanism(prosecutor(), np.random.default_rng(0), n_samples=10, epsilon=0.01, n_trials=1000)
+    assert pushy.bic_slack == pytest.approx(0.3 * 0.5 - 0.7 * 0.5, abs=4 * pushy.bic_slack_se)
+    assert not pushy.is_bic and pushy.bic_slack + BIC_SIGMAS * pushy.bic_slack_se < -0.01

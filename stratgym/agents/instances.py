@@ -41,6 +41,7 @@ NAMED_GAMES = {
                  "random": "stratgym.games.stateful:random_game"},
     "persuasion": {"synthetic_credit": "stratgym.games.credit:synthetic_credit",
                    "german_credit": "stratgym.games.credit:german_credit",
+                   "prosecutor": "stratgym.games.persuasion:prosecutor",
                    "random": "stratgym.games.persuasion:random_persuasion_game"},
 }
 

@@ -10,7 +10,8 @@ Algorithmic Recourse", NeurIPS 2022; the model is ``stratgym.games.persuasion``)
 Every env takes any :class:`~stratgym.games.persuasion.PersuasionGame` (``gym.make(id, game=...)``;
 ``None`` means ``synthetic_credit()``) and optionally its precomputed
 :class:`~stratgym.games.persuasion.Regions` (``regions=...``: enumeration and masses are the costly part
-of construction; everything else is precomputed too, so steps are cheap). A rule's region is drawn
+of construction; everything else is precomputed too, so steps are cheap). Regions record the game they were
+computed for, and regions of another game (another prior, say) raise ``ValueError``. A rule's region is drawn
 from the region masses with ``self.np_random`` (the same law as drawing ``theta`` from the prior and
 reading its pattern, and the masses the exact evaluators use). Envs raise ``ValueError`` for NaN,
 wrongly shaped or out-of-space actions and :class:`gymnasium.error.ResetNeeded` when stepped before
@@ -30,10 +31,10 @@ from gymnasium import spaces
 
 from stratgym.envs._base import RoundEnv
 from stratgym.envs._spaces import check_action, simplex_action, simplex_box
+from stratgym.games._validation import as_nonnegative_float
 from stratgym.games.credit import synthetic_credit
-from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, agent_choice, check_scheme,
-                                       equivalence_regions, evaluate_scheme, full_revelation_scheme,
-                                       no_information_scheme, region_payoffs)
+from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_scheme, equivalence_regions,
+                                       evaluate_scheme, full_revelation_scheme, no_information_scheme)
 from stratgym.games.persuasion import _best_responses, _weighted_payoffs  # evaluate_scheme's parts, for envs
 
 
@@ -55,20 +56,10 @@ def _setup(game, regions) -> tuple[PersuasionGame, Regions]:
     if not isinstance(regions, Regions):
         raise ValueError(f"regions must be the game's Regions (equivalence_regions(game)) or None, "
                          f"got {type(regions).__name__}")
-    if regions.n_actions != game.n_actions:
-        raise ValueError(f"regions must be computed for this game: {regions.n_actions} actions, the game has "
-                         f"{game.n_actions}")
-    principal, agent = region_payoffs(game, regions.patterns)
-    if not (np.array_equal(principal, regions.principal_payoffs) and np.array_equal(agent, regions.agent_payoffs)):
-        raise ValueError("regions must be computed for this game (equivalence_regions(game)): its payoffs differ")
+    regions.check_game(game)  # the recorded game, not only the payoff tables: masses depend on the prior too
     if not np.any(regions.masses > 0):
         raise ValueError("regions must have a region of positive mass")
     return game, regions
-
-
-def _is_real(value) -> bool:
-    """Whether ``value`` is a real number (``bool`` is not; NaN is, and fails every range test)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 class _PersuasionEnv(RoundEnv):
@@ -78,10 +69,8 @@ class _PersuasionEnv(RoundEnv):
     def __init__(self, game: PersuasionGame | None, regions: Regions | None, render_mode: str | None,
                  tie_tol: float, episode_length: int | None = 1):
         super().__init__(render_mode, episode_length)
-        if not (_is_real(tie_tol) and 0 <= tie_tol < np.inf):
-            raise ValueError(f"tie_tol must be a finite number >= 0, got {tie_tol!r}")
+        self.tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
         self.game, self.regions = _setup(game, regions)
-        self.tie_tol = float(tie_tol)
         self._masses = self.regions.masses / self.regions.masses.sum()
         self._cumulative_masses = np.cumsum(self._masses).tolist()  # bisect on a list: no numpy call per draw
         self._n_regions, self._n_actions = self.regions.n_regions, self.regions.n_actions
@@ -151,7 +140,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     | Observations | Box ``[0, 1]^R``: the region masses (constant) |
     | Players | principal (learns); agent (exact posterior best response, ties to obedience) |
     | Reference solver | ``stratgym.baselines.signaling.optimal_scheme(game)`` (LP over regions) |
-    | Known optimum | the LP value; prosecutor instance (0.3 approving mass, cost 0.5): 0.6 |
+    | Known optimum | the LP value; ``stratgym.games.persuasion.prosecutor()`` (0.3 approving mass, cost 0.5): 0.6 |
 
     ## Description
 
@@ -250,15 +239,11 @@ class PersuasionSchemeEnv(_PersuasionEnv):
         for name, value in (("penalty_weight", penalty_weight), ("bic_margin", bic_margin)):
             if value is not None and reward != "penalized":
                 raise ValueError(f"{name} applies only to reward='penalized' (reward is {reward!r}); leave it None")
-        if penalty_weight is not None and not (_is_real(penalty_weight) and 0 < penalty_weight < np.inf):
-            raise ValueError(f"penalty_weight must be a finite number > 0 or None, got {penalty_weight!r}")
-        if bic_margin is not None and not (_is_real(bic_margin) and 0 <= bic_margin < np.inf):
-            raise ValueError(f"bic_margin must be a finite number >= 0 or None, got {bic_margin!r}")
         self.reward = reward
         if reward == "penalized":
             self.penalty_weight = (conservative_penalty_weight(self.regions) if penalty_weight is None
-                                   else float(penalty_weight))
-            self.bic_margin = BIC_MARGIN if bic_margin is None else float(bic_margin)
+                                   else as_nonnegative_float(penalty_weight, "penalty_weight", positive=True))
+            self.bic_margin = BIC_MARGIN if bic_margin is None else as_nonnegative_float(bic_margin, "bic_margin")
         self.action_space = simplex_box(self.regions.n_regions, self.regions.n_actions)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.regions.n_regions,), dtype=np.float32)
         self._observation = self._masses.astype(np.float32)
@@ -401,7 +386,7 @@ def receiver_context(game: PersuasionGame, regions: Regions, tie_tol: float = TI
     """The :class:`ReceiverContext` of ``game``: prior values ``(A,)``, the no-information action, the costs."""
     masses = regions.masses / regions.masses.sum()
     prior_values = masses @ regions.agent_payoffs
-    default = int(agent_choice(prior_values, masses @ regions.principal_payoffs, tie_tol=tie_tol))
+    default = int(no_information_scheme(regions, tie_tol)[0].argmax())  # one-hot rows: the prior best response
     prior_values.setflags(write=False)
     return ReceiverContext(prior_values, default, game.costs)
 

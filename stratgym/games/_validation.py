@@ -56,9 +56,11 @@ def as_positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def as_nonnegative_float(value, name: str) -> float:
-    """Return ``value`` as a float; ``ValueError`` naming ``name`` unless it is a finite real number ``>= 0``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def as_nonnegative_float(value, name: str, positive: bool = False) -> float:
+    """Return a single real number ``>= 0`` (``> 0`` if ``positive``) as a float; ``ValueError`` naming ``name``
+    otherwise (booleans and strings are not numbers here)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
+    array = as_real_array(value, name, shape=())
+    check_range(array, name, low=0.0, low_open=positive)
+    return float(array)

@@ -100,14 +100,18 @@ def population_from_table(table: Mapping[str, Sequence], label: str, positive, f
 
     ``label``: the label column; rows equal to ``positive`` get label 1. ``encodings``: column ->
     {category: number} for categorical columns (every value must be encoded); other columns must be numeric.
-    A column with zero spread is rejected (it would duplicate the intercept).
+    A column with zero spread is rejected (it would duplicate the intercept). A missing value (``None``, NaN
+    or an empty string) in the label or a feature column is rejected naming the column and its row (rows
+    count from 0).
     """
     encodings = {} if encodings is None else encodings
     if label not in table:
         raise ValueError(f"label column {label!r} is not in the table (columns: {sorted(table)})")
     if len(features) < 1:
         raise ValueError("features must name at least one column")
-    labels = np.asarray([value == positive for value in np.asarray(table[label]).tolist()], dtype=np.float64)
+    label_values = np.asarray(table[label]).tolist()
+    _check_present(label_values, f"label column {label!r}")
+    labels = np.asarray([value == positive for value in label_values], dtype=np.float64)
     if labels.min() == labels.max():
         raise ValueError(f"label column {label!r} must contain both {positive!r} and another value")
     columns = []
@@ -115,6 +119,7 @@ def population_from_table(table: Mapping[str, Sequence], label: str, positive, f
         if name not in table:
             raise ValueError(f"feature column {name!r} is not in the table (columns: {sorted(table)})")
         values = np.asarray(table[name]).tolist()
+        _check_present(values, f"feature column {name!r}")
         if name in encodings:
             unknown = sorted({str(v) for v in values} - set(map(str, encodings[name])))
             if unknown:
@@ -123,10 +128,13 @@ def population_from_table(table: Mapping[str, Sequence], label: str, positive, f
             values = [codes[str(v)] for v in values]
         try:
             column = np.asarray(values, dtype=np.float64)
-        except ValueError as error:
-            raise ValueError(f"feature column {name!r} is not numeric: give it an encoding") from error
+        except (TypeError, ValueError) as error:
+            row = next(i for i, value in enumerate(values) if not _is_number(value))
+            raise ValueError(f"feature column {name!r} is not numeric (row {row}: {values[row]!r}): give it an "
+                             f"encoding") from error
         if not np.all(np.isfinite(column)):
-            raise ValueError(f"feature column {name!r} has missing or non-finite values")
+            raise ValueError(f"feature column {name!r} has a non-finite value in row "
+                             f"{int(np.flatnonzero(~np.isfinite(column))[0])}")
         columns.append(column)
     raw = np.column_stack(columns)
     center, scale = raw.mean(axis=0), raw.std(axis=0)
@@ -134,6 +142,23 @@ def population_from_table(table: Mapping[str, Sequence], label: str, positive, f
         raise ValueError(f"feature columns {[f for f, s in zip(features, scale) if s == 0]} are constant")
     standardized = np.column_stack([np.ones(raw.shape[0]), (raw - center) / scale])
     return CreditPopulation(standardized, labels, ("intercept", *features), np.r_[0.0, center], np.r_[1.0, scale])
+
+
+def _check_present(values: list, what: str) -> None:
+    """``ValueError`` naming ``what`` and the first row whose value is missing: ``None``, NaN or a blank string."""
+    missing = [i for i, value in enumerate(values) if value is None or (isinstance(value, str) and not value.strip())
+               or (isinstance(value, float) and np.isnan(value))]
+    if missing:
+        raise ValueError(f"{what} has {len(missing)} missing value(s), the first in row {missing[0]} (rows count "
+                         f"from 0, header excluded): fill or drop them")
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def credit_instance(population: CreditPopulation, actions: Sequence[RecourseAction],
@@ -265,7 +290,8 @@ def german_credit(prior_variance: float = DEFAULT_PRIOR_VARIANCE, applicant: int
 
 
 def read_csv_columns(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a CSV with a header row into column name -> array (float where every value parses, else str)."""
+    """Read a CSV with a header row into column name -> array: float where every non-blank value parses (blank
+    cells become NaN, which :func:`population_from_table` reports as missing), else str."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path must be an existing CSV file, got {str(path)!r}")
@@ -280,7 +306,7 @@ def read_csv_columns(path: str | Path) -> dict[str, np.ndarray]:
     for j, name in enumerate(header):
         values = [row[j] for row in data]
         try:
-            columns[name] = np.array([float(v) for v in values])
+            columns[name] = np.array([float(v) if v.strip() else np.nan for v in values])
         except ValueError:
             columns[name] = np.array(values)
     return columns
@@ -291,11 +317,14 @@ def csv_credit(path: str | Path, label: str, positive, features: Sequence[str], 
                prior_variance: float = DEFAULT_PRIOR_VARIANCE, applicant: int | None = None) -> PersuasionGame:
     """An instance from any CSV: ``label`` column (``positive`` marks good credit), ``features`` columns, ``actions``.
 
-    Numeric label values compare as floats (``positive=1`` matches ``"1"`` and ``"1.0"``). The user
-    decides which features are actionable through ``actions``.
+    Numeric label values compare as floats (``positive=1`` matches ``"1"`` and ``"1.0"``), so ``positive`` must
+    then be a number. The user decides which features are actionable through ``actions``.
     """
     table = read_csv_columns(path)
     if label in table and table[label].dtype.kind == "f":
+        if not _is_number(positive):
+            raise ValueError(f"positive must be a number: label column {label!r} is numeric "
+                             f"(e.g. {table[label][0]:g}), got {positive!r}")
         positive = float(positive)
     return credit_instance(population_from_table(table, label, positive, features, encodings), actions,
                            prior_variance, applicant)

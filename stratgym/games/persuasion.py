@@ -11,7 +11,8 @@ does not. The decision is positive iff ``theta . (x_0 + Delta(a)) >= 0``, so
   (the boundary ``= 0`` counts as positive);
 * the agent's utility is ``u_A(a, theta) = s_a(theta) - c(a)``;
 * the principal's utility is ``u_P(a, theta) = U[a, s_a(theta)]`` for a table ``U`` of shape ``(A, 2)``
-  (by default 1 for every action but the no-op, whatever the decision).
+  (by default 1 for every action but the no-op, whatever the decision), or any function ``u_P(a, s(theta))``
+  of the whole pattern.
 
 Both utilities depend on ``theta`` only through its pattern, so rules with the same pattern form an
 *equivalence region* and a signaling scheme can recommend by region without loss: a scheme is a
@@ -27,17 +28,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.stats import multivariate_normal
+from scipy.stats import multivariate_normal, norm
 
 try:  # scipy's private integrator behind multivariate_normal.cdf; unlike the cdf it returns its error estimate
     from scipy.stats._qmvnt import _qauto, _qmvn
 except ImportError:  # a scipy that moved it: the public cdf, with its requested tolerance as the error bound
     _qauto = _qmvn = None
 
-from stratgym.games._validation import as_positive_int, as_real_array, check_range
+from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
 
 #: Posterior expected utilities (utility units) within this of each other are ties.
 TIE_TOL = 1e-9
@@ -48,6 +50,8 @@ REGION_TOL = 1e-7
 ZERO_ROW_TOL = 1e-12
 #: Names of the region-mass methods: exact sum over atoms, Gaussian orthant integration, Monte Carlo.
 MASS_METHODS = ("finite-sum", "orthant", "monte-carlo")
+#: The fields of a game that its regions depend on (labels do not).
+_MODEL_FIELDS = ("features", "effects", "costs", "prior", "principal_utility")
 
 
 def check_rng(rng, name: str = "rng") -> np.random.Generator:
@@ -58,17 +62,15 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
     return rng
 
 
+def _values_equal(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return not a != b
+
+
 def _fields_equal(first, second) -> bool:
-    if type(first) is not type(second):
-        return False
-    for item in dataclasses.fields(first):
-        a, b = getattr(first, item.name), getattr(second, item.name)
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            if not np.array_equal(a, b):
-                return False
-        elif a != b:
-            return False
-    return True
+    return type(first) is type(second) and all(_values_equal(getattr(first, item.name), getattr(second, item.name))
+                                               for item in dataclasses.fields(first))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +187,45 @@ class FiniteSupportPrior:
     __hash__ = None
 
 
-Prior = GaussianPrior | FiniteSupportPrior
+@dataclass(frozen=True, eq=False)
+class SamplerPrior:
+    """Any prior, given by a sampler; validated at construction with one probe draw from ``default_rng(0)``.
+
+    Attributes:
+        sampler: a callable ``sampler(rng, n)`` returning ``n`` rules as an ``(n, m)`` array, drawn with the
+            ``numpy.random.Generator`` ``rng`` only (so draws are seeded). Envs are pickled with their game, so
+            for them it must be picklable: a module-level function or class instance, not a lambda or closure.
+        dimension: ``m``, the dimension of ``theta``.
+
+    Region masses under a sampler are Monte Carlo estimates only (``mass_method == "monte-carlo"``); its regions
+    are the full-dimensional cells of the arrangement ``theta . (x_0 + Delta(a)) = 0`` in ``R^m`` (see
+    :func:`enumerate_regions`), so a sampler that puts positive probability on a decision boundary is not
+    supported (:func:`region_masses` raises ``RuntimeError`` on such a draw).
+    """
+
+    sampler: Callable[[np.random.Generator, int], np.ndarray]
+    dimension: int
+
+    def __post_init__(self):
+        if not callable(self.sampler):
+            raise ValueError(f"sampler must be a callable sampler(rng, n) -> (n, m) array, got {self.sampler!r}")
+        object.__setattr__(self, "dimension", as_positive_int(self.dimension, "dimension"))
+        self.sample(np.random.default_rng(0), 2)
+
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+        """Draw rules with the sampler: shape ``(size, m)``, or ``(m,)`` when ``size`` is ``None``."""
+        check_rng(rng)
+        count = 1 if size is None else as_positive_int(size, "size")
+        theta = as_real_array(self.sampler(rng, count), "sampler(rng, n)", shape=(count, self.dimension))
+        return theta[0] if size is None else theta
+
+    def __eq__(self, other) -> bool:
+        return _fields_equal(self, other) if isinstance(other, SamplerPrior) else NotImplemented
+
+    __hash__ = None
+
+
+Prior = GaussianPrior | FiniteSupportPrior | SamplerPrior
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,18 +241,23 @@ class PersuasionGame:
         effects: ``Delta``, shape ``(A, m)`` with ``A = K + 1 >= 2``: feature change of each action;
             row 0 (the no-op) must be 0.
         costs: ``c``, shape ``(A,)``, ``>= 0``, in utility units (a positive decision is worth 1); ``c[0]`` must be 0.
-        prior: a :class:`GaussianPrior` or :class:`FiniteSupportPrior` over ``theta`` in ``R^m``.
+        prior: a :class:`GaussianPrior`, :class:`FiniteSupportPrior` or :class:`SamplerPrior` over ``theta`` in ``R^m``.
         principal_utility: ``u_P``: a weight (or boolean "desirable") vector of shape ``(A,)``, or a table
             of shape ``(A, 2)`` with ``u_P[a, s_a]`` depending on whether ``a`` leads to a positive
-            decision. Stored as ``(A, 2)``. ``None`` (default): 1 for every action but the no-op.
-        action_names, feature_names: labels, lengths ``A`` and ``m`` (defaults ``none, action1..`` and ``feature0..``).
+            decision, stored as ``(A, 2)``; or a callable ``u_P(patterns)`` mapping boolean decision patterns
+            ``(N, A)`` to ``(N, A)`` values, ``[n, a]`` = the utility of action ``a`` when the rule's whole
+            pattern is ``patterns[n]`` (stored as given; checked at construction on the all-negative,
+            all-positive and one-positive patterns, and on every use; picklable for envs, as for
+            :class:`SamplerPrior`). ``None`` (default): 1 for every action but the no-op.
+        action_names, feature_names: labels, sequences (not a single string) of lengths ``A`` and ``m``
+            (defaults ``none, action1..`` and ``feature0..``).
     """
 
     features: np.ndarray
     effects: np.ndarray
     costs: np.ndarray
     prior: Prior
-    principal_utility: np.ndarray | None = None
+    principal_utility: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None
     action_names: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
 
@@ -233,26 +278,33 @@ class PersuasionGame:
         check_range(costs, "costs (c)", low=0.0)
         if costs[0] != 0.0:
             raise ValueError(f"costs (c)[0] is the no-op's cost and must be 0, got {costs[0]}")
-        if not isinstance(self.prior, (GaussianPrior, FiniteSupportPrior)):
-            raise ValueError(f"prior must be a GaussianPrior or FiniteSupportPrior, got {type(self.prior).__name__}")
+        if not isinstance(self.prior, (GaussianPrior, FiniteSupportPrior, SamplerPrior)):
+            raise ValueError(f"prior must be a GaussianPrior, FiniteSupportPrior or SamplerPrior, "
+                             f"got {type(self.prior).__name__}")
         if self.prior.dimension != m:
             raise ValueError(f"prior must be over R^{m} (the length of features), got dimension {self.prior.dimension}")
-        raw = self.principal_utility
-        if raw is None:
-            raw = np.r_[0.0, np.ones(n_actions - 1)]
-        utility = np.array(as_real_array(raw, "principal_utility (u_P)"))
-        if utility.shape == (n_actions,):
-            utility = np.repeat(utility[:, None], 2, axis=1)
-        elif utility.shape != (n_actions, 2):
-            raise ValueError(f"principal_utility (u_P) must have shape ({n_actions},) or ({n_actions}, 2), "
-                             f"got {utility.shape}")
-        utility.setflags(write=False)
+        utility = self.principal_utility
+        if utility is None:
+            utility = np.r_[0.0, np.ones(n_actions - 1)]
+        if not callable(utility):
+            utility = np.array(as_real_array(utility, "principal_utility (u_P)"))
+            if utility.shape == (n_actions,):
+                utility = np.repeat(utility[:, None], 2, axis=1)
+            elif utility.shape != (n_actions, 2):
+                raise ValueError(f"principal_utility (u_P) must have shape ({n_actions},) or ({n_actions}, 2), or be "
+                                 f"a callable of the patterns, got shape {utility.shape}")
+            utility.setflags(write=False)
         for name, value in (("features", features), ("effects", effects), ("costs", costs),
                             ("principal_utility", utility)):
             set_(name, value)
+        if callable(utility):  # probes: every action negative, every action positive, one action positive
+            self.principal_payoffs(np.vstack([np.zeros(n_actions, dtype=bool), np.ones(n_actions, dtype=bool),
+                                              np.eye(n_actions, dtype=bool)]))
         for name, length, default in (("action_names", n_actions, ["none", *(f"action{a}" for a in range(1, n_actions))]),
                                       ("feature_names", m, [f"feature{i}" for i in range(m)])):
             names = getattr(self, name)
+            if isinstance(names, str):
+                raise ValueError(f"{name} must be a sequence of {length} strings, not the single string {names!r}")
             names = tuple(default) if names is None else tuple(map(str, names))
             if len(names) != length:
                 raise ValueError(f"{name} must have {length} entries, got {len(names)}")
@@ -276,6 +328,16 @@ class PersuasionGame:
         """``X = x_0 + Delta``, shape ``(A, m)``: the features after each action."""
         return self._action_features
 
+    def principal_payoffs(self, patterns) -> np.ndarray:
+        """``u_P`` of every action under decision patterns ``(N, A)`` (boolean): shape ``(N, A)``."""
+        patterns = np.asarray(patterns, dtype=bool)
+        if patterns.ndim != 2 or patterns.shape[1] != self.n_actions:
+            raise ValueError(f"patterns must have shape (R, {self.n_actions}), got {patterns.shape}")
+        if callable(self.principal_utility):
+            return as_real_array(self.principal_utility(patterns), "principal_utility(patterns) (u_P)",
+                                 shape=patterns.shape)
+        return np.where(patterns, self.principal_utility[:, 1], self.principal_utility[:, 0])
+
     def replace(self, **changes) -> "PersuasionGame":
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -297,13 +359,10 @@ def decision_patterns(game: PersuasionGame, theta) -> np.ndarray:
 def region_payoffs(game: PersuasionGame, patterns) -> tuple[np.ndarray, np.ndarray]:
     """Payoff tables of regions ``patterns`` ``(R, A)``: ``(u_P, u_A)``, each ``(R, A)``.
 
-    ``u_A[s, a] = s_a - c(a)`` and ``u_P[s, a] = principal_utility[a, s_a]``.
+    ``u_A[s, a] = s_a - c(a)`` and ``u_P[s, a] = u_P(a, s)`` (:meth:`PersuasionGame.principal_payoffs`).
     """
-    patterns = np.asarray(patterns, dtype=bool)
-    if patterns.ndim != 2 or patterns.shape[1] != game.n_actions:
-        raise ValueError(f"patterns must have shape (R, {game.n_actions}), got {patterns.shape}")
-    principal = np.where(patterns, game.principal_utility[:, 1], game.principal_utility[:, 0])
-    return principal, patterns - game.costs
+    principal = game.principal_payoffs(patterns)
+    return principal, np.asarray(patterns, dtype=bool) - game.costs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +388,7 @@ def enumerate_cells(normals, offsets=None, tol: float = REGION_TOL) -> tuple[np.
     positive.
     """
     normals = as_real_array(normals, "normals", ndim=2)
+    tol = as_nonnegative_float(tol, "tol")
     n_rows, dim = normals.shape
     offsets = np.zeros(n_rows) if offsets is None else as_real_array(offsets, "offsets", shape=(n_rows,))
     rows = np.hstack([normals, offsets[:, None]])
@@ -391,14 +451,19 @@ def enumerate_regions(game: PersuasionGame, tol: float = REGION_TOL) -> tuple[np
     ``theta = mu + L z`` (:func:`enumerate_cells` with normals ``X L`` and offsets ``X mu``; for a
     non-singular covariance this is the central arrangement ``{theta . X_a = 0}`` itself). Finite
     support: the distinct patterns of the atoms with positive probability, witnessed by the first
-    such atom. Patterns are sorted lexicographically (action 0 most significant).
+    such atom. Sampler (support unknown): every full-dimensional cell of the central arrangement in
+    ``R^m`` (cells the sampler never reaches get mass 0). Patterns are sorted lexicographically (action 0
+    most significant). ``tol``: as in :func:`enumerate_cells` (``>= 0``).
     """
     prior = game.prior
+    tol = as_nonnegative_float(tol, "tol")
+    X = game.action_features
     if isinstance(prior, FiniteSupportPrior):
         atoms = prior.atoms[prior.probabilities > 0]
         patterns, first = np.unique(decision_patterns(game, atoms), axis=0, return_index=True)
         return patterns, atoms[first]
-    X = game.action_features
+    if isinstance(prior, SamplerPrior):
+        return enumerate_cells(X, tol=tol)
     patterns, points = enumerate_cells(X @ prior.factor, X @ prior.mean, tol=tol)
     return patterns, prior.mean + points @ prior.factor.T
 
@@ -408,11 +473,13 @@ class RegionMasses:
     """Prior probabilities of regions and how they were obtained.
 
     Attributes:
-        masses: ``(R,)`` probabilities, clipped to ``[0, 1]`` (estimates need not sum exactly to 1).
+        masses: ``(R,)`` probabilities in ``[0, 1]`` summing to 1 (up to rounding).
         errors: ``(R,)`` absolute error estimates, about 3 standard errors: 0 for ``finite-sum``;
-            scipy's randomized-QMC estimate for ``orthant`` (``1e-15`` in dimension <= 2, where it is a
-            closed form); for ``monte-carlo`` ``3 sqrt(max(p (1 - p), 1/N) / N)`` (the flooring gives
-            the "rule of three" ``3/N`` for regions no sample hit).
+            for ``monte-carlo`` ``3 sqrt(max(p (1 - p), 1/N) / N)`` (the flooring gives the "rule of three"
+            ``3/N`` for regions no sample hit); for ``orthant`` scipy's randomized-QMC estimates ``e_r``
+            (``1e-15`` in dimension <= 2, where it is a closed form) of the integrals ``m_r``, carried through
+            their clipping to ``[0, 1]`` and renormalization by ``S = sum_r m_r``: as ``|S - 1| <= E = sum_r e_r``,
+            the renormalized mass is off by at most ``(e_r + min(1, m_r + e_r) E) / S``.
         method: one of ``MASS_METHODS``.
         n_samples: Monte Carlo sample size (0 for the other methods).
     """
@@ -430,15 +497,17 @@ def region_masses(game: PersuasionGame, patterns, method: str = "auto", rng: np.
     ``method``:
       * ``"auto"``: exact when possible (``finite-sum`` or ``orthant``), ``monte-carlo`` otherwise;
       * ``"exact"``: as auto, but ``ValueError`` when no exact method applies;
-      * ``"monte-carlo"``: ``n_samples`` rules from the prior, counted per pattern.
+      * a name of ``MASS_METHODS`` asks for that method (``ValueError`` if it does not apply); ``"monte-carlo"``:
+        ``n_samples`` rules from the prior, counted per pattern (the only method for a :class:`SamplerPrior`).
 
     Gaussian ``orthant``: ``v = X theta ~ N(X mu, X Sigma X^T)`` and a region is an orthant of ``v``
     (signs flipped by the pattern). Coordinates of ``v`` with zero variance are deterministic, and
     coordinates that are exact multiples of another on the prior's support (e.g. two actions with the
     same features) share or flip its sign: patterns are checked against both. The remaining coordinates
     are integrated with scipy's Genz randomized-QMC multivariate normal integrator to absolute error
-    ``abseps``, which needs their covariance non-singular (typically ``A <= rank(Sigma)``; with more
-    actions than dimensions ``v`` is degenerate and ``auto`` falls back to Monte Carlo).
+    ``abseps`` (``> 0``), which needs their covariance non-singular (typically ``A <= rank(Sigma)``; with
+    more actions than dimensions ``v`` is degenerate and ``auto`` falls back to Monte Carlo). The integrals
+    are then renormalized to sum to 1 (see :class:`RegionMasses` for the error this adds).
 
     ``rng`` drives the QMC shifts and the Monte Carlo draws; ``None`` means a fixed
     ``np.random.default_rng(0)`` so repeated calls agree. A Monte Carlo draw whose pattern is not in
@@ -447,18 +516,21 @@ def region_masses(game: PersuasionGame, patterns, method: str = "auto", rng: np.
     patterns = np.asarray(patterns, dtype=bool)
     if patterns.ndim != 2 or patterns.shape[1] != game.n_actions:
         raise ValueError(f"patterns must have shape (R, {game.n_actions}), got {patterns.shape}")
-    if method not in ("auto", "exact", "monte-carlo"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'monte-carlo', got {method!r}")
+    if method not in ("auto", "exact", *MASS_METHODS):
+        raise ValueError(f"method must be 'auto', 'exact' or one of {MASS_METHODS}, got {method!r}")
+    abseps = as_nonnegative_float(abseps, "abseps", positive=True)
     rng = np.random.default_rng(0) if rng is None else check_rng(rng)
-    if method != "monte-carlo":
-        if isinstance(game.prior, FiniteSupportPrior):
-            return _finite_masses(game, patterns)
-        structure = _sign_structure(game)
-        if _orthant_applicable(structure):
-            return _orthant_masses(patterns, structure, rng, abseps)
-        if method == "exact":
-            raise ValueError("method='exact' needs a finite-support prior or a non-degenerate covariance of "
-                             "X theta (more actions than prior dimensions make it singular); use 'auto' or 'monte-carlo'")
+    available = _exact_mass_method(game)
+    chosen = {"auto": available or "monte-carlo", "exact": available}.get(method, method)
+    if chosen not in ("monte-carlo", available) or chosen is None:
+        allowed = " or ".join(repr(name) for name in (available, "monte-carlo") if name)
+        raise ValueError(f"method={method!r} does not apply to this game: 'finite-sum' needs a finite-support prior, "
+                         f"'orthant' a Gaussian prior with a non-degenerate covariance of X theta (more actions than "
+                         f"prior dimensions make it singular); use 'auto' or {allowed}")
+    if chosen == "finite-sum":
+        return _finite_masses(game, patterns)
+    if chosen == "orthant":
+        return _orthant_masses(patterns, _sign_structure(game), rng, abseps)
     n_samples = as_positive_int(n_samples, "n_samples")
     counts = np.zeros(patterns.shape[0])
     chunk = 50_000
@@ -471,6 +543,15 @@ def region_masses(game: PersuasionGame, patterns, method: str = "auto", rng: np.
     masses = counts / n_samples
     errors = 3.0 * np.sqrt(np.maximum(masses * (1.0 - masses), 1.0 / n_samples) / n_samples)
     return RegionMasses(masses, errors, "monte-carlo", n_samples)
+
+
+def _exact_mass_method(game: PersuasionGame) -> str | None:
+    """The exact mass method that applies to ``game`` (``"finite-sum"`` or ``"orthant"``), or ``None``."""
+    if isinstance(game.prior, FiniteSupportPrior):
+        return "finite-sum"
+    if isinstance(game.prior, GaussianPrior) and _orthant_applicable(_sign_structure(game)):
+        return "orthant"
+    return None
 
 
 def _finite_masses(game: PersuasionGame, patterns: np.ndarray) -> RegionMasses:
@@ -550,7 +631,13 @@ def _orthant_masses(patterns: np.ndarray, structure: _SignStructure, rng: np.ran
             probability, error, _ = _qauto(_qmvn, covariance, np.full(upper.shape, -np.inf), upper, rng,
                                            error=abseps, limit=1_000_000 * upper.size, n_batches=10)
         masses[r], errors[r] = float(np.squeeze(probability)), float(error)
-    return RegionMasses(np.clip(masses, 0.0, 1.0), errors, "orthant")
+    # Clipping only moves an integral towards its true value (in [0, 1]), so the errors still hold.
+    masses = np.clip(masses, 0.0, 1.0)
+    total = masses.sum()
+    if not total > 0:
+        raise RuntimeError("the orthant integrals of the regions sum to 0: the regions miss the prior's mass")
+    errors = (errors + np.minimum(masses + errors, 1.0) * errors.sum()) / total
+    return RegionMasses(masses / total, errors, "orthant")
 
 
 def _pattern_keys(patterns: np.ndarray) -> np.ndarray:
@@ -585,6 +672,8 @@ class Regions:
         masses, mass_errors: ``(R,)`` prior probabilities and their error estimates (see :class:`RegionMasses`).
         mass_method: how the masses were obtained (one of ``MASS_METHODS``).
         principal_payoffs, agent_payoffs: ``(R, A)`` ``u_P`` and ``u_A`` of each action in each region.
+        game: the game they were computed for (:meth:`check_game` compares it); ``None`` for regions built by
+            hand, which consumers that need the game (the envs) refuse.
     """
 
     patterns: np.ndarray
@@ -594,6 +683,7 @@ class Regions:
     mass_method: str
     principal_payoffs: np.ndarray
     agent_payoffs: np.ndarray
+    game: PersuasionGame | None = None
 
     @property
     def n_regions(self) -> int:
@@ -609,6 +699,17 @@ class Regions:
         """Region indices of ``patterns`` ``(N, A)``; ``-1`` for a pattern that is not a region."""
         return locate_patterns(self.patterns, patterns)
 
+    def check_game(self, game: PersuasionGame, name: str = "regions") -> None:
+        """Raise ``ValueError`` naming ``name`` unless these regions were computed for ``game``: the recorded game
+        has the same features, effects, costs, prior and ``u_P`` (labels may differ). A few array comparisons."""
+        if self.game is None:
+            raise ValueError(f"{name} must record the game they were computed for: build them with "
+                             f"equivalence_regions(game) (or pass game= to Regions)")
+        differing = [item for item in _MODEL_FIELDS if not _values_equal(getattr(self.game, item), getattr(game, item))]
+        if differing:
+            raise ValueError(f"{name} must be computed for this game (equivalence_regions(game)): they were computed "
+                             f"for a game with a different {', '.join(differing)}")
+
 
 def equivalence_regions(game: PersuasionGame, method: str = "auto", rng: np.random.Generator | None = None,
                         n_samples: int = 100_000, abseps: float = 1e-6, tol: float = REGION_TOL) -> Regions:
@@ -618,7 +719,7 @@ def equivalence_regions(game: PersuasionGame, method: str = "auto", rng: np.rand
     principal, agent = region_payoffs(game, patterns)
     for array in (patterns, witnesses, masses.masses, masses.errors, principal, agent):
         array.setflags(write=False)
-    return Regions(patterns, witnesses, masses.masses, masses.errors, masses.method, principal, agent)
+    return Regions(patterns, witnesses, masses.masses, masses.errors, masses.method, principal, agent, game)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -633,7 +734,9 @@ def agent_choice(agent_values, principal_values, preferred=None, tie_tol=TIE_TOL
     one the principal values most (within ``tie_tol``), then the lowest index. Returns indices ``(...)``.
     """
     agent_values = np.asarray(agent_values, dtype=np.float64)
-    tolerance = np.asarray(tie_tol, dtype=np.float64)[..., None]
+    tolerance = as_real_array(tie_tol, "tie_tol")
+    check_range(tolerance, "tie_tol", low=0.0)
+    tolerance = tolerance[..., None]
     tied = agent_values >= agent_values.max(axis=-1, keepdims=True) - tolerance
     favoured = np.where(tied, principal_values, -np.inf)  # untied actions can never be candidates below
     choice = (favoured >= favoured.max(axis=-1, keepdims=True) - tolerance).argmax(axis=-1)
@@ -703,9 +806,10 @@ def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: b
 
     The joint law of (region, recommendation) is ``masses[s] * scheme[s, a]``; the posterior after
     ``a`` is that column normalized. Ties are judged on posterior (normalized) utilities, i.e. on the
-    unnormalized sums with tolerance ``tie_tol * P(a)``. ``check=False`` skips validating ``scheme``
-    (for callers whose schemes are on the simplex by construction, e.g. from ``box_to_simplex``).
+    unnormalized sums with tolerance ``tie_tol * P(a)`` (``tie_tol >= 0``). ``check=False`` skips validating
+    ``scheme`` (for callers whose schemes are on the simplex by construction, e.g. from ``box_to_simplex``).
     """
+    tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
     if check:
         scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
     weighted = _weighted_payoffs(regions)
@@ -794,6 +898,11 @@ def random_persuasion_game(rng: np.random.Generator, n_features: int = 3, n_acti
     ``[0.2, 1]``) or ``"finite"`` (``n_atoms`` standard normal atoms with Dirichlet(1) probabilities).
     """
     check_rng(rng)
+    n_features = as_positive_int(n_features, "n_features")
+    n_actions = as_positive_int(n_actions, "n_actions", minimum=2)
+    n_atoms = as_positive_int(n_atoms, "n_atoms")
+    if prior not in ("gaussian", "finite"):
+        raise ValueError(f"prior must be 'gaussian' or 'finite', got {prior!r}")
     features = np.r_[1.0, rng.uniform(-1.0, 1.0, n_features - 1)]
     effects = rng.uniform(-1.0, 1.0, (n_actions, n_features)) * (rng.random((n_actions, n_features)) < 2 / 3)
     effects[0] = 0.0
@@ -807,8 +916,35 @@ def random_persuasion_game(rng: np.random.Generator, n_features: int = 3, n_acti
         utility = np.r_[0.0, desirable.astype(float)]
     if prior == "gaussian":
         law = GaussianPrior(rng.standard_normal(n_features), float(rng.uniform(0.2, 1.0)))
-    elif prior == "finite":
-        law = FiniteSupportPrior(rng.standard_normal((n_atoms, n_features)), rng.dirichlet(np.ones(n_atoms)))
     else:
-        raise ValueError(f"prior must be 'gaussian' or 'finite', got {prior!r}")
+        law = FiniteSupportPrior(rng.standard_normal((n_atoms, n_features)), rng.dirichlet(np.ones(n_atoms)))
     return PersuasionGame(features, effects, costs, law, utility)
+
+
+def prosecutor(approving: float = 0.3, gaussian: bool = False) -> PersuasionGame:
+    """Kamenica and Gentzkow's prosecutor example ("Bayesian Persuasion", AER 2011) as a recourse game.
+
+    ``x_0 = (1, 0)``; one action besides the no-op, ``Delta = (0, 1)`` at cost 0.5, valued 1 by the principal.
+    The rule is ``theta = (-1, eta)``: it always rejects the no-op and approves acting iff ``eta >= 1``, which
+    has probability ``approving`` in ``[0, 1]`` (the prior share of "guilty"). ``gaussian=False``: two atoms,
+    ``(-1, 0.5)`` (rejects anyway) with probability ``1 - approving`` and ``(-1, 2)`` (approves iff the agent
+    acts) with ``approving``, in the order of their regions ``[[False, False], [False, True]]``.
+    ``gaussian=True``: ``eta ~ N(1 + Phi^{-1}(approving), 1)`` (a singular Gaussian prior; ``approving`` in
+    ``(0, 1)``), the same regions and masses.
+
+    Known answers: optimal signaling recommends acting wherever it is approved and in a share
+    ``approving / (1 - approving)`` of the rest, which leaves the agent indifferent, and is worth
+    ``min(1, 2 approving)`` to the principal (0.6 by default, the prosecutor's conviction probability); full
+    revelation ``approving``; no information 0 below ``approving = 0.5`` (1 from there, ties to the principal).
+    """
+    approving = float(as_real_array(approving, "approving", shape=()))
+    if not isinstance(gaussian, (bool, np.bool_)):
+        raise ValueError(f"gaussian must be True or False, got {gaussian!r}")
+    check_range(np.array(approving), "approving", low=0.0, high=1.0)
+    if gaussian:
+        if not 0.0 < approving < 1.0:
+            raise ValueError(f"approving must lie in (0, 1) for gaussian=True, got {approving}")
+        prior = GaussianPrior([-1.0, 1.0 + norm.ppf(approving)], [[0.0, 0.0], [0.0, 1.0]])
+    else:
+        prior = FiniteSupportPrior([[-1.0, 0.5], [-1.0, 2.0]], [1.0 - approving, approving])
+    return PersuasionGame([1.0, 0.0], [[0.0, 0.0], [0.0, 1.0]], [0.0, 0.5], prior, action_names=("none", "act"))

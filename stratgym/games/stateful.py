@@ -548,11 +548,8 @@ def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: f
 
 
 def _check_tolerances(tie_tol, gap_tol) -> tuple[float, float]:
-    tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
-    if as_nonnegative_float(gap_tol, "gap_tol") == 0.0:
-        raise ValueError("gap_tol must be a finite number > 0 (a duality gap of exactly 0 is not reachable "
-                         "in floating point), got 0")
-    return tie_tol, float(gap_tol)
+    # gap_tol > 0: a duality gap of exactly 0 is not reachable in floating point.
+    return as_nonnegative_float(tie_tol, "tie_tol"), as_nonnegative_float(gap_tol, "gap_tol", positive=True)
 
 
 def check_state(game: StatefulGame, state, name: str = "state", batch: bool = True) -> np.ndarray:
