@@ -63,7 +63,9 @@ def response_section(settings: dict) -> str:
     return ("### Best response (rational agent, uniform rule)\n\n"
             + markdown_table(("game", "T", "time per call (median)"), rows)
             + "\n\nLinear g: the game's cached marginal-value operator, one matrix–vector product, then the"
-              " favoured argmax per round. Concave g: SLSQP then Frank–Wolfe to duality gap 1e-7.")
+              " favoured argmax per round (ties relative to the round's scale). Concave g: SLSQP then"
+              " Frank–Wolfe to duality gap 1e-7, then the LP that breaks the agent's ties in the principal's"
+              " favour.")
 
 
 def _milp_seconds(game, repeats: int) -> float:

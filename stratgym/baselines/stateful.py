@@ -452,7 +452,7 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
 
     Method (a heuristic for the lower bound, exact bookkeeping for the bound): every candidate ``theta`` is
     scored by the principal utility of ``best_response(game, theta, model)`` (concave ``g``: solved to duality
-    gap ``GAP_TOL``; non-unique concave optima are not broken in the principal's favour). Candidates:
+    gap ``GAP_TOL``, the agent's ties broken in the principal's favour). Candidates:
 
     1. seeds: uniform weights, each single-feature rule, and the exact optimum of the same game with linear ``g``;
     2. ``n_samples`` rules drawn uniformly from the simplex (``numpy`` Generator seeded with ``seed``);
