@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--suite", choices=["quick", "default", "full"], default="quick",
                        help="quick: the demo (PPO, small budgets, 2 seeds, ~2 minutes on 2 cores); default: PPO "
                             "and an off-policy learner (SAC; TD3 on the scheme env; DQN on discrete envs), 3 seeds, "
-                            "~20 minutes; full: every learner that fits, 3x budgets, 5 seeds")
+                            "~40 minutes; full: every learner that fits, 3x budgets, 5 seeds")
     bench.add_argument("--envs", nargs="+", metavar="ENV", help="benchmark these env ids instead of a suite")
     bench.add_argument("--env-kwargs", metavar="JSON", help="with --envs: " + ENV_KWARGS_HELP)
     bench.add_argument("--algos", nargs="+", metavar="ALGO", help="learners to run (default: the suite's; ppo with --envs)")
