@@ -243,12 +243,11 @@ def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory
                  None if initial_state is None else check_state(game, initial_state, "initial_state"))
 
 
-def _derived(game: StatefulGame, build: Callable, *args):
-    """``build(game, *args)``, computed once and cached on the (immutable) game: a derived value, not a field."""
-    key = build.__name__ + (repr(args) if args else "")
-    cached = game.__dict__.get(key)
+def _derived(game: StatefulGame, build: Callable[[StatefulGame], object]):
+    """``build(game)``, computed once and cached on the (immutable) game: a derived value, not a field."""
+    cached = game.__dict__.get(build.__name__)
     if cached is None:
-        cached = game.__dict__[key] = build(game, *args)
+        cached = game.__dict__[build.__name__] = build(game)
     return cached
 
 
@@ -475,15 +474,22 @@ def round_scales(game: StatefulGame, model: str = "rational") -> np.ndarray:
     """
     if model not in RESPONSE_MODELS:
         raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
-    return _derived(game, _round_scales, model)
+    return _derived(game, _response_tables)[model][1]
 
 
-def _round_scales(game: StatefulGame, model: str) -> np.ndarray:
-    """:func:`round_scales` (cache it with :func:`_derived`)."""
-    largest = largest_marginal_values(game, model)
-    scales = np.where(largest > 0.0, largest, 1.0)
-    scales.setflags(write=False)
-    return scales
+def _response_tables(game: StatefulGame) -> dict[str, tuple]:
+    """model -> ``(per-round weights (T, d) or None, round_scales (T,), the same scales as a list)``, for every
+    response model (cache it with :func:`_derived`: the linear responses read it every step)."""
+    tables = {}
+    for model in RESPONSE_MODELS:
+        weights = None if model == "rational" else per_round_weights(game, model)
+        largest = largest_marginal_values(game, model)
+        scales = np.where(largest > 0.0, largest, 1.0)
+        for array in (weights, scales):
+            if array is not None:
+                array.setflags(write=False)
+        tables[model] = (weights, scales, scales.tolist())
+    return tables
 
 
 def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int, ...]]:
@@ -566,7 +572,7 @@ def _linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: floa
     the budget on the favoured argmax of ``c_tau(theta)``, with ``c`` from the game's cached operator."""
     T, d = game.horizon, game.n_efforts
     values = _derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
-    scales = _derived(game, _round_scales, "rational").tolist()
+    scales = _derived(game, _response_tables)["rational"][2]
     return _derived(game, _budget_vertices).take(_favoured_choices(game, values.tolist(), tie_tol, scales), axis=0)
 
 
@@ -611,9 +617,9 @@ def per_round_response(game: StatefulGame, model: str, rule: np.ndarray, round_i
     """The ``myopic`` / ``forecasting`` agent's effort in a linear game, without argument checks (the envs' hot path;
     :func:`respond_in_round` is the checked entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch
     ``rule`` ``(k, n)`` with indices ``(k,)`` gives ``(k, d)``. The state does not matter with linear ``g``."""
-    values = np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix) * _derived(game, per_round_weights,
-                                                                                       model)[round_index]
-    return favoured_option(game, values, _derived(game, _round_scales, model)[round_index], tie_tol)
+    weights, scales, _ = _derived(game, _response_tables)[model]
+    values = np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix) * weights[round_index]
+    return favoured_option(game, values, scales[round_index], tie_tol)
 
 
 def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:
