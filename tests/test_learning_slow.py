@@ -1,4 +1,4 @@
-"""Longer learning checks against the exact optima (``make test-all``; about four minutes on 2 cores).
+"""Longer learning checks against the exact optima (``make test-all``; about eight minutes on 2 cores).
 
 Where a learner reaches 95% of the optimum, that is asserted. Where it does not on every seed (the scheme
 env), the test asserts what the learner does reach, states the measured fractions in a comment, and reports
