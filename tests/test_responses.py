@@ -204,3 +204,119 @@ def test_quantal_receiver_is_seeded_by_the_env():
     assert _recommend_trajectory(QuantalReceiver(2.0), seed=4) == _recommend_trajectory(QuantalReceiver(2.0), seed=4)
     with pytest.raises(ValueError, match="beta"):
         QuantalReceiver(-1.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), horizon=st.integers(1, 4))
+def test_models_plug_into_the_commitment_env(seed, horizon):
+    """The committed policy answered round by round: lookahead 1 / the whole horizon are the game's myopic /
+    forecasting responses, and a quantal agent draws exactly what it draws from the env's seeded generator."""
+    from stratgym.envs._spaces import simplex_to_box
+
+    game, theta, _ = _instance(seed, horizon)
+    action = simplex_to_box(theta)
+    played = _mapped(action)
+
+    def effort(model, env_seed=0):
+        env = gym.make("stratgym/StatefulCommitment-v0", game=game, response_model=model)
+        env.reset(seed=env_seed)
+        return env.step(action)[4]["effort"]
+
+    for exact, model in (("myopic", LookaheadResponse(1)), ("forecasting", LookaheadResponse(None)),
+                         ("myopic", QuantalResponse(np.inf, lookahead=1))):
+        np.testing.assert_array_equal(effort(model), best_response(game, played, exact).effort)
+        np.testing.assert_array_equal(effort(exact), best_response(game, played, exact).effort)
+    quantal = QuantalResponse(2.0)
+    np.testing.assert_array_equal(effort(quantal, env_seed=9),
+                                  respond_to_policy(game, quantal, played, np.random.default_rng(9)))
+
+
+def _mapped(action):
+    """What the env maps the Box ``action`` to (row-wise onto the simplex): float32 actions round the point."""
+    from stratgym.envs._spaces import box_to_simplex
+
+    return box_to_simplex(np.asarray(action, dtype=np.float64))
+
+
+def test_commitment_env_checks_a_custom_models_effort_and_its_reference_needs_a_known_model():
+    from stratgym.agents.references import reference_values
+    from stratgym.baselines.stateful import solve
+
+    class Overspender:
+        def respond(self, game, rule, state, round_index, rng):
+            return np.full(game.n_efforts, game.budget)
+
+    env = gym.make("stratgym/StatefulCommitment-v0", response_model=Overspender())
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="response_model.respond"):
+        env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+    with pytest.raises(ValueError, match="response_model"):
+        gym.make("stratgym/StatefulCommitment-v0", response_model="clairvoyant")
+    game = classroom(horizon=4)
+    for model in ("rational", "myopic", "forecasting"):
+        reference = reference_values("stratgym/StatefulCommitment-v0", {"game": game, "response_model": model})
+        assert reference.optimum == pytest.approx(solve(game, model).principal_utility)
+    with pytest.raises(ValueError, match="exact references"):
+        reference_values("stratgym/StatefulCommitment-v0", {"game": game, "response_model": QuantalResponse(1.0)})
+
+
+def _quantal_by_hand(regions, scheme, beta):
+    """The logit agent's expected principal utility, computed region by region (independent of ``quantal_choice``)."""
+    masses = regions.masses / regions.masses.sum()
+    total = 0.0
+    for a in range(regions.n_actions):
+        joint = masses * scheme[:, a]
+        if joint.sum() <= 0:
+            continue
+        posterior = joint / joint.sum()
+        utilities = np.array([posterior @ regions.agent_payoffs[:, b] for b in range(regions.n_actions)])
+        weights = np.exp(beta * (utilities - utilities.max()))
+        choice = weights / weights.sum()
+        total += sum(joint.sum() * choice[b] * (posterior @ regions.principal_payoffs[:, b])
+                     for b in range(regions.n_actions))
+    return total
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), beta=st.sampled_from([0.0, 0.5, 3.0, 40.0]))
+def test_quantal_agent_in_the_scheme_env_matches_a_direct_computation(seed, beta):
+    from stratgym.envs._spaces import simplex_to_box
+    from stratgym.games.persuasion import equivalence_regions, random_persuasion_game
+
+    rng = np.random.default_rng(seed)
+    game = random_persuasion_game(rng, n_features=3, n_actions=int(rng.integers(2, 4)))
+    regions = equivalence_regions(game, rng=np.random.default_rng(0))
+    scheme = rng.dirichlet(np.ones(regions.n_actions), size=regions.n_regions)
+    env = gym.make("stratgym/PersuasionScheme-v0", game=game, regions=regions, agent_beta=beta)
+    env.reset(seed=0)
+    reward = env.step(simplex_to_box(scheme))[1]
+    assert reward == pytest.approx(_quantal_by_hand(regions, _mapped(simplex_to_box(scheme)), beta), abs=1e-9)
+
+
+def test_quantal_scheme_agent_limits_sampling_and_arguments():
+    from stratgym.baselines.signaling import full_revelation
+    from stratgym.envs._spaces import simplex_to_box
+
+    exact_env = gym.make("stratgym/PersuasionScheme-v0")
+    regions = exact_env.unwrapped.regions
+    # Full revelation has no posterior ties on this instance, so a sharp logit agent matches the exact one.
+    scheme = full_revelation(regions).scheme
+    exact_env.reset(seed=0)
+    exact = exact_env.step(simplex_to_box(scheme))[1]
+    sharp = gym.make("stratgym/PersuasionScheme-v0", agent_beta=1e4)
+    sharp.reset(seed=0)
+    assert sharp.step(simplex_to_box(scheme))[1] == pytest.approx(exact, abs=1e-6)
+    sampled = gym.make("stratgym/PersuasionScheme-v0", agent_beta=2.0, reward="sampled")
+    expected = gym.make("stratgym/PersuasionScheme-v0", agent_beta=2.0)
+    expected.reset(seed=0)
+    mean = expected.step(simplex_to_box(scheme))[1]
+    sampled.reset(seed=3)
+    draws = []
+    for _ in range(4000):
+        sampled.reset()
+        draws.append(sampled.step(simplex_to_box(scheme))[1])
+    assert abs(np.mean(draws) - mean) < 4 * np.std(draws) / np.sqrt(len(draws)) + 1e-12
+    with pytest.raises(ValueError, match="agent_beta"):
+        gym.make("stratgym/PersuasionScheme-v0", agent_beta=-1.0)
+    with pytest.raises(ValueError, match="agent_beta=inf"):
+        gym.make("stratgym/PersuasionScheme-v0", agent_beta=1.0, reward="penalized")

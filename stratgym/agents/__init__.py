@@ -1,7 +1,7 @@
 """Who acts: decision-subject response models, and RL learners trained, evaluated and benchmarked against the exact optima.
 
 * :mod:`~stratgym.agents.responses`: bounded-rationality agents (k-round lookahead, quantal response) and a
-  quantal receiver, pluggable into the principal envs.
+  quantal receiver, pluggable into every principal env (the table in its docstring says which argument takes them).
 * :mod:`~stratgym.agents.train` / :mod:`~stratgym.agents.evaluate`: seeded stable-baselines3 training with
   zoo-format hyperparameters (:mod:`~stratgym.agents.hyperparams`, files in ``hyperparams/``), learning
   curves, saving/loading, and evaluation over seeded episodes.

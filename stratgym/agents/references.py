@@ -37,7 +37,8 @@ from stratgym.agents.instances import make_env
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import best_constant_rule, repeated_one_round_rule, solve, uniform_weights
 from stratgym.envs.persuasion import receiver_context
-from stratgym.games.stateful import best_response, rollout
+from stratgym.envs.stateful import PerRoundResponse
+from stratgym.games.stateful import RESPONSE_MODELS, best_response, rollout
 
 
 @dataclass(frozen=True)
@@ -110,16 +111,17 @@ def _principal_values(game, model: str) -> tuple[float, dict[str, float]]:
     return float(optimum), {name: float(value) for name, value in baselines.items()}
 
 
-def _commitment(env: gym.Env, n_episodes: int, seed: int):
-    optimum, baselines = _principal_values(env.unwrapped.game, "rational")
-    return optimum, baselines, 1.0, 1
-
-
-def _round_by_round_principal(env: gym.Env, n_episodes: int, seed: int):
-    model = getattr(env.unwrapped.response_model, "model", None)
-    if model not in ("myopic", "forecasting"):
-        raise ValueError(f"exact references exist for the 'myopic' and 'forecasting' response models only, got "
-                         f"{env.unwrapped.response_model!r}")
+def _stateful_principal(env: gym.Env, n_episodes: int, seed: int):
+    """Both stateful principal envs: the exact optimum against the env's agent, which must be one the solvers know
+    (``"rational"``, or the game's own ``"myopic"`` / ``"forecasting"``)."""
+    response_model = env.unwrapped.response_model
+    if isinstance(response_model, str):  # the commitment env keeps "rational" as the string
+        model = response_model
+    elif type(response_model) is PerRoundResponse:
+        model = response_model.model
+    else:
+        raise ValueError(f"exact references exist for the game's own response models {RESPONSE_MODELS} only, got "
+                         f"{response_model!r}")
     optimum, baselines = _principal_values(env.unwrapped.game, model)
     return optimum, baselines, 1.0, 1
 
@@ -161,6 +163,9 @@ def _signaling_values(regions) -> dict[str, Any]:
 
 
 def _scheme(env: gym.Env, n_episodes: int, seed: int):
+    if np.isfinite(env.unwrapped.agent_beta):
+        raise ValueError(f"exact references exist for the exact Bayesian agent only (agent_beta=inf), got "
+                         f"agent_beta={env.unwrapped.agent_beta}")
     results = _signaling_values(env.unwrapped.regions)
     optimum = results.pop("optimal signaling").principal_value
     return optimum, {name: float(result.principal_value) for name, result in results.items()}, 1.0, 1
@@ -192,10 +197,11 @@ def _persuasion_agent(env: gym.Env, n_episodes: int, seed: int):
 REFERENCES: dict[str, EnvReference] = {
     "stratgym/StatefulCommitment-v0": EnvReference(
         "principal", "stateful game: the principal commits to a whole assessment policy; a rational agent best-responds",
-        "baselines.stateful.solve(game, 'rational'): exact MILP (linear g)", _commitment),
+        "baselines.stateful.solve(game, response_model): exact MILP (rational) / per-round optimum (linear g)",
+        _stateful_principal),
     "stratgym/StatefulPrincipal-v0": EnvReference(
         "principal", "stateful game, round by round: the principal publishes one rule per round to a myopic/forecasting agent",
-        "baselines.stateful.solve(game, response_model): exact per-round optimum (linear g)", _round_by_round_principal),
+        "baselines.stateful.solve(game, response_model): exact per-round optimum (linear g)", _stateful_principal),
     "stratgym/StatefulAgent-v0": EnvReference(
         "agent", "stateful game, round by round: the agent spends its effort budget against a principal plan",
         "games.stateful.best_response(game, plan, 'rational'): exact best response", _agent),

@@ -1,8 +1,17 @@
-"""Decision-subject response models beyond the exact ones, for the round-by-round principal envs.
+"""Decision-subject response models beyond the exact ones, for every principal env.
 
-Each model implements the :class:`stratgym.envs.stateful.ResponseModel` protocol
-``respond(game, rule, state, round_index, rng) -> effort (d,)``, so it plugs into
-``gym.make("stratgym/StatefulPrincipal-v0", response_model=...)``. Randomness comes only from the
+| principal env | bounded-rationality agents it takes |
+|---|---|
+| ``StatefulPrincipal-v0`` | ``response_model=`` :class:`LookaheadResponse`, :class:`QuantalResponse` (round by round) |
+| ``StatefulCommitment-v0`` | ``response_model=`` the same objects, facing the committed policy round by round |
+| ``PersuasionScheme-v0`` | ``agent_beta=``: the logit (quantal) agent over posterior expected utilities |
+| ``PersuasionRecommend-v0`` | ``receiver=`` :class:`QuantalReceiver` |
+
+Lookahead has no meaning in the persuasion game, which is one decision per rule.
+
+The stateful models implement the :class:`stratgym.envs.stateful.ResponseModel` protocol
+``respond(game, rule, state, round_index, rng) -> effort (d,)``; ``respond_to_policy`` (re-exported from
+:mod:`stratgym.envs.stateful`) plays one against a whole assessment policy. Randomness comes only from the
 ``rng`` passed in (the env's ``np_random``), so episodes stay seeded.
 
 * :class:`LookaheadResponse` plans ``k`` rounds ahead assuming the current rule stays in force:
@@ -19,16 +28,13 @@ learning receiver.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, softmax
 
-from stratgym.envs.persuasion import LearningReceiver
-from stratgym.games.stateful import (
-    StatefulGame,
-    best_response,
-    check_assessment_policy,
-    marginal_values,
-    next_state,
-)
+from stratgym.envs.persuasion import LearningReceiver, as_rationality
+from stratgym.envs.stateful import respond_to_policy
+from stratgym.games.stateful import StatefulGame, best_response, marginal_values
+
+__all__ = ["LookaheadResponse", "QuantalResponse", "QuantalReceiver", "planning_game", "respond_to_policy"]
 
 
 def _check_lookahead(lookahead) -> int | None:
@@ -38,13 +44,6 @@ def _check_lookahead(lookahead) -> int | None:
         raise ValueError(f"lookahead must be a positive integer (rounds planned, 1 = myopic) or None "
                          f"(the rest of the horizon), got {lookahead!r}")
     return int(lookahead)
-
-
-def _check_beta(beta) -> float:
-    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.floating, np.integer)) \
-            or np.isnan(beta) or beta < 0:
-        raise ValueError(f"beta must be a number >= 0 (inf allowed), got {beta!r}")
-    return float(beta)
 
 
 def _require_linear(game: StatefulGame) -> None:
@@ -108,7 +107,7 @@ class QuantalResponse:
     """
 
     def __init__(self, beta: float, lookahead: int | None = None):
-        self.beta = _check_beta(beta)
+        self.beta = as_rationality(beta, "beta")
         self.lookahead = _check_lookahead(lookahead)
 
     def marginal_values(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int) -> np.ndarray:
@@ -129,8 +128,7 @@ class QuantalResponse:
             return np.eye(game.n_efforts + 1)[int(np.argmax(effort)) if effort.any() else game.n_efforts]
         values = self.marginal_values(game, rule, state, round_index)
         options = np.append(game.budget * values, 0.0)
-        weights = np.exp(self.beta * (options - options.max()))
-        return weights / weights.sum()
+        return softmax(self.beta * options)
 
     def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
                 rng: np.random.Generator) -> np.ndarray:
@@ -145,20 +143,6 @@ class QuantalResponse:
 
     def __repr__(self) -> str:
         return f"QuantalResponse(beta={self.beta}, lookahead={self.lookahead})"
-
-
-def respond_to_policy(game: StatefulGame, response, theta, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Effort policy ``(T, d)`` of a per-round ``response`` model facing assessment policy ``theta`` ``(T, n)``.
-
-    Plays the rounds in order, moving the state with the game's dynamics, exactly as
-    ``StatefulPrincipalEnv`` does; ``rng`` is passed to every ``respond`` call.
-    """
-    theta = check_assessment_policy(game, theta)
-    state, efforts = game.initial_state, []
-    for t in range(game.horizon):
-        efforts.append(np.asarray(response.respond(game, theta[t], state, t, rng), dtype=np.float64))
-        state = next_state(game, state, efforts[-1])
-    return np.array(efforts)
 
 
 class QuantalReceiver(LearningReceiver):
@@ -179,7 +163,7 @@ class QuantalReceiver(LearningReceiver):
 
     def __init__(self, beta: float, initial_values=None):
         super().__init__(initial_values)
-        self.beta = _check_beta(beta)
+        self.beta = as_rationality(beta, "beta")
 
     def follow_probabilities(self) -> np.ndarray:
         """``(A,)``: the probability of following each recommendation now."""

@@ -28,6 +28,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 from gymnasium import spaces
+from scipy.special import softmax
 
 from stratgym.envs._base import RoundEnv
 from stratgym.envs._spaces import check_action, simplex_action, simplex_box
@@ -130,15 +131,39 @@ def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) 
     return obedient - penalty_weight * violation, violation
 
 
+def as_rationality(beta, name: str) -> float:
+    """A logit rationality ``beta >= 0`` (1/utility units; ``inf`` allowed) as a float, ``ValueError`` naming ``name``."""
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+            or np.isnan(beta) or beta < 0:
+        raise ValueError(f"{name} must be a number >= 0 (inf allowed), got {beta!r}")
+    return float(beta)
+
+
+def quantal_choice(sums: np.ndarray, beta: float) -> tuple[np.ndarray, float, float]:
+    """A logit agent's ``(choice probabilities (A, A), principal value, agent value)`` from the per-recommendation
+    sums ``(A, 2A + 1)`` of :func:`~stratgym.games.persuasion.evaluate_scheme` (``E[u_A(b); a]``, ``E[u_P(b); a]``,
+    ``P(a)``).
+
+    Row ``a``: ``softmax(beta * U_a)`` with ``U_a(b) = E[u_A(b); a] / P(a)`` the posterior expected utilities
+    (uniform for a never-recommended ``a``, which adds nothing to either value). Finite ``beta >= 0``.
+    """
+    n_actions = sums.shape[1] // 2
+    probability = sums[:, 2 * n_actions]
+    posterior = sums[:, :n_actions] / np.where(probability > 0, probability, 1.0)[:, None]
+    choice = softmax(beta * posterior, axis=1)
+    return (choice, float((choice * sums[:, n_actions:2 * n_actions]).sum()),
+            float((choice * sums[:, :n_actions]).sum()))
+
+
 class PersuasionSchemeEnv(_PersuasionEnv):
     """The principal commits to a signaling scheme; a Bayesian agent best-responds to each recommendation.
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/PersuasionScheme-v0", game=None, reward="expected")`` |
+    | Creation | ``gym.make("stratgym/PersuasionScheme-v0", game=None, reward="expected", agent_beta=inf)`` |
     | Actions | Box ``[-1, 1]^(R, A)``, row-wise onto the simplex: the scheme ``q`` (``R`` regions, ``A`` actions) |
     | Observations | Box ``[0, 1]^R``: the region masses (constant) |
-    | Players | principal (learns); agent (exact posterior best response, ties to obedience) |
+    | Players | principal (learns); agent (exact posterior best response, ties to obedience; or quantal, ``agent_beta``) |
     | Reference solver | ``stratgym.baselines.signaling.optimal_scheme(game)`` (LP over regions) |
     | Known optimum | the LP value; ``stratgym.games.persuasion.prosecutor()`` (0.3 approving mass, cost 0.5): 0.6 |
 
@@ -154,6 +179,11 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     recommendation when it is among the best (within ``tie_tol``), otherwise the best action the
     principal values most, then the lowest index. The episode is this one decision, a contextual
     bandit; the same game is played every episode.
+
+    A finite ``agent_beta`` replaces that agent by a quantal (logit) one: after recommendation ``a`` it
+    takes action ``b`` with probability ``exp(beta U_a(b)) / sum_b' exp(beta U_a(b'))``, ``U_a(b)`` its
+    posterior expected utility of ``b`` (:func:`quantal_choice`). As ``beta`` grows this approaches a best
+    response (splitting exact ties evenly, where the exact agent obeys); ``beta = 0`` acts uniformly.
 
     ## Action Space
 
@@ -172,8 +202,9 @@ class PersuasionSchemeEnv(_PersuasionEnv):
 
     ``reward="expected"`` (default): the principal's exact expected utility of the scheme,
     ``sum_s pi_s sum_a q_s(a) u_P(r(a), s)`` with ``r(a)`` the agent's response to recommendation
-    ``a`` (:func:`~stratgym.games.persuasion.evaluate_scheme`). ``reward="sampled"``: one realization:
-    a region drawn from the masses, a recommendation from ``q``, ``u_P`` of the agent's response.
+    ``a`` (:func:`~stratgym.games.persuasion.evaluate_scheme`); for a quantal agent, the expectation over
+    its choice probabilities too. ``reward="sampled"``: one realization: a region drawn from the masses, a
+    recommendation from ``q``, ``u_P`` of the agent's response (drawn from its choice probabilities if quantal).
 
     ``reward="penalized"``, for training only (score learners with ``"expected"``): the expected reward
     jumps down where a recommendation stops being obeyed, right at the optimum, and is 0 on most of the
@@ -183,6 +214,8 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     schemes BIC with that margin it equals the expected reward; for a weight above the LP's BIC
     multipliers its maximum is the LP optimum tightened by the margin (``BIC_MARGIN = 0.005`` costs 1.1%
     of the optimum on ``synthetic_credit()``). ``penalty_weight=None``: :func:`conservative_penalty_weight`.
+    It relaxes the exact agent's obedience constraints, so it needs ``agent_beta=inf`` (a quantal agent's
+    expected reward is smooth already).
 
     ## Starting State
 
@@ -219,10 +252,12 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     | ``bic_margin`` | float >= 0 or ``None`` | ``None`` (``BIC_MARGIN``) | ``"penalized"`` only: margin of the BIC constraints |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
+    | ``agent_beta`` | float >= 0 or ``inf`` | ``inf`` (exact agent) | the agent's logit rationality (1/utility units) |
     | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
 
-    ``info`` after the step: ``scheme`` ``(R, A)``, ``responses`` ``(A,)``, ``principal_value``,
-    ``agent_value``, ``bic_slack`` (exact), for ``"sampled"`` the drawn ``region``,
+    ``info`` after the step: ``scheme`` ``(R, A)``, ``responses`` ``(A,)`` (the exact agent's response to
+    each recommendation), ``principal_value``, ``agent_value``, ``bic_slack`` (exact), for a quantal agent
+    its ``choice_probabilities`` ``(A, A)`` (row: recommendation), for ``"sampled"`` the drawn ``region``,
     ``recommendation``, ``action``, and for ``"penalized"`` the ``bic_violation``.
 
     ## Version History
@@ -232,10 +267,14 @@ class PersuasionSchemeEnv(_PersuasionEnv):
 
     def __init__(self, game: PersuasionGame | None = None, reward: str = "expected", regions: Regions | None = None,
                  tie_tol: float = TIE_TOL, render_mode: str | None = None, penalty_weight: float | None = None,
-                 bic_margin: float | None = None):
+                 bic_margin: float | None = None, agent_beta: float = float("inf")):
         super().__init__(game, regions, render_mode, tie_tol)
         if reward not in ("expected", "sampled", "penalized"):
             raise ValueError(f"reward must be 'expected', 'sampled' or 'penalized', got {reward!r}")
+        self.agent_beta = as_rationality(agent_beta, "agent_beta")
+        if reward == "penalized" and np.isfinite(self.agent_beta):
+            raise ValueError(f"reward='penalized' relaxes the exact agent's obedience constraints; it needs "
+                             f"agent_beta=inf, got agent_beta={agent_beta!r}")
         for name, value in (("penalty_weight", penalty_weight), ("bic_margin", bic_margin)):
             if value is not None and reward != "penalized":
                 raise ValueError(f"{name} applies only to reward='penalized' (reward is {reward!r}); leave it None")
@@ -263,13 +302,17 @@ class PersuasionSchemeEnv(_PersuasionEnv):
                                                                                    self.tie_tol)
         info = {"scheme": scheme, "responses": np.array(responses), "principal_value": principal_value,
                 "agent_value": agent_value, "bic_slack": bic_slack}
+        quantal = np.isfinite(self.agent_beta)
+        if quantal:
+            choice, principal_value, agent_value = quantal_choice(sums, self.agent_beta)
+            info |= {"choice_probabilities": choice, "principal_value": principal_value, "agent_value": agent_value}
         reward = principal_value
         if self.reward == "penalized":
             reward, info["bic_violation"] = penalized_value(sums, self.penalty_weight, self.bic_margin)
         if self.reward == "sampled":
             region = self._draw_region()
             recommendation = self._draw(np.cumsum(scheme[region]).tolist())
-            taken = responses[recommendation]
+            taken = self._draw(np.cumsum(choice[recommendation]).tolist()) if quantal else responses[recommendation]
             reward = float(self.regions.principal_payoffs[region, taken])
             info |= {"region": region, "recommendation": recommendation, "action": taken}
         self._round = 1

@@ -33,6 +33,7 @@ from stratgym.envs._spaces import simplex_action, simplex_box
 from stratgym.games._validation import as_positive_int, as_real_array
 from stratgym.games.stateful import (
     CONVERSIONS,
+    RESPONSE_MODELS,
     StatefulGame,
     best_response,
     check_assessment_policy,
@@ -110,6 +111,25 @@ def as_response_model(response_model) -> ResponseModel:
         raise ValueError(f"response_model must be 'myopic', 'forecasting' or an object with a "
                          f"respond(game, rule, state, round_index, rng) method, got {response_model!r}")
     return response_model
+
+
+def respond_to_policy(game: StatefulGame, response_model: ResponseModel, theta, rng: np.random.Generator | None = None,
+                      check: bool = True) -> np.ndarray:
+    """Effort policy ``(T, d)`` of a per-round ``response_model`` facing the assessment policy ``theta`` ``(T, n)``.
+
+    The rounds are played in order from ``s_1``, the state moving with the game's dynamics, exactly as
+    :class:`StatefulPrincipalEnv` plays them; ``rng`` goes to every ``respond`` call. Each returned effort is
+    validated with :func:`check_round_effort` unless ``check=False`` (for the game's own models).
+    """
+    theta = check_assessment_policy(game, theta, batch=False)
+    state, efforts = game.initial_state, []
+    for t in range(game.horizon):
+        effort = response_model.respond(game, theta[t], state, t, rng)
+        if check:
+            effort = check_round_effort(game, effort, name="effort returned by response_model.respond")
+        efforts.append(effort)
+        state = next_state(game, state, effort)
+    return np.array(efforts, dtype=np.float64)
 
 
 def check_round_effort(game: StatefulGame, effort, name: str = "effort", atol: float = EFFORT_TOL) -> np.ndarray:
@@ -206,15 +226,15 @@ class _StatefulEnv(RoundEnv):
 # ---------------------------------------------------------------------------------------------
 
 class StatefulCommitmentEnv(_StatefulEnv):
-    """The principal commits to a whole assessment policy; a rational agent best-responds.
+    """The principal commits to a whole assessment policy; a rational agent (or another model) responds.
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/StatefulCommitment-v0", game=None)`` |
+    | Creation | ``gym.make("stratgym/StatefulCommitment-v0", game=None, response_model="rational")`` |
     | Actions | Box ``[-1, 1]^(T, n)``, row-wise onto the simplex: the policy ``theta`` |
     | Observations | Box ``(n d + 4 d + 2 + len(CONVERSIONS),)``: the game instance, normalized |
-    | Players | principal (learns); rational agent (exact best response) |
-    | Reference solver | ``stratgym.baselines`` ``solve(game, "rational")`` (exact MILP for linear ``g``) |
+    | Players | principal (learns); rational agent (exact best response), or ``response_model`` |
+    | Reference solver | ``stratgym.baselines`` ``solve(game, response_model)`` (exact MILP / per-round optimum for linear ``g``) |
     | Known optimum | ``classroom(T)``: ``U_P* = T - 1`` (study in rounds ``1..T-1``); ``T = 5``: 4 |
 
     ## Description
@@ -228,6 +248,12 @@ class StatefulCommitmentEnv(_StatefulEnv):
     within ``TIE_TOL`` times the round's ``round_scales`` count as tied; concave ``g`` is solved to the
     duality gap ``GAP_TOL``). The
     episode is this one decision, a contextual bandit; the same game is played every episode.
+
+    Other agents face the same committed policy through ``response_model``: ``"myopic"`` and
+    ``"forecasting"`` (``best_response(game, theta, model)``), or any :class:`ResponseModel` (a quantal or
+    bounded-lookahead agent from ``stratgym.agents.responses``, a learned agent from
+    ``stratgym.agents.freeze``), which answers one round at a time along the state path
+    (:func:`respond_to_policy`), drawing its randomness from ``self.np_random``.
 
     ## Action Space
 
@@ -252,11 +278,12 @@ class StatefulCommitmentEnv(_StatefulEnv):
 
     ## Rewards
 
-    The principal's utility ``U_P = sum_t lambda . e_t`` of the agent's best response.
+    The principal's utility ``U_P = sum_t lambda . e_t`` of the agent's response.
 
     ## Starting State
 
-    Deterministic: the game's initial state ``s_1``. ``reset`` draws nothing.
+    Deterministic: the game's initial state ``s_1``. ``reset`` draws nothing (a stochastic
+    ``response_model`` draws from ``self.np_random`` during the step).
 
     ## Episode End
 
@@ -280,6 +307,7 @@ class StatefulCommitmentEnv(_StatefulEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
+    | ``response_model`` | ``"rational"``, ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"rational"`` | the agent |
     | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
 
     ``info`` after the step: ``theta`` ``(T, n)``, ``effort`` ``(T, d)``, ``states`` ``(T + 1, d)``,
@@ -290,8 +318,14 @@ class StatefulCommitmentEnv(_StatefulEnv):
     * v0: Initial version.
     """
 
-    def __init__(self, game: StatefulGame | None = None, render_mode: str | None = None):
+    def __init__(self, game: StatefulGame | None = None, render_mode: str | None = None,
+                 response_model: str | ResponseModel = "rational"):
         super().__init__(game, render_mode)
+        if isinstance(response_model, str) and response_model not in RESPONSE_MODELS:
+            raise ValueError(f"response_model must be one of {RESPONSE_MODELS} or an object with a "
+                             f"respond(game, rule, state, round_index, rng) method, got {response_model!r}")
+        # "rational" answers the whole policy at once; the per-round models play it round by round.
+        self.response_model = "rational" if response_model == "rational" else as_response_model(response_model)
         self._episode_length = 1
         game = self.game
         self.action_space = simplex_box(game.horizon, game.n_features)
@@ -308,10 +342,13 @@ class StatefulCommitmentEnv(_StatefulEnv):
         self._begin_step()
         game = self.game
         theta = simplex_action(self.action_space, action)  # checked, and on the simplex by construction
-        if game.is_linear:
-            effort = _linear_rational_effort(game, theta)
+        model = self.response_model
+        if isinstance(model, str):
+            effort = _linear_rational_effort(game, theta) if game.is_linear else best_response(game, theta, model).effort
+        elif type(model) is PerRoundResponse:
+            effort = best_response(game, theta, model.model).effort
         else:
-            effort = best_response(game, theta, "rational").effort
+            effort = respond_to_policy(game, model, theta, self.np_random)
         states, features, scores, agent_utility, principal_utility = _played(game, theta, effort)  # rollout()
         self._round = 1
         reward = float(principal_utility)
@@ -412,7 +449,8 @@ class StatefulPrincipalEnv(_StatefulEnv):
                  render_mode: str | None = None):
         super().__init__(game, render_mode)
         self.response_model = as_response_model(response_model)
-        self._trusted_response = isinstance(self.response_model, PerRoundResponse)
+        # Exactly the game's own model: a subclass may override respond, so its efforts are checked.
+        self._trusted_response = type(self.response_model) is PerRoundResponse
         n = self.game.n_features
         self.action_space = simplex_box(n)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(1 + 2 * n,), dtype=np.float32)
