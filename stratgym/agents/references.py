@@ -15,8 +15,8 @@ information (:mod:`stratgym.baselines.signaling`, on the env's own regions); the
 the LP value per round times the rounds of an episode (the commitment benchmark: the env's receiver
 learns rather than reasons, so this is not an upper bound), with the three schemes *played* against
 the env's receiver on the evaluation episodes as baselines; the agent env against the exact posterior
-best response played on the evaluation episodes (its expectation is ``env.evaluation.agent_value``),
-with "always obey" and "always ignore" as baselines.
+best response played on the evaluation episodes (its expectation, ``env.evaluation.agent_value``, is
+reported beside the baselines), with "always obey" and "always ignore" as baselines.
 
 Values that depend on the episode (a plan or a rule drawn at reset) are averaged over the episodes
 ``seed .. seed + n_episodes - 1``, the very episodes :func:`stratgym.agents.evaluate.evaluate_policy`
@@ -191,6 +191,9 @@ def _persuasion_agent(env: gym.Env, n_episodes: int, seed: int):
                 "obey the recommendation": lambda obs: int(np.argmax(obs[:actions])),
                 "ignore it (prior best response)": lambda obs: default}
     values = {name: evaluate_policy(policy, env, n_episodes, seed).mean for name, policy in policies.items()}
+    # The optimum is a sample mean on the very episodes a learner is scored on (paired); its expectation is shown
+    # beside it, since at recommendations where the agent is indifferent a learner's sample can beat the sample.
+    values["best response, exact expectation"] = float(unwrapped.evaluation.agent_value)
     return values.pop("optimum"), values, 1.0, n_episodes
 
 
@@ -215,7 +218,7 @@ REFERENCES: dict[str, EnvReference] = {
     "stratgym/PersuasionAgent-v0": EnvReference(
         "agent", "persuasion game, agent side: hear a recommendation from a fixed scheme and act",
         "games.persuasion.evaluate_scheme(...).responses: exact posterior best response, played on the "
-        "evaluation episodes", _persuasion_agent),
+        "evaluation episodes", _persuasion_agent, "exact best response on these episodes"),
 }
 
 
