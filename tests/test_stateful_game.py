@@ -68,6 +68,10 @@ BAD_FIELDS = [
     ("discount", 0.0), ("discount", 1.5), ("discount", -0.5), ("discount", np.nan),
     ("conversion", "cubic"), ("conversion", ["linear"]), ("conversion", None),
     ("effort_names", ("a", "b")), ("feature_names", ("a", "b", "c")),
+    # Slips numpy would accept: booleans as numbers, numbers as text, a string as a sequence of names.
+    ("budget", True), ("budget", "1"), ("discount", True), ("discount", "0.9"), ("retention", ["0", "1", "0"]),
+    ("horizon", "3"), ("effort_names", 3), ("effort_names", "abc"), ("effort_names", (1, 2, 3)),
+    ("feature_names", "xy"), ("feature_names", ("test", 2)),
 ]
 
 
@@ -123,6 +127,50 @@ def test_response_arguments_are_checked():
                                ([0.5, 0.5], np.zeros(2), "state")):
         with pytest.raises(ValueError, match=match):
             respond_in_round(game, "myopic", rule, state, 0)
+
+
+def test_boolean_arrays_stay_numbers_but_a_single_boolean_does_not():
+    """Masks and 0/1 labels are legitimate boolean arrays (as_real_array callers pass them); a boolean scalar
+    where a number is asked for is a slip."""
+    game = StatefulGame(**{**VALID, "retention": np.array([False, True, False])})
+    np.testing.assert_array_equal(game.retention, [0.0, 1.0, 0.0])
+    assert game == StatefulGame(**VALID)
+
+
+def test_names_are_kept_as_given():
+    game = StatefulGame(**VALID, effort_names=["copy", "study", "lookup"], feature_names=np.array(["test", "hw"]))
+    assert game.effort_names == ("copy", "study", "lookup") and game.feature_names == ("test", "hw")
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda g: rollout(g, "uniform", np.zeros((3, 3))), "theta"),
+    (lambda g: rollout(g, [[0.5, 0.5], [1.0], [0.5, 0.5]], np.zeros((3, 3))), "theta"),  # ragged
+    (lambda g: rollout(g, np.full((2, 3, 2), 0.5), np.zeros((4, 3, 3))), "batch shapes"),
+    (lambda g: rollout(g, np.full((3, 2), 0.5), np.zeros((2, 3, 3)), initial_state=np.zeros((3, 3))),
+     "batch shapes"),
+    (lambda g: rollout(g, np.full((3, 2), 0.5), [["a"] * 3] * 3), "effort"),
+    (lambda g: marginal_values(g, np.full((3, 3), 1 / 3)), "theta"),  # wrong n
+    (lambda g: marginal_values(g, [[0.5, np.nan]] * 3), "theta"),
+    (lambda g: marginal_values(g, np.full((3, 2), 0.5), effort=np.ones((3, 3))), "effort"),  # over budget
+    (lambda g: marginal_values(g.replace(conversion="sqrt"), np.full((3, 2), 0.5)), "effort"),  # required
+    (lambda g: marginal_values(g, np.full((2, 3, 2), 0.5), np.zeros((3, 3, 3))), "batch shapes"),
+    (lambda g: frank_wolfe_gap(g, np.full((3, 2), 0.5), np.zeros((3, 2))), "effort"),
+    (lambda g: random_game(0), "rng must be a numpy Generator"),
+    (lambda g: random_game(np.random.default_rng(0), n_features=2.5), "n_features"),
+    (lambda g: random_game(np.random.default_rng(0), n_features=0), "n_features"),
+    (lambda g: random_game(np.random.default_rng(0), n_efforts=True), "n_efforts"),
+    (lambda g: random_game(np.random.default_rng(0), horizon="2"), "horizon"),
+])
+def test_function_arguments_are_checked_naming_them(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(StatefulGame(**VALID))
+
+
+def test_an_empty_batch_plays_to_empty_results():
+    game = StatefulGame(**VALID)
+    played = rollout(game, np.full((0, 3, 2), 0.5), np.zeros((0, 3, 3)))
+    assert played.states.shape == (0, 4, 3) and played.agent_utility.shape == (0,)
+    assert marginal_values(game, np.full((0, 3, 2), 0.5)).shape == (0, 3, 3)
 
 
 @pytest.mark.parametrize(("field", "value", "expected"), [
@@ -337,10 +385,13 @@ def test_round_scales_are_the_largest_marginal_values_any_rule_gives():
         np.testing.assert_allclose(round_scales(game), np.where(best > 0, best, 1.0), rtol=1e-12)
 
 
-def test_concave_ties_go_to_the_principal():
+@pytest.mark.parametrize("value_scale", [1.0, 1e-12, 1e6])
+def test_concave_ties_go_to_the_principal(value_scale):
     """Two effort types that convert into the same feature and are retained alike are perfect substitutes: the
-    agent is indifferent between them, and its response puts everything on the principal's favourite."""
+    agent is indifferent between them, and its response puts everything on the principal's favourite, whatever
+    the units of lambda (the tie-break LP must not drop tiny objective coefficients)."""
     for values in ([1.0, 0.0], [0.0, 1.0], [-1.0, -0.5]):
+        values = value_scale * np.array(values)
         game = StatefulGame(conversion_matrix=[[1.0, 1.0], [0.3, 0.3]], retention=[0.5, 0.5], effort_value=values,
                             horizon=3, conversion="sqrt")
         theta = np.tile([0.7, 0.3], (3, 1))

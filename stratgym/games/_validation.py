@@ -5,15 +5,38 @@ from __future__ import annotations
 import numpy as np
 
 
-def as_real_array(value, name: str, shape: tuple | None = None, ndim: int | None = None) -> np.ndarray:
-    """Return ``value`` as a read-only finite float64 array, checking its shape.
+def as_float_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array (the same object if it already is one, so hot paths pay nothing).
 
-    ``shape`` entries may be ``None`` for "any length". Raises ``ValueError`` naming ``name``.
+    Text is not a number here even where numpy would parse it (``"0.9"``), so strings, bytes and object
+    arrays holding them are rejected, as are ragged nestings: ``ValueError`` naming ``name``. Boolean
+    arrays convert to 0/1 (callers pass masks and labels); :func:`as_real_array` rejects a single boolean.
     """
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return value
     try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged nesting
         raise ValueError(f"{name} must be a real array, got {value!r}") from error
+    if raw.dtype.kind in "SU" or (raw.dtype.kind == "O" and any(isinstance(x, (str, bytes)) for x in raw.flat)):
+        raise ValueError(f"{name} must be real numbers, not text, got {value!r}")
+    try:
+        return raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as error:  # objects that are not numbers
+        raise ValueError(f"{name} must be a real array, got {value!r}") from error
+
+
+def as_real_array(value, name: str, shape: tuple | None = None, ndim: int | None = None) -> np.ndarray:
+    """Return ``value`` as a read-only finite float64 array (a copy), checking its shape.
+
+    ``shape`` entries may be ``None`` for "any length". Text is rejected (:func:`as_float_array`), and so is
+    a boolean where a single number (``shape=()``) is asked for: ``budget=True`` is a slip, not ``1.0``.
+    Raises ``ValueError`` naming ``name``.
+    """
+    single_bool = isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == bool)
+    if shape == () and single_bool:
+        raise ValueError(f"{name} must be a number, not a boolean, got {value!r}")
+    array = np.array(as_float_array(value, name))  # a copy: the caller's array stays writable
     expected_ndim = len(shape) if shape is not None else ndim
     if expected_ndim is not None and array.ndim != expected_ndim:
         raise ValueError(f"{name} must be {_describe(shape, expected_ndim)}, got shape {array.shape}")
@@ -58,9 +81,15 @@ def as_positive_int(value, name: str, minimum: int = 1) -> int:
 
 def as_nonnegative_float(value, name: str, positive: bool = False) -> float:
     """Return a single real number ``>= 0`` (``> 0`` if ``positive``) as a float; ``ValueError`` naming ``name``
-    otherwise (booleans and strings are not numbers here)."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
+    otherwise (booleans and strings are rejected by :func:`as_real_array`)."""
     array = as_real_array(value, name, shape=())
     check_range(array, name, low=0.0, low_open=positive)
     return float(array)
+
+
+def as_bool(value, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (numpy booleans too); ``ValueError`` naming ``name`` otherwise:
+    a flag given as ``"no"`` or ``0`` would otherwise be read by its truthiness."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -24,7 +24,8 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linprog, minimize
 
-from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
+from stratgym.games._validation import (as_float_array, as_nonnegative_float, as_positive_int, as_real_array,
+                                        check_range)
 
 #: Agent response models of this game: full-horizon best response, current round only, and
 #: re-planning each round as if the current rule stayed in force.
@@ -107,10 +108,8 @@ class StatefulGame:
             raise ValueError(f"conversion must be one of {sorted(CONVERSIONS)}, got {self.conversion!r}")
         for field, length, prefix in (("effort_names", d, "effort"), ("feature_names", n, "feature")):
             names = getattr(self, field)
-            names = tuple(f"{prefix}{i}" for i in range(length)) if names is None else tuple(map(str, names))
-            if len(names) != length:
-                raise ValueError(f"{field} must have {length} entries, got {len(names)}")
-            set_(field, names)
+            set_(field, tuple(f"{prefix}{i}" for i in range(length)) if names is None
+                 else _as_names(names, field, length))
 
     @property
     def n_features(self) -> int:
@@ -151,6 +150,17 @@ class StatefulGame:
     __hash__ = None
 
 
+def _as_names(names, field: str, length: int) -> tuple[str, ...]:
+    """``names`` as a tuple of ``length`` strings; ``ValueError`` naming ``field`` otherwise (a single string is
+    one name, not a sequence of letters)."""
+    if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+        raise ValueError(f"{field} must be a sequence of {length} strings, got {names!r}")
+    names = tuple(names)
+    if len(names) != length or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"{field} must be a sequence of {length} strings, got {names!r}")
+    return names
+
+
 # ---------------------------------------------------------------------------------------------
 # Policies and dynamics
 # ---------------------------------------------------------------------------------------------
@@ -170,8 +180,9 @@ def check_assessment_policy(game: StatefulGame, theta, name: str = "theta", atol
 
 def _on_simplex_rows(array: np.ndarray, name: str, atol: float = 1e-6) -> np.ndarray:
     """``array`` if its last axis lies on the probability simplex (within ``atol``), else ``ValueError`` naming ``name``."""
-    # One pass on the hot path; comparisons with NaN are False, so non-finite input fails it too.
-    if not (array.min() >= -atol and np.abs(array.sum(axis=-1) - 1.0).max() <= atol):
+    # One pass on the hot path; comparisons with NaN are False, so non-finite input fails it too. The reductions'
+    # ``initial`` values let an empty batch pass (numpy has no min of nothing); NaN still propagates.
+    if not (array.min(initial=0.0) >= -atol and np.abs(array.sum(axis=-1) - 1.0).max(initial=0.0) <= atol):
         _reject_non_finite(array, name)
         raise ValueError(f"{name} rows must lie on the probability simplex (>= 0, summing to 1)")
     return array
@@ -182,7 +193,7 @@ def check_effort_policy(game: StatefulGame, effort, name: str = "effort", atol: 
     """Validate efforts of shape ``(..., T, d)`` (``batch=False``: exactly ``(T, d)``): finite, ``>= 0``, each
     round's total at most the budget."""
     effort = _with_trailing_shape(effort, (game.horizon, game.n_efforts), name, "(..., T, d)", batch)
-    if not (effort.min() >= -atol and effort.sum(axis=-1).max() <= game.budget + atol):
+    if not (effort.min(initial=0.0) >= -atol and effort.sum(axis=-1).max(initial=0.0) <= game.budget + atol):
         _reject_non_finite(effort, name)
         raise ValueError(f"{name} rows must be >= 0 and sum to at most the budget B={game.budget}")
     return effort
@@ -190,7 +201,7 @@ def check_effort_policy(game: StatefulGame, effort, name: str = "effort", atol: 
 
 def _with_trailing_shape(value, trailing: tuple, name: str, form: str, batch: bool = True) -> np.ndarray:
     """``value`` as a float64 array of shape ``(..., *trailing)`` (``batch=False``: exactly ``trailing``)."""
-    array = np.asarray(value, dtype=np.float64)
+    array = as_float_array(value, name)
     if array.ndim < len(trailing) or array.shape[-len(trailing):] != trailing or (not batch and array.shape != trailing):
         sizes = ", ".join(map(str, trailing))
         if batch:
@@ -237,10 +248,28 @@ def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.nda
 def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory:
     """Play assessment policy ``theta`` ``(..., T, n)`` against effort policy ``effort`` ``(..., T, d)``.
 
-    Leading batch axes broadcast against each other. ``initial_state`` ``(..., d)`` overrides ``s_1``.
+    Leading batch axes broadcast against each other (an empty batch gives empty results). ``initial_state``
+    ``(..., d)`` overrides ``s_1``. ``ValueError`` naming the argument for bad input.
     """
-    return _play(game, check_assessment_policy(game, theta), check_effort_policy(game, effort),
-                 None if initial_state is None else check_state(game, initial_state, "initial_state"))
+    return _play(game, *_checked_policies(game, theta, effort, initial_state))
+
+
+def _checked_policies(game: StatefulGame, theta, effort, initial_state, need_effort: bool = True) -> tuple:
+    """``(theta (..., T, n), effort (..., T, d) or None, initial_state (..., d) or None)`` checked, including that their
+    batch axes broadcast; ``effort`` may be ``None`` only if not ``need_effort``. ``ValueError`` naming the argument."""
+    theta = check_assessment_policy(game, theta)
+    if effort is not None or need_effort:
+        effort = check_effort_policy(game, effort)
+    if initial_state is not None:
+        initial_state = check_state(game, initial_state, "initial_state")
+    batches = {"theta": theta.shape[:-2], "effort": () if effort is None else effort.shape[:-2],
+               "initial_state": () if initial_state is None else initial_state.shape[:-1]}
+    try:
+        np.broadcast_shapes(*batches.values())
+    except ValueError:
+        shapes = ", ".join(f"{name} {shape}" for name, shape in batches.items())
+        raise ValueError(f"the batch shapes (leading axes) of {shapes} do not broadcast against each other") from None
+    return theta, effort, initial_state
 
 
 def _derived(game: StatefulGame, build: Callable[[StatefulGame], object]):
@@ -371,9 +400,19 @@ def marginal_values(game: StatefulGame, theta, effort=None, initial_state=None) 
 
     For linear ``g`` this is ``c_tau(theta) = gamma^(tau-1) W^T theta_tau + sum_{t>tau} gamma^(t-1)
     (omega * p^(t-1-tau)) * W^T theta_t`` and ``effort`` is not needed; for concave ``g`` it is the
-    gradient at ``effort``. Cost ``O(T n d)``.
+    gradient at ``effort`` (required). Leading batch axes of ``theta``, ``effort`` and ``initial_state`` ``(..., d)``
+    broadcast. Cost ``O(T n d)``. ``ValueError`` naming the argument for bad input.
     """
-    theta = np.asarray(theta, dtype=np.float64)
+    if effort is None and not game.is_linear:
+        raise ValueError(f"effort is required with concave g (conversion={game.conversion!r}): the gradient depends "
+                         "on where it is taken")
+    return _marginal_values(game, *_checked_policies(game, theta, effort, initial_state, need_effort=False))
+
+
+def _marginal_values(game: StatefulGame, theta: np.ndarray, effort: np.ndarray | None = None,
+                     initial_state=None) -> np.ndarray:
+    """:func:`marginal_values` without checks: :func:`marginal_value_operator` feeds it basis vectors (not rules) and
+    the concave solver its iterates (nudged off 0, possibly a hair over the budget)."""
     discounts = _discounts(game)
     if game.is_linear:
         return _carry_forward(game, discounts[:, None] * (theta @ game.conversion_matrix))
@@ -392,7 +431,7 @@ def marginal_value_operator(game: StatefulGame, slopes: np.ndarray | None = None
     """
     T, n, d = game.horizon, game.n_features, game.n_efforts
     basis = np.eye(T * n).reshape(T * n, T, n)
-    linear = np.moveaxis(marginal_values(game.replace(conversion="linear"), basis), 0, -1).reshape(T, d, T, n)
+    linear = np.moveaxis(_marginal_values(game.replace(conversion="linear"), basis), 0, -1).reshape(T, d, T, n)
     return linear if slopes is None else _times(linear, np.asarray(slopes, dtype=np.float64))
 
 
@@ -641,21 +680,38 @@ def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:
     return weights
 
 
-def frank_wolfe_gap(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> float:
-    """Frank–Wolfe certificate ``max_{v in E_B^T} grad . (v - e)``: an upper bound on ``U_A* - U_A(e)`` (concave ``U_A``)."""
-    gradient = marginal_values(game, theta, effort, initial_state)
+def frank_wolfe_gap(game: StatefulGame, theta, effort, initial_state=None) -> float:
+    """Frank–Wolfe certificate ``max_{v in E_B^T} grad . (v - e)``: an upper bound on ``U_A* - U_A(e)`` (concave ``U_A``)
+    for one policy pair ``theta`` ``(T, n)``, ``effort`` ``(T, d)``; ``initial_state`` ``(d,)`` overrides ``s_1``."""
+    theta = check_assessment_policy(game, theta, batch=False)
+    effort = check_effort_policy(game, effort, batch=False)
+    state = None if initial_state is None else check_state(game, initial_state, "initial_state", batch=False)
+    return _frank_wolfe_gap(game, theta, effort, state)
+
+
+def _frank_wolfe_gap(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> float:
+    """:func:`frank_wolfe_gap` of checked arguments."""
+    gradient = _marginal_values(game, theta, effort, initial_state)
     vertex = game.budget * np.maximum(gradient.max(axis=-1), 0.0)
     return float(np.sum(vertex - np.sum(_times(effort, gradient), axis=-1)))
 
 
 def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndarray, gap_tol: float) -> Response:
+    """The rational agent's best response to a checked ``theta`` ``(T, n)`` from ``state`` ``(d,)`` in a concave game.
+
+    SLSQP on the concave program over ``E_B^T``, then Frank–Wolfe steps (exact line search) until the Frank–Wolfe
+    gap, a bound on the agent's lost utility, is at most ``gap_tol`` (a ``RuntimeWarning`` if 10 000 steps do not
+    get there); then the principal's favourite among the equally good efforts (:func:`_principal_favourite`).
+    Returns the effort ``(T, d)`` and its certified gap (utility units).
+    """
     T, d, B = game.horizon, game.n_efforts, game.budget
 
     def utility(flat):
         return float(_play(game, theta, flat.reshape(T, d).clip(0.0), state).agent_utility)
 
     def gradient(flat):
-        slopes = marginal_values(game, theta, flat.reshape(T, d).clip(1e-12), state)
+        # sqrt's slope is infinite at 0: evaluate just inside the set and cap it, so SLSQP gets finite numbers.
+        slopes = _marginal_values(game, theta, flat.reshape(T, d).clip(1e-12), state)
         return np.nan_to_num(slopes, posinf=1e12).ravel()
 
     start = np.full(T * d, B / (d + 1))
@@ -665,14 +721,14 @@ def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndar
                       constraints=[{"type": "ineq", "fun": lambda x: B - x.reshape(T, d).sum(axis=1),
                                     "jac": lambda x: -np.kron(np.eye(T), np.ones(d))}],
                       options={"maxiter": 1000, "ftol": 1e-14})
-    effort = _project_to_budget(result.x.reshape(T, d), B)
+    effort = clip_rows(result.x.reshape(T, d), B, exact=False)
     if not np.all(np.isfinite(effort)):
         effort = start.reshape(T, d)
-    gap = frank_wolfe_gap(game, theta, effort, state)
+    gap = _frank_wolfe_gap(game, theta, effort, state)
     for step in range(10_000):
         if gap <= gap_tol:
             break
-        gradient_now = marginal_values(game, theta, effort.clip(1e-12), state)
+        gradient_now = _marginal_values(game, theta, effort.clip(1e-12), state)
         vertex = favoured_option(game, np.nan_to_num(gradient_now, posinf=1e12), 1.0, tie_tol=0.0)
         direction = vertex - effort
         # Exact line search on the concave 1-d restriction by golden section.
@@ -684,21 +740,22 @@ def _concave_best_response(game: StatefulGame, theta: np.ndarray, state: np.ndar
             else:
                 high = b
         effort = effort + 0.5 * (low + high) * direction
-        gap = frank_wolfe_gap(game, theta, effort, state)
+        gap = _frank_wolfe_gap(game, theta, effort, state)
     if gap > gap_tol:
         warnings.warn(f"concave best response stopped at duality gap {gap:.3g} > gap_tol={gap_tol:.3g}",
                       RuntimeWarning, stacklevel=3)
-    favourite = _principal_favourite(game, theta, effort, state)
+    favourite = _principal_favourite(game, theta, effort)
     # The agent's utility bound U* <= U_A(effort) + gap certifies the favourite too, up to what it gave up.
     lost = max(utility(effort.ravel()) - utility(favourite.ravel()), 0.0)
     return Response(favourite, max(gap, 0.0) + lost)
 
 
-#: Principal value (relative to ``max(1, T B max|lambda|)``) a tie-break must gain to replace the agent's solution.
+#: Principal value (relative to ``T B max|lambda|``, the most a policy can be worth) a tie-break must gain to
+#: replace the agent's solution.
 _TIE_BREAK_GAIN = 1e-9
 
 
-def _principal_favourite(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, state: np.ndarray) -> np.ndarray:
+def _principal_favourite(game: StatefulGame, theta: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """Among effort policies ``(T, d)`` that give every feature ``theta`` weighs the value ``effort`` gives it, one the
     principal values most (an LP, HiGHS); ``effort`` itself unless that gains the principal something.
 
@@ -707,26 +764,40 @@ def _principal_favourite(game: StatefulGame, theta: np.ndarray, effort: np.ndarr
     so two best responses with different weighed features would have a strictly better midpoint: the agent's
     best responses are exactly the feasible policies with the weighed features of any one of them, and they
     share its utility and its Frank–Wolfe gap (the gradient depends on the weighed features only).
+
+    The LP is scale-free: its variables are budget shares ``e / B``, its objective ``lambda / max|lambda|`` and each
+    feature row is divided by its largest entry, since HiGHS treats coefficients below about 1e-9 as 0 (a game
+    with ``lambda`` or ``B`` of 1e-12 would otherwise lose its tie-break).
     """
-    T, n, d, B = game.horizon, game.n_features, game.n_efforts, game.budget
+    T, d, B = game.horizon, game.n_efforts, game.budget
+    largest_value = float(np.abs(game.effort_value).max())
+    if largest_value == 0.0:
+        return effort  # the principal is indifferent: nothing to gain
     latent = _derived(game, _rollout_map)[0][(T + 1) * d:]  # (T n, T d): z = latent . e + (terms of the state)
     weighed = latent[theta.ravel() > 0.0]
+    row_scales = np.abs(weighed).max(axis=1, keepdims=True, initial=0.0)
+    weighed = weighed / np.where(row_scales > 0.0, row_scales, 1.0)
     values = np.tile(game.effort_value, T)
-    result = linprog(-values, A_ub=np.kron(np.eye(T), np.ones(d)), b_ub=np.full(T, B), A_eq=weighed,
-                     b_eq=weighed @ effort.ravel(), bounds=(0.0, B), method="highs",
+    shares = effort.ravel() / B
+    result = linprog(-values / largest_value, A_ub=np.kron(np.eye(T), np.ones(d)), b_ub=np.ones(T), A_eq=weighed,
+                     b_eq=weighed @ shares, bounds=(0.0, 1.0), method="highs",
                      options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
     if result.status != 0:
         return effort
-    favourite = _project_to_budget(result.x.reshape(T, d), B)
-    scale = max(1.0, T * B * float(np.abs(game.effort_value).max()))
-    return favourite if values @ (favourite - effort).ravel() > _TIE_BREAK_GAIN * scale else effort
+    favourite = B * clip_rows(result.x.reshape(T, d), 1.0, exact=False)
+    gain = values @ (favourite - effort).ravel()
+    return favourite if gain > _TIE_BREAK_GAIN * T * B * largest_value else effort
 
 
-def _project_to_budget(effort: np.ndarray, budget: float) -> np.ndarray:
-    """Clip solver noise: non-negative, and rows scaled down to the budget if they exceed it."""
-    effort = np.clip(effort, 0.0, None)
-    totals = effort.sum(axis=-1, keepdims=True)
-    return np.where(totals > budget, effort * budget / np.maximum(totals, 1e-300), effort)
+def clip_rows(rows: np.ndarray, total: float = 1.0, exact: bool = True) -> np.ndarray:
+    """Clean solver round-off from rows ``(..., k)``: entries clipped at 0, then each row rescaled to sum to ``total``
+    (``exact=True``: rules on the simplex; rows must not be all zero) or scaled down only where it exceeds
+    ``total`` (``exact=False``: efforts within the budget ``total``)."""
+    rows = np.clip(rows, 0.0, None)
+    totals = rows.sum(axis=-1, keepdims=True)
+    if exact:
+        return rows / totals * total
+    return np.where(totals > total, rows * total / np.maximum(totals, 1e-300), rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -761,7 +832,13 @@ def random_game(rng: np.random.Generator, horizon: int = 3, n_features: int = 2,
     ``W`` entries are uniform on ``[0, 1]`` with about a third set to 0; retention uniform on ``[0, 1]``
     with about half the types not retained at all; persistence uniform on ``[0.5, 1]``; ``lambda``
     uniform on ``[-1, 1]``; ``B = 1``; ``s_1 = 0``; ``gamma`` uniform on ``[0.8, 1]`` unless given.
+    ``ValueError`` naming the argument for bad input (``conversion`` and ``discount`` are checked by the game).
     """
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator (numpy.random.default_rng(seed)), got {rng!r}")
+    horizon = as_positive_int(horizon, "horizon")
+    n_features = as_positive_int(n_features, "n_features")
+    n_efforts = as_positive_int(n_efforts, "n_efforts")
     W = rng.uniform(0.0, 1.0, (n_features, n_efforts)) * (rng.random((n_features, n_efforts)) > 1 / 3)
     retention = rng.uniform(0.0, 1.0, n_efforts) * (rng.random(n_efforts) > 0.5)
     return StatefulGame(conversion_matrix=W, retention=retention, persistence=rng.uniform(0.5, 1.0, n_efforts),
