@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from stratgym.agents.instances import make_env
+from stratgym.games._validation import as_positive_int
 
 #: Seed of the first evaluation episode used by training curves, the benchmark and the CLI (kept apart
 #: from the training envs' seeds, which start at the training seed).
@@ -68,8 +69,7 @@ def evaluate_policy(policy: Policy, env: EnvSource, n_episodes: int = 10, seed: 
     of an episode is ``sum_k discount^k r_k`` (``discount = 1``: the plain sum; the stateful agent env's
     rewards summed with the game's ``gamma`` are the agent's utility ``U_A``).
     """
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, (int, np.integer)) or n_episodes < 1:
-        raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+    n_episodes = as_positive_int(n_episodes, "n_episodes")
     if isinstance(discount, bool) or not isinstance(discount, (int, float)) or not 0.0 < discount <= 1.0:
         raise ValueError(f"discount must be a number in (0, 1], got {discount!r}")
     instance, owned = _instantiate(env, env_kwargs)

@@ -21,6 +21,7 @@ from stratgym.agents.evaluate import evaluate_policy
 from stratgym.agents.train import TrainingResult, train
 from stratgym.envs._spaces import box_to_simplex
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, agent_observation, describe_game
+from stratgym.games._validation import as_positive_int
 from stratgym.games.stateful import StatefulGame, best_response, rollout
 
 PRINCIPAL_ENV = "stratgym/StatefulPrincipal-v0"
@@ -46,6 +47,11 @@ class AgentPolicyResponse:
         if not hasattr(model, "predict"):
             raise ValueError(f"model must have SB3's predict(obs, deterministic) method, got {type(model).__name__}")
         self.model, self.deterministic = model, deterministic
+
+    def __deepcopy__(self, memo) -> "AgentPolicyResponse":
+        # make_env deep-copies env kwargs for every env; a frozen model is only read while it responds (and
+        # a trained torch module cannot be deep-copied), so every copy shares it.
+        return AgentPolicyResponse(self.model, self.deterministic)
 
     def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
                 rng: np.random.Generator | None = None) -> np.ndarray:
@@ -127,8 +133,7 @@ def alternate(game: StatefulGame, rounds: int = 2, principal_timesteps: int = 20
     ``StatefulAgent-v0`` against it with seed ``seed + 2r + 1``. Hyperparameters are zoo-format entries
     (default: the packaged files of ``algo``); budgets are in env steps.
     """
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
+    rounds = as_positive_int(rounds, "rounds")
     response, history = initial_response, []
     for r in range(rounds):
         principal = train(PRINCIPAL_ENV, algo, seed + 2 * r, env_kwargs={"game": game, "response_model": response},

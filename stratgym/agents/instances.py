@@ -19,6 +19,7 @@ can be resolved again. The named instances of each family are listed in :data:`N
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import json
@@ -128,8 +129,47 @@ def _call(factory: Callable, arguments: dict, what: str, *leading):
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
-    """``gym.make(env_id, **resolved kwargs)``; ``ValueError`` for an id that is not registered."""
+    """``gym.make(env_id, **resolved kwargs)`` on a private deep copy of ``env_kwargs``.
+
+    Each env gets its own copy because kwargs may hold stateful objects (a learning receiver, a response
+    model): shared, the parallel training envs and the evaluation env would all feed one receiver and mix
+    their episodes. An object that must be shared (a frozen model) says so with ``__deepcopy__``.
+    ``ValueError`` for an id that is not registered or an argument the env does not take.
+    """
     if env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("stratgym/"))
         raise ValueError(f"env id {env_id!r} is not registered; stratgym envs are {known}")
-    return gym.make(env_id, **resolve_env_kwargs(env_id, env_kwargs))
+    try:
+        private = copy.deepcopy(env_kwargs or {})
+    except (TypeError, RuntimeError, copy.Error) as error:  # e.g. a torch module, an open file
+        raise ValueError(f"env_kwargs of {env_id} must be deep-copyable (every env gets its own copy), or define "
+                         f"__deepcopy__ to share a read-only part: {error}") from error
+    kwargs = resolve_env_kwargs(env_id, private)
+    _check_arguments(env_id, kwargs)
+    return gym.make(env_id, **kwargs)
+
+
+def _check_arguments(env_id: str, kwargs: dict[str, Any]) -> None:
+    """``ValueError`` naming the keys of ``kwargs`` that neither the env's constructor nor ``gym.make`` takes.
+
+    Checked against the signature up front rather than by catching the constructor's ``TypeError``, which
+    would also turn a genuine bug inside the constructor into a misleading "bad argument" message.
+    """
+    spec = gym.registry[env_id]
+    creator = spec.entry_point
+    if isinstance(creator, str):
+        creator = gym.envs.registration.load_env_creator(creator)
+    try:
+        parameters = inspect.signature(creator).parameters
+    except (TypeError, ValueError):  # no introspectable signature: let the constructor judge
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = [name for name, p in parameters.items()
+                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    make_options = [name for name, p in inspect.signature(gym.make).parameters.items()
+                    if name != "id" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    unknown = sorted(set(kwargs) - set(accepted) - set(make_options) - set(spec.kwargs))
+    if unknown:
+        raise ValueError(f"{env_id} takes no argument{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                         f"it accepts {', '.join(accepted)} (and gym.make's {', '.join(make_options)})")
