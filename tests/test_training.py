@@ -1,6 +1,7 @@
 """Training, evaluation, hyperparameter files and env-kwargs resolution."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +11,21 @@ import numpy as np
 import pytest
 import yaml
 from gymnasium import spaces
+from stable_baselines3 import TD3
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
 import stratgym  # noqa: F401
 from stratgym.agents.evaluate import Evaluation, evaluate_policy
-from stratgym.agents.hyperparams import HYPERPARAMS_DIR, algorithm_arguments, hyperparams_file, load_hyperparams
+from stratgym.agents.hyperparams import (
+    HYPERPARAMS_DIR,
+    ShapedActionNoise,
+    algorithm_arguments,
+    hyperparams_file,
+    load_hyperparams,
+)
 from stratgym.agents.instances import build_game, env_family, make_env, parse_env_kwargs, resolve_env_kwargs
+from stratgym.agents.responses import QuantalReceiver
 from stratgym.agents.train import ALGORITHMS, check_algorithm, load_model, train
 from stratgym.games.stateful import StatefulGame, classroom
 
@@ -250,11 +259,100 @@ def test_persuasion_agent_accepts_the_optimal_scheme():
     assert env.evaluation.obedient
 
 
+#: Runs rl_zoo3's own entry point on each (algo, env) pair in one process (its imports cost more than the tiny
+#: runs), off-policy learners with learning_starts lowered so that their action noise and updates are exercised.
+ZOO_DRIVER = """
+import json, sys, traceback
+from rl_zoo3.train import train
+folder, pairs = sys.argv[1], json.loads(sys.argv[2])
+for algo, env_id, conf in pairs:
+    sys.argv = ["rl_zoo3.train", "--gym-packages", "stratgym", "--env", env_id, "--algo", algo, "-conf", conf,
+                "-n", "64", "--eval-freq", "-1", "--seed", "0", "--device", "cpu", "--num-threads", "1", "-f", folder]
+    if algo in ("sac", "td3", "dqn"):
+        sys.argv += ["-params", "learning_starts:16"]
+    try:
+        train()
+        print("ZOO-OK", algo, env_id, flush=True)
+    except BaseException:
+        print("ZOO-FAIL", algo, env_id, traceback.format_exc().strip().splitlines()[-1], flush=True)
+"""
+ZOO_PAIRS = [(path.stem, env_id) for path in sorted(HYPERPARAMS_DIR.glob("*.yml")) for env_id in yaml.safe_load(path.read_text())]
+
+
+def _zoo_trains(tmp_path, pairs):
+    arguments = json.dumps([[algo, env_id, str(hyperparams_file(algo))] for algo, env_id in pairs])
+    done = subprocess.run([sys.executable, "-c", ZOO_DRIVER, str(tmp_path), arguments], capture_output=True, text=True,
+                          timeout=900)
+    outcomes = [line for line in done.stdout.splitlines() if line.startswith("ZOO-")]
+    assert [line for line in outcomes if line.startswith("ZOO-FAIL")] == [], done.stderr[-2000:]
+    assert len(outcomes) == len(pairs), done.stderr[-2000:]
+    assert len(list(Path(tmp_path).rglob("*.zip"))) == len(pairs), "rl_zoo3 saved no model"
+
+
 @pytest.mark.skipif(importlib.util.find_spec("rl_zoo3") is None, reason="rl_zoo3 is not installed")
-def test_rl_zoo3_trains_with_our_hyperparameter_file(tmp_path):
-    command = [sys.executable, "-m", "rl_zoo3.train", "--gym-packages", "stratgym", "--env",
-               "stratgym/StatefulCommitment-v0", "--algo", "ppo", "-conf", str(hyperparams_file("ppo")), "-n", "256",
-               "--eval-freq", "-1", "--seed", "0", "--device", "cpu", "--num-threads", "1", "-f", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert list(Path(tmp_path).rglob("*.zip")), "rl_zoo3 saved no model"
+def test_rl_zoo3_trains_every_packaged_entry(tmp_path):
+    # About 15 s for the 22 entries on 2 cores. TD3 on the (T, n) and (R, A) actions used to crash in the zoo
+    # ("could not be broadcast": its noise_type noise is flat); ShapedActionNoise is shaped like the action.
+    _zoo_trains(tmp_path, ZOO_PAIRS)
+
+
+def test_shaped_action_noise_callback_sets_noise_shaped_like_the_action():
+    entry = load_hyperparams("td3", "stratgym/StatefulCommitment-v0")
+    space = make_env("stratgym/StatefulCommitment-v0").action_space
+    assert len(space.shape) == 2 and "noise_type" not in entry  # the zoo could not add its flat noise to this action
+    assert algorithm_arguments(entry, space)[1]["action_noise"]().shape == space.shape
+    callback = ShapedActionNoise("normal", 0.2)
+    model = TD3("MlpPolicy", make_env("stratgym/StatefulCommitment-v0"), learning_starts=4, seed=0)
+    callback.init_callback(model)
+    callback.on_training_start({}, {})
+    assert isinstance(model.action_noise, NormalActionNoise) and model.action_noise().shape == space.shape
+    for bad in ([{"stable_baselines3.common.callbacks.CheckpointCallback": {}}], "x",
+                [{"stratgym.agents.hyperparams.ShapedActionNoise": {"noise_std": 0.1, "theta": 1}}]):
+        with pytest.raises(ValueError, match="only callback"):
+            algorithm_arguments({"callback": bad}, space)
+    with pytest.raises(ValueError, match="noise_std"):
+        ShapedActionNoise("normal", -1.0)
+
+
+def test_hyperparameter_files_are_checked_with_the_key_named(tmp_path):
+    path = tmp_path / "h.yml"
+    for text, match in [("stratgym/StatefulCommitment-v0:\n  n_timesteps: [64\n", "not valid YAML.*line 3"),
+                        ("stratgym/StatefulCommitment-v0:\n  n_step: 8\n", "unknown key n_step for PPO.*n_steps"),
+                        ("stratgym/StatefulCommitment-v0:\n  seed: 3\n", "seed cannot be set"),
+                        ("stratgym/StatefulCommitment-v0:\n  n_timesteps: !!float 1e3\n  n_steps: 8\n", None)]:
+        path.write_text(text)
+        if match is None:
+            assert algorithm_arguments(load_hyperparams("ppo", "stratgym/StatefulCommitment-v0", path),
+                                       spaces.Box(-1, 1, (2,)))[0]["n_timesteps"] == 1000
+            continue
+        with pytest.raises(ValueError, match=match):
+            load_hyperparams("ppo", "stratgym/StatefulCommitment-v0", path)
+    with pytest.raises(ValueError, match="unknown key gama"):  # a dict given directly is checked too
+        train(MatchingEnv, "ppo", hyperparams={"gama": 0.9}, n_timesteps=8, progress_bar=False)
+
+
+def test_every_env_gets_its_own_copy_of_stateful_kwargs():
+    """A learning receiver passed in env_kwargs must not be shared by the parallel training envs and the evaluation env."""
+    receiver = QuantalReceiver(2.0)
+    kwargs = {"receiver": receiver}
+    first, second = (make_env("stratgym/PersuasionRecommend-v0", kwargs) for _ in range(2))
+    assert len({id(receiver), id(first.unwrapped.receiver), id(second.unwrapped.receiver)}) == 3
+    first.reset(seed=0)
+    second.reset(seed=0)
+    untouched = second.unwrapped.receiver.values.copy()
+    for _ in range(30):
+        first.step(first.action_space.sample())
+    assert not np.array_equal(first.unwrapped.receiver.values, untouched), "the episode should teach the receiver"
+    np.testing.assert_array_equal(second.unwrapped.receiver.values, untouched)
+
+
+def test_env_arguments_are_checked_against_the_constructor():
+    with pytest.raises(ValueError, match="StatefulCommitment-v0 takes no arguments bar, foo; it accepts game"):
+        make_env("stratgym/StatefulCommitment-v0", {"foo": 1, "bar": 2})
+    assert make_env("stratgym/StatefulCommitment-v0", {"max_episode_steps": 1}).spec.max_episode_steps == 1
+
+
+def test_recorded_budget_is_the_steps_trained():
+    result = train("stratgym/StatefulCommitment-v0", "ppo", 0, env_kwargs={"game": {"name": "classroom", "horizon": 2}},
+                   n_timesteps=40, hyperparams=dict(PPO_SMALL, n_steps=32, batch_size=32), progress_bar=False)
+    assert (result.n_timesteps, result.requested_timesteps) == (64, 40) == (result.model.num_timesteps, 40)

@@ -11,9 +11,10 @@ these small networks on 2 cores.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
-import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -27,10 +28,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-from stratgym._io import write_json_atomic
+from stratgym._io import write_atomic, write_json_atomic
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
-from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
+from stratgym.agents.hyperparams import algorithm_arguments, check_keys, load_hyperparams
 from stratgym.agents.instances import make_env
+from stratgym.games._validation import as_positive_int
 
 #: Algorithms by name, with the action spaces each one accepts.
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[type[spaces.Space], ...]]] = {
@@ -72,6 +74,10 @@ class LearningCurve:
     timesteps: np.ndarray
     mean_returns: np.ndarray
 
+    def to_json(self) -> dict[str, list]:
+        """``{"timesteps": [...], "mean_returns": [...]}``: the form saved in ``meta.json`` and benchmark records."""
+        return {"timesteps": self.timesteps.tolist(), "mean_returns": self.mean_returns.tolist()}
+
 
 @dataclass
 class TrainingResult:
@@ -84,7 +90,9 @@ class TrainingResult:
         env_kwargs: the JSON-style env kwargs it was trained with (see :mod:`stratgym.agents.instances`).
         eval_env_kwargs: the env kwargs its learning curve was evaluated with (and ``stratgym evaluate`` uses).
         seed: training seed.
-        n_timesteps: training budget in environment steps.
+        n_timesteps: environment steps actually trained (``model.num_timesteps``): on-policy learners round the
+            budget up to whole rollouts of ``n_envs * n_steps``.
+        requested_timesteps: the budget asked for.
         curve: the learning curve.
         wall_time: seconds spent training (evaluations included).
         hyperparams: the zoo-format entry used.
@@ -100,6 +108,7 @@ class TrainingResult:
     wall_time: float
     hyperparams: dict[str, Any] = field(default_factory=dict)
     eval_env_kwargs: dict[str, Any] = field(default_factory=dict)
+    requested_timesteps: int | None = None
 
     def save(self, directory: str | Path) -> Path:
         """Write ``model.zip`` and ``meta.json`` into ``directory`` (each atomically); returns the directory."""
@@ -108,26 +117,42 @@ class TrainingResult:
         except TypeError as error:
             raise ValueError("saving needs JSON-style env_kwargs (a game name or fields, not a game object)") from error
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".model.{os.getpid()}.zip"
-        self.model.save(temporary)
-        os.replace(temporary, directory / "model.zip")
+        archive = io.BytesIO()
+        self.model.save(archive)
+        write_atomic(directory / "model.zip", archive.getvalue())
         meta = {"algo": self.algo, "env_id": self.env_id, "env_kwargs": self.env_kwargs,
                 "eval_env_kwargs": self.eval_env_kwargs, "seed": self.seed,
-                "n_timesteps": self.n_timesteps, "wall_time": self.wall_time,
-                "curve": {"timesteps": self.curve.timesteps.tolist(), "mean_returns": self.curve.mean_returns.tolist()}}
+                "n_timesteps": self.n_timesteps, "requested_timesteps": self.requested_timesteps,
+                "wall_time": self.wall_time, "curve": self.curve.to_json()}
         write_json_atomic(directory / "meta.json", meta)
         return directory
 
 
+#: Keys of ``meta.json`` that loading and evaluating a run need.
+META_KEYS = ("algo", "env_id", "env_kwargs", "seed", "n_timesteps")
+
+
 def load_model(directory: str | Path) -> tuple[BaseAlgorithm, dict[str, Any]]:
-    """Load a model saved by :meth:`TrainingResult.save`: returns ``(model, meta)``."""
+    """Load a model saved by :meth:`TrainingResult.save`: returns ``(model, meta)``; ``ValueError`` for a folder
+    that is not a readable saved run."""
     directory = Path(directory)
     if not (directory / "meta.json").is_file() or not (directory / "model.zip").is_file():
         raise ValueError(f"{str(directory)!r} is not a saved run: it needs model.zip and meta.json")
-    meta = json.loads((directory / "meta.json").read_text())
+    meta_path = directory / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{str(meta_path)!r} is not valid JSON ({error})") from error
+    missing = [key for key in META_KEYS if not isinstance(meta, dict) or key not in meta]
+    if missing:
+        raise ValueError(f"{str(meta_path)!r} lacks {missing}: it was not written by stratgym train")
+    if meta["algo"] not in ALGORITHMS:
+        raise ValueError(f"{str(meta_path)!r} names algo {meta['algo']!r}; known: {sorted(ALGORITHMS)}")
     algorithm, _ = ALGORITHMS[meta["algo"]]
-    return algorithm.load(directory / "model.zip", device="cpu"), meta
+    try:
+        return algorithm.load(directory / "model.zip", device="cpu"), meta
+    except (zipfile.BadZipFile, KeyError) as error:  # SB3 reads a zip with fixed members
+        raise ValueError(f"{str(directory / 'model.zip')!r} is not a saved {meta['algo']} model ({error})") from error
 
 
 class CurveCallback(BaseCallback):
@@ -212,13 +237,12 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
     algorithm = check_algorithm(algo, eval_env.action_space)
     if hyperparams is None:
         hyperparams = load_hyperparams(algo, env_id, hyperparams_file)
+    else:
+        check_keys(hyperparams, algo, "hyperparams")
     run, kwargs = algorithm_arguments(hyperparams, eval_env.action_space)
-    budget = n_timesteps if n_timesteps is not None else run["n_timesteps"]
-    if budget is None or isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"n_timesteps must be a positive integer (argument or hyperparameter entry), got {budget!r}")
-    eval_freq = max(1, int(budget) // 10) if eval_freq is None else eval_freq
-    if isinstance(eval_freq, bool) or not isinstance(eval_freq, (int, np.integer)) or eval_freq < 1:
-        raise ValueError(f"eval_freq must be a positive integer, got {eval_freq!r}")
+    budget = as_positive_int(n_timesteps if n_timesteps is not None else run["n_timesteps"],
+                             "n_timesteps (argument or hyperparameter entry)")
+    eval_freq = as_positive_int(max(1, budget // 10) if eval_freq is None else eval_freq, "eval_freq")
 
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -230,12 +254,13 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
                          f"{eval_env.action_space}, {eval_env.observation_space})")
     model = algorithm(run["policy"], vec_env, seed=seed, device="cpu", verbose=verbose,
                       tensorboard_log=None if tensorboard_log is None else str(tensorboard_log), **kwargs)
-    curve = CurveCallback(eval_env, int(eval_freq), n_eval_episodes, eval_seed, eval_discount)
+    curve = CurveCallback(eval_env, eval_freq, n_eval_episodes, eval_seed, eval_discount)
     try:
-        model.learn(int(budget), callback=curve, progress_bar=progress_bar)
+        model.learn(budget, callback=curve, progress_bar=progress_bar)
     finally:
         vec_env.close()
         eval_env.close()
     return TrainingResult(model=model, algo=algo, env_id=env_id, env_kwargs=env_kwargs, seed=seed,
-                          n_timesteps=int(budget), curve=curve.curve(), wall_time=time.perf_counter() - start,
-                          hyperparams=hyperparams, eval_env_kwargs=eval_env_kwargs)
+                          n_timesteps=int(model.num_timesteps), curve=curve.curve(),
+                          wall_time=time.perf_counter() - start, hyperparams=hyperparams,
+                          eval_env_kwargs=eval_env_kwargs, requested_timesteps=budget)
