@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from stratgym.games._validation import as_positive_int  # numpy only: keeps --help fast
 
 ENV_KWARGS_HELP = (
     'JSON object of env constructor arguments; "game" is turned into a game instance: a name '
@@ -24,8 +27,49 @@ class CommandError(Exception):
     """A user error reported as one line on stderr (exit code 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (argparse prints the usage first) and an optionally computed epilog.
+
+    ``lazy_epilog`` is called only when the help is printed, so that listing the benchmark suites, which
+    needs torch and stable-baselines3, does not slow down every other command.
+    """
+
+    lazy_epilog = None
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def format_help(self) -> str:
+        if self.lazy_epilog is not None:
+            self.epilog = self.lazy_epilog()
+        return super().format_help()
+
+
+def _integer(minimum: int):
+    """An argparse type: an integer ``>= minimum``, checked while parsing so that nothing runs on a bad count."""
+
+    def parse(text: str) -> int:
+        try:
+            return as_positive_int(int(text), "value", minimum)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}") from None
+
+    parse.__name__ = f"integer >= {minimum}"  # argparse names the type in some messages
+    return parse
+
+
+COUNT = _integer(1)
+SEED = _integer(0)
+
+
+def _suites_epilog() -> str:
+    from stratgym.agents.benchmark import describe_suites
+
+    return describe_suites()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stratgym",
         description="Multi-round principal-agent games: exact solvers, Gymnasium envs, and RL learners benchmarked "
                     "against the exact optima.",
@@ -37,12 +81,19 @@ def _parser() -> argparse.ArgumentParser:
                                     "side that learns in it and the exact solver it is scored against.")
 
     solve = commands.add_parser("solve", help="exact optimum and baselines of an env instance",
-                                description="Compute the exact optimum of the learning side of ENV and the baselines "
-                                            "(stateful principal: best constant rule, one-round rule repeated, uniform; "
-                                            "agent: myopic, forecasting and no-effort agents), and print them as a table.")
+                                description="Compute the exact optimum of the learning side of ENV and the baselines, "
+                                            "and print them as a table. Stateful principal envs: the Stackelberg "
+                                            "optimum (MILP) against best constant rule, one-round rule repeated and "
+                                            "uniform rule; stateful agent: the exact best response against myopic, "
+                                            "forecasting and no-effort agents; signaling scheme: the optimal signaling "
+                                            "LP against full revelation and no information; recommendations to a "
+                                            "learning receiver: the LP value per round times the rounds (a commitment "
+                                            "bound) against those three schemes played on the receiver; persuasion "
+                                            "agent: the exact posterior best response against obeying the "
+                                            "recommendation and ignoring it.")
     solve.add_argument("env", metavar="ENV", help="env id, e.g. stratgym/StatefulCommitment-v0 (see 'stratgym list')")
     solve.add_argument("--env-kwargs", metavar="JSON", help=ENV_KWARGS_HELP)
-    solve.add_argument("--episodes", type=int, default=10, metavar="N",
+    solve.add_argument("--episodes", type=COUNT, default=10, metavar="N",
                        help="evaluation episodes averaged over when the values depend on the episode (default 10)")
     solve.add_argument("--json", action="store_true", help="print the values as JSON instead of a table")
 
@@ -53,9 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("env", metavar="ENV", help="env id (see 'stratgym list')")
     train.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "sac", "td3", "dqn"],
                        help="learner (default ppo); it must fit the env's action space (sac/td3: Box, dqn: Discrete)")
-    train.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    train.add_argument("--timesteps", type=int, metavar="N", help="training budget in env steps (default: the "
-                                                                  "hyperparameter file's n_timesteps)")
+    train.add_argument("--seed", type=SEED, default=0, help="training seed >= 0 (default 0)")
+    train.add_argument("--timesteps", type=COUNT, metavar="N",
+                       help="training budget in env steps (default: the hyperparameter file's n_timesteps); "
+                            "on-policy learners round it up to whole rollouts, and the steps actually trained "
+                            "are what is recorded")
     train.add_argument("--env-kwargs", metavar="JSON", help=ENV_KWARGS_HELP)
     train.add_argument("--eval-env-kwargs", metavar="JSON",
                        help="env kwargs of the evaluations and the exact optimum (default: --env-kwargs), for a "
@@ -63,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                             "--eval-env-kwargs '{}' on stratgym/PersuasionScheme-v0")
     train.add_argument("--hyperparams", metavar="FILE", help="zoo-format YAML file keyed by env id (default: the "
                                                              "packaged stratgym/agents/hyperparams/<algo>.yml)")
-    train.add_argument("--out", metavar="DIR", help="where to save the run (default runs/<env>__<algo>__seed<seed>)")
-    train.add_argument("--eval-episodes", type=int, default=5, metavar="N",
+    train.add_argument("--out", metavar="DIR", help="where to save the run (default runs/<env>__<algo>__seed<seed>); "
+                                                    "created before training starts")
+    train.add_argument("--eval-episodes", type=COUNT, default=5, metavar="N",
                        help="evaluation episodes per learning-curve point and for the final score (default 5)")
     train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR (needs tensorboard)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -74,26 +128,33 @@ def _parser() -> argparse.ArgumentParser:
                                                "seeded episodes of its env and print the mean return ± standard error "
                                                "next to the exact optimum.")
     evaluate.add_argument("run", metavar="RUN_DIR", help="folder holding model.zip and meta.json")
-    evaluate.add_argument("--episodes", type=int, default=10, metavar="N", help="evaluation episodes (default 10)")
-    evaluate.add_argument("--seed", type=int, help="seed of the first episode (default: the benchmark's evaluation seed)")
+    evaluate.add_argument("--episodes", type=COUNT, default=10, metavar="N", help="evaluation episodes (default 10)")
+    evaluate.add_argument("--seed", type=SEED, help="seed of the first episode (default: the benchmark's evaluation seed)")
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic policy")
 
     bench = commands.add_parser("benchmark", help="learned vs exact optima over a suite (resumable)",
                                 description="Train, evaluate and compare learners with the exact optima and baselines "
-                                            "for every env of a suite, over several seeds. Writes the table "
-                                            "(summary.csv/json), learning curves (curves.png/csv), references.csv and "
-                                            "report.md to --out. Finished runs are kept on disk and skipped when the "
-                                            "command is run again, so an interrupted benchmark resumes where it stopped.")
-    bench.add_argument("--suite", choices=["quick", "default", "full"], default="quick",
-                       help="quick: the demo (PPO, small budgets, 2 seeds, ~2 minutes on 2 cores); default: PPO "
-                            "and an off-policy learner (SAC; TD3 on the scheme env; DQN on discrete envs), 3 seeds, "
-                            "~40 minutes; full: every learner that fits, 3x budgets, 5 seeds")
-    bench.add_argument("--envs", nargs="+", metavar="ENV", help="benchmark these env ids instead of a suite")
+                                            "for every env of a suite (or of --envs), over several seeds. Writes to "
+                                            "--out: the table (summary.csv/json), learning curves (curves.png/csv), "
+                                            "references.csv, report.md, runs/<env>__<learner>__seed<k>/ (model.zip, "
+                                            "meta.json, record.json of each run) and references/<env>.json (the exact "
+                                            "values of each env instance). Finished runs are kept on disk and skipped "
+                                            "when the command is run again with the same settings, so an interrupted "
+                                            "benchmark resumes where it stopped.")
+    bench.lazy_epilog = _suites_epilog
+    which = bench.add_mutually_exclusive_group()
+    which.add_argument("--suite", choices=["quick", "default", "full"],
+                       help="(default quick) quick: the demo (PPO, small budgets, 2 seeds, ~2 minutes on 2 cores); "
+                            "default: PPO and an off-policy learner (SAC; TD3 on the scheme env; DQN on discrete envs), "
+                            "3 seeds, ~40 minutes; full: every learner that fits, 3x budgets, 5 seeds. Their envs are "
+                            "listed below")
+    which.add_argument("--envs", nargs="+", metavar="ENV", help="benchmark these env ids instead of a suite "
+                                                                 "(not with --suite)")
     bench.add_argument("--env-kwargs", metavar="JSON", help="with --envs: " + ENV_KWARGS_HELP)
     bench.add_argument("--algos", nargs="+", metavar="ALGO", help="learners to run (default: the suite's; ppo with --envs)")
-    bench.add_argument("--seeds", type=int, metavar="N", help="number of seeds 0..N-1 (default: the suite's; 2 with --envs)")
-    bench.add_argument("--timesteps", type=int, metavar="N", help="training budget of every run (default: the suite's)")
-    bench.add_argument("--eval-episodes", type=int, metavar="N", help="evaluation episodes (default: the suite's)")
+    bench.add_argument("--seeds", type=COUNT, metavar="N", help="number of seeds 0..N-1 (default: the suite's; 2 with --envs)")
+    bench.add_argument("--timesteps", type=COUNT, metavar="N", help="training budget of every run (default: the suite's)")
+    bench.add_argument("--eval-episodes", type=COUNT, metavar="N", help="evaluation episodes (default: the suite's)")
     bench.add_argument("--out", metavar="DIR", help="output folder (default results/benchmark/<suite>, "
                                                     "results/benchmark/custom with --envs)")
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bars")
@@ -122,12 +183,6 @@ def _print_table(header: list[str], rows: list[list[str]], title: str | None = N
     (console if console.is_terminal else Console(width=160)).print(table)
 
 
-def _positive(value, name: str):
-    if value is not None and value < 1:
-        raise CommandError(f"{name} must be a positive integer, got {value}")
-    return value
-
-
 def _command_list(args) -> None:
     import gymnasium as gym
 
@@ -145,7 +200,7 @@ def _command_solve(args) -> None:
     from stratgym.agents.instances import parse_env_kwargs
     from stratgym.agents.references import reference_values
 
-    reference = reference_values(args.env, parse_env_kwargs(args.env_kwargs), _positive(args.episodes, "--episodes"))
+    reference = reference_values(args.env, parse_env_kwargs(args.env_kwargs), args.episodes)
     if args.json:
         print(json.dumps(reference.to_json(), indent=1))
         return
@@ -158,28 +213,47 @@ def _command_solve(args) -> None:
 
 
 def _command_train(args) -> None:
-    from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
+    from stratgym.agents.evaluate import EVAL_SEED
     from stratgym.agents.instances import parse_env_kwargs
-    from stratgym.agents.references import REFERENCES, reference_values
     from stratgym.agents.train import train
 
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     eval_env_kwargs = env_kwargs if args.eval_env_kwargs is None else parse_env_kwargs(args.eval_env_kwargs)
-    episodes = _positive(args.eval_episodes, "--eval-episodes")
-    reference = reference_values(args.env, eval_env_kwargs, episodes) if args.env in REFERENCES else None
-    discount = reference.discount if reference else 1.0
-    result = train(args.env, args.algo, args.seed, env_kwargs=env_kwargs, eval_env_kwargs=eval_env_kwargs,
-                   n_timesteps=_positive(args.timesteps, "--timesteps"), hyperparams_file=args.hyperparams,
-                   n_eval_episodes=episodes, eval_discount=discount, progress_bar=not args.no_progress,
-                   tensorboard_log=args.tensorboard)
     out = Path(args.out) if args.out else Path("runs") / f"{args.env.split('/')[-1]}__{args.algo}__seed{args.seed}"
+    _create_folder(out, "--out")  # now, not after a training run that could then not be saved
+    reference = _reference(args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED)
+    result = train(args.env, args.algo, args.seed, env_kwargs=env_kwargs, eval_env_kwargs=eval_env_kwargs,
+                   n_timesteps=args.timesteps, hyperparams_file=args.hyperparams, n_eval_episodes=args.eval_episodes,
+                   eval_discount=reference.discount if reference else 1.0, progress_bar=not args.no_progress,
+                   tensorboard_log=args.tensorboard)
     result.save(out)
-    final = evaluate_policy(result.model, args.env, episodes, EVAL_SEED, env_kwargs=eval_env_kwargs, discount=discount)
     print(f"trained {args.algo} on {args.env} for {result.n_timesteps} steps in {result.wall_time:.1f} s; saved to {out}")
-    _report(final, reference)
+    _evaluate_and_report(result.model, args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED, reference)
 
 
-def _report(final, reference) -> None:
+def _create_folder(path: Path, option: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"{option} {str(path)!r} cannot be created: {error.strerror or error}") from error
+    if not os.access(path, os.W_OK):
+        raise CommandError(f"{option} {str(path)!r} is not writable")
+
+
+def _reference(env_id: str, env_kwargs: dict, episodes: int, seed: int):
+    """The exact values of ``env_id`` on the evaluation episodes, or ``None`` for an env without a reference solver."""
+    from stratgym.agents.references import REFERENCES, reference_values
+
+    return reference_values(env_id, env_kwargs, episodes, seed) if env_id in REFERENCES else None
+
+
+def _evaluate_and_report(model, env_id: str, env_kwargs: dict, episodes: int, seed: int, reference,
+                         deterministic: bool = True) -> None:
+    """Evaluate ``model`` on the seeded episodes (discounted as the reference is) and print it next to the reference."""
+    from stratgym.agents.evaluate import evaluate_policy
+
+    final = evaluate_policy(model, env_id, episodes, seed, deterministic=deterministic, env_kwargs=env_kwargs,
+                            discount=reference.discount if reference else 1.0)
     print(f"evaluation return: {final.mean:.6g} ± {final.stderr:.3g} (standard error, {final.returns.size} episodes)")
     if reference is not None:
         ratio = f" ({final.mean / reference.optimum:.1%} of it)" if reference.optimum > 0 else ""
@@ -188,34 +262,28 @@ def _report(final, reference) -> None:
 
 
 def _command_evaluate(args) -> None:
-    from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
-    from stratgym.agents.references import REFERENCES, reference_values
+    from stratgym.agents.evaluate import EVAL_SEED
     from stratgym.agents.train import load_model
 
     model, meta = load_model(args.run)
-    episodes = _positive(args.episodes, "--episodes")
     seed = EVAL_SEED if args.seed is None else args.seed
     env_id, env_kwargs = meta["env_id"], meta.get("eval_env_kwargs", meta["env_kwargs"])
-    reference = reference_values(env_id, env_kwargs, episodes, seed) if env_id in REFERENCES else None
-    final = evaluate_policy(model, env_id, episodes, seed, deterministic=not args.stochastic, env_kwargs=env_kwargs,
-                            discount=reference.discount if reference else 1.0)
     print(f"{meta['algo']} on {env_id} (seed {meta['seed']}, {meta['n_timesteps']} steps)")
-    _report(final, reference)
+    _evaluate_and_report(model, env_id, env_kwargs, args.episodes, seed,
+                         _reference(env_id, env_kwargs, args.episodes, seed), deterministic=not args.stochastic)
 
 
 def _command_benchmark(args) -> None:
     from stratgym.agents.benchmark import SUITES, adjust_suite, custom_suite, run_benchmark, table_lines
     from stratgym.agents.instances import parse_env_kwargs
 
-    for name in ("seeds", "timesteps", "eval_episodes"):
-        _positive(getattr(args, name), f"--{name.replace('_', '-')}")
     if args.envs:
         suite = custom_suite(args.envs, parse_env_kwargs(args.env_kwargs), args.algos or ("ppo",), args.seeds or 2,
                              args.timesteps, args.eval_episodes or 5)
     else:
         if args.env_kwargs:
             raise CommandError("--env-kwargs applies to --envs only (suites define their own instances)")
-        suite = adjust_suite(SUITES[args.suite], args.algos, args.seeds, args.timesteps, args.eval_episodes)
+        suite = adjust_suite(SUITES[args.suite or "quick"], args.algos, args.seeds, args.timesteps, args.eval_episodes)
     out = Path(args.out) if args.out else Path("results") / "benchmark" / suite.name
     result = run_benchmark(suite, out, progress=not args.no_progress)
     header, rows = table_lines(result.rows)
@@ -237,14 +305,31 @@ COMMANDS = {"list": _command_list, "solve": _command_solve, "train": _command_tr
             "benchmark": _command_benchmark, "reproduce": _command_reproduce}
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input or a bad environment, not a bug in stratgym: reported in one line.
+
+    ValueError is what stratgym raises for bad arguments and unreadable files of its own; OSError covers files and
+    folders; ImportError an optional dependency that is missing; gymnasium's errors its argument checks. Anything
+    else (KeyError, TypeError, ...) is a bug and keeps its traceback.
+    """
+    errors = (CommandError, ValueError, ImportError, OSError)
+    gymnasium = sys.modules.get("gymnasium")  # imported by the commands that can raise its errors
+    return errors + (gymnasium.error.Error,) if gymnasium is not None else errors
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2), already printed
+        return done.code if isinstance(done.code, int) else 2
     try:
         COMMANDS[args.command](args)
-    except (CommandError, ValueError, ImportError, FileNotFoundError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except Exception as error:
+        if not isinstance(error, _user_errors()):
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
         print(f"stratgym {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

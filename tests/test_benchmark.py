@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ from stratgym.agents.benchmark import (
     SUITES,
     BenchmarkEnv,
     Suite,
+    STALE_AFTER_S,
+    _remove_stale_temporaries,
     adjust_suite,
     confidence_half_width,
     custom_suite,
@@ -126,6 +129,7 @@ def test_benchmark_writes_every_output_and_resumes(tmp_path):
                        np.mean([r["curve"]["mean_returns"] for r in records], axis=0))
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| StatefulCommitment-v0 | principal | ppo |" in (tmp_path / "report.md").read_text()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "atomic writes leave no temporaries"
     before = _records(tmp_path)
 
     again = run_benchmark(suite, tmp_path, progress=False)
@@ -133,6 +137,31 @@ def test_benchmark_writes_every_output_and_resumes(tmp_path):
     assert _records(tmp_path) == before
     changed = run_benchmark(adjust_suite(suite, n_timesteps=128), tmp_path, progress=False)
     assert (changed.trained, changed.resumed) == (2, 0), "a run of another configuration is not reused"
+
+
+def test_recorded_budget_is_what_was_trained(tmp_path):
+    # PPO trains whole rollouts of 4 envs x 64 steps: a budget of 100 trains 256 steps, and the table says so.
+    suite = custom_suite(["stratgym/StatefulCommitment-v0"], CLASSROOM_2, n_seeds=1, n_timesteps=100, n_eval_episodes=1)
+    run_benchmark(suite, tmp_path, progress=False)
+    (row,) = csv.DictReader(open(tmp_path / "summary.csv"))
+    assert (row["n_timesteps"], row["requested_timesteps"]) == ("256", "100")
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
+    assert record["n_timesteps"] == 256 == record["curve"]["timesteps"][-1]
+    assert "1 × 256 steps (budget 100" in (tmp_path / "report.md").read_text()
+
+
+def test_only_temporaries_of_dead_processes_are_removed(tmp_path):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)
+    live = tmp_path / f".tmp-a__ppo__seed0-{os.getpid()}"  # another benchmark writing to the same --out
+    orphan = tmp_path / f".tmp-a__ppo__seed1-{dead}"
+    ancient = tmp_path / f".tmp-a__ppo__seed2-{os.getpid()}"  # a reused PID: no live writer keeps one this long
+    for folder in (live, orphan, ancient):
+        folder.mkdir()
+    old = time.time() - 2 * STALE_AFTER_S
+    os.utime(ancient, (old, old))
+    _remove_stale_temporaries(tmp_path)
+    assert live.exists() and not orphan.exists() and not ancient.exists()
 
 
 def test_benchmark_resumes_after_being_killed(tmp_path):

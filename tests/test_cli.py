@@ -24,7 +24,7 @@ def assert_clean_error(done, *fragments):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in lines[0], lines[0]
 
 
 def test_help_of_every_command():
@@ -37,13 +37,18 @@ def test_help_of_every_command():
     expected = {"solve": ["--env-kwargs", "--episodes"], "train": ["--algo", "--seed", "--timesteps", "--hyperparams",
                                                                    "--out", "--tensorboard"],
                 "evaluate": ["--episodes", "--stochastic"],
-                "benchmark": ["--suite", "--envs", "--algos", "--seeds", "--timesteps", "--out", "resumes"],
+                "benchmark": ["--suite", "--envs", "--algos", "--seeds", "--timesteps", "--out", "resumes", "runs/",
+                              "references/", "Suite quick", "scheme-credit", "Suite full"],
                 "reproduce": ["stateful-figure1", "persuasion-figures"]}
     for command, options in expected.items():
         done = run(command, "--help")
         assert done.returncode == 0
+        text = " ".join(done.stdout.split())  # argparse wraps lines
         for option in options:
-            assert option in done.stdout, (command, option)
+            assert option in text, (command, option)
+    solve = " ".join(run("solve", "--help").stdout.split())
+    for baseline in ("best constant rule", "forecasting", "full revelation", "no information", "obeying the recommendation"):
+        assert baseline in solve, baseline
 
 
 def test_list_names_every_env_and_its_solver():
@@ -82,9 +87,46 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
         assert main(argv) == 2, argv
         stderr = capsys.readouterr().err.strip().splitlines()
         assert len(stderr) == 1 and fragment in stderr[0], (argv, stderr)
-    with pytest.raises(SystemExit) as usage:  # argparse's own usage errors also exit with 2
-        main(["solve"])
-    assert usage.value.code == 2
+    assert main(["solve"]) == 2  # argparse's own usage errors also exit with 2, in one line
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def _write_run(folder: Path, meta: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "meta.json").write_text(meta)
+    (folder / "model.zip").write_bytes(b"")
+    return folder
+
+
+def test_bad_input_in_a_subprocess_is_one_line_not_a_traceback(tmp_path):
+    """Each case used to end in a traceback (TypeError, gymnasium.error.Error, yaml.ParserError, TypeError from SB3,
+    NotADirectoryError after training, KeyError) or in argparse's two-line usage error."""
+    (tmp_path / "broken.yml").write_text("stratgym/StatefulCommitment-v0:\n  n_timesteps: [64\n")
+    (tmp_path / "typo.yml").write_text("stratgym/StatefulCommitment-v0:\n  n_timesteps: 64\n  n_step: 8\n")
+    (tmp_path / "a_file").write_text("")
+    tiny = ["--timesteps", "8", "--no-progress", "--eval-episodes", "1"]
+    cases = [
+        (["solve", "stratgym/StatefulCommitment-v0", "--env-kwargs", '{"foo": 1}'], "takes no argument foo"),
+        (["train", "stratgym/StatefulCommitment-v0", "--env-kwargs", '{"foo": 1}', *tiny], "accepts game"),
+        (["benchmark", "--envs", "stratgym/StatefulCommitment-v0", "--env-kwargs", '{"foo": 1}', "--out",
+          str(tmp_path / "bench")], "takes no argument foo"),
+        (["train", "stratgym/StatefulCommitment-v0", "--seed", "-1", *tiny], "--seed"),
+        (["train", "stratgym/StatefulCommitment-v0", "--hyperparams", str(tmp_path / "broken.yml"), *tiny], "not valid YAML"),
+        (["train", "stratgym/StatefulCommitment-v0", "--hyperparams", str(tmp_path / "typo.yml"), *tiny],
+         "did you mean n_steps"),
+        (["train", "stratgym/StatefulCommitment-v0", "--out", str(tmp_path / "a_file" / "run"), *tiny], "--out"),
+        (["evaluate", str(_write_run(tmp_path / "partial", '{"algo": "ppo"}'))], "lacks"),
+        (["evaluate", str(_write_run(tmp_path / "garbled", "{oops"))], "not valid JSON"),
+        (["evaluate", str(_write_run(tmp_path / "empty-zip", json.dumps(
+            {"algo": "ppo", "env_id": "stratgym/StatefulCommitment-v0", "env_kwargs": {}, "seed": 0,
+             "n_timesteps": 8})))], "model.zip"),
+        (["benchmark", "--suite", "quick", "--envs", "stratgym/StatefulCommitment-v0"], "not allowed with"),
+        (["solve"], "required: ENV"),
+        (["train", "stratgym/StatefulCommitment-v0", "--timesteps", "many"], "--timesteps"),
+    ]
+    for argv, fragment in cases:
+        assert_clean_error(run(*argv), fragment)
+    assert not (tmp_path / "bench" / "runs").exists() or not any((tmp_path / "bench" / "runs").iterdir())
 
 
 def test_train_then_evaluate(tmp_path):
@@ -96,6 +138,12 @@ def test_train_then_evaluate(tmp_path):
     assert "evaluation return" in trained.stdout and "exact optimum: 2" in trained.stdout
     meta = json.loads((out / "meta.json").read_text())
     assert meta["seed"] == 3 and meta["env_kwargs"] == json.loads(CLASSROOM_3) and meta["n_timesteps"] == 256
+    # PPO rounds a budget up to whole rollouts (4 envs x 64 steps): what is recorded is what was trained.
+    rounded = run("train", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3, "--timesteps", "64",
+                  "--eval-episodes", "1", "--out", str(tmp_path / "rounded"), "--no-progress")
+    assert rounded.returncode == 0, rounded.stderr
+    meta = json.loads((tmp_path / "rounded" / "meta.json").read_text())
+    assert (meta["n_timesteps"], meta["requested_timesteps"]) == (256, 64) and "for 256 steps" in rounded.stdout
     evaluated = run("evaluate", str(out), "--episodes", "2")
     assert evaluated.returncode == 0, evaluated.stderr
     assert "ppo on stratgym/StatefulCommitment-v0" in evaluated.stdout and "exact optimum: 2" in evaluated.stdout

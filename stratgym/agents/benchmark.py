@@ -12,15 +12,17 @@ evaluate on the seeded evaluation episodes, and for every env instance compute t
   and baselines as horizontal lines (their numbers in ``references.csv``);
 * ``report.md``: the table, the figure and the run times.
 
-Resumable: a run is trained in a temporary folder ``runs/.tmp-<name>-<pid>`` and moved into place
-with ``os.replace`` once its record is written, so a killed benchmark loses at most the run in
-progress; on the next start, finished runs whose configuration is unchanged are skipped (and stale
-temporary folders removed). Reference files are written the same way (temporary file + ``os.replace``).
+Resumable: a finished run is written to a temporary folder ``runs/.tmp-<name>-<pid>`` and moved into
+place with ``os.replace`` once its record is written, so a killed benchmark loses at most the run in
+progress; on the next start, finished runs whose configuration is unchanged are skipped (and temporary
+folders left by dead processes removed). Every other file is written atomically too (temporary file +
+``os.replace``), so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -37,8 +39,9 @@ from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import Reference, reference_values
-from stratgym._io import write_json_atomic
+from stratgym._io import write_atomic, write_json_atomic
 from stratgym.agents.train import check_algorithm, train
+from stratgym.games._validation import as_positive_int
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ def custom_suite(env_ids: Sequence[str], env_kwargs: dict[str, Any] | None = Non
         raise ValueError(f"env_ids must not repeat, got {list(env_ids)}")
     envs = tuple(BenchmarkEnv(env_id.split("/")[-1], env_id, dict(env_kwargs or {}), tuple(learners), n_timesteps)
                  for env_id in env_ids)
-    return Suite("custom", envs, seeds=tuple(range(_positive(n_seeds, "seeds"))), n_eval_episodes=n_eval_episodes)
+    return Suite("custom", envs, seeds=tuple(range(as_positive_int(n_seeds, "seeds"))),
+                 n_eval_episodes=as_positive_int(n_eval_episodes, "eval episodes"))
 
 
 def adjust_suite(suite: Suite, learners: Sequence[str] | None = None, n_seeds: int | None = None,
@@ -174,15 +178,18 @@ def adjust_suite(suite: Suite, learners: Sequence[str] | None = None, n_seeds: i
                          n_eval_episodes=None if n_eval_episodes is not None else env.n_eval_episodes)
                  for env in suite.envs)
     return replace(suite, envs=envs,
-                   seeds=tuple(range(_positive(n_seeds, "seeds"))) if n_seeds is not None else suite.seeds,
-                   n_eval_episodes=_positive(n_eval_episodes, "eval episodes") if n_eval_episodes is not None
+                   seeds=tuple(range(as_positive_int(n_seeds, "seeds"))) if n_seeds is not None else suite.seeds,
+                   n_eval_episodes=as_positive_int(n_eval_episodes, "eval episodes") if n_eval_episodes is not None
                    else suite.n_eval_episodes)
 
 
-def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def describe_suites() -> str:
+    """One paragraph per named suite: its seeds and each env instance with its learners (for ``--help``)."""
+    paragraphs = []
+    for suite in SUITES.values():
+        envs = "; ".join(f"{env.label} = {env.env_id.split('/')[-1]} ({', '.join(env.learners)})" for env in suite.envs)
+        paragraphs.append(f"Suite {suite.name} ({len(suite.seeds)} seeds): {envs}.")
+    return " ".join(paragraphs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,8 +271,7 @@ def execute_run(out: Path, spec: RunSpec, reference: Reference) -> dict[str, Any
                             discount=reference.discount)
     record = {"config": spec.config(), "name": spec.name, "label": env.label, "mean": final.mean,
               "stderr": final.stderr, "returns": final.returns.tolist(), "wall_time": result.wall_time,
-              "curve": {"timesteps": result.curve.timesteps.tolist(),
-                        "mean_returns": result.curve.mean_returns.tolist()}}
+              "n_timesteps": result.n_timesteps, "curve": result.curve.to_json()}
     runs = out / "runs"
     temporary = runs / f".tmp-{spec.name}-{os.getpid()}"
     if temporary.exists():
@@ -279,9 +285,32 @@ def execute_run(out: Path, spec: RunSpec, reference: Reference) -> dict[str, Any
     return record
 
 
+#: A live process renames its temporary run folder within seconds of creating it (it is made after training):
+#: one this old belongs to a dead process whose PID was reused.
+STALE_AFTER_S = 600
+
+
 def _remove_stale_temporaries(runs: Path) -> None:
-    for stale in runs.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    """Remove the temporary run folders of dead processes; another benchmark writing to ``runs`` keeps its own."""
+    for temporary in runs.glob(".tmp-*"):
+        owner = temporary.name.rsplit("-", 1)[-1]
+        try:
+            fresh = time.time() - temporary.stat().st_mtime < STALE_AFTER_S
+        except FileNotFoundError:  # its owner just renamed it
+            continue
+        if owner.isdigit() and fresh and _alive(int(owner)):
+            continue
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def env_reference(out: Path, env: BenchmarkEnv, n_eval_episodes: int) -> Reference:
@@ -293,7 +322,6 @@ def env_reference(out: Path, env: BenchmarkEnv, n_eval_episodes: int) -> Referen
     if cached is not None and cached.get("config") == config:
         return Reference.from_json(cached["reference"])
     reference = reference_values(env.env_id, env.env_kwargs, n_eval_episodes, EVAL_SEED)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"config": config, "reference": reference.to_json()})
     return reference
 
@@ -321,7 +349,8 @@ class SummaryRow:
         learned_mean, learned_ci95: mean over seeds and the 95% CI half-width (nan for one seed).
         ratio: ``learned_mean / optimum`` when the optimum is positive, else ``None`` (a ratio to a
             non-positive optimum has no meaning).
-        n_timesteps: training budget per run; train_time: total training seconds over seeds.
+        n_timesteps: environment steps each run actually trained (on-policy learners round the budget up to
+            whole rollouts); requested_timesteps: the budget asked for; train_time: total training seconds over seeds.
     """
 
     label: str
@@ -336,6 +365,7 @@ class SummaryRow:
     ratio: float | None
     n_timesteps: int
     train_time: float
+    requested_timesteps: int
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (nan as ``None``)."""
@@ -356,8 +386,14 @@ def summarize(suite: Suite, records: dict[str, dict[str, Any]], references: dict
             rows.append(SummaryRow(env.label, env.env_id, reference.side, learner, reference.optimum,
                                    dict(reference.baselines), means, mean, confidence_half_width(means),
                                    mean / reference.optimum if reference.optimum > 0 else None,
-                                   runs[0]["config"]["n_timesteps"], float(sum(run["wall_time"] for run in runs))))
+                                   max(_trained_steps(run) for run in runs), float(sum(run["wall_time"] for run in runs)),
+                                   runs[0]["config"]["n_timesteps"]))
     return rows
+
+
+def _trained_steps(record: dict[str, Any]) -> int:
+    # Records written before "n_timesteps" was stored: the learning curve's last point is taken when training ends.
+    return int(record.get("n_timesteps", record["curve"]["timesteps"][-1]))
 
 
 def mean_curves(suite: Suite, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -398,30 +434,23 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
                   references: dict[str, Reference], wall_time: float) -> None:
     """Write ``summary.csv``, ``summary.json``, ``curves.csv``, ``references.csv``, ``curves.png`` and ``report.md``."""
     baseline_names = list(dict.fromkeys(name for row in rows for name in row.baselines))
-    with open(out / "summary.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["env", "env_id", "side", "learner", "optimum", "learned_mean", "learned_ci95", "learned_over_optimum",
-                         "n_seeds", "n_timesteps", "train_time_s"] + baseline_names)
-        for row in rows:
-            writer.writerow([row.label, row.env_id, row.side, row.learner, row.optimum, row.learned_mean,
-                             "" if np.isnan(row.learned_ci95) else row.learned_ci95,
-                             "" if row.ratio is None else row.ratio, len(row.seed_means), row.n_timesteps,
-                             round(row.train_time, 2)] + [row.baselines.get(name, "") for name in baseline_names])
+    _write_csv(out / "summary.csv",
+               ["env", "env_id", "side", "learner", "optimum", "learned_mean", "learned_ci95", "learned_over_optimum",
+                "n_seeds", "n_timesteps", "requested_timesteps", "train_time_s"] + baseline_names,
+               [[row.label, row.env_id, row.side, row.learner, row.optimum, row.learned_mean,
+                 "" if np.isnan(row.learned_ci95) else row.learned_ci95, "" if row.ratio is None else row.ratio,
+                 len(row.seed_means), row.n_timesteps, row.requested_timesteps, round(row.train_time, 2)]
+                + [row.baselines.get(name, "") for name in baseline_names] for row in rows])
     summary = {"suite": suite.name, "seeds": list(suite.seeds), "n_eval_episodes": suite.n_eval_episodes,
                "eval_seed": EVAL_SEED, "wall_time_s": wall_time, "rows": [row.to_json() for row in rows],
                "references": {label: reference.to_json() for label, reference in references.items()}}
     write_json_atomic(out / "summary.json", summary)
-    with open(out / "curves.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ["label", "learner", "timesteps", "mean_return", "n_seeds"])
-        writer.writeheader()
-        writer.writerows(curves)
-    with open(out / "references.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["label", "env_id", "side", "reference", "value"])
-        for label, reference in references.items():
-            writer.writerow([label, reference.env_id, reference.side, "optimum", reference.optimum])
-            for name, value in reference.baselines.items():
-                writer.writerow([label, reference.env_id, reference.side, name, value])
+    fields = ["label", "learner", "timesteps", "mean_return", "n_seeds"]
+    _write_csv(out / "curves.csv", fields, [[point[name] for name in fields] for point in curves])
+    _write_csv(out / "references.csv", ["label", "env_id", "side", "reference", "value"],
+               [[label, reference.env_id, reference.side, name, value]
+                for label, reference in references.items()
+                for name, value in {"optimum": reference.optimum, **reference.baselines}.items()])
     plot_curves(out / "curves.png", suite, curves, references)
     header, cells = table_lines(rows)
     lines = [f"# stratgym benchmark: suite `{suite.name}`", "",
@@ -440,8 +469,17 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
               f"Total wall time of this invocation: {wall_time:.1f} s (runs resumed from disk cost nothing). "
               "Training time per (env, learner), summed over seeds:", ""]
     lines += [f"- `{row.label}` / {row.learner}: {row.train_time:.1f} s for {len(row.seed_means)} × {row.n_timesteps} "
-              "steps" for row in rows]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+              "steps" + (f" (budget {row.requested_timesteps}, rounded up to whole rollouts)"
+                         if row.n_timesteps != row.requested_timesteps else "") for row in rows]
+    write_atomic(out / "report.md", "\n".join(lines) + "\n")
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomic(path, buffer.getvalue())
 
 
 def plot_curves(path: Path, suite: Suite, curves: list[dict[str, Any]], references: dict[str, Reference]) -> None:
@@ -473,8 +511,10 @@ def plot_curves(path: Path, suite: Suite, curves: list[dict[str, Any]], referenc
     for axis in list(axes.flat)[count:]:
         axis.set_visible(False)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=110)
     plt.close(figure)
+    write_atomic(path, image.getvalue())
 
 
 # ---------------------------------------------------------------------------------------------
