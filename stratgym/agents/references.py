@@ -38,6 +38,7 @@ from stratgym.baselines.signaling import full_revelation, no_information, optima
 from stratgym.baselines.stateful import best_constant_rule, repeated_one_round_rule, solve, uniform_weights
 from stratgym.envs.persuasion import receiver_context
 from stratgym.envs.stateful import PerRoundResponse
+from stratgym.games._validation import as_positive_int
 from stratgym.games.stateful import RESPONSE_MODELS, best_response, rollout
 
 
@@ -233,12 +234,11 @@ def reference_values(env_id: str, env_kwargs: dict | None = None, n_episodes: in
                      seed: int = EVAL_SEED) -> Reference:
     """Compute the :class:`Reference` of ``env_id`` built with ``env_kwargs`` (JSON scheme of :mod:`~stratgym.agents.instances`)."""
     entry = env_reference(env_id)
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, (int, np.integer)) or n_episodes < 1:
-        raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+    n_episodes = as_positive_int(n_episodes, "n_episodes")
     start = time.perf_counter()
     env = make_env(env_id, env_kwargs)
     try:
-        optimum, baselines, discount, used = entry.compute(env, int(n_episodes), int(seed))
+        optimum, baselines, discount, used = entry.compute(env, n_episodes, int(seed))
     finally:
         env.close()
     return Reference(env_id=env_id, side=entry.side, optimum=float(optimum), baselines=baselines, solver=entry.solver,
