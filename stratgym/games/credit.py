@@ -26,8 +26,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from stratgym.games._validation import as_positive_int, as_real_array, check_range
-from stratgym.games.persuasion import GaussianPrior, PersuasionGame, check_rng
+from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array
+from stratgym.games.persuasion import GaussianPrior, PersuasionGame, check_instance, check_rng
 
 #: The poster's prior variance (Figure 2).
 DEFAULT_PRIOR_VARIANCE = 0.4
@@ -35,12 +35,13 @@ DEFAULT_PRIOR_VARIANCE = 0.4
 
 @dataclass(frozen=True)
 class RecourseAction:
-    """One action of the decision subject.
+    """One action of the decision subject, validated at construction (``ValueError`` naming the field).
 
     Attributes:
-        name: label.
-        changes: feature name -> change in that feature's raw units (e.g. ``{"savings": +1.0}``).
-        cost: ``c(a) >= 0`` in utility units (a positive decision is worth 1).
+        name: label (a string).
+        changes: feature name -> change in that feature's raw units (e.g. ``{"savings": +1.0}``); stored as a dict
+            of finite floats.
+        cost: ``c(a) >= 0`` in utility units (a positive decision is worth 1); stored as a float.
         desirable: whether the principal values the action (``u_P = 1``) or not (``u_P = 0``).
     """
 
@@ -48,6 +49,33 @@ class RecourseAction:
     changes: Mapping[str, float]
     cost: float
     desirable: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a string, got {self.name!r}")
+        if not isinstance(self.changes, Mapping) or not all(isinstance(key, str) for key in self.changes):
+            raise ValueError(f"changes of action {self.name!r} must map feature names (strings) to numbers, "
+                             f"got {self.changes!r}")
+        changes = {feature: _real_number(change, f"changes[{feature!r}] of action {self.name!r}")
+                   for feature, change in self.changes.items()}
+        object.__setattr__(self, "changes", changes)
+        object.__setattr__(self, "cost", as_nonnegative_float(self.cost, f"cost of action {self.name!r}"))
+        if not isinstance(self.desirable, (bool, np.bool_)):
+            raise ValueError(f"desirable of action {self.name!r} must be True or False, got {self.desirable!r}")
+
+
+def _real_number(value, name: str) -> float:
+    """One finite real number as a float; ``ValueError`` naming ``name`` otherwise. Booleans and text are slips
+    here, not numbers (numpy would read ``True`` as 1 and ``"1"`` as 1.0)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(as_real_array(value, name, shape=()))
+
+
+def scaled_actions(actions: Sequence[RecourseAction], effect: float = 1.0, cost: float = 1.0) -> tuple[RecourseAction, ...]:
+    """``actions`` with every feature change multiplied by ``effect`` and every cost by ``cost`` (Figure 2's grid)."""
+    return tuple(RecourseAction(action.name, {feature: change * effect for feature, change in action.changes.items()},
+                                action.cost * cost, action.desirable) for action in actions)
 
 
 @dataclass(frozen=True)
@@ -73,13 +101,15 @@ def fit_logistic_regression(features, labels, l2: float = 1e-4) -> np.ndarray:
 
     Minimizes the mean log-loss plus ``l2 / 2 * |w[1:]|^2`` (the intercept, column 0 of ``features``
     ``(n, m)``, is not penalized) with L-BFGS-B and the analytic gradient. ``labels`` ``(n,)`` in ``{0, 1}``.
+    ``RuntimeError`` if L-BFGS-B reports a failure; ``ValueError`` if ``l2 = 0`` and the fitted rule classifies
+    every applicant correctly: the data are separable, the loss has no minimizer and the optimizer only stopped
+    on a flat slope on the way to infinite weights (it reports success there).
     """
     features = as_real_array(features, "features", ndim=2)
     labels = as_real_array(labels, "labels", shape=(features.shape[0],))
     if not np.all((labels == 0) | (labels == 1)):
         raise ValueError("labels must be 0 or 1")
-    l2 = float(as_real_array(l2, "l2", shape=()))
-    check_range(np.array(l2), "l2", low=0.0)
+    l2 = as_nonnegative_float(l2, "l2")
     penalty = np.r_[0.0, np.full(features.shape[1] - 1, l2)]
     signs = 2.0 * labels - 1.0
 
@@ -91,6 +121,11 @@ def fit_logistic_regression(features, labels, l2: float = 1e-4) -> np.ndarray:
 
     result = minimize(loss_and_gradient, np.zeros(features.shape[1]), jac=True, method="L-BFGS-B",
                       options={"maxiter": 10_000, "gtol": 1e-10, "ftol": 1e-15})
+    if not result.success:
+        raise RuntimeError(f"logistic regression did not converge: {result.message}")
+    if l2 == 0.0 and np.all(signs * (features @ result.x) > 0):
+        raise ValueError("l2 must be > 0 for these labels: they are linearly separable, so without a penalty the "
+                         "logistic regression has no minimizer (its weights grow without bound)")
     return result.x
 
 
@@ -169,8 +204,14 @@ def credit_instance(population: CreditPopulation, actions: Sequence[RecourseActi
     ``applicant``: row of ``population`` (must be rejected by the fitted rule); ``None`` picks the
     rejected applicant with the median fitted score among the rejected (lower median on even counts).
     ``actions`` get the no-op prepended; their ``changes`` are in raw units and divided by the column's
-    standard deviation. ``u_P`` is 1 for desirable actions and 0 otherwise.
+    standard deviation. ``u_P`` is 1 for desirable actions and 0 otherwise. ``prior_variance``: ``sigma^2 > 0``.
     """
+    check_instance(population, CreditPopulation, "population")
+    if isinstance(actions, RecourseAction) or not isinstance(actions, Sequence):
+        raise ValueError(f"actions must be a sequence of RecourseAction, got {actions!r}")
+    for index, action in enumerate(actions):
+        check_instance(action, RecourseAction, f"actions[{index}]")
+    prior_variance = as_nonnegative_float(prior_variance, "prior_variance", positive=True)
     mean = fit_logistic_regression(population.features, population.labels, l2)
     scores = population.features @ mean
     rejected = np.flatnonzero(scores < 0)
@@ -225,6 +266,12 @@ def synthetic_population(rng: np.random.Generator, n_applicants: int = 2000) -> 
     return population_from_table(table, "repaid", 1, SYNTHETIC_FEATURES)
 
 
+#: :func:`synthetic_actions` at scale 1.
+SYNTHETIC_ACTIONS = (RecourseAction("pay_down_debt", {"debt_ratio": -1.0}, 0.5, True),
+                     RecourseAction("increase_savings", {"savings": 1.0}, 0.4, True),
+                     RecourseAction("open_credit_lines", {"credit_lines": 1.0}, 0.1, False))
+
+
 def synthetic_actions(effect: float = 1.0, cost: float = 1.0) -> tuple[RecourseAction, ...]:
     """Actions of the synthetic population; ``effect`` and ``cost`` scale every change and cost.
 
@@ -233,9 +280,7 @@ def synthetic_actions(effect: float = 1.0, cost: float = 1.0) -> tuple[RecourseA
     Changes in raw units: pay down debt ``debt_ratio -1`` (cost 0.5), save ``savings +1`` (cost 0.4),
     open credit lines ``credit_lines +1`` (cost 0.1), each times ``effect`` (cost times ``cost``).
     """
-    return (RecourseAction("pay_down_debt", {"debt_ratio": -1.0 * effect}, 0.5 * cost, True),
-            RecourseAction("increase_savings", {"savings": 1.0 * effect}, 0.4 * cost, True),
-            RecourseAction("open_credit_lines", {"credit_lines": 1.0 * effect}, 0.1 * cost, False))
+    return scaled_actions(SYNTHETIC_ACTIONS, effect, cost)
 
 
 def synthetic_credit(rng: np.random.Generator | None = None, n_applicants: int = 2000,

@@ -46,8 +46,13 @@ TIE_TOL = 1e-9
 #: A region counts as non-empty when the enumeration LP certifies a ball of at least this radius
 #: inside it (rows normalized, variables in the unit box); thinner cells have prior mass O(REGION_TOL).
 REGION_TOL = 1e-7
+#: The largest ``tol`` the enumeration accepts. Its LP's slack is at most 1 (``w <= 1``), so ``tol >= 1`` would drop
+#: every cell; already beyond 1e-2 it drops cells of visible prior mass (thin cells have mass ``O(tol)``).
+MAX_REGION_TOL = 1e-2
 #: Rows of the arrangement with norm below this fraction of the largest are treated as exactly zero.
 ZERO_ROW_TOL = 1e-12
+#: The masses of :class:`Regions` must sum to 1 within this (every mass method renormalizes or counts exactly).
+MASS_SUM_TOL = 1e-9
 #: Names of the region-mass methods: exact sum over atoms, Gaussian orthant integration, Monte Carlo.
 MASS_METHODS = ("finite-sum", "orthant", "monte-carlo")
 #: The fields of a game that its regions depend on (labels do not).
@@ -60,6 +65,15 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
         raise ValueError(f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
                          f"got {type(rng).__name__}")
     return rng
+
+
+def check_instance(value, kind: type | tuple[type, ...], name: str):
+    """Return ``value`` if it is an instance of ``kind``; raise ``ValueError`` naming ``name`` otherwise (a wrong
+    object would otherwise surface as an ``AttributeError`` deep inside a solver)."""
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        raise ValueError(f"{name} must be a {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+    return value
 
 
 def _values_equal(a, b) -> bool:
@@ -349,8 +363,10 @@ class PersuasionGame:
 
 
 def decision_patterns(game: PersuasionGame, theta) -> np.ndarray:
-    """Patterns ``s(theta)``, boolean ``(..., A)``: ``s_a = theta . (x_0 + Delta(a)) >= 0``, for ``theta`` ``(..., m)``."""
-    theta = np.asarray(theta, dtype=np.float64)
+    """Patterns ``s(theta)``, boolean ``(..., A)``: ``s_a = theta . (x_0 + Delta(a)) >= 0``, for finite ``theta`` ``(..., m)``."""
+    check_instance(game, PersuasionGame, "game")
+    # A NaN rule would compare False everywhere: an all-negative pattern that no rule has.
+    theta = as_real_array(theta, "theta")
     if theta.shape[-1:] != (game.n_features,):
         raise ValueError(f"theta must have shape (..., {game.n_features}), got {theta.shape}")
     return theta @ game.action_features.T >= 0.0
@@ -382,13 +398,13 @@ def enumerate_cells(normals, offsets=None, tol: float = REGION_TOL) -> tuple[np.
     ``max t  s.t.  (2 s_a - 1) g_a . y >= t,  w >= t,  y in [-1, 1]^(d+1)`` has ``t > tol``. Both
     the weak side ``>= 0`` and the strict side ``< 0`` get the same slack ``t``, so only
     full-dimensional cells are found: lower-dimensional pieces (on a hyperplane) carry no mass under
-    a density, and cells thinner than ``tol`` are dropped. The parent's LP solution is reused as the
+    a density, and cells thinner than ``tol`` (in ``[0, MAX_REGION_TOL]``) are dropped. The parent's LP solution is reused as the
     witness of whichever child it already satisfies with slack ``> tol``, so each surviving prefix
     costs about one LP. Rows with norm below ``ZERO_ROW_TOL`` times the largest are ``0 >= 0``: always
     positive.
     """
     normals = as_real_array(normals, "normals", ndim=2)
-    tol = as_nonnegative_float(tol, "tol")
+    tol = _check_region_tol(tol)
     n_rows, dim = normals.shape
     offsets = np.zeros(n_rows) if offsets is None else as_real_array(offsets, "offsets", shape=(n_rows,))
     rows = np.hstack([normals, offsets[:, None]])
@@ -419,6 +435,13 @@ def enumerate_cells(normals, offsets=None, tol: float = REGION_TOL) -> tuple[np.
     points = np.array([_dehomogenize(witness, dim) for _, witness, _ in nodes]).reshape(len(nodes), dim)
     order = np.lexsort(patterns.T[::-1])
     return patterns[order], points[order]
+
+
+def _check_region_tol(tol) -> float:
+    """``tol`` as a float in ``[0, MAX_REGION_TOL]``; ``ValueError`` naming it otherwise."""
+    tol = as_nonnegative_float(tol, "tol")
+    check_range(np.array(tol), "tol", low=0.0, high=MAX_REGION_TOL)
+    return tol
 
 
 def _dehomogenize(witness: np.ndarray | None, dim: int) -> np.ndarray:
@@ -453,10 +476,11 @@ def enumerate_regions(game: PersuasionGame, tol: float = REGION_TOL) -> tuple[np
     support: the distinct patterns of the atoms with positive probability, witnessed by the first
     such atom. Sampler (support unknown): every full-dimensional cell of the central arrangement in
     ``R^m`` (cells the sampler never reaches get mass 0). Patterns are sorted lexicographically (action 0
-    most significant). ``tol``: as in :func:`enumerate_cells` (``>= 0``).
+    most significant). ``tol``: as in :func:`enumerate_cells` (in ``[0, MAX_REGION_TOL]``).
     """
+    check_instance(game, PersuasionGame, "game")
     prior = game.prior
-    tol = as_nonnegative_float(tol, "tol")
+    tol = _check_region_tol(tol)
     X = game.action_features
     if isinstance(prior, FiniteSupportPrior):
         atoms = prior.atoms[prior.probabilities > 0]
@@ -513,25 +537,14 @@ def region_masses(game: PersuasionGame, patterns, method: str = "auto", rng: np.
     ``np.random.default_rng(0)`` so repeated calls agree. A Monte Carlo draw whose pattern is not in
     ``patterns`` raises ``RuntimeError`` (the regions were not enumerated completely).
     """
+    chosen, rng, n_samples, abseps = _mass_arguments(game, method, rng, n_samples, abseps)
     patterns = np.asarray(patterns, dtype=bool)
     if patterns.ndim != 2 or patterns.shape[1] != game.n_actions:
         raise ValueError(f"patterns must have shape (R, {game.n_actions}), got {patterns.shape}")
-    if method not in ("auto", "exact", *MASS_METHODS):
-        raise ValueError(f"method must be 'auto', 'exact' or one of {MASS_METHODS}, got {method!r}")
-    abseps = as_nonnegative_float(abseps, "abseps", positive=True)
-    rng = np.random.default_rng(0) if rng is None else check_rng(rng)
-    available = _exact_mass_method(game)
-    chosen = {"auto": available or "monte-carlo", "exact": available}.get(method, method)
-    if chosen not in ("monte-carlo", available) or chosen is None:
-        allowed = " or ".join(repr(name) for name in (available, "monte-carlo") if name)
-        raise ValueError(f"method={method!r} does not apply to this game: 'finite-sum' needs a finite-support prior, "
-                         f"'orthant' a Gaussian prior with a non-degenerate covariance of X theta (more actions than "
-                         f"prior dimensions make it singular); use 'auto' or {allowed}")
     if chosen == "finite-sum":
         return _finite_masses(game, patterns)
     if chosen == "orthant":
         return _orthant_masses(patterns, _sign_structure(game), rng, abseps)
-    n_samples = as_positive_int(n_samples, "n_samples")
     counts = np.zeros(patterns.shape[0])
     chunk = 50_000
     for start in range(0, n_samples, chunk):
@@ -543,6 +556,25 @@ def region_masses(game: PersuasionGame, patterns, method: str = "auto", rng: np.
     masses = counts / n_samples
     errors = 3.0 * np.sqrt(np.maximum(masses * (1.0 - masses), 1.0 / n_samples) / n_samples)
     return RegionMasses(masses, errors, "monte-carlo", n_samples)
+
+
+def _mass_arguments(game, method, rng, n_samples, abseps) -> tuple[str, np.random.Generator, int, float]:
+    """:func:`region_masses`' checks, all made before any work (also by :func:`equivalence_regions`, ahead of the
+    enumeration): the method chosen, the rng (``None``: ``default_rng(0)``), ``n_samples`` and ``abseps``."""
+    check_instance(game, PersuasionGame, "game")
+    if method not in ("auto", "exact", *MASS_METHODS):
+        raise ValueError(f"method must be 'auto', 'exact' or one of {MASS_METHODS}, got {method!r}")
+    abseps = as_nonnegative_float(abseps, "abseps", positive=True)
+    n_samples = as_positive_int(n_samples, "n_samples")  # even when unused, so a bad value never passes silently
+    rng = np.random.default_rng(0) if rng is None else check_rng(rng)
+    available = _exact_mass_method(game)
+    chosen = {"auto": available or "monte-carlo", "exact": available}.get(method, method)
+    if chosen not in ("monte-carlo", available) or chosen is None:
+        allowed = " or ".join(repr(name) for name in (available, "monte-carlo") if name)
+        raise ValueError(f"method={method!r} does not apply to this game: 'finite-sum' needs a finite-support prior, "
+                         f"'orthant' a Gaussian prior with a non-degenerate covariance of X theta (more actions than "
+                         f"prior dimensions make it singular); use 'auto' or {allowed}")
+    return chosen, rng, n_samples, abseps
 
 
 def _exact_mass_method(game: PersuasionGame) -> str | None:
@@ -673,7 +705,11 @@ class Regions:
         mass_method: how the masses were obtained (one of ``MASS_METHODS``).
         principal_payoffs, agent_payoffs: ``(R, A)`` ``u_P`` and ``u_A`` of each action in each region.
         game: the game they were computed for (:meth:`check_game` compares it); ``None`` for regions built by
-            hand, which consumers that need the game (the envs) refuse.
+            hand, which consumers that need the game (the envs, :func:`~stratgym.baselines.signaling.simulate`) refuse.
+
+    Validated at construction (``ValueError`` naming the field), as hand-built regions feed the solvers directly:
+    shapes agree, masses are probabilities summing to 1 (within ``MASS_SUM_TOL``), errors are ``>= 0``, payoffs are
+    finite, ``mass_method`` is one of ``MASS_METHODS``. Arrays are stored as read-only copies.
     """
 
     patterns: np.ndarray
@@ -684,6 +720,35 @@ class Regions:
     principal_payoffs: np.ndarray
     agent_payoffs: np.ndarray
     game: PersuasionGame | None = None
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
+        patterns = np.array(self.patterns)
+        if patterns.ndim != 2 or patterns.shape[0] < 1 or patterns.shape[1] < 2 or not (
+                patterns.dtype == bool or np.all((patterns == 0) | (patterns == 1))):
+            raise ValueError(f"patterns must be a boolean (R, A) array with R >= 1 and A >= 2, got {self.patterns!r}")
+        patterns = patterns.astype(bool)
+        n_regions, n_actions = patterns.shape
+        if self.game is not None:
+            check_instance(self.game, PersuasionGame, "game")
+            if n_actions != self.game.n_actions:
+                raise ValueError(f"patterns must have the game's {self.game.n_actions} actions as columns, got {n_actions}")
+        witnesses = as_real_array(self.witnesses, "witnesses", shape=(n_regions, None if self.game is None
+                                                                      else self.game.n_features))
+        masses = as_real_array(self.masses, "masses", shape=(n_regions,))
+        check_range(masses, "masses", low=0.0, high=1.0)
+        if abs(masses.sum() - 1.0) > MASS_SUM_TOL:
+            raise ValueError(f"masses must sum to 1 (within {MASS_SUM_TOL:g}), got sum {masses.sum():.12g}")
+        errors = as_real_array(self.mass_errors, "mass_errors", shape=(n_regions,))
+        check_range(errors, "mass_errors", low=0.0)
+        if self.mass_method not in MASS_METHODS:
+            raise ValueError(f"mass_method must be one of {MASS_METHODS}, got {self.mass_method!r}")
+        principal = as_real_array(self.principal_payoffs, "principal_payoffs", shape=(n_regions, n_actions))
+        agent = as_real_array(self.agent_payoffs, "agent_payoffs", shape=(n_regions, n_actions))
+        patterns.setflags(write=False)
+        for name, value in (("patterns", patterns), ("witnesses", witnesses), ("masses", masses),
+                            ("mass_errors", errors), ("principal_payoffs", principal), ("agent_payoffs", agent)):
+            set_(name, value)
 
     @property
     def n_regions(self) -> int:
@@ -713,12 +778,13 @@ class Regions:
 
 def equivalence_regions(game: PersuasionGame, method: str = "auto", rng: np.random.Generator | None = None,
                         n_samples: int = 100_000, abseps: float = 1e-6, tol: float = REGION_TOL) -> Regions:
-    """Enumerate the regions of ``game`` (:func:`enumerate_regions`) and their masses (:func:`region_masses`)."""
+    """Enumerate the regions of ``game`` (:func:`enumerate_regions`) and their masses (:func:`region_masses`).
+
+    Every argument is checked before the enumeration, which is the slow part."""
+    _mass_arguments(game, method, rng, n_samples, abseps)
     patterns, witnesses = enumerate_regions(game, tol)
     masses = region_masses(game, patterns, method, rng, n_samples, abseps)
     principal, agent = region_payoffs(game, patterns)
-    for array in (patterns, witnesses, masses.masses, masses.errors, principal, agent):
-        array.setflags(write=False)
     return Regions(patterns, witnesses, masses.masses, masses.errors, masses.method, principal, agent, game)
 
 
@@ -809,6 +875,7 @@ def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: b
     unnormalized sums with tolerance ``tie_tol * P(a)`` (``tie_tol >= 0``). ``check=False`` skips validating
     ``scheme`` (for callers whose schemes are on the simplex by construction, e.g. from ``box_to_simplex``).
     """
+    check_instance(regions, Regions, "regions")
     tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
     if check:
         scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
