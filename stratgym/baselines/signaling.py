@@ -11,19 +11,23 @@ BIC violations are never silent: the exact solvers (:func:`optimal_scheme`, :fun
 is below ``-tie_tol``; :func:`evaluate` (any scheme) returns the values under the agent's actual
 responses together with the slack and ``is_bic``; the sampled mechanism is epsilon-BIC by design and
 reports an estimate of its ex-ante slack with a standard error, judged against ``epsilon``
-(:func:`ex_ante_bic_slack`); so does :func:`simulate` for any scheme.
+(:func:`ex_ante_bic_slack`): one that fails raises :class:`BICViolationError` too, unless asked for with
+``allow_violation=True``, when it comes with a :class:`BICViolationWarning`; :func:`simulate` estimates the
+slack of any scheme.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
 
 from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
-from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, check_scheme,
+from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_instance, check_rng, check_scheme,
                                        decision_patterns, equivalence_regions, evaluate_scheme, full_revelation_scheme,
                                        no_information_scheme, region_payoffs)
 
@@ -39,7 +43,12 @@ BIC_SIGMAS = 4.0
 
 
 class BICViolationError(RuntimeError):
-    """A solver produced a scheme the agent would not follow (BIC slack below ``-tie_tol``)."""
+    """A solver produced a scheme the agent would not follow (BIC slack below ``-tie_tol``; for the sampled
+    mechanism, an estimated ex-ante slack below ``-(epsilon + tie_tol)`` by more than ``BIC_SIGMAS`` standard errors)."""
+
+
+class BICViolationWarning(UserWarning):
+    """A violating sampled mechanism was returned because the caller passed ``allow_violation=True``."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +170,7 @@ def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float 
     n_regions, n_actions = principal_payoffs.shape
     masses = as_real_array(masses, "masses", shape=(n_regions,))
     check_range(masses, "masses", low=0.0)
-    epsilon = float(as_real_array(epsilon, "epsilon", shape=()))
-    check_range(np.array(epsilon), "epsilon", low=0.0)
+    epsilon = as_nonnegative_float(epsilon, "epsilon")
     positive = masses > 0
     if not positive.any():
         raise ValueError("masses must have a positive entry")
@@ -291,8 +299,12 @@ def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Gene
     (:func:`stratgym.games.persuasion.evaluate_scheme`); the payoffs are computed from ``theta`` and the
     game directly, not from the region tables. The BIC slack is estimated from the same rounds with each
     round's whole scheme row (not only the drawn recommendation), which lowers its variance.
-    ``RuntimeError`` if a draw falls outside ``regions``.
+    ``regions`` must have been computed for ``game`` (:meth:`~stratgym.games.persuasion.Regions.check_game`:
+    another game's regions would give numbers about neither). ``RuntimeError`` if a draw falls outside ``regions``.
     """
+    check_instance(game, PersuasionGame, "game")
+    check_instance(regions, Regions, "regions")
+    regions.check_game(game)
     check_rng(rng)
     n_rounds = as_positive_int(n_rounds, "n_rounds")
     scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
@@ -307,9 +319,8 @@ def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Gene
     recommendation = np.minimum((rng.random(n_rounds)[:, None] >= cumulative).sum(axis=1), regions.n_actions - 1)
     action = responses[recommendation]
     played = np.arange(n_rounds), action
-    principal = game.principal_payoffs(patterns)[played]
-    agent_payoffs = patterns - game.costs
-    agent = agent_payoffs[played]
+    principal_payoffs, agent_payoffs = region_payoffs(game, patterns)
+    principal, agent = principal_payoffs[played], agent_payoffs[played]
     return SimulationEstimate(float(principal.mean()), _three_se(principal), float(agent.mean()), _three_se(agent),
                               n_rounds, *ex_ante_bic_slack(rows, agent_payoffs))
 
@@ -332,9 +343,11 @@ def sampled_recommendation(game: PersuasionGame, theta, rng: np.random.Generator
     under permuting samples with equal patterns, so it has an optimum that is constant on them, and that
     optimum is the pattern LP's. Its size is at most ``n_samples`` rows, whatever the number of regions.
     """
+    check_instance(game, PersuasionGame, "game")
     check_rng(rng)
     theta = as_real_array(theta, "theta", shape=(game.n_features,))
     n_samples = as_positive_int(n_samples, "n_samples")
+    epsilon = as_nonnegative_float(epsilon, "epsilon")
     samples = theta[None, :] if n_samples == 1 else np.vstack([theta, game.prior.sample(rng, n_samples - 1)])
     patterns, inverse, counts = np.unique(decision_patterns(game, samples), axis=0, return_inverse=True,
                                           return_counts=True)
@@ -344,41 +357,121 @@ def sampled_recommendation(game: PersuasionGame, theta, rng: np.random.Generator
 
 
 def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples: int = 200, epsilon: float = 0.01,
-                      n_trials: int = 200, tie_tol: float = TIE_TOL) -> SignalingResult:
-    """Expected value and ex-ante BIC slack of the sampled mechanism, by simulation over ``n_trials`` realized rules.
+                      n_trials: int = 200, tie_tol: float = TIE_TOL, regions: Regions | None = None,
+                      allow_violation: bool = False) -> SignalingResult:
+    """The sampled mechanism, from ``n_trials`` realized rules: its scheme, values and ex-ante BIC slack.
 
     Each trial draws ``theta`` from the prior and runs :func:`sampled_recommendation`, giving its row
-    ``q_theta`` ``(A,)``. The result's ``patterns`` are those the trials met, ``masses`` their frequencies, and
-    ``scheme`` the average row per pattern (the mechanism's effective scheme, estimated). As is usual for an
-    epsilon-BIC mechanism the agent is taken to follow (``responses`` is the identity): the values are the trial
-    averages of ``sum_a q_theta(a) u(a, theta)`` and ``value_error`` is 3 standard errors of the principal's.
+    ``q_theta`` ``(A,)``. The mechanism's row depends on ``theta`` only through its pattern (and the other samples),
+    so it acts as the scheme ``qbar_s = E[q_theta | theta in region s]``, estimated by the average row per region.
 
-    BIC is judged ex ante, as the mechanism guarantees it: ``theta`` is exchangeable with the samples, so
-    ``E[q_theta(a) (u_A(a, theta) - u_A(b, theta))] >= -epsilon`` for all ``a != b`` (the expectation of the
-    per-trial LP constraint). ``bic_slack`` is the smallest trial estimate of that expectation and
+    * ``regions=None`` (no enumeration: for many actions): ``patterns`` are those the trials met, ``masses`` their
+      frequencies, ``scheme`` the average row per pattern. The agent is taken to follow (``responses`` is the
+      identity): the values are the trial averages of ``sum_a q_theta(a) u(a, theta)`` and ``value_error`` is 3
+      standard errors of the principal's.
+    * ``regions=equivalence_regions(game)``: the scheme is aligned with ``regions`` (rows placed with
+      ``regions.locate``; a region of positive mass no trial met gets one row run at its witness, a region of zero
+      mass the trials' mean row, which changes no value or posterior) and evaluated exactly on their masses with
+      :func:`stratgym.games.persuasion.evaluate_scheme`: the values are those of the agent's actual responses to
+      the estimated scheme's posteriors (``responses``, not always obedient: epsilon-BIC may leave a recommendation
+      up to ``epsilon / P(a)`` short), so the result can be compared with :func:`optimal_scheme`'s and fed to
+      :func:`simulate`. ``value_error`` adds to the masses' propagated error (see :class:`SignalingResult`) 3
+      standard errors of the scheme's estimate, ``sqrt(sum_s pi_s^2 var_s / k_s)`` over the ``k_s`` rows of region
+      ``s`` (``var_s`` their values' variance, or ``(range of u_P in s)^2 / 4`` for a single row); it does not
+      cover a response that the true scheme's posterior would flip. The exact posterior slack of the estimated
+      scheme is ``evaluate(regions, result.scheme).bic_slack``.
+
+    BIC is judged ex ante in both cases, as the mechanism guarantees it: ``theta`` is exchangeable with the
+    samples, so ``E[q_theta(a) (u_A(a, theta) - u_A(b, theta))] >= -epsilon`` for all ``a != b`` (the expectation of
+    the per-trial LP constraint). ``bic_slack`` is the smallest trial estimate of that expectation and
     ``bic_slack_se`` its standard error (:func:`ex_ante_bic_slack`, in the LP's units: probability times
-    utility); ``is_bic`` holds when ``bic_slack + BIC_SIGMAS * bic_slack_se >= -(epsilon + tie_tol)``.
+    utility); ``is_bic`` holds when ``bic_slack + BIC_SIGMAS * bic_slack_se >= -(epsilon + tie_tol)``. A result that
+    fails raises :class:`BICViolationError`, as the exact solvers do; ``allow_violation=True`` returns it with a
+    :class:`BICViolationWarning` instead.
     """
+    check_instance(game, PersuasionGame, "game")
     check_rng(rng)
+    # Checked here, before any trial, rather than in the first sampled_recommendation call.
+    n_samples = as_positive_int(n_samples, "n_samples")
+    epsilon = as_nonnegative_float(epsilon, "epsilon")
     n_trials = as_positive_int(n_trials, "n_trials")
     tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
+    if not isinstance(allow_violation, (bool, np.bool_)):
+        raise ValueError(f"allow_violation must be True or False, got {allow_violation!r}")
+    if regions is not None:
+        check_instance(regions, Regions, "regions")
+        regions.check_game(game)
     started = time.perf_counter()
     theta = game.prior.sample(rng, n_trials)
     rows = np.array([sampled_recommendation(game, t, rng, n_samples, epsilon) for t in theta])
-    patterns, inverse, counts = np.unique(decision_patterns(game, theta), axis=0, return_inverse=True,
-                                          return_counts=True)
-    inverse = inverse.reshape(-1)
-    principal, agent = region_payoffs(game, patterns)
-    per_trial_principal = np.sum(rows * principal[inverse], axis=1)
-    per_trial_agent = np.sum(rows * agent[inverse], axis=1)
-    scheme = np.zeros((patterns.shape[0], game.n_actions))
-    np.add.at(scheme, inverse, rows)
-    scheme /= counts[:, None]
-    bic_slack, bic_slack_se = ex_ante_bic_slack(rows, agent[inverse])
-    return SignalingResult(scheme=scheme, patterns=patterns, masses=counts / n_trials,
-                           principal_value=float(per_trial_principal.mean()),
-                           agent_value=float(per_trial_agent.mean()), bic_slack=bic_slack,
-                           responses=np.arange(game.n_actions), method="sampled-eps-bic",
-                           solve_time=time.perf_counter() - started, mass_method="monte-carlo",
-                           value_error=_three_se(per_trial_principal), epsilon=float(epsilon), tie_tol=tie_tol,
-                           bic_slack_se=bic_slack_se)
+    patterns = decision_patterns(game, theta)
+    principal, agent = region_payoffs(game, patterns)  # (n_trials, A): each trial's payoff table
+    bic_slack, bic_slack_se = ex_ante_bic_slack(rows, agent)
+    if regions is None:
+        met, inverse, counts = np.unique(patterns, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        per_trial_principal = np.sum(rows * principal, axis=1)
+        scheme = np.zeros((met.shape[0], game.n_actions))
+        np.add.at(scheme, inverse, rows)
+        scheme /= counts[:, None]
+        result = SignalingResult(scheme=scheme, patterns=met, masses=counts / n_trials,
+                                 principal_value=float(per_trial_principal.mean()),
+                                 agent_value=float(np.sum(rows * agent, axis=1).mean()), bic_slack=bic_slack,
+                                 responses=np.arange(game.n_actions), method="sampled-eps-bic",
+                                 solve_time=0.0, mass_method="monte-carlo",
+                                 value_error=_three_se(per_trial_principal), tie_tol=tie_tol)
+    else:
+        scheme, located, rows = _induced_scheme(game, regions, rng, rows, patterns, n_samples, epsilon)
+        result = _result(regions, scheme, "sampled-eps-bic", started, tie_tol)
+        result = dataclasses.replace(result, bic_slack=bic_slack, value_error=result.value_error
+                                     + 3.0 * _scheme_estimate_se(regions, located, rows, result.responses))
+    result = dataclasses.replace(result, epsilon=epsilon, bic_slack_se=bic_slack_se,
+                                 solve_time=time.perf_counter() - started)
+    return _reported(result, allow_violation)
+
+
+def _induced_scheme(game: PersuasionGame, regions: Regions, rng: np.random.Generator, rows: np.ndarray,
+                    patterns: np.ndarray, n_samples: int, epsilon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The trials' rows ``(n, A)`` of rules with ``patterns`` ``(n, A)`` averaged per region of ``regions``, as
+    :func:`sampled_mechanism` describes: ``(scheme (R, A), region of each row, rows)``, the rows run at witnesses
+    appended."""
+    located = regions.locate(patterns)
+    if np.any(located < 0):
+        raise RuntimeError("a prior draw fell outside the enumerated regions")
+    unmet = np.flatnonzero((np.bincount(located, minlength=regions.n_regions) == 0) & (regions.masses > 0))
+    if unmet.size:  # any rule of a region gives its LP row, so the witness stands for the region
+        extra = [sampled_recommendation(game, regions.witnesses[s], rng, n_samples, epsilon) for s in unmet]
+        rows, located = np.vstack([rows, extra]), np.r_[located, unmet]
+    counts = np.bincount(located, minlength=regions.n_regions)
+    sums = np.zeros((regions.n_regions, regions.n_actions))
+    np.add.at(sums, located, rows)
+    scheme = np.tile(rows.mean(axis=0), (regions.n_regions, 1))
+    scheme[counts > 0] = sums[counts > 0] / counts[counts > 0, None]
+    return scheme, located, rows
+
+
+def _scheme_estimate_se(regions: Regions, located: np.ndarray, rows: np.ndarray, responses: np.ndarray) -> float:
+    """Standard error of ``sum_s pi_s v(qbar_s, s)`` from the rows' own values ``v(q_i, s_i)`` (responses fixed):
+    ``sqrt(sum_s pi_s^2 var_s / k_s)``, with the worst case ``(range of u_P in s)^2 / 4`` when ``k_s = 1``."""
+    values = np.sum(rows * regions.principal_payoffs[located][:, responses], axis=1)
+    counts = np.bincount(located, minlength=regions.n_regions)
+    sums = np.bincount(located, weights=values, minlength=regions.n_regions)
+    squares = np.bincount(located, weights=values**2, minlength=regions.n_regions)
+    many = counts > 1
+    variance = (np.ptp(regions.principal_payoffs, axis=1) / 2.0) ** 2
+    variance[many] = np.maximum(squares[many] - sums[many] ** 2 / counts[many], 0.0) / (counts[many] - 1)
+    met = counts > 0
+    return float(np.sqrt(np.sum(regions.masses[met] ** 2 * variance[met] / counts[met])))
+
+
+def _reported(result: SignalingResult, allow_violation: bool) -> SignalingResult:
+    """``result`` if it is (epsilon-)BIC; otherwise ``BICViolationError``, or with ``allow_violation`` a warning."""
+    if result.is_bic:
+        return result
+    message = (f"{result.method} mechanism violates epsilon-BIC: estimated ex-ante slack {result.bic_slack:.3g} "
+               f"(standard error {result.bic_slack_se:.2g}) is below -(epsilon + tie_tol) = "
+               f"{-(result.epsilon + result.tie_tol):.3g} by more than {BIC_SIGMAS:g} standard errors")
+    if not allow_violation:
+        raise BICViolationError(message + "; pass allow_violation=True to get the result anyway")
+    warnings.warn(message, BICViolationWarning, stacklevel=3)
+    return result
