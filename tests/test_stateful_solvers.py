@@ -404,17 +404,61 @@ def test_solve_dispatches_and_reports():
      ValueError, "initial_state"),
     (lambda: solve(StatefulGame(conversion_matrix=[[1.0, 1.0]], retention=[0.0, 0.0], effort_value=[1.0, 0.0],
                                 horizon=1), margin=0.1), ValueError, "margin"),
+    (lambda: solve(None), ValueError, "game must be a StatefulGame"),
+    (lambda: milp_optimum("classroom"), ValueError, "game must be a StatefulGame"),
+    (lambda: uniform_weights(None), ValueError, "game must be a StatefulGame"),
+    (lambda: incentivizing_rule(None, np.zeros((2, 3))), ValueError, "game must be a StatefulGame"),
+    (lambda: milp_optimum(classroom(2), time_limit=-1), ValueError, "time_limit"),
+    (lambda: milp_optimum(classroom(2), time_limit="a"), ValueError, "time_limit"),
+    (lambda: milp_optimum(classroom(2), constant="no"), ValueError, "constant"),
+    (lambda: brute_force_optimum(classroom(2), max_policies="a"), ValueError, "max_policies"),
+    (lambda: brute_force_optimum(classroom(2), constant=1), ValueError, "constant"),
+    (lambda: incentivizing_rule(classroom(2), np.zeros((2, 3)), constant="yes"), ValueError, "constant"),
+    (lambda: search_optimum(classroom(2), seed="a"), ValueError, "seed"),
+    (lambda: search_optimum(classroom(2), n_refine=True), ValueError, "n_refine"),
+    (lambda: search_optimum(classroom(2), constant="no"), ValueError, "constant"),
 ])
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
 
 
-def test_a_wrong_claim_is_caught_by_the_recheck():
-    game = classroom(3)
+@pytest.mark.parametrize("budget", [1.0, 1e-10])
+def test_a_wrong_claim_is_caught_by_the_recheck(budget):
+    """The true value is 2 B; a claim of 3 B is caught at any budget (the tolerance is relative to T B max|lambda|)."""
+    game = classroom(3, budget=budget)
     theta = solve(game).theta
     with pytest.raises(RuntimeError, match="claimed"):
-        solvers._verified(game, theta, "rational", 3.0, "test", {}, 0.0)
+        solvers._verified(game, theta, "rational", 3.0 * budget, "test", {}, 0.0)
+    solvers._verified(game, theta, "rational", 2.0 * budget * (1 + 1e-9), "test", {}, 0.0)
+
+
+def test_a_value_above_the_optimum_is_not_hidden_as_a_zero_gap():
+    game = classroom(3, budget=1e-10)
+    assert solvers._gap(game, 2e-10, 2e-10 * (1 + 1e-9), "test") == 0.0  # rounding: clipped
+    with pytest.raises(RuntimeError, match="exceeds"):
+        solvers._gap(game, 1e-10, 2e-10, "test")
+
+
+def test_a_rejected_milp_choice_is_cut_off_and_the_milp_solved_again(monkeypatch):
+    """If the exact membership LP rejects the MILP's choice, that choice is excluded by a no-good cut and the next
+    MILP solution is certified instead; the optimum (2 in the classroom with T = 3) survives, since several
+    patterns reach it (the last round may copy or look up)."""
+    game = classroom(3)
+    membership, calls = solvers._membership, []
+
+    def reject_first(game, effort, *args):
+        calls.append(np.array(effort))
+        return (None, float("nan"), "rejected") if len(calls) == 1 else membership(game, effort, *args)
+
+    monkeypatch.setattr(solvers, "_membership", reject_first)
+    result = milp_optimum(game)
+    assert len(calls) == 2 and not np.array_equal(calls[0], calls[1])
+    assert result.certificate["no_good_cuts"] == 1
+    assert result.principal_utility == brute_force_optimum(game).principal_utility == 2.0
+    monkeypatch.setattr(solvers, "_membership", lambda *args: (None, float("nan"), "rejected"))
+    with pytest.raises(RuntimeError, match="rejected"):
+        milp_optimum(game)
 
 
 def test_a_wrong_response_is_caught_by_the_recheck(monkeypatch):
@@ -430,6 +474,21 @@ def test_a_wrong_response_is_caught_by_the_recheck(monkeypatch):
         solvers._verified(concave, uniform_rule(concave), "rational", None, "test", {}, 0.0)
 
 
+@pytest.mark.parametrize("model", ["rational", "myopic", "forecasting"])
+def test_rollouts_of_one_round_deviations_catch_a_wrong_response_on_their_own(monkeypatch, model):
+    """With the incentive margins (which share the best response's operator) disabled, the rollout check alone
+    rejects a response that is not the agent's: here the student copies in every round, where the certified rule
+    makes it study in rounds 1..T-1 (rational, forecasting) or look up homework (myopic, homework weighed 0.7)."""
+    game = classroom(3)
+    theta = solve(game, model).theta if model != "myopic" else np.tile([0.3, 0.7], (3, 1))
+    solvers._verified(game, theta, model, None, "test", {}, 0.0)  # the true response passes
+    copying = lambda game, theta, model="rational", **_: Response(np.tile([1.0, 0.0, 0.0], (3, 1)))  # noqa: E731
+    monkeypatch.setattr(solvers, "best_response", copying)
+    monkeypatch.setattr(solvers, "incentive_margins", lambda *args: np.zeros(3))
+    with pytest.raises(RuntimeError, match="one-round deviations"):
+        solvers._verified(game, theta, model, None, "test", {}, 0.0)
+
+
 @given(seed=seeds, model=models, log_scale=st.integers(-12, 8), discount=st.sampled_from([1e-3, 0.02, 1.0]))
 @settings(max_examples=40, deadline=None)
 def test_exact_solvers_do_not_depend_on_the_units_of_w_or_on_discounting(seed, model, log_scale, discount):
@@ -441,6 +500,40 @@ def test_exact_solvers_do_not_depend_on_the_units_of_w_or_on_discounting(seed, m
     assert exact.principal_utility == pytest.approx(brute_force_optimum(scaled, model).principal_utility, abs=1e-9)
     assert exact.principal_utility == pytest.approx(milp_optimum(game, model).principal_utility, abs=1e-9)
     assert_rechecked(scaled, exact)
+
+
+@given(seed=seeds, model=models, log_scale=st.integers(-10, 6), field=st.sampled_from(("budget", "effort_value")))
+@settings(max_examples=40, deadline=None)
+def test_exact_optima_scale_with_the_budget_and_the_principal_values(seed, model, log_scale, field):
+    """Scaling ``B`` or ``lambda`` by ``c > 0`` scales every policy's value by ``c`` and changes no agent choice (the
+    agent's values do not involve ``B``; ``lambda``'s order and signs, which break its ties, stay), so the optimum
+    is ``c`` times the optimum, induced by the same effort pattern. The solvers normalize by ``B max|lambda|``."""
+    game = small_game(seed)
+    c = 10.0 ** log_scale
+    scaled = game.replace(**{field: getattr(game, field) * c})
+    unit = game.horizon * game.budget * np.abs(game.effort_value).max()
+    for solver in (milp_optimum, brute_force_optimum):
+        base, result = solver(game, model), solver(scaled, model)
+        assert result.principal_utility == pytest.approx(c * base.principal_utility, rel=1e-9, abs=1e-12 * c * unit)
+        pattern = result.effort / scaled.budget  # entries exactly 0 or 1: every option is a budget vertex
+        if field == "budget":  # B drops out of every solver step: the very same rule and choices
+            np.testing.assert_array_equal(result.theta, base.theta)
+            np.testing.assert_array_equal(pattern, base.effort / game.budget)
+        elif not np.array_equal(pattern, base.effort / game.budget):
+            # lambda * c rounds differently, which may pick another of several optimal patterns: then it must be one
+            assert float(rollout(game, result.theta, pattern * game.budget).principal_utility) == pytest.approx(
+                base.principal_utility, rel=1e-9, abs=1e-12 * unit)
+            np.testing.assert_array_equal(best_response(game, result.theta, model).effort, pattern * game.budget)
+
+
+@pytest.mark.parametrize("budget", [1.0, 1e-8, 1e-12])
+def test_classroom_optimum_at_any_budget(budget):
+    """The audited case: the optimum studies in rounds 1..T-1 (value (T - 1) B) at every budget, and no reference
+    policy beats it (their gaps are not clipped from below)."""
+    game = classroom(3, budget=budget)
+    for method in ("milp", "brute-force"):
+        assert solve(game, method=method).principal_utility == pytest.approx(2.0 * budget, rel=1e-12)
+    assert uniform_weights(game).optimality_gap == pytest.approx(0.0, abs=1e-12 * budget)
 
 
 def test_milp_is_quick_enough_for_long_classroom_horizons():

@@ -3,7 +3,10 @@
 Everything here returns a :class:`~stratgym.baselines.results.StackelbergResult` whose effort policy
 was recomputed by :func:`~stratgym.games.stateful.best_response` (with its default tie tolerance) from
 the returned assessment policy ``theta``; if the principal utility of that response differs from the
-solver's claim by more than :data:`VALUE_TOL` (relative), a ``RuntimeError`` is raised instead.
+solver's claim by more than :data:`VALUE_TOL` (relative to ``T B max|lambda|``), or if the response fails
+an independent check (linear ``g``: no one-round deviation scored by ``rollout`` beats it), a
+``RuntimeError`` is raised instead. The solvers' LPs and MILP are stated in budget shares and in units of
+``max|lambda|``, so their answers scale exactly with ``B`` and ``lambda``.
 
 Ties (strong Stackelberg). Against a linear-``g`` agent the exact solvers optimize over the agent's
 whole argmax set, so ties go to the principal: the returned ``theta`` may leave the agent *exactly*
@@ -35,17 +38,20 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import StackelbergResult
-from stratgym.games._validation import as_nonnegative_float
+from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int
 from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
-                                     check_assessment_policy, check_effort_policy, feature_slopes, frank_wolfe_gap,
-                                     marginal_value_operator, marginal_values, per_round_weights, rollout,
-                                     round_scales, uniform_rule)
+                                     check_assessment_policy, check_effort_policy, clip_rows, feature_slopes,
+                                     frank_wolfe_gap, marginal_value_operator, marginal_values, per_round_weights,
+                                     rollout, round_scales, uniform_rule)
 
 #: Efforts above ``SUPPORT_TOL * B`` count as used (in the support); a round whose total is within
 #: ``SUPPORT_TOL * B`` of ``B`` counts as spending the whole budget.
 SUPPORT_TOL = 1e-9
-#: A solver's claimed principal utility must match the re-checked one within ``VALUE_TOL * max(1, T B max|lambda|)``.
+#: A solver's claimed principal utility must match the re-checked one within ``VALUE_TOL * T B max|lambda|``
+#: (relative to the most any policy can be worth, so the check keeps its meaning at any ``B`` and ``lambda``).
 VALUE_TOL = 1e-6
+#: How often :func:`milp_optimum` re-solves after the exact membership LP rejects the MILP's choice.
+MAX_NO_GOOD_CUTS = 10
 #: Default cap on the number of pure effort policies ``(d+1)^T`` that :func:`brute_force_optimum` enumerates.
 BRUTE_FORCE_CAP = 4096
 #: HiGHS LP tolerances: tighter than the defaults (1e-7) so that the agent's ties that a certificate relies
@@ -113,12 +119,6 @@ def _expand(rules: np.ndarray, horizon: int) -> np.ndarray:
     return np.repeat(rules, horizon // rules.shape[0], axis=0)
 
 
-def _on_simplex(rules: np.ndarray) -> np.ndarray:
-    """Solver output ``(R, n)`` cleaned of rounding: clipped at 0, rows rescaled to sum to 1."""
-    rules = np.clip(rules, 0.0, None)
-    return rules / rules.sum(axis=1, keepdims=True)
-
-
 def _best_over_rules(values: np.ndarray) -> float:
     """``max_theta values . theta`` over rules on the simplex, for ``values`` of shape ``(R, n)``."""
     return float(values.max(axis=-1).sum())
@@ -152,6 +152,10 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     * ``B mu_tau - e_tau . c_tau <= 0`` in every round if ``regret_tol = 0``, else
       ``sum_tau S_tau (B mu_tau - e_tau . c_tau) <= regret_tol`` (value units).
 
+    The regret rows are built in budget shares (divided by ``B``: ``mu_tau - (e_tau / B) . c_tau`` and
+    ``regret_tol / B``), so no coefficient carries the units of ``B``: HiGHS drops matrix entries below about
+    1e-9, which made a game with ``B = 1e-10`` lose its regret rows.
+
     ``B mu_tau - e_tau . c_tau >= (B - sum e_tau) mu_tau + sum_j e_tau_j (mu_tau - c_tau_j) >= 0``, so with
     ``regret_tol = 0`` this forces ``c_tau_j = mu_tau = max(max_k c_tau_k, 0)`` on the support and ``mu_tau = 0``
     in rounds with unused budget: exactly the optimality (KKT) conditions. The left side bounds the
@@ -164,8 +168,9 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     scales = _operator_scales(operator) if scales is None else scales
     values = (operator / scales[:, None, None, None]).reshape(T * d, R * n)
     margins = margin / scales
-    used = effort > SUPPORT_TOL * budget
-    full = effort.sum(axis=1) >= budget * (1.0 - SUPPORT_TOL)
+    shares = effort / budget
+    used = shares > SUPPORT_TOL
+    full = shares.sum(axis=1) >= 1.0 - SUPPORT_TOL
     n_rules = R * n
     level = n_rules + np.arange(T)
     slack = n_rules + T
@@ -176,14 +181,14 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     full_rows = np.zeros((int(full.sum()), slack + 1))
     full_rows[np.arange(len(full_rows)), level[full]] = -1.0
     full_rows[:, slack] = 1.0
-    # Per round, B mu_tau - e_tau . c_tau (>= 0): all of them <= 0 for an exact certificate (each normalized
-    # by its round's scale), else their sum in value units <= regret_tol.
+    # Per round, mu_tau - (e_tau / B) . c_tau (>= 0): all of them <= 0 for an exact certificate (each normalized
+    # by its round's scale), else their sum in value units per unit of budget <= regret_tol / B.
     regret_rows = np.zeros((T, slack + 1))
-    regret_rows[:, :n_rules] = -np.einsum("tj,tjr->tr", effort, values.reshape(T, d, n_rules))
-    regret_rows[np.arange(T), level] = budget
+    regret_rows[:, :n_rules] = -np.einsum("tj,tjr->tr", shares, values.reshape(T, d, n_rules))
+    regret_rows[np.arange(T), level] = 1.0
     regret_bound = np.zeros(T)
     if regret_tol > 0.0:
-        regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol])
+        regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol / budget])
     simplex_rows = np.zeros((R, slack + 1))
     simplex_rows[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     rule_upper = np.where(forced_zero, 0.0, 1.0).ravel() if forced_zero is not None else np.ones(n_rules)
@@ -199,14 +204,16 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
         return None, float("nan"), result.message
     if result.status != 0:
         raise RuntimeError(f"membership LP failed: {result.message}")
-    return (_on_simplex(result.x[:n_rules].reshape(R, n)), margin + float(result.x[slack]) * float(scales.min()),
+    return (clip_rows(result.x[:n_rules].reshape(R, n)), margin + float(result.x[slack]) * float(scales.min()),
             result.message)
 
 
 def _membership(game: StatefulGame, effort, margin: float, model: str, constant: bool,
                 regret_tol: float | None) -> tuple[np.ndarray | None, float, str]:
     """Validate, build the operator for ``game``'s ``g``, run :func:`_membership_lp`; rules come back ``(T, n)``."""
+    _check_game(game)
     effort = _check_effort(game, effort)
+    constant = as_bool(constant, "constant")
     margin = as_nonnegative_float(margin, "margin")
     if game.is_linear:
         operator, forced_zero = response_operator(game, model), None
@@ -257,6 +264,7 @@ def incentive_margins(game: StatefulGame, theta, effort, model: str = "rational"
     at ``effort`` (concave ``g``, rational agent), and no effort, valued 0; no effort is used when budget is left.
     A best response has margins ``>= 0`` (up to tolerance), and 0 means the agent is indifferent.
     """
+    _check_game(game)
     theta = check_assessment_policy(game, theta, batch=False)
     effort = _check_effort(game, effort)
     _check_model(model)
@@ -290,10 +298,14 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     Each implication is a big-M row with ``M`` the exact range of its left side over rules on the simplex
     (``sum_r max_i`` of the row's coefficients; ``c >= 0`` since ``W, theta, omega, p, gamma >= 0``).
     Options that can never satisfy their rows are fixed to 0 beforehand. The objective is
-    ``max sum lambda_j B z[tau, j]``. Since the principal picks ``z`` among the agent's argmaxes, ties go to
-    the principal (strong Stackelberg). The returned ``theta`` is the max-min-slack rule inducing the optimal
-    policy (:func:`incentivizing_rule`); ``margin > 0`` makes it robust. ``ValueError`` if no rule achieves
-    ``margin``; ``RuntimeError`` if HiGHS stops early (``time_limit`` seconds).
+    ``max sum lambda_j B z[tau, j]``, handed to HiGHS divided by ``B max|lambda|`` (it ignores tiny costs, so
+    ``B`` or ``lambda`` of 1e-8 would otherwise lose the optimum) and scaled back. Since the principal picks
+    ``z`` among the agent's argmaxes, ties go to the principal (strong Stackelberg). The returned ``theta`` is
+    the max-min-slack rule inducing the optimal policy (:func:`incentivizing_rule`); ``margin > 0`` makes it
+    robust. If that exact LP rejects the MILP's choice (HiGHS's feasibility tolerance is looser), a no-good cut
+    excludes the choice and the MILP is solved again (at most :data:`MAX_NO_GOOD_CUTS` times), so the result
+    stays exact. ``ValueError`` if no rule achieves ``margin`` or for bad arguments (``time_limit`` seconds,
+    positive, or ``None``); ``RuntimeError`` if HiGHS stops early.
 
     Cost: the classroom and most random instances with ``T = 20, d = 3`` solve at the root node in tens of
     milliseconds; instances where a retained type competes with the principal's favourite over many rounds
@@ -302,6 +314,9 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     start = time.perf_counter()
     _require_linear(game, "milp_optimum")
     margin = as_nonnegative_float(margin, "margin")
+    constant = as_bool(constant, "constant")
+    time_options = {} if time_limit is None else {"time_limit": as_nonnegative_float(time_limit, "time_limit",
+                                                                                     positive=True)}
     unfolded = response_operator(game, model)
     scales = _operator_scales(unfolded)
     operator = _fold(unfolded, constant)
@@ -337,26 +352,43 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     rows.extend(np.concatenate([np.zeros((T, n_rules)), np.kron(np.eye(T), np.ones(n_options))], axis=1))
     lower = [-np.inf] * len(upper) + [1.0] * (R + T)
     upper = upper + [1.0] * (R + T)
-    option_values = np.append(game.budget * game.effort_value, 0.0)
+    # Every option but "no effort" spends the whole budget, so B cancels: costs lambda / max|lambda|, in [-1, 1].
+    value_unit = game.budget * _largest_value(game)
+    option_values = np.append(game.effort_value / _largest_value(game), 0.0)
     objective = np.concatenate([np.zeros(n_rules), -np.tile(option_values, T)])
-    result = milp(objective, integrality=np.concatenate([np.zeros(n_rules), np.ones(T * n_options)]),
-                  bounds=Bounds(np.zeros(objective.size),
-                                np.concatenate([np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()])),
-                  constraints=LinearConstraint(np.array(rows), lower, upper),
-                  options={"mip_rel_gap": 0.0, **({} if time_limit is None else {"time_limit": time_limit})})
-    if result.status == 2:
-        raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
-                         f"incentive of margin={margin} in every round")
-    if result.status != 0:
-        raise RuntimeError(f"MILP not solved to optimality: {result.message}")
-    chosen = result.x[n_rules:].reshape(T, n_options).argmax(axis=1)
-    effort = _pure_policy(chosen, d, game.budget)
-    theta, slack, status = _membership(game, effort, margin, model, constant, None)
-    if theta is None:  # HiGHS's MILP tolerance accepted a policy the exact LP rejects: keep the MILP's own rule
-        theta = _expand(_on_simplex(result.x[:n_rules].reshape(R, n)), T)
+    integrality = np.concatenate([np.zeros(n_rules), np.ones(T * n_options)])
+    bounds = Bounds(np.zeros(objective.size),
+                    np.concatenate([np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()]))
+    for cuts in range(MAX_NO_GOOD_CUTS + 1):
+        result = milp(objective, integrality=integrality, bounds=bounds,
+                      constraints=LinearConstraint(np.array(rows), lower, upper),
+                      options={"mip_rel_gap": 0.0, **time_options})
+        if result.status == 2 and cuts == 0:
+            raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
+                             f"incentive of margin={margin} in every round")
+        if result.status == 2:
+            raise RuntimeError(f"the exact membership LP rejected all {cuts} choices the MILP admits")
+        if result.status != 0:
+            raise RuntimeError(f"MILP not solved to optimality after {cuts} no-good cuts: {result.message}")
+        chosen = result.x[n_rules:].reshape(T, n_options).argmax(axis=1)
+        effort = _pure_policy(chosen, d, game.budget)
+        theta, slack, status = _membership(game, effort, margin, model, constant, None)
+        if theta is not None:
+            break
+        # HiGHS's MILP tolerance accepted a choice the exact LP rejects: forbid exactly that choice (at most T - 1
+        # of its T binaries may be 1) and solve again.
+        cut = np.zeros(objective.size)
+        cut[[choice(tau, option) for tau, option in enumerate(chosen)]] = 1.0
+        rows.append(cut)
+        lower.append(-np.inf)
+        upper.append(T - 1.0)
+    else:
+        raise RuntimeError(f"the exact membership LP rejected {MAX_NO_GOOD_CUTS + 1} successive MILP solutions")
     certificate = {"milp_status": result.message, "milp_nodes": result.mip_node_count,
-                   "milp_dual_bound": -result.mip_dual_bound, "certificate_lp_status": status, "min_slack": slack}
-    return _verified(game, theta, model, -result.fun, "best-constant" if constant else "milp", certificate, start)
+                   "milp_dual_bound": -result.mip_dual_bound * value_unit, "no_good_cuts": cuts,
+                   "certificate_lp_status": status, "min_slack": slack}
+    return _verified(game, theta, model, -result.fun * value_unit, "best-constant" if constant else "milp",
+                     certificate, start)
 
 
 def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarray:
@@ -379,14 +411,16 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
         raise ValueError(f"brute force would enumerate (d+1)^T = {d + 1}^{T} = {n_policies} pure effort policies, "
                          f"more than max_policies={max_policies}")
     options = np.stack(np.unravel_index(np.arange(n_policies), (d + 1,) * T), axis=1)
-    values = np.append(game.budget * game.effort_value, 0.0)[options].sum(axis=1)
+    # Values per unit of budget: B > 0 does not change the order, and leaving it out keeps the order (hence the
+    # winner among equal values) the same bits for every B.
+    values = np.append(game.effort_value, 0.0)[options].sum(axis=1)
     for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
         effort = _pure_policy(options[index], d, game.budget)
         rules, slack, status = _membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
         if rules is not None:
             certificate = {"policies_checked": checked, "n_policies": n_policies, "min_slack": slack,
                            "certificate_lp_status": status}
-            return effort, _expand(rules, T), float(values[index]), certificate
+            return effort, _expand(rules, T), game.budget * float(values[index]), certificate
     raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
                      f"of margin={margin} in every round")
 
@@ -403,6 +437,8 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     start = time.perf_counter()
     _require_linear(game, "brute_force_optimum")
     margin = as_nonnegative_float(margin, "margin")
+    constant = as_bool(constant, "constant")
+    max_policies = as_positive_int(max_policies, "max_policies")
     unfolded = response_operator(game, model)
     _, theta, value, certificate = _best_pure_policy(game, _fold(unfolded, constant), margin, constant, max_policies,
                                                      _operator_scales(unfolded))
@@ -462,18 +498,25 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
        budget on its favourite type each round, or nothing if all ``lambda < 0``), the rule the membership
        oracle certifies for ``(1 - a) e + a e*``, ``a = 1, 1/2, 1/4, 1/8``, if any.
 
-    Upper bound ``T B max(max_j lambda_j, 0)``: every response lies in ``E_B^T``; it is loose unless the
-    ideal policy is reachable, and then the gap is 0. ``optimality_gap`` = upper bound - achieved value.
+    Upper bound ``T B max(max_j lambda_j, 0)``: every response lies in ``E_B^T``, so it is valid, but it ignores
+    the agent's incentives altogether and is usually loose: ``optimality_gap`` = upper bound - achieved value is
+    0 only when the ideal policy is reached, and otherwise measures the distance to that crude bound, not to the
+    (unknown) optimum. The returned policy is certified feasible (the agent's response is re-checked), not
+    optimal: the search is a heuristic, and no tighter bound is computed. Example: the classroom with sqrt ``g``
+    and ``T = 1`` reports a gap of ``B``, yet its optimum is 0 (studying's marginal value ``0.4 (a + b)`` is below
+    ``max(a, b)``, the better of the two forms of cheating, so the agent never studies).
 
     This is what :func:`solve` uses for concave ``g`` with every response model: the per-round decomposition
     of the myopic and forecasting agents needs linear ``g`` (with concave ``g`` their choices depend on the
     state), and the MILP needs the agent's ranking to be linear in ``theta``.
     """
     start = time.perf_counter()
+    _check_game(game)
     _check_model(model)
-    n_samples = _check_count(n_samples, "n_samples")
-    n_refine = _check_count(n_refine, "n_refine")
-    rng = np.random.default_rng(seed)
+    n_samples = as_positive_int(n_samples, "n_samples", minimum=0)
+    n_refine = as_positive_int(n_refine, "n_refine", minimum=0)
+    constant = as_bool(constant, "constant")
+    rng = np.random.default_rng(None if seed is None else as_positive_int(seed, "seed", minimum=0))
     T, n = game.horizon, game.n_features
     shape = (1 if constant else T, n)
     best: dict[str, Any] = {"value": -np.inf}
@@ -483,7 +526,7 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
         theta = _expand(rules, T)
         effort = best_response(game, theta, model).effort
         value = float(effort.sum(axis=0) @ game.effort_value)
-        if value > best["value"] + 1e-12:
+        if value > best["value"] + 1e-12 * _value_scale(game):  # strictly better, beyond rounding
             best.update(value=value, rules=rules, effort=effort, source=source)
             return True
         return False
@@ -512,9 +555,9 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
     upper_bound = _upper_bound(game)
     certificate = {"best_source": best["source"], "upper_bound": upper_bound,
                    "evaluated": best["evaluated"]}
-    return _verified(game, _expand(best["rules"], T), model, best["value"],
-                     "best-constant-search" if constant else "search", certificate, start,
-                     optimality_gap=max(upper_bound - best["value"], 0.0))
+    method = "best-constant-search" if constant else "search"
+    return _verified(game, _expand(best["rules"], T), model, best["value"], method, certificate, start,
+                     optimality_gap=_gap(game, upper_bound, best["value"], method))
 
 
 def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.ndarray:
@@ -536,6 +579,7 @@ def best_constant_rule(game: StatefulGame, model: str = "rational", margin: floa
     linear ``g``, :func:`search_optimum` with ``constant=True`` (and ``search_options``) for concave ``g``.
     ``optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
     linear ``g``, against the bound ``T B max(max_j lambda_j, 0)`` for concave ``g``."""
+    _check_game(game)
     if game.is_linear:
         return _gap_to_optimum(game, model, milp_optimum(game, model, margin, constant=True))
     _require_no_margin(margin, "best_constant_rule with concave g")
@@ -549,6 +593,7 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
     repeated every round; ``model``'s agent responds to the repeated policy. ``optimality_gap`` as in
     :func:`best_constant_rule`."""
     start = time.perf_counter()
+    _check_game(game)
     one_round = solve(game.replace(horizon=1), "rational", margin=margin, **search_options)
     theta = np.tile(one_round.theta, (game.horizon, 1))
     return _gap_to_optimum(game, model, _verified(game, theta, model, None, "one-round-repeated", {}, start))
@@ -557,12 +602,14 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
 def uniform_weights(game: StatefulGame, model: str = "rational") -> StackelbergResult:
     """Equal weight on every feature in every round, and ``model``'s response; ``optimality_gap`` as in
     :func:`best_constant_rule`."""
+    _check_game(game)
     return _gap_to_optimum(game, model, evaluate_rule(game, uniform_rule(game), model, "uniform"))
 
 
 def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: str = "given") -> StackelbergResult:
     """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (``optimality_gap`` inf)."""
     start = time.perf_counter()
+    _check_game(game)
     theta = check_assessment_policy(game, theta, batch=False)
     _check_model(model)
     return _verified(game, theta, model, None, method, {}, start, optimality_gap=np.inf)
@@ -572,7 +619,28 @@ def _gap_to_optimum(game: StatefulGame, model: str, result: StackelbergResult) -
     """``result`` with ``optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
     (:func:`solve`) for linear ``g``, the bound of :func:`search_optimum` for concave ``g``."""
     bound = solve(game, model).principal_utility if game.is_linear else _upper_bound(game)
-    return dataclasses.replace(result, optimality_gap=max(bound - result.principal_utility, 0.0))
+    return dataclasses.replace(result, optimality_gap=_gap(game, bound, result.principal_utility, result.method))
+
+
+def _gap(game: StatefulGame, bound: float, value: float, method: str) -> float:
+    """``bound - value`` (``>= 0``), or ``RuntimeError`` if ``value`` beats the bound on the optimum by more than
+    rounding (``VALUE_TOL`` relative): then a solver is wrong, and a gap clipped to 0 would hide it."""
+    gap = bound - value
+    if gap < -VALUE_TOL * _value_scale(game):
+        raise RuntimeError(f"{method}: its value {value!r} exceeds {bound!r}, the bound on the optimum")
+    return max(gap, 0.0)
+
+
+def _value_scale(game: StatefulGame) -> float:
+    """``T B max|lambda|`` (``T B`` if ``lambda = 0``): the most any policy is worth to the principal, the unit of the
+    value tolerances, so they mean the same at any ``B`` and ``lambda`` (``max(1, ...)`` made them vacuous)."""
+    return game.horizon * game.budget * _largest_value(game)
+
+
+def _largest_value(game: StatefulGame) -> float:
+    """``max_j |lambda_j|``, or 1 if every ``lambda_j = 0``: the solvers state the principal's values in this unit."""
+    largest = float(np.abs(game.effort_value).max())
+    return largest if largest > 0.0 else 1.0
 
 
 def _upper_bound(game: StatefulGame) -> float:
@@ -597,7 +665,9 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
     ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties broken in the principal's favour
     (the agent may be exactly indifferent; use ``margin > 0`` for a strict incentive). Concave ``g`` results
     are certified feasible with an ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must then be 0.
+    ``ValueError`` for bad arguments (e.g. ``game`` not a :class:`~stratgym.games.stateful.StatefulGame`).
     """
+    _check_game(game)
     _check_model(response_model)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -619,22 +689,28 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
     response = best_response(game, theta, model)
     played = rollout(game, theta, response.effort)
     value = float(played.principal_utility)
-    scale = max(1.0, game.horizon * game.budget * float(np.abs(game.effort_value).max()))
-    if claimed_value is not None and abs(value - claimed_value) > VALUE_TOL * scale:
+    if claimed_value is not None and abs(value - claimed_value) > VALUE_TOL * _value_scale(game):
         raise RuntimeError(f"{method}: the {model} agent's best response to the returned rule gives the principal "
                            f"{value!r}, but the solver claimed {claimed_value!r}")
     certificate = {**certificate, "agent_duality_gap": response.duality_gap}
-    # The response itself is checked by a second computation: the incentive margins through the response
-    # operator (linear g: no used option more than a tie below an unused one) or a fresh Frank–Wolfe gap
-    # (concave g: no more than the gap best_response certified).
+    # The response itself is checked by second computations: the incentive margins through the response
+    # operator (linear g: no used option more than a tie below an unused one) and, independently of that
+    # operator, rollouts of every one-round deviation; or a fresh Frank–Wolfe gap (concave g: no more than the
+    # gap best_response certified).
     if game.is_linear:
         margins = incentive_margins(game, theta, response.effort, model)
         if np.any(margins < -2.0 * TIE_TOL * round_scales(game, model)):
             raise RuntimeError(f"{method}: best_response returned an effort policy that the {model} agent's incentive "
                                f"margins reject ({margins})")
+        gains, tolerance = _deviation_gains(game, theta, response.effort, model)
+        if np.any(gains > tolerance):
+            raise RuntimeError(f"{method}: one-round deviations scored by rollout beat the {model} agent's best "
+                               f"response by {gains} (allowed {tolerance})")
         certificate["round_margins"] = margins
     elif model == "rational":
         gap = frank_wolfe_gap(game, theta, response.effort)
+        # max(1, ...) on purpose here: the concave agent's gap_tol is absolute (agent utility units), and so is
+        # the slack for recomputing its gap.
         if gap > response.duality_gap + 1e-9 * max(1.0, abs(float(played.agent_utility))):
             raise RuntimeError(f"{method}: the concave best response claimed duality gap {response.duality_gap!r}, "
                                f"but its Frank–Wolfe gap is {gap!r}")
@@ -645,11 +721,45 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
                              solve_time=time.perf_counter() - start)
 
 
+def _deviation_gains(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, model: str
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per round ``tau``, how much the best one-round pure deviation (the whole budget on one type, or no effort, in
+    round ``tau`` only) improves what ``model``'s agent maximizes there, scored by :func:`rollout`; and the
+    tolerance a tie allows. Both shape ``(T,)``; linear ``g`` only; ``T (d + 2)`` policies in one batched rollout.
+
+    What the agent maximizes in round ``tau``: rational, ``sum_t gamma^(t-1) y_t``; myopic, ``y_tau``; forecasting,
+    ``sum_{t >= tau} gamma^(t-tau) y_t`` with ``theta_tau`` in force from round ``tau`` on. With linear ``g`` each is
+    linear in the effort and separable across rounds, so if no vertex of round ``tau``'s budget set beats
+    ``e_tau``, nothing does. Tolerance: a tie of the best response (``TIE_TOL`` times the round's scale, per unit
+    of budget, twice) plus rollout's rounding (1e-12 of the largest objective).
+    """
+    T, d, n = game.horizon, game.n_efforts, game.n_features
+    rounds = np.arange(T)
+    vertices = np.vstack([np.zeros(d), game.budget * np.eye(d), np.zeros(d)])  # row 0: placeholder for e_tau
+    efforts = np.broadcast_to(effort, (T, d + 2, T, d)).copy()
+    efforts[rounds, :, rounds] = vertices
+    efforts[rounds, 0, rounds] = effort  # option 0 is the response itself
+    later = rounds[None, :] >= rounds[:, None]  # [tau, t]: round t is at or after tau
+    thetas = np.broadcast_to(theta, (T, T, n))
+    if model == "forecasting":
+        thetas = np.where(later[..., None], theta[:, None, :], theta[None, :, :])
+    discounts = game.discount ** rounds.astype(float)
+    weights = {"rational": np.broadcast_to(discounts, (T, T)),
+               "myopic": np.eye(T),
+               "forecasting": np.where(later, game.discount ** np.maximum(rounds[None, :] - rounds[:, None], 0), 0.0)
+               }[model]
+    objectives = np.einsum("kot,kt->ko", rollout(game, thetas[:, None], efforts).scores, weights)
+    gains = objectives[:, 1:].max(axis=1) - objectives[:, 0]
+    tolerance = 2.0 * TIE_TOL * game.budget * round_scales(game, model) + 1e-12 * np.abs(objectives).max()
+    return gains, tolerance
+
+
 # ---------------------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------------------
 
 def _require_linear(game: StatefulGame, what: str) -> None:
+    _check_game(game)
     if not game.is_linear:
         raise ValueError(f"{what} requires linear g (game.conversion='linear'), got conversion={game.conversion!r}; "
                          "use incentivizing_rule / search_optimum for concave g")
@@ -669,7 +779,7 @@ def _check_effort(game: StatefulGame, effort) -> np.ndarray:
     return np.clip(check_effort_policy(game, effort, batch=False), 0.0, None)
 
 
-def _check_count(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
+def _check_game(game) -> None:
+    # ValueError, as the envs' game argument: every bad argument of this package is a ValueError naming it.
+    if not isinstance(game, StatefulGame):
+        raise ValueError(f"game must be a StatefulGame, got {type(game).__name__}")
