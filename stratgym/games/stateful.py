@@ -265,7 +265,8 @@ def _checked_policies(game: StatefulGame, theta, effort, initial_state, need_eff
     batches = {"theta": theta.shape[:-2], "effort": () if effort is None else effort.shape[:-2],
                "initial_state": () if initial_state is None else initial_state.shape[:-1]}
     try:
-        np.broadcast_shapes(*batches.values())
+        if any(batches.values()):  # single policies (the common case) skip numpy's slow shape check
+            np.broadcast_shapes(*batches.values())
     except ValueError:
         shapes = ", ".join(f"{name} {shape}" for name, shape in batches.items())
         raise ValueError(f"the batch shapes (leading axes) of {shapes} do not broadcast against each other") from None
