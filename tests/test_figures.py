@@ -200,9 +200,12 @@ def test_bench_stateful_quick_prints_tables():
 def test_bench_persuasion_quick_prints_tables():
     stdout = run_script("bench_persuasion.py", "--quick", "--no-progress")
     assert "| env | kind | steps/s (median) | × CartPole-v1 | target |" in stdout
-    assert "| actions A | regions |" in stdout and "| instance | exact optimum | samples N |" in stdout
+    assert "| actions A | seed k | regions |" in stdout and "| instance | exact optimum | samples N |" in stdout
     lp_rows = [line for line in stdout.splitlines() if line.startswith(("| 2 |", "| 4 |", "| 6 |"))]
     assert len(lp_rows) == 3
+    # The instance rule: a real persuasion gap, so no instance sits at the degenerate values 0 or 1.
+    values = [float(line.strip("|").split("|")[6]) for line in lp_rows]
+    assert all(0.05 < value < 0.95 for value in values)
 
 
 def test_update_section_replaces_only_its_markers(tmp_path, monkeypatch):
