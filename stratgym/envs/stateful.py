@@ -38,6 +38,7 @@ from stratgym.games.stateful import (
     best_response,
     check_assessment_policy,
     classroom,
+    clip_rows,
     largest_marginal_values,
     marginal_value_operator,
     next_state,
@@ -140,9 +141,7 @@ def check_round_effort(game: StatefulGame, effort, name: str = "effort", atol: f
     effort = as_real_array(effort, name, shape=(game.n_efforts,))
     if np.any(effort < -atol) or effort.sum() > game.budget + atol:
         raise ValueError(f"{name} must be >= 0 with total at most the budget B={game.budget}, got {effort}")
-    effort = np.maximum(effort, 0.0)
-    total = effort.sum()
-    return effort * (game.budget / total) if total > game.budget else effort
+    return clip_rows(effort, game.budget, exact=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -683,9 +682,7 @@ class StatefulAgentEnv(_StatefulEnv):
 
     def _checked_plan(self, plan, name: str) -> np.ndarray:
         """``plan`` as a ``(T, n)`` float64 array with rows exactly on the simplex (``ValueError`` naming ``name``)."""
-        plan = check_assessment_policy(self.game, plan, name=name, batch=False)
-        plan = np.maximum(plan, 0.0)
-        return plan / plan.sum(axis=1, keepdims=True)
+        return clip_rows(check_assessment_policy(self.game, plan, name=name, batch=False))
 
     def _draw_plans(self, rng: np.random.Generator, count: int) -> np.ndarray:
         """``count`` plans ``(count, T, n)`` of the principal for new episodes."""
