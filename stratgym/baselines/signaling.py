@@ -10,8 +10,8 @@ BIC violations are never silent: the exact solvers (:func:`optimal_scheme`, :fun
 :func:`no_information`) raise :class:`BICViolationError` rather than return a scheme whose BIC slack
 is below ``-tie_tol``; :func:`evaluate` (any scheme) returns the values under the agent's actual
 responses together with the slack and ``is_bic``; the sampled mechanism is epsilon-BIC by design and
-reports an estimate of its ex-ante slack with a standard error, judged against ``epsilon``
-(:func:`ex_ante_bic_slack`): one that fails raises :class:`BICViolationError` too, unless asked for with
+reports an estimate of its ex-ante slack with a standard error, judged against ``epsilon`` by a confidence
+bound valid for any bounded payoffs (:func:`ex_ante_bic_slack`): one that fails raises :class:`BICViolationError` too, unless asked for with
 ``allow_violation=True``, when it comes with a :class:`BICViolationWarning`; :func:`simulate` estimates the
 slack of any scheme.
 """
@@ -37,14 +37,14 @@ LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance
 DUAL_TOL = 1e-9
 #: Scheme entries below this are solver noise and are set to 0 (rows are renormalized).
 ENTRY_TOL = 1e-12
-#: A BIC slack estimated by simulation passes if it is at least ``-(epsilon + tie_tol)`` within this many standard
-#: errors: one-sided, a false alarm has probability 3e-5 per constraint, under 0.3% for all A (A - 1) = 90 of A = 10.
-BIC_SIGMAS = 4.0
+#: An estimated ex-ante BIC slack fails only if its upper confidence bound at level ``1 - BIC_DELTA`` (for all the
+#: constraints at once) is below ``-(epsilon + tie_tol)``: a valid mechanism is flagged with probability at most this.
+BIC_DELTA = 1e-3
 
 
 class BICViolationError(RuntimeError):
     """A solver produced a scheme the agent would not follow (BIC slack below ``-tie_tol``; for the sampled
-    mechanism, an estimated ex-ante slack below ``-(epsilon + tie_tol)`` by more than ``BIC_SIGMAS`` standard errors)."""
+    mechanism, an upper confidence bound on its ex-ante slack below ``-(epsilon + tie_tol)``, see ``BIC_DELTA``)."""
 
 
 class BICViolationWarning(UserWarning):
@@ -76,6 +76,8 @@ class SignalingResult:
         epsilon: the BIC relaxation the scheme was built for (0 for exact BIC solvers).
         tie_tol: posterior utilities within this are ties (the tolerance of ``bic_slack`` and ``is_bic``).
         bic_slack_se: the standard error of ``bic_slack`` (0 when it is exact).
+        bic_slack_bound: for an estimated ``bic_slack``, an upper confidence bound on the true one at level
+            ``1 - BIC_DELTA`` (:func:`ex_ante_bic_slack`); ``None`` when ``bic_slack`` is exact.
     """
 
     scheme: np.ndarray
@@ -92,14 +94,16 @@ class SignalingResult:
     epsilon: float = 0.0
     tie_tol: float = TIE_TOL
     bic_slack_se: float = 0.0
+    bic_slack_bound: float | None = None
 
     @property
     def is_bic(self) -> bool:
-        """Whether the scheme is (epsilon-)BIC: ``bic_slack + BIC_SIGMAS * bic_slack_se >= -(epsilon + tie_tol)``.
-
-        For exact evaluations (``epsilon = bic_slack_se = 0``): the agent follows every recommendation.
+        """Whether the scheme is (epsilon-)BIC: ``bic_slack >= -(epsilon + tie_tol)``, with ``bic_slack_bound`` in
+        place of an estimated ``bic_slack`` (a violation is reported only when it is certain at level
+        ``1 - BIC_DELTA``). For exact evaluations (``epsilon = 0``): the agent follows every recommendation.
         """
-        return self.bic_slack + BIC_SIGMAS * self.bic_slack_se >= -(self.epsilon + self.tie_tol)
+        slack = self.bic_slack if self.bic_slack_bound is None else self.bic_slack_bound
+        return slack >= -(self.epsilon + self.tie_tol)
 
 
 def _as_regions(game_or_regions: PersuasionGame | Regions) -> Regions:
@@ -243,19 +247,30 @@ def no_information(game_or_regions: PersuasionGame | Regions, tie_tol: float = T
 # Evaluation by simulation
 # ---------------------------------------------------------------------------------------------
 
-def ex_ante_bic_slack(rows, agent_payoffs) -> tuple[float, float]:
-    """Estimate a mechanism's ex-ante BIC slack from independent draws: ``(slack, standard error)``.
+def ex_ante_bic_slack(rows, agent_payoffs, costs, delta: float = BIC_DELTA) -> tuple[float, float, float]:
+    """Estimate a mechanism's ex-ante BIC slack from independent draws: ``(slack, standard error, upper bound)``.
 
     ``rows`` ``(n, A)``: the recommendation distribution the mechanism used on draw ``i``; ``agent_payoffs``
-    ``(n, A)``: ``u_A`` of every action under draw ``i``'s rule. The ex-ante slack of following ``a`` rather than
-    ``b`` is ``g(a, b) = E[q(a) (u_A(a) - u_A(b))]``, the left side of the signaling LP's constraint (posterior slack
-    times ``P(a)``); it is estimated by the mean over draws, with the standard error ``std(ddof=1) / sqrt(n)``
-    (``inf`` for ``n = 1``). Returns the smallest estimate over ``a != b`` with ``a`` recommended on some draw
-    (``+inf`` if no pair qualifies: one action) and the standard error of that pair.
+    ``(n, A)``: ``u_A`` of every action under draw ``i``'s rule; ``costs`` ``(A,)``: the actions' costs, so that
+    ``u_A(a)`` lies in ``[-c(a), 1 - c(a)]``. The ex-ante slack of following ``a`` rather than ``b`` is
+    ``g(a, b) = E[q(a) (u_A(a) - u_A(b))]``, the left side of the signaling LP's constraint (posterior slack times
+    ``P(a)``); it is estimated by the mean over draws, with the standard error ``std(ddof=1) / sqrt(n)`` (``inf``
+    for ``n = 1``). Returns the smallest estimate over ``a != b`` with ``a`` recommended on some draw (``+inf`` if no
+    pair qualifies: one action), the standard error of that pair, and the smallest per-pair upper confidence bound.
+
+    Why a bound and not a number of standard errors: a sampled mechanism spends its epsilon on many draws and earns
+    it back on rare ones (a draw where a cheap action is approved and the default is not), so ``g``'s estimate is
+    heavy-tailed and its standard error too small at a few hundred draws. The bound is the empirical Bernstein
+    inequality (Maurer and Pontil 2009, Theorem 4) for the pair's range ``[min(0, -1 - c_a + c_b), max(0, 1 - c_a +
+    c_b)]``, Bonferroni-corrected over the ``k`` candidate pairs: ``mean + sqrt(2 V L / n) + 7 width L / (3 (n - 1))``,
+    ``V`` the sample variance, ``L = ln(2 k / delta)``. With probability ``>= 1 - delta`` every true slack is below its
+    bound, so a bound below ``-epsilon`` certifies a violation.
     """
     rows = as_real_array(rows, "rows", ndim=2)
     agent = as_real_array(agent_payoffs, "agent_payoffs", shape=rows.shape)
     n, n_actions = rows.shape
+    costs = as_real_array(costs, "costs", shape=(n_actions,))
+    delta = as_nonnegative_float(delta, "delta", positive=True)
     # Moments of G_i(a, b) = r_ia u_ia - r_ia u_ib from (A, A) products, without an (n, A, A) array.
     own = np.sum(rows * agent, axis=0)
     mean = (own[:, None] - rows.T @ agent) / n
@@ -265,9 +280,15 @@ def ex_ante_bic_slack(rows, agent_payoffs) -> tuple[float, float]:
     variance = np.maximum(second - mean**2, 0.0) * n / (n - 1) if n > 1 else np.full_like(mean, np.inf)
     candidates = (rows.sum(axis=0) > 0)[:, None] & ~np.eye(n_actions, dtype=bool)
     if not candidates.any():
-        return float("inf"), 0.0
+        return float("inf"), 0.0, float("inf")
     pair = np.unravel_index(np.argmin(np.where(candidates, mean, np.inf)), mean.shape)
-    return float(mean[pair]), float(np.sqrt(variance[pair] / n))
+    if n == 1:
+        return float(mean[pair]), float("inf"), float("inf")
+    shift = costs[None, :] - costs[:, None]  # c_b - c_a at [a, b]
+    width = np.maximum(1.0 + shift, 0.0) - np.minimum(-1.0 + shift, 0.0)
+    log_term = np.log(2.0 * int(candidates.sum()) / delta)
+    bounds = mean + np.sqrt(2.0 * variance * log_term / n) + 7.0 * width * log_term / (3.0 * (n - 1))
+    return float(mean[pair]), float(np.sqrt(variance[pair] / n)), float(np.where(candidates, bounds, np.inf).min())
 
 
 @dataclass(frozen=True)
@@ -277,9 +298,9 @@ class SimulationEstimate:
     Attributes:
         principal_value, principal_error, agent_value, agent_error: means of realized ``u_P``, ``u_A``.
         n_rounds: number of simulated rounds.
-        bic_slack, bic_slack_se: the scheme's estimated ex-ante BIC slack and its standard error (one, not
-            three; :func:`ex_ante_bic_slack`). Exact counterpart:
-            ``min_{a != b} sum_s pi_s q_s(a) (u_A(a, s) - u_A(b, s))`` over recommended ``a``.
+        bic_slack, bic_slack_se, bic_slack_bound: the scheme's estimated ex-ante BIC slack, its standard error
+            (one, not three) and an upper confidence bound at level ``1 - BIC_DELTA`` (:func:`ex_ante_bic_slack`).
+            Exact counterpart: ``min_{a != b} sum_s pi_s q_s(a) (u_A(a, s) - u_A(b, s))`` over recommended ``a``.
     """
 
     principal_value: float
@@ -289,6 +310,7 @@ class SimulationEstimate:
     n_rounds: int
     bic_slack: float
     bic_slack_se: float
+    bic_slack_bound: float
 
 
 def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Generator, n_rounds: int = 10_000,
@@ -322,7 +344,7 @@ def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Gene
     principal_payoffs, agent_payoffs = region_payoffs(game, patterns)
     principal, agent = principal_payoffs[played], agent_payoffs[played]
     return SimulationEstimate(float(principal.mean()), _three_se(principal), float(agent.mean()), _three_se(agent),
-                              n_rounds, *ex_ante_bic_slack(rows, agent_payoffs))
+                              n_rounds, *ex_ante_bic_slack(rows, agent_payoffs, game.costs))
 
 
 def _three_se(values: np.ndarray) -> float:
@@ -385,7 +407,8 @@ def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples:
     samples, so ``E[q_theta(a) (u_A(a, theta) - u_A(b, theta))] >= -epsilon`` for all ``a != b`` (the expectation of
     the per-trial LP constraint). ``bic_slack`` is the smallest trial estimate of that expectation and
     ``bic_slack_se`` its standard error (:func:`ex_ante_bic_slack`, in the LP's units: probability times
-    utility); ``is_bic`` holds when ``bic_slack + BIC_SIGMAS * bic_slack_se >= -(epsilon + tie_tol)``. A result that
+    utility); ``is_bic`` fails only when the upper confidence bound ``bic_slack_bound`` (level ``1 - BIC_DELTA``,
+    valid however heavy-tailed the trials are) is below ``-(epsilon + tie_tol)``. A result that
     fails raises :class:`BICViolationError`, as the exact solvers do; ``allow_violation=True`` returns it with a
     :class:`BICViolationWarning` instead.
     """
@@ -406,7 +429,7 @@ def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples:
     rows = np.array([sampled_recommendation(game, t, rng, n_samples, epsilon) for t in theta])
     patterns = decision_patterns(game, theta)
     principal, agent = region_payoffs(game, patterns)  # (n_trials, A): each trial's payoff table
-    bic_slack, bic_slack_se = ex_ante_bic_slack(rows, agent)
+    bic_slack, bic_slack_se, bic_slack_bound = ex_ante_bic_slack(rows, agent, game.costs)
     if regions is None:
         met, inverse, counts = np.unique(patterns, axis=0, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(-1)
@@ -425,7 +448,7 @@ def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples:
         result = _result(regions, scheme, "sampled-eps-bic", started, tie_tol)
         result = dataclasses.replace(result, bic_slack=bic_slack, value_error=result.value_error
                                      + 3.0 * _scheme_estimate_se(regions, located, rows, result.responses))
-    result = dataclasses.replace(result, epsilon=epsilon, bic_slack_se=bic_slack_se,
+    result = dataclasses.replace(result, epsilon=epsilon, bic_slack_se=bic_slack_se, bic_slack_bound=bic_slack_bound,
                                  solve_time=time.perf_counter() - started)
     return _reported(result, allow_violation)
 
@@ -469,8 +492,8 @@ def _reported(result: SignalingResult, allow_violation: bool) -> SignalingResult
     if result.is_bic:
         return result
     message = (f"{result.method} mechanism violates epsilon-BIC: estimated ex-ante slack {result.bic_slack:.3g} "
-               f"(standard error {result.bic_slack_se:.2g}) is below -(epsilon + tie_tol) = "
-               f"{-(result.epsilon + result.tie_tol):.3g} by more than {BIC_SIGMAS:g} standard errors")
+               f"(standard error {result.bic_slack_se:.2g}), whose upper confidence bound {result.bic_slack_bound:.3g} "
+               f"(level {1 - BIC_DELTA:g}) is below -(epsilon + tie_tol) = {-(result.epsilon + result.tie_tol):.3g}")
     if not allow_violation:
         raise BICViolationError(message + "; pass allow_violation=True to get the result anyway")
     warnings.warn(message, BICViolationWarning, stacklevel=3)
