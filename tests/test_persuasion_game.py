@@ -208,6 +208,27 @@ def test_cell_count_matches_the_general_position_formula(seed, dim, n_rows, cent
     assert np.all(np.abs(values) > 0)  # witnesses are interior points
 
 
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(seed=seeds, dim=st.integers(1, 4), n_rows=st.integers(1, 8))
+def test_witness_pool_changes_no_cell(seed, dim, n_rows):
+    """The seeded pool of candidate witnesses only saves LPs: with it and without it (every child decided by its
+    LP) the cells are the same, and every witness lies strictly inside its cell."""
+    from stratgym.games import persuasion
+
+    rng = np.random.default_rng(seed)
+    normals, offsets = rng.standard_normal((n_rows, dim)), rng.standard_normal(n_rows)
+    with_pool = enumerate_cells(normals, offsets)
+    saved = persuasion.CELL_POOL_SIZE
+    persuasion.CELL_POOL_SIZE = 0
+    try:
+        by_lp = enumerate_cells(normals, offsets)
+    finally:
+        persuasion.CELL_POOL_SIZE = saved
+    assert np.array_equal(with_pool[0], by_lp[0])
+    values = with_pool[1] @ normals.T + offsets
+    assert np.array_equal(values > 0, with_pool[0]) and np.all(np.abs(values) > 0)
+
+
 def test_zero_and_repeated_rows():
     patterns, _ = enumerate_cells([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     assert patterns.tolist() == [[True, False, False], [True, True, True]]
