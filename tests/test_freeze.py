@@ -17,6 +17,7 @@ from stratgym.agents.freeze import (
 from stratgym.agents.train import train
 from stratgym.envs._spaces import box_to_simplex, simplex_to_box
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, describe_game
+from stratgym.games.persuasion import prosecutor
 from stratgym.games.stateful import best_response, classroom, favoured_option, random_game, rollout
 
 TINY_PPO = {"policy": "MlpPolicy", "n_steps": 32, "batch_size": 32, "n_epochs": 1,
@@ -149,3 +150,75 @@ def test_alternating_loop_runs_end_to_end():
     assert history[1].principal.env_kwargs["response_model"].model is history[0].agent.model
     with pytest.raises(ValueError, match="rounds"):
         alternate(game, rounds=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Persuasion game: a trained receiver in the repeated env, a trained scheme in the agent env
+# ---------------------------------------------------------------------------------------------
+
+class _FixedAnswers:
+    """A stand-in for a trained PersuasionAgent-v0 model: answers recommendation ``a`` with ``answers[a]``."""
+
+    def __init__(self, game, answers):
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (game.n_actions + game.features.size,), np.float32)
+        self.answers = answers
+
+    def predict(self, observation, deterministic=True):
+        return np.int64(self.answers[int(np.argmax(observation[:len(self.answers)]))]), None
+
+
+def test_recommendation_observation_is_the_agent_envs():
+    from stratgym.envs.persuasion import recommendation_observation
+
+    env = gym.make("stratgym/PersuasionAgent-v0", scheme="full-revelation")
+    game = env.unwrapped.game
+    for seed in range(30):
+        obs, info = env.reset(seed=seed)
+        np.testing.assert_array_equal(recommendation_observation(game, info["recommendation"]), obs)
+    with pytest.raises(ValueError, match="recommendation"):
+        recommendation_observation(game, game.n_actions)
+
+
+def test_a_frozen_receiver_answers_the_repeated_env_as_its_model_does():
+    from stratgym.agents.freeze import AgentPolicyReceiver
+
+    game = gym.make("stratgym/PersuasionRecommend-v0").unwrapped.game
+    answers = [0, 0] + list(range(2, game.n_actions))  # obeys every recommendation but action 1
+    receiver = AgentPolicyReceiver(_FixedAnswers(game, answers), game)
+    env = gym.make("stratgym/PersuasionRecommend-v0", receiver=receiver)
+    obs, _ = env.reset(seed=0)
+    regions = env.unwrapped.regions.n_regions
+    np.testing.assert_array_equal(obs[regions:regions + game.n_actions], [1.0, 0.0] + [1.0] * (game.n_actions - 2))
+    for recommendation in np.random.default_rng(0).integers(0, game.n_actions, 40):
+        info = env.step(int(recommendation))[4]
+        assert info["action"] == answers[int(recommendation)]
+    with pytest.raises(ValueError, match="observes shape"):
+        AgentPolicyReceiver(_FixedAnswers(prosecutor(), [0, 0]), game)
+
+
+def test_trained_scheme_and_receiver_models_plug_into_the_other_side():
+    from stratgym.agents.freeze import AgentPolicyReceiver, committed_scheme
+    from stratgym.envs.persuasion import recommendation_observation
+    from stratgym.games.persuasion import evaluate_scheme
+
+    scheme_env = gym.make("stratgym/PersuasionScheme-v0")
+    regions = scheme_env.unwrapped.regions
+    principal = train("stratgym/PersuasionScheme-v0", "ppo", 0, n_timesteps=64, progress_bar=False,
+                      hyperparams=TINY_PPO).model
+    scheme = committed_scheme(principal, regions)
+    obs, _ = scheme_env.reset(seed=0)
+    reward = scheme_env.step(principal.predict(obs, deterministic=True)[0])[1]
+    assert reward == pytest.approx(evaluate_scheme(regions, scheme).principal_value, abs=1e-12)
+    agent_env = gym.make("stratgym/PersuasionAgent-v0", game=regions.game, regions=regions, scheme=scheme)
+    np.testing.assert_allclose(agent_env.unwrapped.scheme, scheme)
+    receiver_model = train("stratgym/PersuasionAgent-v0", "ppo", 1, env_kwargs={"scheme": "full-revelation"},
+                           n_timesteps=64, progress_bar=False, hyperparams=TINY_PPO).model
+    receiver = AgentPolicyReceiver(receiver_model, regions.game)
+    recommend = gym.make("stratgym/PersuasionRecommend-v0", receiver=receiver)
+    recommend.reset(seed=0)
+    for recommendation in range(regions.n_actions):
+        expected = int(receiver_model.predict(recommendation_observation(regions.game, recommendation),
+                                              deterministic=True)[0])
+        assert recommend.step(recommendation)[4]["action"] == expected
+    with pytest.raises(ValueError, match="acts with shape"):
+        committed_scheme(principal, gym.make("stratgym/PersuasionScheme-v0", game=prosecutor()).unwrapped.regions)

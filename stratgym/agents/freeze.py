@@ -1,9 +1,12 @@
 """Freeze one side, train the other: learned agents as response models, learned principals as plans.
 
 SB3 trains one policy at a time. Here a trained *agent* (from ``stratgym/StatefulAgent-v0``) becomes
-the response model of the round-by-round principal env, and a trained *principal* (from
+the response model of both stateful principal envs, and a trained *principal* (from
 ``stratgym/StatefulCommitment-v0`` or ``stratgym/StatefulPrincipal-v0``) becomes the plan an agent env
-faces; :func:`alternate` trains the two sides in turn.
+faces; :func:`alternate` trains the two sides in turn. In the persuasion game a trained receiver (from
+``stratgym/PersuasionAgent-v0``) becomes the receiver of ``stratgym/PersuasionRecommend-v0``
+(:class:`AgentPolicyReceiver`), and a trained scheme (from ``stratgym/PersuasionScheme-v0``) the scheme an
+agent env faces (:func:`committed_scheme`).
 
 Beliefs. The agent env shows the agent the principal's whole plan. A principal that publishes one
 rule per round has not committed to later rules, so a frozen agent playing against it is shown the
@@ -20,7 +23,9 @@ import numpy as np
 from stratgym.agents.evaluate import evaluate_policy
 from stratgym.agents.train import TrainingResult, train
 from stratgym.envs._spaces import box_to_simplex
+from stratgym.envs.persuasion import ReceiverContext, recommendation_observation
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, agent_observation, describe_game
+from stratgym.games.persuasion import PersuasionGame, Regions, check_instance
 from stratgym.games._validation import as_positive_int
 from stratgym.games.stateful import StatefulGame, best_response, rollout
 
@@ -98,6 +103,66 @@ def principal_plan(model, game: StatefulGame, response_model: Any = "forecasting
         return on_path
     raise ValueError(f"principal model acts with shape {shape}; expected ({game.horizon}, {game.n_features}) "
                      f"(StatefulCommitment) or ({game.n_features},) (StatefulPrincipal) for this game")
+
+
+class AgentPolicyReceiver:
+    """A trained ``PersuasionAgent-v0`` model as the :class:`~stratgym.envs.persuasion.Receiver` of
+    ``PersuasionRecommend-v0``: on recommendation ``a`` it takes the model's action for the agent env's observation
+    of ``a`` (:func:`recommendation_observation`). It is frozen: ``update`` learns nothing. With
+    ``deterministic=True`` (default) its answers are fixed at ``reset``, and ``follow_probabilities`` is 1 where the
+    model obeys; otherwise each answer is sampled by the model and ``follow_probabilities`` reports the
+    deterministic (modal) answers. ``game`` must be the env's game (the model must have been trained on it).
+    """
+
+    def __init__(self, model, game: PersuasionGame, deterministic: bool = True):
+        if not hasattr(model, "predict"):
+            raise ValueError(f"model must have SB3's predict(obs, deterministic) method, got {type(model).__name__}")
+        check_instance(game, PersuasionGame, "game")
+        expected = (game.n_actions + game.features.size,)
+        if tuple(model.observation_space.shape) != expected:
+            raise ValueError(f"the receiver model observes shape {tuple(model.observation_space.shape)}, but this "
+                             f"game's agent observation has shape {expected}: train it on PersuasionAgent-v0 of this game")
+        self.model, self.game, self.deterministic = model, game, deterministic
+        self._observations = [recommendation_observation(game, a) for a in range(game.n_actions)]
+        self._answers = self._modal_answers()
+
+    def __deepcopy__(self, memo) -> "AgentPolicyReceiver":
+        # As AgentPolicyResponse: make_env deep-copies env kwargs, and the frozen model is only read.
+        return AgentPolicyReceiver(self.model, self.game, self.deterministic)
+
+    def _modal_answers(self) -> np.ndarray:
+        return np.array([int(self.model.predict(obs, deterministic=True)[0]) for obs in self._observations])
+
+    def reset(self, context: ReceiverContext, rng: np.random.Generator | None = None) -> None:
+        """Nothing to forget: the receiver is frozen (``context`` must be of its game's size)."""
+        if context.costs.shape != (self.game.n_actions,):
+            raise ValueError(f"the env's game has {context.costs.shape[0]} actions, the receiver's {self.game.n_actions}")
+
+    def follow_probabilities(self) -> np.ndarray:
+        """``(A,)``: 1 where the model's (modal) answer to recommendation ``a`` is ``a``, 0 elsewhere."""
+        return (self._answers == np.arange(self.game.n_actions)).astype(np.float64)
+
+    def respond(self, recommendation: int, rng: np.random.Generator | None = None) -> int:
+        """The model's action on ``recommendation``."""
+        if self.deterministic:
+            return int(self._answers[recommendation])
+        return int(self.model.predict(self._observations[recommendation], deterministic=False)[0])
+
+    def update(self, recommendation: int, action: int, utility: float) -> None:
+        """A frozen receiver learns nothing."""
+
+
+def committed_scheme(model, regions: Regions) -> np.ndarray:
+    """The scheme ``(R, A)`` a trained ``PersuasionScheme-v0`` model commits to on ``regions`` (its env's), for
+    ``gym.make("stratgym/PersuasionAgent-v0", game=regions.game, regions=regions, scheme=...)``: its deterministic
+    action on the env's observation (the normalized region masses), mapped row-wise onto the simplex as the env does."""
+    check_instance(regions, Regions, "regions")
+    if tuple(model.action_space.shape) != (regions.n_regions, regions.n_actions):
+        raise ValueError(f"the scheme model acts with shape {tuple(model.action_space.shape)}; these regions need "
+                         f"({regions.n_regions}, {regions.n_actions}): train it on PersuasionScheme-v0 of this game")
+    masses = (regions.masses / regions.masses.sum()).astype(np.float32)
+    action, _ = model.predict(masses, deterministic=True)
+    return box_to_simplex(np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0))
 
 
 @dataclass(frozen=True)

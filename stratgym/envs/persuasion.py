@@ -613,6 +613,20 @@ def register_scheme(name: str, builder: Callable[[Regions, float], np.ndarray]) 
     SCHEME_BUILDERS[name] = builder
 
 
+def recommendation_observation(game: PersuasionGame, recommendation: int) -> np.ndarray:
+    """``PersuasionAgent-v0``'s observation ``(A + m,)`` float32 on hearing ``recommendation``: its one-hot, then the
+    agent's features ``x_0 / max(1, max |x_0|)``. Public so that a trained agent model can be asked outside the env."""
+    n_actions = game.n_actions
+    if isinstance(recommendation, (bool, np.bool_)) or not isinstance(recommendation, (int, np.integer)) \
+            or not 0 <= recommendation < n_actions:
+        raise ValueError(f"recommendation must be an action in 0..{n_actions - 1}, got {recommendation!r}")
+    features = game.features
+    observation = np.zeros(n_actions + features.size, dtype=np.float32)
+    observation[recommendation] = 1.0
+    observation[n_actions:] = features / max(1.0, float(np.abs(features).max()))
+    return observation
+
+
 class PersuasionAgentEnv(_PersuasionEnv):
     """The decision subject hears a recommendation drawn from a fixed scheme and chooses an action.
 
@@ -703,14 +717,11 @@ class PersuasionAgentEnv(_PersuasionEnv):
         n_actions, features = self.regions.n_actions, self.game.features
         self.action_space = spaces.Discrete(n_actions)
         self.observation_space = spaces.Box(low=-1.0, high=1.0, shape=(n_actions + features.size,), dtype=np.float32)
-        self._blank = np.zeros(n_actions + features.size, dtype=np.float32)
-        self._blank[n_actions:] = features / max(1.0, float(np.abs(features).max()))
+        self._observations = [recommendation_observation(self.game, a) for a in range(n_actions)]
         self._region, self._recommendation = 0, 0
 
     def _observation(self) -> np.ndarray:
-        obs = self._blank.copy()
-        obs[self._recommendation] = 1.0
-        return obs
+        return self._observations[self._recommendation].copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
