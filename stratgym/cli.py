@@ -220,7 +220,7 @@ def _command_train(args) -> None:
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     eval_env_kwargs = env_kwargs if args.eval_env_kwargs is None else parse_env_kwargs(args.eval_env_kwargs)
     out = Path(args.out) if args.out else Path("runs") / f"{args.env.split('/')[-1]}__{args.algo}__seed{args.seed}"
-    _create_folder(out, "--out")  # now, not after a training run that could then not be saved
+    _check_output_folder(out, "--out")  # now, not after a training run that could then not be saved
     reference = _reference(args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED)
     result = train(args.env, args.algo, args.seed, env_kwargs=env_kwargs, eval_env_kwargs=eval_env_kwargs,
                    n_timesteps=args.timesteps, hyperparams_file=args.hyperparams, n_eval_episodes=args.eval_episodes,
@@ -231,12 +231,15 @@ def _command_train(args) -> None:
     _evaluate_and_report(result.model, args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED, reference)
 
 
-def _create_folder(path: Path, option: str) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CommandError(f"{option} {str(path)!r} cannot be created: {error.strerror or error}") from error
-    if not os.access(path, os.W_OK):
+def _check_output_folder(path: Path, option: str) -> None:
+    """``CommandError`` unless ``path`` can be created (or is a folder) and written; creates nothing, so a command
+    that fails on another argument leaves no empty folder behind."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(f"{option} {str(path)!r} cannot be created: {str(existing)!r} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise CommandError(f"{option} {str(path)!r} is not writable")
 
 

@@ -15,8 +15,9 @@ from stratgym.cli import REPRODUCTIONS, main
 CLASSROOM_3 = '{"game": {"name": "classroom", "horizon": 3}}'
 
 
-def run(*args, timeout=240):
-    return subprocess.run([sys.executable, "-m", "stratgym.cli", *args], capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=240, cwd=None):
+    return subprocess.run([sys.executable, "-m", "stratgym.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd)
 
 
 def assert_clean_error(done, *fragments):
@@ -124,8 +125,11 @@ def test_bad_input_in_a_subprocess_is_one_line_not_a_traceback(tmp_path):
         (["solve"], "required: ENV"),
         (["train", "stratgym/StatefulCommitment-v0", "--timesteps", "many"], "--timesteps"),
     ]
+    work = tmp_path / "cwd"  # the default --out (runs/...) would land here
+    work.mkdir()
     for argv, fragment in cases:
-        assert_clean_error(run(*argv), fragment)
+        assert_clean_error(run(*argv, cwd=work), fragment)
+    assert not any(work.iterdir()), "a failed command left a folder behind"
     assert not (tmp_path / "bench" / "runs").exists() or not any((tmp_path / "bench" / "runs").iterdir())
 
 
