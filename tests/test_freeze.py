@@ -172,9 +172,15 @@ def test_recommendation_observation_is_the_agent_envs():
 
     env = gym.make("stratgym/PersuasionAgent-v0", scheme="full-revelation")
     game = env.unwrapped.game
+    features = game.features / max(1.0, np.abs(game.features).max())  # the scaling the env's docstring states
+    seen = set()
     for seed in range(30):
         obs, info = env.reset(seed=seed)
+        by_hand = np.concatenate([np.eye(game.n_actions)[info["recommendation"]], features]).astype(np.float32)
+        np.testing.assert_array_equal(obs, by_hand)
         np.testing.assert_array_equal(recommendation_observation(game, info["recommendation"]), obs)
+        seen.add(info["recommendation"])
+    assert len(seen) > 1
     with pytest.raises(ValueError, match="recommendation"):
         recommendation_observation(game, game.n_actions)
 

@@ -111,6 +111,22 @@ def test_quantal_at_zero_beta_is_uniform_and_sampling_matches_probabilities():
     assert np.all(draws.sum(axis=1) <= game.budget + 1e-12) and np.all(draws >= 0)
 
 
+def test_a_huge_beta_is_the_best_response_not_nan():
+    game = classroom(horizon=3, budget=1e10)
+    probabilities = QuantalResponse(1e300).probabilities(game, np.array([0.5, 0.5]), game.initial_state, 0)
+    np.testing.assert_array_equal(probabilities, QuantalResponse(np.inf).probabilities(game, np.array([0.5, 0.5]),
+                                                                                    game.initial_state, 0))
+    from stratgym.baselines.signaling import full_revelation
+    from stratgym.envs._spaces import simplex_to_box
+
+    rewards = []
+    for beta in (1e300, np.inf):  # full revelation has no posterior ties here: the limit is the exact agent
+        env = gym.make("stratgym/PersuasionScheme-v0", agent_beta=beta)
+        env.reset(seed=0)
+        rewards.append(env.step(simplex_to_box(full_revelation(env.unwrapped.regions).scheme))[1])
+    assert np.isfinite(rewards[0]) and rewards[0] == pytest.approx(rewards[1], abs=1e-6)
+
+
 def test_quantal_is_seeded_by_the_rng_passed_in():
     game, theta = classroom(horizon=4), np.full((4, 2), 0.5)
     model = QuantalResponse(2.0)

@@ -23,10 +23,10 @@ import numpy as np
 from stratgym.agents.evaluate import evaluate_policy
 from stratgym.agents.train import TrainingResult, train
 from stratgym.envs._spaces import box_to_simplex
-from stratgym.envs.persuasion import ReceiverContext, recommendation_observation
+from stratgym.envs.persuasion import ReceiverContext, recommendation_observation, scheme_observation
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, agent_observation, describe_game
-from stratgym.games.persuasion import PersuasionGame, Regions, check_instance
-from stratgym.games._validation import as_positive_int
+from stratgym.games.persuasion import PersuasionGame, Regions
+from stratgym.games._validation import as_positive_int, check_instance
 from stratgym.games.stateful import StatefulGame, best_response, rollout
 
 PRINCIPAL_ENV = "stratgym/StatefulPrincipal-v0"
@@ -107,14 +107,14 @@ def principal_plan(model, game: StatefulGame, response_model: Any = "forecasting
 
 class AgentPolicyReceiver:
     """A trained ``PersuasionAgent-v0`` model as the :class:`~stratgym.envs.persuasion.Receiver` of
-    ``PersuasionRecommend-v0``: on recommendation ``a`` it takes the model's action for the agent env's observation
-    of ``a`` (:func:`recommendation_observation`). It is frozen: ``update`` learns nothing. With
-    ``deterministic=True`` (default) its answers are fixed at ``reset``, and ``follow_probabilities`` is 1 where the
-    model obeys; otherwise each answer is sampled by the model and ``follow_probabilities`` reports the
-    deterministic (modal) answers. ``game`` must be the env's game (the model must have been trained on it).
+    ``PersuasionRecommend-v0``: on recommendation ``a`` it takes the model's deterministic action for the agent env's
+    observation of ``a`` (:func:`recommendation_observation`), asked once at construction. It is frozen and
+    deterministic (a sampled SB3 action would draw from torch's generator, not the env's): ``update`` learns nothing,
+    and ``follow_probabilities`` is 1 where the model obeys. ``game`` must be the env's game (the model must have
+    been trained on it).
     """
 
-    def __init__(self, model, game: PersuasionGame, deterministic: bool = True):
+    def __init__(self, model, game: PersuasionGame):
         if not hasattr(model, "predict"):
             raise ValueError(f"model must have SB3's predict(obs, deterministic) method, got {type(model).__name__}")
         check_instance(game, PersuasionGame, "game")
@@ -122,16 +122,13 @@ class AgentPolicyReceiver:
         if tuple(model.observation_space.shape) != expected:
             raise ValueError(f"the receiver model observes shape {tuple(model.observation_space.shape)}, but this "
                              f"game's agent observation has shape {expected}: train it on PersuasionAgent-v0 of this game")
-        self.model, self.game, self.deterministic = model, game, deterministic
-        self._observations = [recommendation_observation(game, a) for a in range(game.n_actions)]
-        self._answers = self._modal_answers()
+        self.model, self.game = model, game
+        self.answers = np.array([int(model.predict(recommendation_observation(game, a), deterministic=True)[0])
+                                 for a in range(game.n_actions)])
 
     def __deepcopy__(self, memo) -> "AgentPolicyReceiver":
         # As AgentPolicyResponse: make_env deep-copies env kwargs, and the frozen model is only read.
-        return AgentPolicyReceiver(self.model, self.game, self.deterministic)
-
-    def _modal_answers(self) -> np.ndarray:
-        return np.array([int(self.model.predict(obs, deterministic=True)[0]) for obs in self._observations])
+        return AgentPolicyReceiver(self.model, self.game)
 
     def reset(self, context: ReceiverContext, rng: np.random.Generator | None = None) -> None:
         """Nothing to forget: the receiver is frozen (``context`` must be of its game's size)."""
@@ -139,14 +136,12 @@ class AgentPolicyReceiver:
             raise ValueError(f"the env's game has {context.costs.shape[0]} actions, the receiver's {self.game.n_actions}")
 
     def follow_probabilities(self) -> np.ndarray:
-        """``(A,)``: 1 where the model's (modal) answer to recommendation ``a`` is ``a``, 0 elsewhere."""
-        return (self._answers == np.arange(self.game.n_actions)).astype(np.float64)
+        """``(A,)``: 1 where the model's answer to recommendation ``a`` is ``a``, 0 elsewhere."""
+        return (self.answers == np.arange(self.game.n_actions)).astype(np.float64)
 
     def respond(self, recommendation: int, rng: np.random.Generator | None = None) -> int:
         """The model's action on ``recommendation``."""
-        if self.deterministic:
-            return int(self._answers[recommendation])
-        return int(self.model.predict(self._observations[recommendation], deterministic=False)[0])
+        return int(self.answers[recommendation])
 
     def update(self, recommendation: int, action: int, utility: float) -> None:
         """A frozen receiver learns nothing."""
@@ -155,13 +150,12 @@ class AgentPolicyReceiver:
 def committed_scheme(model, regions: Regions) -> np.ndarray:
     """The scheme ``(R, A)`` a trained ``PersuasionScheme-v0`` model commits to on ``regions`` (its env's), for
     ``gym.make("stratgym/PersuasionAgent-v0", game=regions.game, regions=regions, scheme=...)``: its deterministic
-    action on the env's observation (the normalized region masses), mapped row-wise onto the simplex as the env does."""
+    action on the env's observation (:func:`scheme_observation`), mapped row-wise onto the simplex as the env does."""
     check_instance(regions, Regions, "regions")
     if tuple(model.action_space.shape) != (regions.n_regions, regions.n_actions):
         raise ValueError(f"the scheme model acts with shape {tuple(model.action_space.shape)}; these regions need "
                          f"({regions.n_regions}, {regions.n_actions}): train it on PersuasionScheme-v0 of this game")
-    masses = (regions.masses / regions.masses.sum()).astype(np.float32)
-    action, _ = model.predict(masses, deterministic=True)
+    action, _ = model.predict(scheme_observation(regions), deterministic=True)
     return box_to_simplex(np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0))
 
 

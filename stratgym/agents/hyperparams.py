@@ -215,7 +215,7 @@ class ShapedActionNoise(BaseCallback):
     to the constructor instead (see the module doc).
     """
 
-    def __init__(self, noise_type: str = "normal", noise_std: float | None = None, verbose: int = 0):
+    def __init__(self, noise_type: str, noise_std: float, verbose: int = 0):
         super().__init__(verbose)
         _action_noise(noise_type, noise_std, spaces.Box(-1.0, 1.0, (1,)))  # a bad entry fails before training
         self.noise_type, self.noise_std = noise_type, noise_std

@@ -128,7 +128,8 @@ class QuantalResponse:
             return np.eye(game.n_efforts + 1)[int(np.argmax(effort)) if effort.any() else game.n_efforts]
         values = self.marginal_values(game, rule, state, round_index)
         options = np.append(game.budget * values, 0.0)
-        return softmax(self.beta * options)
+        with np.errstate(over="ignore"):  # a huge beta sends the worse options to -inf, i.e. probability 0
+            return softmax(self.beta * (options - options.max()))
 
     def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
                 rng: np.random.Generator) -> np.ndarray:

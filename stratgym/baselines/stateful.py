@@ -38,7 +38,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import StackelbergResult
-from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int
+from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
                                      check_assessment_policy, check_effort_policy, clip_rows, feature_slopes,
                                      frank_wolfe_gap, marginal_value_operator, marginal_values, per_round_weights,
@@ -211,7 +211,7 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
 def _membership(game: StatefulGame, effort, margin: float, model: str, constant: bool,
                 regret_tol: float | None) -> tuple[np.ndarray | None, float, str]:
     """Validate, build the operator for ``game``'s ``g``, run :func:`_membership_lp`; rules come back ``(T, n)``."""
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     effort = _check_effort(game, effort)
     constant = as_bool(constant, "constant")
     margin = as_nonnegative_float(margin, "margin")
@@ -264,7 +264,7 @@ def incentive_margins(game: StatefulGame, theta, effort, model: str = "rational"
     at ``effort`` (concave ``g``, rational agent), and no effort, valued 0; no effort is used when budget is left.
     A best response has margins ``>= 0`` (up to tolerance), and 0 means the agent is indifferent.
     """
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     theta = check_assessment_policy(game, theta, batch=False)
     effort = _check_effort(game, effort)
     _check_model(model)
@@ -511,7 +511,7 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
     state), and the MILP needs the agent's ranking to be linear in ``theta``.
     """
     start = time.perf_counter()
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     _check_model(model)
     n_samples = as_positive_int(n_samples, "n_samples", minimum=0)
     n_refine = as_positive_int(n_refine, "n_refine", minimum=0)
@@ -579,7 +579,7 @@ def best_constant_rule(game: StatefulGame, model: str = "rational", margin: floa
     linear ``g``, :func:`search_optimum` with ``constant=True`` (and ``search_options``) for concave ``g``.
     ``optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
     linear ``g``, against the bound ``T B max(max_j lambda_j, 0)`` for concave ``g``."""
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     if game.is_linear:
         return _gap_to_optimum(game, model, milp_optimum(game, model, margin, constant=True))
     _require_no_margin(margin, "best_constant_rule with concave g")
@@ -593,7 +593,7 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
     repeated every round; ``model``'s agent responds to the repeated policy. ``optimality_gap`` as in
     :func:`best_constant_rule`."""
     start = time.perf_counter()
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     one_round = solve(game.replace(horizon=1), "rational", margin=margin, **search_options)
     theta = np.tile(one_round.theta, (game.horizon, 1))
     return _gap_to_optimum(game, model, _verified(game, theta, model, None, "one-round-repeated", {}, start))
@@ -602,14 +602,14 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
 def uniform_weights(game: StatefulGame, model: str = "rational") -> StackelbergResult:
     """Equal weight on every feature in every round, and ``model``'s response; ``optimality_gap`` as in
     :func:`best_constant_rule`."""
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     return _gap_to_optimum(game, model, evaluate_rule(game, uniform_rule(game), model, "uniform"))
 
 
 def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: str = "given") -> StackelbergResult:
     """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (``optimality_gap`` inf)."""
     start = time.perf_counter()
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     theta = check_assessment_policy(game, theta, batch=False)
     _check_model(model)
     return _verified(game, theta, model, None, method, {}, start, optimality_gap=np.inf)
@@ -667,7 +667,7 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
     are certified feasible with an ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must then be 0.
     ``ValueError`` for bad arguments (e.g. ``game`` not a :class:`~stratgym.games.stateful.StatefulGame`).
     """
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     _check_model(response_model)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -759,7 +759,7 @@ def _deviation_gains(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, 
 # ---------------------------------------------------------------------------------------------
 
 def _require_linear(game: StatefulGame, what: str) -> None:
-    _check_game(game)
+    check_instance(game, StatefulGame, "game")
     if not game.is_linear:
         raise ValueError(f"{what} requires linear g (game.conversion='linear'), got conversion={game.conversion!r}; "
                          "use incentivizing_rule / search_optimum for concave g")
@@ -779,7 +779,3 @@ def _check_effort(game: StatefulGame, effort) -> np.ndarray:
     return np.clip(check_effort_policy(game, effort, batch=False), 0.0, None)
 
 
-def _check_game(game) -> None:
-    # ValueError, as the envs' game argument: every bad argument of this package is a ValueError naming it.
-    if not isinstance(game, StatefulGame):
-        raise ValueError(f"game must be a StatefulGame, got {type(game).__name__}")

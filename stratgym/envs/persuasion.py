@@ -131,6 +131,12 @@ def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) 
     return obedient - penalty_weight * violation, violation
 
 
+def scheme_observation(regions: Regions) -> np.ndarray:
+    """``PersuasionScheme-v0``'s (constant) observation ``(R,)`` float32: the region masses normalized to sum 1.
+    Public so that a trained scheme model can be asked outside the env."""
+    return (regions.masses / regions.masses.sum()).astype(np.float32)
+
+
 def as_rationality(beta, name: str) -> float:
     """A logit rationality ``beta >= 0`` (1/utility units; ``inf`` allowed) as a float, ``ValueError`` naming ``name``."""
     if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.integer, np.floating)) \
@@ -150,7 +156,8 @@ def quantal_choice(sums: np.ndarray, beta: float) -> tuple[np.ndarray, float, fl
     n_actions = sums.shape[1] // 2
     probability = sums[:, 2 * n_actions]
     posterior = sums[:, :n_actions] / np.where(probability > 0, probability, 1.0)[:, None]
-    choice = softmax(beta * posterior, axis=1)
+    with np.errstate(over="ignore"):  # shifted by the row maximum: a huge beta gives -inf (probability 0), never NaN
+        choice = softmax(beta * (posterior - posterior.max(axis=1, keepdims=True)), axis=1)
     return (choice, float((choice * sums[:, n_actions:2 * n_actions]).sum()),
             float((choice * sums[:, :n_actions]).sum()))
 
@@ -285,7 +292,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
             self.bic_margin = BIC_MARGIN if bic_margin is None else as_nonnegative_float(bic_margin, "bic_margin")
         self.action_space = simplex_box(self.regions.n_regions, self.regions.n_actions)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.regions.n_regions,), dtype=np.float32)
-        self._observation = self._masses.astype(np.float32)
+        self._observation = scheme_observation(self.regions)
         self._weighted_payoffs = _weighted_payoffs(self.regions)  # evaluate_scheme's game-dependent part
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -114,20 +114,19 @@ def as_response_model(response_model) -> ResponseModel:
     return response_model
 
 
-def respond_to_policy(game: StatefulGame, response_model: ResponseModel, theta, rng: np.random.Generator | None = None,
-                      check: bool = True) -> np.ndarray:
+def respond_to_policy(game: StatefulGame, response_model: ResponseModel, theta,
+                      rng: np.random.Generator | None = None) -> np.ndarray:
     """Effort policy ``(T, d)`` of a per-round ``response_model`` facing the assessment policy ``theta`` ``(T, n)``.
 
     The rounds are played in order from ``s_1``, the state moving with the game's dynamics, exactly as
     :class:`StatefulPrincipalEnv` plays them; ``rng`` goes to every ``respond`` call. Each returned effort is
-    validated with :func:`check_round_effort` unless ``check=False`` (for the game's own models).
+    validated with :func:`check_round_effort`.
     """
     theta = check_assessment_policy(game, theta, batch=False)
     state, efforts = game.initial_state, []
     for t in range(game.horizon):
-        effort = response_model.respond(game, theta[t], state, t, rng)
-        if check:
-            effort = check_round_effort(game, effort, name="effort returned by response_model.respond")
+        effort = check_round_effort(game, response_model.respond(game, theta[t], state, t, rng),
+                                    name="effort returned by response_model.respond")
         efforts.append(effort)
         state = next_state(game, state, effort)
     return np.array(efforts, dtype=np.float64)

@@ -93,3 +93,12 @@ def as_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_instance(value, kind: type | tuple[type, ...], name: str):
+    """Return ``value`` if it is an instance of ``kind``; raise ``ValueError`` naming ``name`` otherwise (a wrong
+    object would otherwise surface as an ``AttributeError`` deep inside a solver)."""
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        raise ValueError(f"{name} must be a {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+    return value

@@ -39,7 +39,8 @@ try:  # scipy's private integrator behind multivariate_normal.cdf; unlike the cd
 except ImportError:  # a scipy that moved it: the public cdf, with its requested tolerance as the error bound
     _qauto = _qmvn = None
 
-from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
+from stratgym.games._validation import (as_nonnegative_float, as_positive_int, as_real_array, check_instance,
+                                        check_range)
 
 #: Posterior expected utilities (utility units) within this of each other are ties.
 TIE_TOL = 1e-9
@@ -67,15 +68,6 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
         raise ValueError(f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
                          f"got {type(rng).__name__}")
     return rng
-
-
-def check_instance(value, kind: type | tuple[type, ...], name: str):
-    """Return ``value`` if it is an instance of ``kind``; raise ``ValueError`` naming ``name`` otherwise (a wrong
-    object would otherwise surface as an ``AttributeError`` deep inside a solver)."""
-    if not isinstance(value, kind):
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        raise ValueError(f"{name} must be a {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
-    return value
 
 
 def _values_equal(a, b) -> bool:
