@@ -279,7 +279,8 @@ class PersuasionSchemeEnv(_PersuasionEnv):
         if reward not in ("expected", "sampled", "penalized"):
             raise ValueError(f"reward must be 'expected', 'sampled' or 'penalized', got {reward!r}")
         self.agent_beta = as_rationality(agent_beta, "agent_beta")
-        if reward == "penalized" and np.isfinite(self.agent_beta):
+        self._quantal = bool(np.isfinite(self.agent_beta))  # decided once: step is a hot path
+        if reward == "penalized" and self._quantal:
             raise ValueError(f"reward='penalized' relaxes the exact agent's obedience constraints; it needs "
                              f"agent_beta=inf, got agent_beta={agent_beta!r}")
         for name, value in (("penalty_weight", penalty_weight), ("bic_margin", bic_margin)):
@@ -309,8 +310,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
                                                                                    self.tie_tol)
         info = {"scheme": scheme, "responses": np.array(responses), "principal_value": principal_value,
                 "agent_value": agent_value, "bic_slack": bic_slack}
-        quantal = np.isfinite(self.agent_beta)
-        if quantal:
+        if self._quantal:
             choice, principal_value, agent_value = quantal_choice(sums, self.agent_beta)
             info |= {"choice_probabilities": choice, "principal_value": principal_value, "agent_value": agent_value}
         reward = principal_value
@@ -319,7 +319,8 @@ class PersuasionSchemeEnv(_PersuasionEnv):
         if self.reward == "sampled":
             region = self._draw_region()
             recommendation = self._draw(np.cumsum(scheme[region]).tolist())
-            taken = self._draw(np.cumsum(choice[recommendation]).tolist()) if quantal else responses[recommendation]
+            taken = (self._draw(np.cumsum(choice[recommendation]).tolist()) if self._quantal
+                     else responses[recommendation])
             reward = float(self.regions.principal_payoffs[region, taken])
             info |= {"region": region, "recommendation": recommendation, "action": taken}
         self._round = 1
