@@ -3,7 +3,7 @@ Algorithmic Recourse", NeurIPS 2022; the model is ``stratgym.games.persuasion``)
 
 | Environment | Who learns | One step is | Opponent |
 |---|---|---|---|
-| ``PersuasionSchemeEnv`` (``stratgym/PersuasionScheme-v0``) | principal | the whole game: commit to a scheme (regions × actions) | Bayesian agent (posterior best response) |
+| ``PersuasionSchemeEnv`` (``stratgym/PersuasionScheme-v0``) | principal | the whole game: commit to a scheme (regions × actions) | Bayesian agent (posterior best response; logit with ``agent_beta``) |
 | ``PersuasionRecommendEnv`` (``stratgym/PersuasionRecommend-v0``) | principal | one round: see the rule's region, recommend an action | a :class:`Receiver` learning how much advice is worth |
 | ``PersuasionAgentEnv`` (``stratgym/PersuasionAgent-v0``) | agent | one decision: see a recommendation, act | a fixed scheme |
 

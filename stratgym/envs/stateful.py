@@ -3,7 +3,7 @@ Strategic Regression", NeurIPS 2021; the model is ``stratgym.games.stateful``).
 
 | Environment | Who learns | One step is | Opponent |
 |---|---|---|---|
-| ``StatefulCommitmentEnv`` (``stratgym/StatefulCommitment-v0``) | principal | the whole game: commit to ``theta`` (T×n) | rational agent (full-horizon best response) |
+| ``StatefulCommitmentEnv`` (``stratgym/StatefulCommitment-v0``) | principal | the whole game: commit to ``theta`` (T×n) | rational agent (full-horizon best response), or a :class:`ResponseModel` |
 | ``StatefulPrincipalEnv`` (``stratgym/StatefulPrincipal-v0``) | principal | one round: publish ``theta_t`` | a :class:`ResponseModel` (myopic, forecasting, learned, ...) |
 | ``StatefulAgentEnv`` (``stratgym/StatefulAgent-v0``) | agent | one round: spend effort ``e_t`` | a principal plan (fixed, random, or a callable) |
 
