@@ -45,6 +45,8 @@ QUICK = {"repeats": 2, "min_time": 0.05, "action_counts": (2, 4, 6), "max_second
 #: VALUE_RANGE (open) and strictly above both full revelation and no information: a real persuasion gap. The first
 #: draws (default_rng(A)) had values of 1.000 or 0.001, where every policy ties and the tables showed nothing.
 VALUE_RANGE, MAX_CANDIDATES = (0.05, 0.95), 50
+#: Enumerations faster than this (seconds) are timed lp_repeats times, and the median reported.
+REPEAT_BELOW = 5.0
 INSTANCE_RULE = (f"the first seed k = 0, 1, ... (at most {MAX_CANDIDATES}) with `random_persuasion_game(default_rng([A, k]), "
                  f"n_features={N_FEATURES}, n_actions=A)` whose optimal value lies in ({VALUE_RANGE[0]:g}, "
                  f"{VALUE_RANGE[1]:g}) and strictly above both full revelation and no information")
@@ -58,8 +60,9 @@ def _has_gap(regions: Regions, value: float) -> bool:
 
 def _measured_instance(n_actions: int, lp_repeats: int) -> dict:
     """The instance of the rule for ``n_actions``, with the timings of its exact pipeline (region enumeration,
-    masses, ``optimal_scheme``; median of ``lp_repeats``), measured on the run that tested the rule. ``RuntimeError``
-    if no candidate qualifies."""
+    masses, ``optimal_scheme``), each the median of ``lp_repeats`` calls: the run that tested the rule and, where
+    its enumeration took under ``REPEAT_BELOW`` seconds, ``lp_repeats - 1`` more (one run of a second is too
+    noisy on a shared machine to judge a 1 s target). ``RuntimeError`` if no candidate qualifies."""
     for seed in range(MAX_CANDIDATES):
         game = random_persuasion_game(np.random.default_rng([n_actions, seed]), n_features=N_FEATURES,
                                       n_actions=n_actions)
@@ -74,9 +77,14 @@ def _measured_instance(n_actions: int, lp_repeats: int) -> dict:
         lp = median(time_call(lambda: optimal_scheme(regions), lp_repeats))
         value = optimal_scheme(regions).principal_value
         if _has_gap(regions, value):
-            return {"game": game, "regions": regions, "seed": seed, "enumeration": enumerated - start,
-                    "masses": massed - enumerated, "mass_method": masses.method, "lp": lp, "value": value,
-                    "total": (enumerated - start) + (massed - enumerated) + lp}
+            enumeration, mass_time = [enumerated - start], [massed - enumerated]
+            if enumeration[0] < REPEAT_BELOW:
+                enumeration += time_call(lambda: enumerate_regions(game), lp_repeats - 1)
+                mass_time += time_call(lambda: region_masses(game, patterns), lp_repeats - 1)
+            enumeration, mass_time = median(enumeration), median(mass_time)
+            return {"game": game, "regions": regions, "seed": seed, "enumeration": enumeration,
+                    "masses": mass_time, "mass_method": masses.method, "lp": lp, "value": value,
+                    "total": enumeration + mass_time + lp}
     raise RuntimeError(f"no instance with {n_actions} actions met the rule: {INSTANCE_RULE}")
 
 
@@ -107,12 +115,14 @@ def lp_section(settings: dict, progress: bool) -> tuple[str, tuple[bool, bool, f
               f"{verdict(total < LP_TARGET_SECONDS)}" if a == LP_TARGET_ACTIONS else "—")
              for a, k, r, e, m, method, lp, value, total in rows]
     text = ("### Optimal signaling: exact regions + LP vs number of actions\n\n"
-            f"Instances: for each A (counting the no-op; Gaussian prior), {INSTANCE_RULE}; timings are those of the "
-            "run that tested the rule. Regions: exact enumeration (one LP per surviving prefix, none where a seeded "
-            "pool of Gaussian points already holds a witness). "
+            f"Instances: for each A (counting the no-op; Gaussian prior), {INSTANCE_RULE}. Regions: exact "
+            "enumeration (one LP per surviving prefix, none where a seeded pool of Gaussian points already holds a "
+            "witness). "
             "Masses: Gaussian orthant integration while A ≤ the prior's dimension, Monte Carlo (100,000 draws) "
             f"beyond. LP: `optimal_scheme(regions)` (both LPs, the tie-break LP included), median of "
-            f"{settings['lp_repeats']}. Total: enumeration + masses + LP (end to end).\n\n"
+            f"{settings['lp_repeats']}; enumeration and masses too where the enumeration takes under {REPEAT_BELOW:g} s "
+            "(the first timing is from the run that tested the rule). Total: enumeration + masses + LP (end to "
+            "end).\n\n"
             + markdown_table(("actions A", "seed k", "regions", "enumeration", "masses", "signaling LP",
                               "optimal value", "total", f"target (A = {LP_TARGET_ACTIONS})"), table))
     if skipped:
