@@ -244,10 +244,17 @@ def _check_output_folder(path: Path, option: str) -> None:
 
 
 def _reference(env_id: str, env_kwargs: dict, episodes: int, seed: int):
-    """The exact values of ``env_id`` on the evaluation episodes, or ``None`` for an env without a reference solver."""
-    from stratgym.agents.references import REFERENCES, reference_values
+    """The exact values of ``env_id`` on the evaluation episodes, or ``None`` (said on stderr) where there are none:
+    an env without a reference solver, or an agent no solver knows (a quantal or lookahead one)."""
+    from stratgym.agents.references import REFERENCES, NoExactReference, reference_values
 
-    return reference_values(env_id, env_kwargs, episodes, seed) if env_id in REFERENCES else None
+    if env_id not in REFERENCES:
+        return None
+    try:
+        return reference_values(env_id, env_kwargs, episodes, seed)
+    except NoExactReference as error:
+        print(f"note: no exact optimum to compare with: {error}", file=sys.stderr)
+        return None
 
 
 def _evaluate_and_report(model, env_id: str, env_kwargs: dict, episodes: int, seed: int, reference,

@@ -133,6 +133,15 @@ def test_bad_input_in_a_subprocess_is_one_line_not_a_traceback(tmp_path):
     assert not (tmp_path / "bench" / "runs").exists() or not any((tmp_path / "bench" / "runs").iterdir())
 
 
+def test_train_against_a_named_quantal_agent_says_there_is_no_exact_optimum(tmp_path):
+    done = run("train", "stratgym/StatefulPrincipal-v0", "--env-kwargs",
+               '{"game": {"name": "classroom", "horizon": 3}, "response_model": {"name": "quantal", "beta": 5}}',
+               "--timesteps", "64", "--eval-episodes", "1", "--out", str(tmp_path / "run"), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "no exact optimum to compare with" in done.stderr and "evaluation return" in done.stdout
+    assert json.loads((tmp_path / "run" / "meta.json").read_text())["env_kwargs"]["response_model"]["beta"] == 5
+
+
 def test_train_then_evaluate(tmp_path):
     out = tmp_path / "run"
     trained = run("train", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3, "--timesteps", "256",

@@ -336,3 +336,28 @@ def test_quantal_scheme_agent_limits_sampling_and_arguments():
         gym.make("stratgym/PersuasionScheme-v0", agent_beta=-1.0)
     with pytest.raises(ValueError, match="agent_beta=inf"):
         gym.make("stratgym/PersuasionScheme-v0", agent_beta=1.0, reward="penalized")
+
+
+def test_json_names_build_the_same_agents_as_the_classes():
+    from stratgym.agents.instances import make_env
+    from stratgym.envs.persuasion import LearningReceiver
+
+    game = classroom(horizon=4)
+    pairs = [({"name": "quantal", "beta": 2.0, "lookahead": 2}, QuantalResponse(2.0, 2)),
+             ({"name": "lookahead", "lookahead": 1}, LookaheadResponse(1))]
+    actions = np.random.default_rng(0).uniform(-1, 1, (4, 2)).astype(np.float32)
+    for spec, model in pairs:
+        trajectories = []
+        for response_model in (spec, model):
+            env = make_env("stratgym/StatefulPrincipal-v0", {"game": game, "response_model": response_model})
+            env.reset(seed=3)
+            trajectories.append([env.step(a)[4]["effort"] for a in actions])
+        np.testing.assert_array_equal(trajectories[0], trajectories[1])
+    for spec, receiver in (({"name": "quantal", "beta": 0.5}, QuantalReceiver(0.5)),
+                           ({"name": "learning"}, LearningReceiver())):
+        named = make_env("stratgym/PersuasionRecommend-v0", {"receiver": spec}).unwrapped.receiver
+        assert type(named) is type(receiver) and repr(named) == repr(receiver)
+    with pytest.raises(ValueError, match="response_model name must be one of"):
+        make_env("stratgym/StatefulPrincipal-v0", {"response_model": {"name": "clairvoyant"}})
+    with pytest.raises(ValueError, match="beta"):
+        make_env("stratgym/StatefulPrincipal-v0", {"response_model": {"name": "quantal", "beta": -1}})

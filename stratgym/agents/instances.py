@@ -12,6 +12,11 @@ game instance of the env's family (``Stateful*`` envs: :class:`~stratgym.games.s
   instances that take an ``rng`` get ``numpy.random.default_rng(seed)`` (seed 0 if absent); the other
   keys are the instance function's keyword arguments.
 
+The bounded-rationality agents of :mod:`stratgym.agents.responses` are named the same way:
+``{"response_model": {"name": "quantal", "beta": 5, "lookahead": 1}}`` or ``{"name": "lookahead", "lookahead": 2}``
+(stateful principal envs), ``{"receiver": {"name": "quantal", "beta": 2}}`` or ``{"name": "learning"}``
+(``PersuasionRecommend-v0``); see :data:`NAMED_AGENTS`. A string ``response_model`` (``"myopic"``, ...) is the env's own.
+
 Any other key goes to the env unchanged, e.g. ``{"game": {"name": "classroom", "horizon": 3},
 "response_model": "myopic"}`` or ``{"scheme": "no-information"}``. Values that are already game objects pass through, so resolved kwargs
 can be resolved again. The named instances of each family are listed in :data:`NAMED_GAMES`.
@@ -47,6 +52,15 @@ NAMED_GAMES = {
 }
 
 
+#: env argument -> {name: "module:class"}: the agents a JSON object ``{"name": ..., **arguments}`` may name.
+NAMED_AGENTS = {
+    "response_model": {"quantal": "stratgym.agents.responses:QuantalResponse",
+                       "lookahead": "stratgym.agents.responses:LookaheadResponse"},
+    "receiver": {"quantal": "stratgym.agents.responses:QuantalReceiver",
+                 "learning": "stratgym.envs.persuasion:LearningReceiver"},
+}
+
+
 def env_family(env_id: str) -> str:
     """``"stateful"`` or ``"persuasion"``: the game family of a ``stratgym/`` env id."""
     name = env_id.split("/", 1)[-1]
@@ -75,7 +89,21 @@ def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict[s
     kwargs = dict(env_kwargs or {})
     if "game" in kwargs:
         kwargs["game"] = build_game(env_family(env_id), kwargs["game"])
+    for argument in NAMED_AGENTS:
+        if isinstance(kwargs.get(argument), dict):
+            kwargs[argument] = build_agent(argument, kwargs[argument])
     return kwargs
+
+
+def build_agent(argument: str, spec: dict):
+    """The agent a JSON object names for env argument ``argument`` (a key of :data:`NAMED_AGENTS`)."""
+    arguments = dict(spec)
+    name = arguments.pop("name", None)
+    names = NAMED_AGENTS[argument]
+    if name not in names:
+        raise ValueError(f"{argument} name must be one of {sorted(names)}, got {name!r}")
+    module_name, class_name = names[name].split(":")
+    return _call(getattr(importlib.import_module(module_name), class_name), arguments, f"{argument} {name!r}")
 
 
 def build_game(family: str, spec):

@@ -42,6 +42,10 @@ from stratgym.games._validation import as_positive_int
 from stratgym.games.stateful import RESPONSE_MODELS, best_response, rollout
 
 
+class NoExactReference(ValueError):
+    """The env has a reference solver, but not for this configuration (e.g. a quantal or lookahead agent)."""
+
+
 @dataclass(frozen=True)
 class Reference:
     """Reference values of one env instance for its learning side.
@@ -121,8 +125,8 @@ def _stateful_principal(env: gym.Env, n_episodes: int, seed: int):
     elif type(response_model) is PerRoundResponse:
         model = response_model.model
     else:
-        raise ValueError(f"exact references exist for the game's own response models {RESPONSE_MODELS} only, got "
-                         f"{response_model!r}")
+        raise NoExactReference(f"exact references exist for the game's own response models {RESPONSE_MODELS} "
+                               f"only, got {response_model!r}")
     optimum, baselines = _principal_values(env.unwrapped.game, model)
     return optimum, baselines, 1.0, 1
 
@@ -165,8 +169,8 @@ def _signaling_values(regions) -> dict[str, Any]:
 
 def _scheme(env: gym.Env, n_episodes: int, seed: int):
     if np.isfinite(env.unwrapped.agent_beta):
-        raise ValueError(f"exact references exist for the exact Bayesian agent only (agent_beta=inf), got "
-                         f"agent_beta={env.unwrapped.agent_beta}")
+        raise NoExactReference(f"exact references exist for the exact Bayesian agent only (agent_beta=inf), got "
+                               f"agent_beta={env.unwrapped.agent_beta}")
     results = _signaling_values(env.unwrapped.regions)
     optimum = results.pop("optimal signaling").principal_value
     return optimum, {name: float(result.principal_value) for name, result in results.items()}, 1.0, 1
