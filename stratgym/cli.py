@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--hyperparams", metavar="FILE", help="zoo-format YAML file keyed by env id (default: the "
                                                              "packaged stratgym/agents/hyperparams/<algo>.yml)")
     train.add_argument("--out", metavar="DIR", help="where to save the run (default runs/<env>__<algo>__seed<seed>); "
-                                                    "created before training starts")
+                                                    "checked before training starts, created when the run is saved")
     train.add_argument("--eval-episodes", type=COUNT, default=5, metavar="N",
                        help="evaluation episodes per learning-curve point and for the final score (default 5)")
     train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR (needs tensorboard)")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from stratgym.games._validation import (as_nonnegative_float, as_positive_int, as_real_array, check_instance,
+from stratgym.games._validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, check_scheme,
                                        decision_patterns, equivalence_regions, evaluate_scheme, full_revelation_scheme,
@@ -422,8 +422,7 @@ def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples:
     epsilon = as_nonnegative_float(epsilon, "epsilon")
     n_trials = as_positive_int(n_trials, "n_trials")
     tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
-    if not isinstance(allow_violation, (bool, np.bool_)):
-        raise ValueError(f"allow_violation must be True or False, got {allow_violation!r}")
+    allow_violation = as_bool(allow_violation, "allow_violation")
     if regions is not None:
         check_instance(regions, Regions, "regions")
         regions.check_game(game)

@@ -32,7 +32,7 @@ from scipy.special import softmax
 
 from stratgym.envs._base import RoundEnv
 from stratgym.envs._spaces import check_action, simplex_action, simplex_box
-from stratgym.games._validation import as_nonnegative_float
+from stratgym.games._validation import as_nonnegative_float, as_positive_int
 from stratgym.games.credit import synthetic_credit
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_scheme, equivalence_regions,
                                        evaluate_scheme, full_revelation_scheme, no_information_scheme)
@@ -625,8 +625,7 @@ def recommendation_observation(game: PersuasionGame, recommendation: int) -> np.
     """``PersuasionAgent-v0``'s observation ``(A + m,)`` float32 on hearing ``recommendation``: its one-hot, then the
     agent's features ``x_0 / max(1, max |x_0|)``. Public so that a trained agent model can be asked outside the env."""
     n_actions = game.n_actions
-    if isinstance(recommendation, (bool, np.bool_)) or not isinstance(recommendation, (int, np.integer)) \
-            or not 0 <= recommendation < n_actions:
+    if as_positive_int(recommendation, "recommendation", minimum=0) >= n_actions:
         raise ValueError(f"recommendation must be an action in 0..{n_actions - 1}, got {recommendation!r}")
     features = game.features
     observation = np.zeros(n_actions + features.size, dtype=np.float32)

@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_instance
+from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance
 from stratgym.games.persuasion import GaussianPrior, PersuasionGame, check_rng
 
 #: The poster's prior variance (Figure 2).
@@ -60,15 +60,12 @@ class RecourseAction:
                    for feature, change in self.changes.items()}
         object.__setattr__(self, "changes", changes)
         object.__setattr__(self, "cost", as_nonnegative_float(self.cost, f"cost of action {self.name!r}"))
-        if not isinstance(self.desirable, (bool, np.bool_)):
-            raise ValueError(f"desirable of action {self.name!r} must be True or False, got {self.desirable!r}")
+        object.__setattr__(self, "desirable", as_bool(self.desirable, f"desirable of action {self.name!r}"))
 
 
 def _real_number(value, name: str) -> float:
-    """One finite real number as a float; ``ValueError`` naming ``name`` otherwise. Booleans and text are slips
-    here, not numbers (numpy would read ``True`` as 1 and ``"1"`` as 1.0)."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    """One finite real number as a float; ``ValueError`` naming ``name`` otherwise (booleans and text are slips,
+    not numbers: :func:`as_real_array` rejects both)."""
     return float(as_real_array(value, name, shape=()))
 
 
