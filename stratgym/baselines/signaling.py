@@ -4,7 +4,10 @@ regions), full revelation, no information, and the Dughmi–Xu sampled epsilon-B
 Every policy is a scheme ``q`` of shape ``(R, A)`` (row ``s`` = distribution of the recommendation in
 region ``s``) returned in a :class:`SignalingResult`, evaluated exactly against the region masses with
 the agent best-responding to each recommendation's posterior (ties to obedience, then to the
-principal; see :mod:`stratgym.games.persuasion`).
+principal; see :mod:`stratgym.games.persuasion`). Ties are the one rule of :mod:`stratgym.games.ties`: posterior
+utilities within ``tie_tol`` (``TIE_TOL``) are tied; these float64 schemes add no precision term, while
+``PersuasionScheme-v0`` widens the zone by its float32 action's precision, so the float32 encoding of
+:func:`optimal_scheme` earns the LP value there.
 
 BIC violations are never silent: the exact solvers (:func:`optimal_scheme`, :func:`full_revelation`,
 :func:`no_information`) raise :class:`BICViolationError` rather than return a scheme whose BIC slack

@@ -35,7 +35,8 @@ from stratgym.envs._spaces import check_action, simplex_action, simplex_box
 from stratgym.games._validation import as_nonnegative_float, as_positive_int
 from stratgym.games.credit import synthetic_credit
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_scheme, equivalence_regions,
-                                       evaluate_scheme, full_revelation_scheme, no_information_scheme)
+                                       evaluate_scheme, full_revelation_scheme, no_information_scheme, precision_unit)
+from stratgym.games.ties import precision_slack
 from stratgym.games.persuasion import _best_responses, _weighted_payoffs  # evaluate_scheme's parts, for envs
 
 
@@ -183,8 +184,11 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     scheme: a distribution over recommended actions for each equivalence region (rules approving the
     same set of actions). The agent hears a recommendation, forms its posterior over regions and
     takes the action of highest posterior expected utility ``1{approved} - c(a)``, following the
-    recommendation when it is among the best (within ``tie_tol``), otherwise the best action the
-    principal values most, then the lowest index. The episode is this one decision, a contextual
+    recommendation when it is among the best, otherwise the best action the principal values most, then
+    the lowest index. Posterior utilities within ``tie_tol`` count as tied, widened by the precision of the
+    action received (:mod:`stratgym.games.ties`: ``A * eps(action dtype)`` times
+    :func:`~stratgym.games.persuasion.precision_unit`), so the float32 encoding of the LP's optimal scheme,
+    which leaves the agent exactly indifferent, earns the LP value. The episode is this one decision, a contextual
     bandit; the same game is played every episode.
 
     A finite ``agent_beta`` replaces that agent by a quantal (logit) one: after recommendation ``a`` it
@@ -258,7 +262,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     | ``penalty_weight`` | float > 0 or ``None`` | ``None`` (:func:`conservative_penalty_weight`) | ``"penalized"`` only: weight of the BIC violation |
     | ``bic_margin`` | float >= 0 or ``None`` | ``None`` (``BIC_MARGIN``) | ``"penalized"`` only: margin of the BIC constraints |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
-    | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
+    | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties (before the action's precision widens it) |
     | ``agent_beta`` | float >= 0 or ``inf`` | ``inf`` (exact agent) | the agent's logit rationality (1/utility units) |
     | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
 
@@ -295,6 +299,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.regions.n_regions,), dtype=np.float32)
         self._observation = scheme_observation(self.regions)
         self._weighted_payoffs = _weighted_payoffs(self.regions)  # evaluate_scheme's game-dependent part
+        self._precision_unit = precision_unit(self.regions)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -305,9 +310,10 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     def step(self, action):
         self._begin_step()
         scheme = simplex_action(self.action_space, action)
-        # evaluate_scheme(regions, scheme, tie_tol, check=False) without the posterior table nobody reads here.
+        # evaluate_scheme(regions, scheme, tie_tol, check=False, precision) without the posterior table nobody reads.
+        widening = precision_slack(action, self.regions.n_actions) * self._precision_unit
         sums, responses, principal_value, agent_value, bic_slack = _best_responses(self._weighted_payoffs, scheme,
-                                                                                   self.tie_tol)
+                                                                                   self.tie_tol, widening)
         info = {"scheme": scheme, "responses": np.array(responses), "principal_value": principal_value,
                 "agent_value": agent_value, "bic_slack": bic_slack}
         if self._quantal:

@@ -46,6 +46,7 @@ from stratgym.games.stateful import (
     per_round_response,
     respond_in_round,
 )
+from stratgym.games.ties import TIE_TOL, precision_slack
 from stratgym.games.stateful import _linear_rational_effort, _played  # unchecked: for policies valid by construction
 
 #: Tolerance (budget units) on efforts returned by a custom :class:`ResponseModel`; see ``check_round_effort``.
@@ -94,11 +95,12 @@ class PerRoundResponse:
         self.model = model
 
     def respond(self, game: StatefulGame, rule: np.ndarray, state: np.ndarray, round_index: int,
-                rng: np.random.Generator | None = None) -> np.ndarray:
-        """This round's effort ``(d,)`` (or ``(k, d)`` for a batch of a linear game; see the class docstring)."""
+                rng: np.random.Generator | None = None, tie_tol: float = TIE_TOL) -> np.ndarray:
+        """This round's effort ``(d,)`` (or ``(k, d)`` for a batch of a linear game; see the class docstring);
+        ``tie_tol``: the tie zone in units of the round's scale (envs widen it by the action's precision)."""
         if not game.is_linear:
             return respond_in_round(game, self.model, rule, state, round_index).effort[0]
-        return per_round_response(game, self.model, rule, round_index)
+        return per_round_response(game, self.model, rule, round_index, tie_tol)
 
     def __repr__(self) -> str:
         return f"PerRoundResponse({self.model!r})"
@@ -242,9 +244,10 @@ class StatefulCommitmentEnv(_StatefulEnv):
     observable features ``o_t = g(W (s_t + e_t))`` and, for retained effort types, an internal state
     ``s_{t+1} = p * s_t + omega * e_t``. The principal moves first (Stackelberg): it commits to
     ``theta_1..theta_T`` and the agent, knowing them, plays a full-horizon best response
-    (``best_response(game, theta, "rational")``; ties broken in the principal's favour, marginal values
-    within ``TIE_TOL`` times the round's ``round_scales`` count as tied; concave ``g`` is solved to the
-    duality gap ``GAP_TOL``). The
+    (``best_response(game, theta, "rational")``; concave ``g`` is solved to the duality gap ``GAP_TOL``). Ties
+    (:mod:`stratgym.games.ties`): marginal values within ``TIE_TOL`` times the round's ``round_scales``, plus
+    the error the precision of the action received can cause (``n * eps(action dtype)`` of that scale), are tied,
+    and go to the principal, so the float32 encoding of the exact optimum earns it. The
     episode is this one decision, a contextual bandit; the same game is played every episode.
 
     Other agents face the same committed policy through ``response_model``: ``"myopic"`` and
@@ -340,11 +343,13 @@ class StatefulCommitmentEnv(_StatefulEnv):
         self._begin_step()
         game = self.game
         theta = simplex_action(self.action_space, action)  # checked, and on the simplex by construction
+        tie_tol = TIE_TOL + precision_slack(action, game.n_features)  # the action's precision widens the ties
         model = self.response_model
         if isinstance(model, str):
-            effort = _linear_rational_effort(game, theta) if game.is_linear else best_response(game, theta, model).effort
+            effort = (_linear_rational_effort(game, theta, tie_tol) if game.is_linear
+                      else best_response(game, theta, model).effort)
         elif type(model) is PerRoundResponse:
-            effort = best_response(game, theta, model.model).effort
+            effort = best_response(game, theta, model.model, tie_tol=tie_tol).effort
         else:
             effort = respond_to_policy(game, model, theta, self.np_random)
         states, features, scores, agent_utility, principal_utility = _played(game, theta, effort)  # rollout()
@@ -378,7 +383,8 @@ class StatefulPrincipalEnv(_StatefulEnv):
     At round ``t`` the principal publishes ``theta_t``; the agent answers with an effort ``e_t`` given
     its state ``s_t``; the state evolves as ``s_{t+1} = p * s_t + omega * e_t``. The agent is a
     :class:`ResponseModel`: ``"myopic"`` (maximizes this round's score), ``"forecasting"`` (re-plans as if
-    ``theta_t`` stayed in force until ``T``), both with ties broken in the principal's favour, or any
+    ``theta_t`` stayed in force until ``T``), both with ties broken in the principal's favour (widened by the
+    action's precision, as in :class:`StatefulCommitmentEnv`), or any
     object with ``respond(game, rule, state, round_index, rng)`` (a learned or bounded-rationality
     agent). The rational agent needs the whole policy in advance: see :class:`StatefulCommitmentEnv`.
     The response is applied exactly once per step.
@@ -455,11 +461,13 @@ class StatefulPrincipalEnv(_StatefulEnv):
         self._feature_scale = _reciprocal_scale(feature_bounds(self.game))
         self._state = self.game.initial_state
 
-    def _respond(self, rule: np.ndarray, state: np.ndarray, round_index: int, rng: np.random.Generator) -> np.ndarray:
-        """The response model's effort ``(d,)``, checked unless the model is the game's own."""
-        effort = self.response_model.respond(self.game, rule, state, round_index, rng)
+    def _respond(self, rule: np.ndarray, state: np.ndarray, round_index: int, rng: np.random.Generator,
+                 tie_tol: float = TIE_TOL) -> np.ndarray:
+        """The response model's effort ``(d,)``, checked unless the model is the game's own (which breaks ties within
+        ``tie_tol`` round scales; custom models have their own rules)."""
         if self._trusted_response:
-            return effort
+            return self.response_model.respond(self.game, rule, state, round_index, rng, tie_tol=tie_tol)
+        effort = self.response_model.respond(self.game, rule, state, round_index, rng)
         return check_round_effort(self.game, effort, name="effort returned by response_model.respond")
 
     def _observation(self, rounds_played, features: np.ndarray, rules: np.ndarray) -> np.ndarray:
@@ -484,7 +492,7 @@ class StatefulPrincipalEnv(_StatefulEnv):
         game = self.game
         rule = simplex_action(self.action_space, action)
         state = self._state
-        effort = self._respond(rule, state, t, self.np_random)
+        effort = self._respond(rule, state, t, self.np_random, TIE_TOL + precision_slack(action, game.n_features))
         features = observe(game, state, effort)
         self._state = next_state(game, state, effort)
         self._round = t + 1
@@ -768,7 +776,7 @@ class _RoundVectorEnv(VectorEnv):
             self._restart(self._ended)
         playing = ~self._ended
         rewards = np.zeros(self.num_envs)
-        info = self._play_round(mapped, np.flatnonzero(playing), rewards)
+        info = self._play_round(mapped, np.flatnonzero(playing), rewards, actions)
         self._rounds[playing] += 1
         terminated = playing & (self._rounds == self.game.horizon)
         self._ended = terminated
@@ -779,8 +787,9 @@ class _RoundVectorEnv(VectorEnv):
         self._rounds[which] = 0
         self._states[which] = self.game.initial_state
 
-    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray) -> dict:
-        """Play one round in sub-envs ``playing`` (indices) with simplex actions ``mapped``; fill ``rewards``."""
+    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray, actions) -> dict:
+        """Play one round in sub-envs ``playing`` (indices) with simplex actions ``mapped`` (of the received
+        ``actions``, whose precision widens the agent's ties); fill ``rewards``."""
         raise NotImplementedError
 
     def _observations(self) -> np.ndarray:
@@ -835,13 +844,14 @@ class StatefulPrincipalVectorEnv(_RoundVectorEnv):
         self._last_features[which] = 0.0
         self._last_rules[which] = 0.0
 
-    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray) -> dict:
+    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray, actions) -> dict:
         game = self.game
         rules, states, rounds = mapped[playing], self._states[playing], self._rounds[playing]
+        tie_tol = TIE_TOL + precision_slack(actions, game.n_features)
         if self._batched_response:
-            efforts = self.single.response_model.respond(game, rules, states, rounds, self.np_random)
+            efforts = self.single.response_model.respond(game, rules, states, rounds, self.np_random, tie_tol=tie_tol)
         else:
-            efforts = np.array([self.single._respond(rule, state, int(t), self.np_random)
+            efforts = np.array([self.single._respond(rule, state, int(t), self.np_random, tie_tol)
                                 for rule, state, t in zip(rules, states, rounds)]).reshape(-1, game.n_efforts)
         features = observe(game, states, efforts)
         self._states[playing] = next_state(game, states, efforts)
@@ -890,7 +900,7 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
         self._plans[which] = plans
         self._round_parts[which] = self.single._observer.round_parts(plans)
 
-    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray) -> dict:
+    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray, actions) -> dict:
         game = self.game
         efforts = mapped[playing, :-1] * game.budget
         states, rounds = self._states[playing], self._rounds[playing]

@@ -19,7 +19,8 @@ Both utilities depend on ``theta`` only through its pattern, so rules with the s
 ``(R, A)`` array whose row ``s`` is the distribution of the recommendation in region ``s``.
 
 Tie-breaking: the agent follows a recommendation when following is among its best actions (posterior
-expected utilities within ``tie_tol`` of the maximum count as ties: "ties go to obedience"); otherwise,
+expected utilities within ``tie_tol`` (default ``TIE_TOL``) of the maximum count as ties: "ties go to obedience";
+the one meaning of a tie in :mod:`stratgym.games.ties`); otherwise,
 and whenever it best-responds without a recommendation, it takes the best action the principal values
 most (ties again within ``tie_tol``), then the lowest action index.
 """
@@ -41,9 +42,8 @@ except ImportError:  # a scipy that moved it: the public cdf, with its requested
 
 from stratgym.games._validation import (as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
+from stratgym.games.ties import TIE_TOL
 
-#: Posterior expected utilities (utility units) within this of each other are ties.
-TIE_TOL = 1e-9
 #: A region counts as non-empty when the enumeration LP certifies a ball of at least this radius
 #: inside it (rows normalized, variables in the unit box); thinner cells have prior mass O(REGION_TOL).
 REGION_TOL = 1e-7
@@ -877,20 +877,25 @@ class SchemeEvaluation:
         return bool(np.all(self.responses[recommended] == np.flatnonzero(recommended)))
 
 
-def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: bool = True) -> SchemeEvaluation:
+def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: bool = True,
+                    precision: float = 0.0) -> SchemeEvaluation:
     """Evaluate scheme ``(R, A)`` exactly: the agent best-responds to each recommendation's posterior.
 
     The joint law of (region, recommendation) is ``masses[s] * scheme[s, a]``; the posterior after
     ``a`` is that column normalized. Ties are judged on posterior (normalized) utilities, i.e. on the
-    unnormalized sums with tolerance ``tie_tol * P(a)`` (``tie_tol >= 0``). ``check=False`` skips validating
+    unnormalized sums with tolerance ``tie_tol * P(a)`` (``tie_tol >= 0``), widened by
+    ``precision * precision_unit(regions)`` for a scheme known only to a relative ``precision`` (an env's float32
+    action: ``stratgym.games.ties.precision_slack``; 0 for an exact scheme). ``check=False`` skips validating
     ``scheme`` (for callers whose schemes are on the simplex by construction, e.g. from ``box_to_simplex``).
     """
     check_instance(regions, Regions, "regions")
     tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
+    precision = as_nonnegative_float(precision, "precision")
     if check:
         scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
     weighted = _weighted_payoffs(regions)
-    sums, responses, principal_value, agent_value, bic_slack = _best_responses(weighted, scheme, tie_tol)
+    sums, responses, principal_value, agent_value, bic_slack = _best_responses(
+        weighted, scheme, tie_tol, precision * precision_unit(regions))
     A = regions.n_actions
     probabilities = sums[:, 2 * A].copy()
     posterior = sums[:, :A] / np.where(probabilities > 0, probabilities, 1.0)[:, None]
@@ -907,9 +912,17 @@ def _weighted_payoffs(regions: Regions) -> np.ndarray:
     return regions.masses[:, None] * stacked
 
 
-def _best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float) -> tuple:
+def precision_unit(regions: Regions) -> float:
+    """``sum_s masses[s] * (max_b u_A(s, b) - min_b u_A(s, b))`` (ex-ante utility units): what a scheme's rows moving by
+    at most 1 in L1 norm can change any recommendation's obedience slack by, the unit of a precision widening of
+    the tie zone (:mod:`stratgym.games.ties`)."""
+    return float(regions.masses @ np.ptp(regions.agent_payoffs, axis=1))
+
+
+def _best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float, widening: float = 0.0) -> tuple:
     """The core of :func:`evaluate_scheme` for a checked scheme ``(R, A)`` and :func:`_weighted_payoffs`:
-    ``(sums, responses, principal_value, agent_value, bic_slack)``.
+    ``(sums, responses, principal_value, agent_value, bic_slack)``. ``widening`` (ex-ante utility units) is added
+    to every recommendation's tie tolerance ``tie_tol * P(a)``.
 
     ``sums`` ``(A, 2A + 1)``: per recommendation ``a``, ``E[u_A(b); a]`` and ``E[u_P(b); a]`` for every ``b``,
     then ``P(a)``, all from one product; ``responses`` is a list. The ``A`` decisions on those sums are made
@@ -924,7 +937,7 @@ def _best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float) ->
     for a, row in enumerate(sums.tolist()):
         agent = row[:A]
         probability = row[A2]
-        tolerance = tie_tol * probability
+        tolerance = tie_tol * probability + widening
         best = max(agent)
         own = agent[a]
         threshold = best - tolerance  # agent_choice's rule: obey if a is among the best, else the principal's favourite

@@ -11,7 +11,8 @@ NeurIPS 2021). Rounds ``t = 1..T`` (0-based ``t = 0..T-1`` in arrays):
 
 Tie-breaking (strong Stackelberg): whenever the agent is indifferent between options, it takes the one
 the principal values most (largest ``lambda_j``); remaining ties go to the lowest effort index, and
-"no effort" counts as the last option. Marginal values within ``tie_tol`` of the maximum are ties.
+"no effort" counts as the last option. Marginal values within ``tie_tol`` (default ``TIE_TOL``) times the round's
+scale (:func:`round_scales`) of the maximum are ties: the one meaning of a tie in :mod:`stratgym.games.ties`.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from scipy.optimize import linprog, minimize
 
 from stratgym.games._validation import (as_float_array, as_nonnegative_float, as_positive_int, as_real_array,
                                         check_range)
+from stratgym.games.ties import TIE_TOL
 
 #: Agent response models of this game: full-horizon best response, current round only, and
 #: re-planning each round as if the current rule stayed in force.
 RESPONSE_MODELS = ("rational", "myopic", "forecasting")
 
-#: Default tolerance below which two marginal values count as tied.
-TIE_TOL = 1e-9
 #: Default duality-gap tolerance (in utility units) of the concave best response.
 GAP_TOL = 1e-7
 
