@@ -172,3 +172,55 @@ def test_evaluate_scheme_widening_matches_the_env():
     assert evaluation.principal_value == reward
     assert evaluation.responses.tolist() == info["responses"].tolist()
     assert precision_unit(regions) == pytest.approx(float(regions.masses @ np.ptp(regions.agent_payoffs, axis=1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The widening never lets a float32 action beat the optimum
+# ---------------------------------------------------------------------------------------------
+
+def float32_actions(optimum: np.ndarray, rng: np.random.Generator, count: int, favourite=None) -> list[np.ndarray]:
+    """Random Box actions, the optimum's encoding nudged by a few float32 ulps (where the widening acts), and, with
+    a ``favourite`` point, the optimum pushed towards it by 1e-6 .. 1e-2 (past the agent's indifference: a zone
+    wider than the precision needs would let these earn more than the optimum)."""
+    encoded = simplex_to_box(optimum)
+    nudged = [np.clip(encoded + rng.integers(-4, 5, encoded.shape) * np.spacing(encoded), -1, 1).astype(np.float32)
+              for _ in range(count)]
+    uniform = [rng.uniform(-1, 1, encoded.shape).astype(np.float32) for _ in range(count)]
+    pushed = [] if favourite is None else [simplex_to_box((1 - step) * optimum + step * favourite)
+                                           for step in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)]
+    return nudged + uniform + pushed
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_no_float32_action_beats_the_stateful_optimum(chunk):
+    rng = np.random.default_rng(chunk)
+    beaten = []
+    for seed in range(chunk * 50, (chunk + 1) * 50):
+        game = tied_stateful_game(seed)
+        result = solve(game)
+        env = StatefulCommitmentEnv(game)
+        for action in float32_actions(result.theta, rng, 10):
+            env.reset(seed=0)
+            if env.step(action)[1] > result.principal_utility + REL * abs(result.principal_utility) + 1e-12:
+                beaten.append(seed)
+    assert not beaten
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_no_float32_action_beats_the_lp_value(chunk):
+    rng = np.random.default_rng(chunk)
+    beaten = []
+    for seed in range(chunk * 40, (chunk + 1) * 40):
+        game = tied_persuasion_game(seed)
+        regions = equivalence_regions(game, rng=np.random.default_rng(seed), n_samples=20_000)
+        best = optimal_scheme(regions)
+        scale = float(np.abs(regions.principal_payoffs).max())
+        env = PersuasionSchemeEnv(game, regions=regions)
+        favourite = np.eye(regions.n_actions)[regions.principal_payoffs.argmax(axis=1)]
+        for action in float32_actions(best.scheme, rng, 10, favourite):
+            env.reset(seed=0)
+            # Obeying a violation inside the widening (~A eps of the payoff scale) buys at most that much value over
+            # the agent's utility gap per unit of mass: 1e-6 on these instances (seed 3: 1.01e-6), so 1e-5.
+            if env.step(action)[1] > best.principal_value + 10 * REL * max(abs(best.principal_value), scale):
+                beaten.append(seed)
+    assert not beaten

@@ -22,6 +22,13 @@ is rounded entry by entry by at most ``eps / 4`` (``|a| <= 1``), so ``|dw_i| <= 
 the unit moves by at most ``k eps / 4`` units, a difference of two by ``k eps / 2``: ``k eps`` leaves a factor
 2. With that, the float32 encoding of every exact optimum earns the optimum in the env (tested on hundreds of
 random instances); a rule that only a coarser encoding reaches (``sum(w) < 1``) gets no wider zone.
+
+What the widening costs: an env can credit a float32 action with a tie the float64 solver would not see. In
+the stateful game that changes the agent's choice only if the game has a preference within about ``1e-7`` of
+the round's scale (a near tie; the solvers' optimum at ``TIE_TOL`` is then below what such an action earns).
+In persuasion the agent obeys a recommendation violating BIC by less than the widening, which buys at most
+that violation over the agent's utility gap per unit of mass: about ``1e-6`` of the payoff scale on the tested
+instances. Both are checked: no float32 action tried beats the optimum by more.
 """
 
 from __future__ import annotations
