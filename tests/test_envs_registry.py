@@ -159,3 +159,35 @@ def test_observations_and_rewards_stay_valid(env_id):
         if terminated or truncated:
             obs, _ = env.reset()
             assert obs in env.observation_space
+
+
+def test_rgb_array_frames_have_one_shape_and_show_the_step(env_id):
+    """SB3's make_vec_env and Gymnasium's RecordVideo ask for rgb_array: uint8 RGB frames of one shape per env,
+    from the reset on, drawing the step's arrays after a step."""
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    first = env.render()
+    assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
+    env.action_space.seed(0)
+    for _ in range(3):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        frame = env.render()
+        assert frame.shape == first.shape and frame.dtype == np.uint8
+        assert np.any(frame != 255), "the frame of a step draws something"
+        if terminated or truncated:
+            env.reset()
+            assert env.render().shape == first.shape
+
+
+def test_make_vec_env_with_sb3_defaults_trains(env_id):
+    """make_vec_env passes render_mode="rgb_array" by default; a short learn must go through on every env."""
+    from stable_baselines3 import DQN, PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vec_env = make_vec_env(env_id, n_envs=2, seed=0)
+    discrete = isinstance(vec_env.action_space, spaces.Discrete)
+    model = (DQN("MlpPolicy", vec_env, learning_starts=16, buffer_size=64, seed=0) if discrete
+             else PPO("MlpPolicy", vec_env, n_steps=16, batch_size=32, n_epochs=1, seed=0))
+    model.learn(64)
+    assert model.num_timesteps >= 64
+    assert vec_env.render().dtype == np.uint8  # SB3's tiled frame of the sub-envs

@@ -85,6 +85,15 @@ class _PersuasionEnv(RoundEnv):
         """A region index with probability proportional to its mass."""
         return self._draw(self._cumulative_masses)
 
+    def _render_panels(self) -> list[np.ndarray]:
+        """``info``'s arrays, then its indices as one-hot rows (region, recommendation, action, best response), then
+        a committed ``scheme`` ``(R, A)`` if the env has one: what an ``rgb_array`` frame draws."""
+        sizes = {"region": self.regions.n_regions, "recommendation": self.regions.n_actions,
+                 "action": self.regions.n_actions, "best_response": self.regions.n_actions}
+        one_hot = [np.eye(size)[self._last_info[key]][None, :] for key, size in sizes.items() if key in self._last_info]
+        scheme = getattr(self, "scheme", None)
+        return super()._render_panels() + one_hot + ([scheme] if isinstance(scheme, np.ndarray) else [])
+
 
 # ---------------------------------------------------------------------------------------------
 # The principal commits to a whole scheme
@@ -264,7 +273,7 @@ class PersuasionSchemeEnv(_PersuasionEnv):
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties (before the action's precision widens it) |
     | ``agent_beta`` | float >= 0 or ``inf`` | ``inf`` (exact agent) | the agent's logit rationality (1/utility units) |
-    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` after the step: ``scheme`` ``(R, A)``, ``responses`` ``(A,)`` (the exact agent's response to
     each recommendation), ``principal_value``, ``agent_value``, ``bic_slack`` (exact), for a quantal agent
@@ -527,7 +536,7 @@ class PersuasionRecommendEnv(_PersuasionEnv):
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | ties in the receiver's prior best response |
     | ``history`` | bool | ``True`` | observe the cumulative gain of following each recommendation |
-    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` of a step: ``region``, ``recommendation``, ``action``, ``followed``, ``principal_utility``,
     ``agent_utility`` (the receiver's realized ``u_A``).
@@ -706,7 +715,7 @@ class PersuasionAgentEnv(_PersuasionEnv):
     | ``scheme`` | a name of ``SCHEME_BUILDERS`` or an ``(R, A)`` array | ``"optimal"`` | the principal's committed scheme |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | ties in the named schemes' best responses |
-    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info``: at reset the ``recommendation``; after the step also ``region``, ``action``,
     ``principal_utility`` and ``best_response`` (the posterior best response to the recommendation).

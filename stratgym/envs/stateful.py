@@ -309,7 +309,7 @@ class StatefulCommitmentEnv(_StatefulEnv):
     |---|---|---|---|
     | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
     | ``response_model`` | ``"rational"``, ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"rational"`` | the agent |
-    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` after the step: ``theta`` ``(T, n)``, ``effort`` ``(T, d)``, ``states`` ``(T + 1, d)``,
     ``features`` ``(T, n)``, ``scores`` ``(T,)``, ``agent_utility``, ``principal_utility``.
@@ -434,7 +434,7 @@ class StatefulPrincipalEnv(_StatefulEnv):
     |---|---|---|---|
     | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
     | ``response_model`` | ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"myopic"`` | the agent |
-    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` of a step: ``rule`` ``theta_t`` ``(n,)``, ``state`` ``s_t`` ``(d,)``, ``effort`` ``e_t``
     ``(d,)``, ``features`` ``o_t`` ``(n,)``, ``score`` ``y_t`` (for logging and scoring; not observed).
@@ -650,7 +650,7 @@ class StatefulAgentEnv(_StatefulEnv):
     |---|---|---|---|
     | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
     | ``principal`` | ``(T, n)`` array, ``"random"`` or ``callable(rng) -> (T, n)`` | ``"random"`` | the plan faced |
-    | ``render_mode`` | ``"ansi"`` or ``None`` | ``None`` | text rendering of the last step |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     Plans must have rows on the simplex (tolerance 1e-6; rows are then clipped at 0 and renormalized).
     ``info`` of a reset: ``theta`` ``(T, n)``; of a step: ``rule`` ``theta_t`` ``(n,)``, ``state`` ``s_t``
