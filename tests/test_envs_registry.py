@@ -191,3 +191,27 @@ def test_make_vec_env_with_sb3_defaults_trains(env_id):
     model.learn(64)
     assert model.num_timesteps >= 64
     assert vec_env.render().dtype == np.uint8  # SB3's tiled frame of the sub-envs
+
+
+VECTOR_IDS = [env_id for env_id in ENV_IDS if gym.spec(env_id).vector_entry_point is not None]
+
+
+@pytest.mark.parametrize("vector_id", VECTOR_IDS)
+def test_native_vector_envs_equal_synchronous_copies(vector_id):
+    """Every registered native vector env (default instance) steps like Gymnasium's synchronous vector of the scalar
+    env under the same seeds, autoresets included, and declares its autoreset mode. The native agent env draws every
+    sub-env's random plan from its one generator (Gymnasium seeds each copy apart), so it gets a fixed plan here."""
+    kwargs = {}
+    if vector_id == "stratgym/StatefulAgent-v0":
+        game = gym.make(vector_id).unwrapped.game
+        kwargs["principal"] = np.random.default_rng(0).dirichlet(np.ones(game.n_features), size=game.horizon)
+    native = gym.make_vec(vector_id, num_envs=3, vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(vector_id, num_envs=3, vectorization_mode="sync", **kwargs)
+    assert native.metadata["autoreset_mode"] == sync.metadata["autoreset_mode"]
+    np.testing.assert_array_equal(native.reset(seed=5)[0], sync.reset(seed=5)[0])
+    native.action_space.seed(5)
+    for _ in range(12):
+        actions = native.action_space.sample()
+        got, expected = native.step(actions), sync.step(actions)
+        for a, b in zip(got[:4], expected[:4]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

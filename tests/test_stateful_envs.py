@@ -26,6 +26,7 @@ from stratgym.envs.stateful import (
     StatefulAgentEnv,
     StatefulAgentVectorEnv,
     StatefulCommitmentEnv,
+    StatefulCommitmentVectorEnv,
     StatefulPrincipalEnv,
     StatefulPrincipalVectorEnv,
     describe_game,
@@ -35,6 +36,7 @@ from stratgym.envs.stateful import (
 )
 from stratgym.games.stateful import (
     CONVERSIONS,
+    StatefulGame,
     best_response,
     classroom,
     marginal_values,
@@ -527,9 +529,33 @@ class RuleFollowingAgent:
 
 
 def _vector_and_sync(kind: str, num_envs: int, **kwargs):
-    vector_class = {PRINCIPAL: StatefulPrincipalVectorEnv, AGENT: StatefulAgentVectorEnv}[kind]
+    vector_class = {COMMITMENT: StatefulCommitmentVectorEnv, PRINCIPAL: StatefulPrincipalVectorEnv,
+                    AGENT: StatefulAgentVectorEnv}[kind]
     return (vector_class(num_envs, **kwargs),
             gym.make_vec(kind, num_envs=num_envs, vectorization_mode="sync", **kwargs))
+
+
+def _assert_vector_equals_sync(kind: str, num_envs: int, n_steps: int, rng, info_keys, **kwargs) -> None:
+    """The native vector env and Gymnasium's synchronous copies of the scalar env agree step for step, autoresets
+    (NEXT_STEP) included, on the same seeded float32 actions."""
+    vector, sync = _vector_and_sync(kind, num_envs, **kwargs)
+    assert vector.observation_space == sync.observation_space and vector.action_space == sync.action_space
+    obs_vector, _ = vector.reset(seed=1)
+    obs_sync, _ = sync.reset(seed=1)
+    np.testing.assert_array_equal(obs_vector, obs_sync)
+    for _ in range(n_steps):
+        actions = rng.uniform(-1, 1, vector.action_space.shape).astype(np.float32)
+        obs_vector, rewards_vector, terminated_vector, truncated_vector, info_vector = vector.step(actions)
+        obs_sync, rewards_sync, terminated_sync, truncated_sync, info_sync = sync.step(actions)
+        np.testing.assert_allclose(obs_vector, obs_sync, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(rewards_vector, rewards_sync, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(terminated_vector, terminated_sync)
+        np.testing.assert_array_equal(truncated_vector, truncated_sync)
+        np.testing.assert_array_equal(info_vector["_effort"], info_sync.get("_effort", np.zeros(num_envs, bool)))
+        if info_vector["_effort"].any():
+            for key in info_keys:  # the scalar env's info, batched
+                np.testing.assert_allclose(info_vector[key][info_vector["_" + key]],
+                                           info_sync[key][info_sync["_" + key]], rtol=1e-6, atol=1e-12)
 
 
 @settings(max_examples=12, deadline=None)
@@ -542,25 +568,30 @@ def test_vector_envs_equal_synchronous_copies_of_the_scalar_env(seed, num_envs, 
     else:
         kind = PRINCIPAL
         kwargs = dict(game=game, response_model=RuleFollowingAgent() if opponent == "custom agent" else opponent)
-    vector, sync = _vector_and_sync(kind, num_envs, **kwargs)
-    assert vector.observation_space == sync.observation_space and vector.action_space == sync.action_space
-    obs_vector, _ = vector.reset(seed=1)
-    obs_sync, _ = sync.reset(seed=1)
-    np.testing.assert_array_equal(obs_vector, obs_sync)
     # Enough steps for several episodes each, so autoresets (NEXT_STEP) are compared too.
-    for _ in range(3 * game.horizon + 2):
-        actions = rng.uniform(-1, 1, vector.action_space.shape).astype(np.float32)
-        obs_vector, rewards_vector, terminated_vector, truncated_vector, info_vector = vector.step(actions)
-        obs_sync, rewards_sync, terminated_sync, truncated_sync, info_sync = sync.step(actions)
-        np.testing.assert_allclose(obs_vector, obs_sync, rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(rewards_vector, rewards_sync, rtol=1e-12, atol=1e-12)
-        np.testing.assert_array_equal(terminated_vector, terminated_sync)
-        np.testing.assert_array_equal(truncated_vector, truncated_sync)
-        np.testing.assert_array_equal(info_vector["_effort"], info_sync.get("_effort", np.zeros(num_envs, bool)))
-        if info_vector["_effort"].any():
-            for key in ("rule", "state", "effort", "features", "score"):  # the scalar env's round info, batched
-                np.testing.assert_allclose(info_vector[key][info_vector["_" + key]],
-                                           info_sync[key][info_sync["_" + key]], rtol=1e-6, atol=1e-12)
+    _assert_vector_equals_sync(kind, num_envs, 3 * game.horizon + 2, rng,
+                               ("rule", "state", "effort", "features", "score"), **kwargs)
+
+
+@settings(max_examples=16, deadline=None)
+@given(seed=seeds, num_envs=st.integers(1, 5),
+       opponent=st.sampled_from(["rational", "myopic", "forecasting", "custom agent", "concave"]))
+def test_commitment_vector_env_equals_synchronous_copies_of_the_scalar_env(seed, num_envs, opponent):
+    game, rng = _random_instance(seed, conversion="sqrt" if opponent == "concave" else "linear", max_horizon=3)
+    model = {"custom agent": RuleFollowingAgent(), "concave": "rational"}.get(opponent, opponent)
+    _assert_vector_equals_sync(COMMITMENT, num_envs, 5, rng, ("theta", "effort", "states", "features", "scores",
+                                                              "agent_utility", "principal_utility"),
+                               game=game, response_model=model)
+
+
+def test_commitment_vector_env_earns_the_float32_optimum_in_every_sub_env():
+    """The batched rational agent breaks ties as the scalar one: the float32 optimum of a tied game earns it."""
+    game = StatefulGame(conversion_matrix=[[3, 1.5, 0], [0, 0.5, 1]], retention=[0, 0, 0], effort_value=[0, 1, 0],
+                        horizon=3)
+    envs = StatefulCommitmentVectorEnv(num_envs=4, game=game)
+    envs.reset(seed=0)
+    action = simplex_to_box(np.tile([0.25, 0.75], (3, 1)))
+    assert envs.step(np.stack([action] * 4))[1].tolist() == [3.0] * 4
 
 
 def test_vector_agent_env_is_seeded_and_checks_its_inputs():

@@ -12,7 +12,8 @@ import gymnasium as gym
 #: envs end by termination after the game's T rounds; the repeated persuasion env has no natural end,
 #: so its registered time limit truncates it.
 ENVIRONMENTS = {
-    "stratgym/StatefulCommitment-v0": ("stratgym.envs.stateful:StatefulCommitmentEnv", {}),
+    "stratgym/StatefulCommitment-v0": ("stratgym.envs.stateful:StatefulCommitmentEnv",
+                                       {"vector_entry_point": "stratgym.envs.stateful:StatefulCommitmentVectorEnv"}),
     "stratgym/StatefulPrincipal-v0": ("stratgym.envs.stateful:StatefulPrincipalEnv",
                                       {"vector_entry_point": "stratgym.envs.stateful:StatefulPrincipalVectorEnv"}),
     "stratgym/StatefulAgent-v0": ("stratgym.envs.stateful:StatefulAgentEnv",

@@ -7,7 +7,7 @@ Strategic Regression", NeurIPS 2021; the model is ``stratgym.games.stateful``).
 | ``StatefulPrincipalEnv`` (``stratgym/StatefulPrincipal-v0``) | principal | one round: publish ``theta_t`` | a :class:`ResponseModel` (myopic, forecasting, learned, ...) |
 | ``StatefulAgentEnv`` (``stratgym/StatefulAgent-v0``) | agent | one round: spend effort ``e_t`` | a principal plan (fixed, random, or a callable) |
 
-The two round-by-round envs have native vector versions (``StatefulPrincipalVectorEnv``,
+The three envs have native vector versions (``StatefulCommitmentVectorEnv``, ``StatefulPrincipalVectorEnv``,
 ``StatefulAgentVectorEnv``) that step many episodes with one numpy call per operation.
 
 Every env takes any :class:`~stratgym.games.stateful.StatefulGame` (``gym.make(id, game=...)``;
@@ -39,12 +39,14 @@ from stratgym.games.stateful import (
     check_assessment_policy,
     classroom,
     clip_rows,
+    favoured_option,
     largest_marginal_values,
     marginal_value_operator,
     next_state,
     observe,
     per_round_response,
     respond_in_round,
+    round_scales,
 )
 from stratgym.games.ties import TIE_TOL, precision_slack
 from stratgym.games.stateful import _linear_rational_effort, _played  # unchecked: for policies valid by construction
@@ -314,6 +316,11 @@ class StatefulCommitmentEnv(_StatefulEnv):
     ``info`` after the step: ``theta`` ``(T, n)``, ``effort`` ``(T, d)``, ``states`` ``(T + 1, d)``,
     ``features`` ``(T, n)``, ``scores`` ``(T,)``, ``agent_utility``, ``principal_utility``.
 
+    ## Vectorized environment
+
+    :class:`StatefulCommitmentVectorEnv` steps many episodes at once with numpy (vector entry point
+    ``stratgym.envs.stateful:StatefulCommitmentVectorEnv``, autoreset ``NEXT_STEP``).
+
     ## Version History
 
     * v0: Initial version.
@@ -339,19 +346,23 @@ class StatefulCommitmentEnv(_StatefulEnv):
         self._last_info = {}
         return self._description.copy(), {}
 
+    def _response(self, theta: np.ndarray, tie_tol: float, rng: np.random.Generator) -> np.ndarray:
+        """The agent's effort policy ``(T, d)`` against the checked policy ``theta`` ``(T, n)``, the game's own models
+        breaking ties within ``tie_tol`` round scales; a custom model draws from ``rng``."""
+        game, model = self.game, self.response_model
+        if isinstance(model, str):
+            return (_linear_rational_effort(game, theta, tie_tol) if game.is_linear
+                    else best_response(game, theta, model).effort)
+        if type(model) is PerRoundResponse:
+            return best_response(game, theta, model.model, tie_tol=tie_tol).effort
+        return respond_to_policy(game, model, theta, rng)
+
     def step(self, action):
         self._begin_step()
         game = self.game
         theta = simplex_action(self.action_space, action)  # checked, and on the simplex by construction
-        tie_tol = TIE_TOL + precision_slack(action, game.n_features)  # the action's precision widens the ties
-        model = self.response_model
-        if isinstance(model, str):
-            effort = (_linear_rational_effort(game, theta, tie_tol) if game.is_linear
-                      else best_response(game, theta, model).effort)
-        elif type(model) is PerRoundResponse:
-            effort = best_response(game, theta, model.model, tie_tol=tie_tol).effort
-        else:
-            effort = respond_to_policy(game, model, theta, self.np_random)
+        # The action's precision widens the ties.
+        effort = self._response(theta, TIE_TOL + precision_slack(action, game.n_features), self.np_random)
         states, features, scores, agent_utility, principal_utility = _played(game, theta, effort)  # rollout()
         self._round = 1
         reward = float(principal_utility)
@@ -778,7 +789,7 @@ class _RoundVectorEnv(VectorEnv):
         rewards = np.zeros(self.num_envs)
         info = self._play_round(mapped, np.flatnonzero(playing), rewards, actions)
         self._rounds[playing] += 1
-        terminated = playing & (self._rounds == self.game.horizon)
+        terminated = playing & (self._rounds == self.single._episode_length)
         self._ended = terminated
         return self._observations(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
 
@@ -914,3 +925,70 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
     def _observations(self) -> np.ndarray:
         parts = self._round_parts[np.arange(self.num_envs), self._rounds]
         return self.single._observer.observe(parts, self._states)
+
+
+class StatefulCommitmentVectorEnv(_RoundVectorEnv):
+    """``num_envs`` :class:`StatefulCommitmentEnv` episodes stepped together (native vector env).
+
+    Same game, response model, spaces (batched), rewards and observations as :class:`StatefulCommitmentEnv`;
+    autoreset ``NEXT_STEP`` (see ``_RoundVectorEnv``): an episode is one step, so a sub-env that just played is
+    reset by the next step. The game's own models on a linear game answer every sub-env with a few batched numpy
+    calls (the rational agent's marginal values are one product with ``marginal_value_operator``, the per-round
+    models' one :func:`~stratgym.games.stateful.per_round_response` over all rounds), with the ties of the scalar
+    env; concave games and custom :class:`ResponseModel` objects answer one sub-env at a time with this env's
+    ``np_random``. ``info``: the scalar env's keys batched (``theta`` ``(num_envs, T, n)``, ``effort``
+    ``(num_envs, T, d)``, ``states``, ``features``, ``scores``, ``agent_utility``, ``principal_utility``), each with
+    its mask ``_<key>``.
+
+    ```python
+    >>> import numpy as np
+    >>> from stratgym.envs.stateful import StatefulCommitmentVectorEnv
+    >>> from stratgym.games.stateful import classroom
+    >>> envs = StatefulCommitmentVectorEnv(num_envs=2, game=classroom(horizon=3))
+    >>> obs, info = envs.reset(seed=0)
+    >>> obs, rewards, terminated, truncated, info = envs.step(np.zeros((2, 3, 2), dtype=np.float32))
+    >>> rewards, terminated
+    (array([2., 2.]), array([ True,  True]))
+
+    ```
+    """
+
+    def __init__(self, num_envs: int = 1, game: StatefulGame | None = None,
+                 response_model: str | ResponseModel = "rational"):
+        single = StatefulCommitmentEnv(game, response_model=response_model)
+        super().__init__(single, num_envs)
+        game, model = self.game, single.response_model
+        T, n, d = game.horizon, game.n_features, game.n_efforts
+        self._batched_model = (model if isinstance(model, str) else model.model
+                               if type(model) is PerRoundResponse else None) if game.is_linear else None
+        if self._batched_model == "rational":
+            self._operator = marginal_value_operator(game).reshape(T * d, T * n)
+            self._scales = round_scales(game)
+        self._round_indices = np.arange(T)
+
+    def _efforts(self, thetas: np.ndarray, tie_tol: float) -> np.ndarray:
+        """Effort policies ``(k, T, d)`` of the agent against checked policies ``thetas`` ``(k, T, n)``."""
+        game = self.game
+        k, T = thetas.shape[0], game.horizon
+        if self._batched_model == "rational":
+            values = (thetas.reshape(k, T * game.n_features) @ self._operator.T).reshape(k, T, game.n_efforts)
+            return favoured_option(game, values, self._scales, tie_tol)
+        if self._batched_model is not None:  # myopic / forecasting: each round answers its own rule
+            rounds = np.tile(self._round_indices, k)
+            efforts = per_round_response(game, self._batched_model, thetas.reshape(k * T, game.n_features), rounds, tie_tol)
+            return efforts.reshape(k, T, game.n_efforts)
+        return np.array([self.single._response(theta, tie_tol, self.np_random) for theta in thetas]).reshape(
+            k, T, game.n_efforts)
+
+    def _play_round(self, mapped: np.ndarray, playing: np.ndarray, rewards: np.ndarray, actions) -> dict:
+        game = self.game
+        thetas = mapped[playing]
+        efforts = self._efforts(thetas, TIE_TOL + precision_slack(actions, game.n_features))
+        states, features, scores, agent_utility, principal_utility = _played(game, thetas, efforts)
+        rewards[playing] = principal_utility
+        return self._masked_info({"theta": thetas, "effort": efforts, "states": states, "features": features,
+                                  "scores": scores, "agent_utility": agent_utility,
+                                  "principal_utility": principal_utility}, playing, self.num_envs)
+
+    def _observations(self) -> np.ndarray:
+        return np.repeat(self.single._description[None], self.num_envs, axis=0)
