@@ -10,12 +10,12 @@ Strategic Regression", NeurIPS 2021; the model is ``stratgym.games.stateful``).
 The three envs have native vector versions (``StatefulCommitmentVectorEnv``, ``StatefulPrincipalVectorEnv``,
 ``StatefulAgentVectorEnv``) that step many episodes with one numpy call per operation.
 
-Every env takes any :class:`~stratgym.games.stateful.StatefulGame` (``gym.make(id, game=...)``;
-``None`` means ``classroom()``), maps Box ``[-1, 1]`` actions onto the simplex with
-:func:`~stratgym.envs._spaces.box_to_simplex`, rejects NaN, wrongly shaped or out-of-Box actions with
-``ValueError``, raises :class:`gymnasium.error.ResetNeeded` when stepped before ``reset`` or after the
-episode ended, and draws randomness only from ``self.np_random``. Observations are float32 and
-normalized by bounds computed from the game, so they always lie in the declared Box.
+Every env takes any :class:`~stratgym.games.stateful.StatefulGame` (``gym.make(id, game=...)``; ``None`` means
+``classroom_project()``, on which the uniform rule is far from optimal), maps Box ``[-1, 1]`` actions onto the
+simplex with :func:`~stratgym.envs._spaces.box_to_simplex`, rejects NaN, wrongly shaped or out-of-Box actions
+with ``ValueError``, raises :class:`gymnasium.error.ResetNeeded` when stepped before ``reset`` or after the
+episode ended, and draws randomness only from ``self.np_random``. Observations are float32 and normalized by
+bounds computed from the game, so they always lie in the declared Box.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from stratgym.games.stateful import (
     StatefulGame,
     best_response,
     check_assessment_policy,
-    classroom,
+    classroom_project,
     clip_rows,
     favoured_option,
     largest_marginal_values,
@@ -208,10 +208,10 @@ def describe_game(game: StatefulGame) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _as_game(game) -> StatefulGame:
-    if game is None:
-        return classroom()
+    if game is None:  # classroom() itself does not discriminate: its uniform rule is already optimal
+        return classroom_project()
     if not isinstance(game, StatefulGame):
-        raise ValueError(f"game must be a StatefulGame (or None for classroom()), got {type(game).__name__}")
+        raise ValueError(f"game must be a StatefulGame (or None for classroom_project()), got {type(game).__name__}")
     return game
 
 
@@ -237,7 +237,7 @@ class StatefulCommitmentEnv(_StatefulEnv):
     | Observations | Box ``(n d + 4 d + 2 + len(CONVERSIONS),)``: the game instance, normalized |
     | Players | principal (learns); rational agent (exact best response), or ``response_model`` |
     | Reference solver | ``stratgym.baselines`` ``solve(game, response_model)`` (exact MILP / per-round optimum for linear ``g``) |
-    | Known optimum | ``classroom(T)``: ``U_P* = T - 1`` (study in rounds ``1..T-1``); ``T = 5``: 4 |
+    | Known optimum | default ``classroom_project(5)``: ``U_P* = 5`` (uniform rule: 3); ``classroom(T)``: ``U_P* = T - 1`` (study in rounds ``1..T-1``) |
 
     ## Description
 
@@ -309,7 +309,7 @@ class StatefulCommitmentEnv(_StatefulEnv):
 
     | Parameter | Type | Default | Description |
     |---|---|---|---|
-    | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
+    | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom_project()``) | the game instance |
     | ``response_model`` | ``"rational"``, ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"rational"`` | the agent |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
@@ -386,7 +386,7 @@ class StatefulPrincipalEnv(_StatefulEnv):
     | Observations | Box ``(1 + 2n,)``: round, last round's features, last rule |
     | Players | principal (learns); agent = ``response_model`` (myopic, forecasting, or any :class:`ResponseModel`) |
     | Reference solver | ``stratgym.baselines`` ``solve(game, response_model)`` (myopic / forecasting) |
-    | Known optimum | ``classroom(5)``: ``U_P* = 4`` against forecasting (e.g. uniform rules), 0 against myopic |
+    | Known optimum | default ``classroom_project(5)``: ``U_P* = 5`` against myopic and forecasting (uniform rule: 0 and 3) |
 
     ## Description
 
@@ -435,7 +435,7 @@ class StatefulPrincipalEnv(_StatefulEnv):
     >>> import stratgym
     >>> env = gym.make("stratgym/StatefulPrincipal-v0", response_model="forecasting")
     >>> obs, info = env.reset(seed=0)
-    >>> obs, reward, terminated, truncated, info = env.step(np.zeros(2, dtype=np.float32))
+    >>> obs, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
     >>> reward, info["effort"]
     (1.0, array([0., 1., 0.]))
 
@@ -443,7 +443,7 @@ class StatefulPrincipalEnv(_StatefulEnv):
 
     | Parameter | Type | Default | Description |
     |---|---|---|---|
-    | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
+    | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom_project()``) | the game instance |
     | ``response_model`` | ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"myopic"`` | the agent |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
@@ -648,18 +648,18 @@ class StatefulAgentEnv(_StatefulEnv):
     >>> import gymnasium as gym
     >>> import numpy as np
     >>> import stratgym
-    >>> env = gym.make("stratgym/StatefulAgent-v0", principal=np.full((5, 2), 0.5))
+    >>> env = gym.make("stratgym/StatefulAgent-v0", principal=np.full((5, 3), 1 / 3))
     >>> obs, info = env.reset(seed=0)
     >>> study = np.array([-1, 1, -1, -1], dtype=np.float32)  # all budget on effort type 1
     >>> obs, reward, terminated, truncated, info = env.step(study)
     >>> round(reward, 6), info["effort"]
-    (0.4, array([0., 1., 0.]))
+    (0.15, array([0., 1., 0.]))
 
     ```
 
     | Parameter | Type | Default | Description |
     |---|---|---|---|
-    | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom()``) | the game instance |
+    | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom_project()``) | the game instance |
     | ``principal`` | ``(T, n)`` array, ``"random"`` or ``callable(rng) -> (T, n)`` | ``"random"`` | the plan faced |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
@@ -834,7 +834,7 @@ class StatefulPrincipalVectorEnv(_RoundVectorEnv):
     >>> from stratgym.envs.stateful import StatefulPrincipalVectorEnv
     >>> envs = StatefulPrincipalVectorEnv(num_envs=3, response_model="forecasting")
     >>> obs, info = envs.reset(seed=0)
-    >>> obs, rewards, terminated, truncated, info = envs.step(np.zeros((3, 2), dtype=np.float32))
+    >>> obs, rewards, terminated, truncated, info = envs.step(np.zeros((3, 3), dtype=np.float32))
     >>> rewards
     array([1., 1., 1.])
 
@@ -890,10 +890,10 @@ class StatefulAgentVectorEnv(_RoundVectorEnv):
     ```python
     >>> import numpy as np
     >>> from stratgym.envs.stateful import StatefulAgentVectorEnv
-    >>> envs = StatefulAgentVectorEnv(num_envs=2, principal=np.full((5, 2), 0.5))
+    >>> envs = StatefulAgentVectorEnv(num_envs=2, principal=np.full((5, 3), 1 / 3))
     >>> obs, info = envs.reset(seed=0)
     >>> obs.shape
-    (2, 17)
+    (2, 22)
 
     ```
     """

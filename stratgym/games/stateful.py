@@ -826,6 +826,27 @@ def classroom(horizon: int = 5, **changes) -> StatefulGame:
     return StatefulGame(**fields)
 
 
+def classroom_project(horizon: int = 5, **changes) -> StatefulGame:
+    """The classroom with a graded project: studying must be rewarded through the one score cheating cannot move.
+
+    Efforts (d=3) as in :func:`classroom`: copy, study, look up answers; features (n=3): test, homework, project.
+    ``W = [[1, 0.1, 0], [0, 0.1, 1], [0, 0.25, 0]]``: each form of cheating raises one score by 1; studying raises
+    test and homework by only 0.1 but is the only way to raise the project score (by 0.25). Studying is retained
+    (``omega = (0, 1, 0)``), ``p = 1``, ``B = 1``, ``gamma = 1``, and the teacher values study only
+    (``lambda = (0, 1, 0)``).
+
+    Under the uniform rule a unit of study is worth ``0.45 / 3 = 0.15`` per remaining round against ``1/3`` for
+    either form of cheating: a myopic agent cheats in every round (``U_P = 0``) and a rational or forecasting one
+    studies only while three or more rounds remain (``U_P = max(T - 2, 0)``). Putting enough weight on the project
+    (e.g. all of it, the best constant rule) makes study the best response in every round: ``U_P* = T`` against
+    all three response models. ``changes`` override any field.
+    """
+    fields = dict(conversion_matrix=[[1.0, 0.1, 0.0], [0.0, 0.1, 1.0], [0.0, 0.25, 0.0]],
+                  feature_names=("test", "homework", "project"))
+    fields.update(changes)
+    return classroom(horizon, **fields)
+
+
 def random_game(rng: np.random.Generator, horizon: int = 3, n_features: int = 2, n_efforts: int = 3,
                 conversion: str = "linear", discount: float | None = None) -> StatefulGame:
     """A random instance drawn from ``rng``.
