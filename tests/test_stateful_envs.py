@@ -209,7 +209,7 @@ def test_principal_known_optima_on_the_classroom(seed):
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-1, 1, (5, 2))
     for model, optimum in (("myopic", 0.0), ("forecasting", 4.0)):
-        env = gym.make(PRINCIPAL, response_model=model)
+        env = gym.make(PRINCIPAL, game=classroom(), response_model=model)
         env.reset(seed=0)
         # Myopic: studying (0.4) never beats the better form of cheating (>= 0.5); forecasting: the last
         # round is the one-round game, and uniform rules make studying worth 0.4 (T - t) > 0.5 before it.
@@ -279,14 +279,14 @@ class FixedEffortAgent:
 @pytest.mark.parametrize("effort", [[0.6, 0.6, 0.0], [-0.1, 0.5, 0.0], [np.nan, 0.0, 0.0], [0.5, 0.5],
                                     "lots"], ids=["over budget", "negative", "nan", "wrong shape", "not numeric"])
 def test_invalid_efforts_from_a_response_model_raise(effort):
-    env = gym.make(PRINCIPAL, response_model=FixedEffortAgent(effort))
+    env = gym.make(PRINCIPAL, game=classroom(), response_model=FixedEffortAgent(effort))
     env.reset(seed=0)
     with pytest.raises(ValueError, match="response_model"):
         env.step(np.zeros(2, dtype=np.float32))
 
 
 def test_round_off_in_a_response_models_effort_is_clipped_into_the_budget_set():
-    env = gym.make(PRINCIPAL, response_model=FixedEffortAgent([-1e-9, 1.0 + 1e-9, 0.0]))
+    env = gym.make(PRINCIPAL, game=classroom(), response_model=FixedEffortAgent([-1e-9, 1.0 + 1e-9, 0.0]))
     env.reset(seed=0)
     effort = env.step(np.zeros(2, dtype=np.float32))[4]["effort"]
     assert effort.min() >= 0.0 and effort.sum() <= 1.0 + 1e-15
@@ -503,7 +503,7 @@ def test_any_game_instance_works_through_gym_make(env_id, game):
 
 
 def test_render_ansi_summarizes_the_last_round():
-    env = gym.make(PRINCIPAL, render_mode="ansi")
+    env = gym.make(PRINCIPAL, game=classroom(), render_mode="ansi")
     env.reset(seed=0)
     env.step(np.zeros(2, dtype=np.float32))
     text = env.render()

@@ -44,6 +44,7 @@ FAMILIES = {
 #: ``numpy.random.default_rng(seed)`` (``"seed"`` key, default 0).
 NAMED_GAMES = {
     "stateful": {"classroom": "stratgym.games.stateful:classroom",
+                 "classroom_project": "stratgym.games.stateful:classroom_project",
                  "random": "stratgym.games.stateful:random_game"},
     "persuasion": {"synthetic_credit": "stratgym.games.credit:synthetic_credit",
                    "german_credit": "stratgym.games.credit:german_credit",
