@@ -1,0 +1,106 @@
+"""Every registered env's default instance discriminates: the policy a learner starts from scores at most 80% of
+the exact optimum, so a learning curve on the default shows something (issue 13, item 3).
+
+"Where a learner starts": Box envs the all-zeros action (``box_to_simplex`` maps it to the uniform rule,
+scheme or split), Discrete envs uniformly random actions. Values are played through the env as built by
+``gym.make(env_id)`` with no arguments; optima come from the solvers (for agent envs the exact best response,
+for ``PersuasionRecommend-v0`` the commitment benchmark: the LP value per round times the rounds).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import stratgym  # noqa: F401
+from stratgym.baselines.signaling import optimal_scheme
+from stratgym.baselines.stateful import solve
+from stratgym.envs import ENVIRONMENTS
+from stratgym.games.stateful import best_response, rollout
+
+#: Episodes of the envs whose value depends on a draw at reset (a plan, a region, the receiver's experience).
+EPISODES = 20
+
+
+def _return(env: gym.Env, seed: int, act, discount: float = 1.0) -> float:
+    """The discounted return of one episode of ``env`` from ``reset(seed=seed)``, actions ``act(env)``."""
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    total, weight, done = 0.0, 1.0, False
+    while not done:
+        _, reward, terminated, truncated, _ = env.step(act(env))
+        total, weight, done = total + weight * reward, weight * discount, terminated or truncated
+    return total
+
+
+def _start(env: gym.Env):
+    """The action of a policy that has learned nothing."""
+    space = env.action_space
+    return np.zeros(space.shape, dtype=space.dtype) if isinstance(space, gym.spaces.Box) else space.sample()
+
+
+def _stateful_principal(env: gym.Env) -> tuple[float, float]:
+    unwrapped = env.unwrapped
+    model = unwrapped.response_model
+    model = model if isinstance(model, str) else model.model  # the commitment env keeps "rational" as the string
+    return _return(env, 0, _start), solve(unwrapped.game, model).principal_utility
+
+
+def _stateful_agent(env: gym.Env) -> tuple[float, float]:
+    game = env.unwrapped.game
+    start = optimum = 0.0
+    for seed in range(EPISODES):  # the uniform split and the best response against the same plans
+        plan = env.reset(seed=seed)[1]["theta"]
+        optimum += rollout(game, plan, best_response(game, plan, "rational").effort).agent_utility
+        start += _return(env, seed, _start, game.discount)
+    return start / EPISODES, optimum / EPISODES
+
+
+def _scheme(env: gym.Env) -> tuple[float, float]:
+    return _return(env, 0, _start), optimal_scheme(env.unwrapped.regions).principal_value
+
+
+def _recommend(env: gym.Env) -> tuple[float, float]:
+    start = np.mean([_return(env, seed, _start) for seed in range(EPISODES)])
+    return start, optimal_scheme(env.unwrapped.regions).principal_value * env.spec.max_episode_steps
+
+
+def _persuasion_agent(env: gym.Env) -> tuple[float, float]:
+    # A uniformly random action, in expectation over the prior's regions: exact, no sampling.
+    regions = env.unwrapped.regions
+    start = float(regions.masses @ regions.agent_payoffs.mean(axis=1))
+    return start, env.unwrapped.evaluation.agent_value
+
+
+VALUES = {
+    "stratgym/StatefulCommitment-v0": _stateful_principal,
+    "stratgym/StatefulPrincipal-v0": _stateful_principal,
+    "stratgym/StatefulAgent-v0": _stateful_agent,
+    "stratgym/PersuasionScheme-v0": _scheme,
+    "stratgym/PersuasionRecommend-v0": _recommend,
+    "stratgym/PersuasionAgent-v0": _persuasion_agent,
+}
+
+
+def test_every_registered_env_is_covered():
+    registered = {env_id for env_id in gym.registry if env_id.startswith("stratgym/")}
+    assert registered == set(ENVIRONMENTS) == set(VALUES)
+
+
+@pytest.mark.parametrize("env_id", sorted(VALUES))
+def test_the_untrained_policy_is_at_most_80_percent_of_the_optimum_on_the_default(env_id):
+    env = gym.make(env_id)
+    start, optimum = VALUES[env_id](env)
+    env.close()
+    assert optimum > 0, "an optimum of 0 leaves nothing to learn"
+    assert start <= 0.8 * optimum, (start, optimum)
+
+
+def test_the_default_stateful_values_are_the_documented_ones():
+    # classroom_project(5): the uniform rule gets 3 (rational: study while >= 3 rounds remain), 0 (myopic, the
+    # principal env's default agent); the optimum 5 (study in every round).
+    assert VALUES["stratgym/StatefulCommitment-v0"](gym.make("stratgym/StatefulCommitment-v0")) == pytest.approx((3.0, 5.0))
+    assert VALUES["stratgym/StatefulPrincipal-v0"](gym.make("stratgym/StatefulPrincipal-v0")) == pytest.approx((0.0, 5.0))
+    forecasting = gym.make("stratgym/StatefulPrincipal-v0", response_model="forecasting")
+    assert VALUES["stratgym/StatefulPrincipal-v0"](forecasting) == pytest.approx((3.0, 5.0))
