@@ -42,7 +42,7 @@ def env_section(settings: dict, progress: bool) -> str:
                                                          vectorization_mode="vector_entry_point"), vector=True)
               for env_id in ("stratgym/StatefulPrincipal-v0", "stratgym/StatefulAgent-v0")]
     reference, rows = env_speeds(specs, settings["repeats"], settings["min_time"], progress)
-    return ("### Env speed\n\nDefault arguments (classroom, T = 5; `StatefulPrincipal`: myopic agent; `StatefulAgent`: "
+    return ("### Env speed\n\nDefault arguments (classroom_project, T = 5; `StatefulPrincipal`: myopic agent; `StatefulAgent`: "
             f"random principal), actions pre-sampled, resets included, median of {settings['repeats']} repeats of "
             f"≥ {settings['min_time']:g} s each. A `StatefulCommitment` step is a whole T-round game (the agent's "
             "full-horizon best response and the rollout); the other envs step one round.\n\n"
