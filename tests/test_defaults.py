@@ -15,12 +15,13 @@ import pytest
 
 import stratgym  # noqa: F401
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
+from stratgym.agents.instances import make_env
 from stratgym.agents.references import reference_values
 from stratgym.agents.train import train
 from stratgym.baselines.signaling import optimal_scheme
-from stratgym.baselines.stateful import solve
+from stratgym.baselines.stateful import solve, uniform_weights
 from stratgym.envs import ENVIRONMENTS
-from stratgym.games.stateful import best_response, rollout
+from stratgym.games.stateful import RESPONSE_MODELS, best_response, classroom_project, rollout
 
 #: Episodes of the envs whose value depends on a draw at reset (a plan, a region, the receiver's experience).
 EPISODES = 20
@@ -107,6 +108,21 @@ def test_the_default_stateful_values_are_the_documented_ones():
     assert VALUES["stratgym/StatefulPrincipal-v0"](gym.make("stratgym/StatefulPrincipal-v0")) == pytest.approx((0.0, 5.0))
     forecasting = gym.make("stratgym/StatefulPrincipal-v0", response_model="forecasting")
     assert VALUES["stratgym/StatefulPrincipal-v0"](forecasting) == pytest.approx((3.0, 5.0))
+
+
+@pytest.mark.parametrize("horizon", [1, 2, 3, 5, 8])
+def test_classroom_project_values_are_the_ones_its_docstring_derives(horizon):
+    game = classroom_project(horizon)
+    for model in RESPONSE_MODELS:
+        assert solve(game, model).principal_utility == pytest.approx(horizon), model
+        expected = 0.0 if model == "myopic" else max(horizon - 2.0, 0.0)
+        assert uniform_weights(game, model).principal_utility == pytest.approx(expected), model
+
+
+def test_the_default_stateful_game_is_the_named_instance_classroom_project():
+    for env_id in ("stratgym/StatefulCommitment-v0", "stratgym/StatefulPrincipal-v0", "stratgym/StatefulAgent-v0"):
+        named = make_env(env_id, {"game": "classroom_project"}).unwrapped.game
+        assert gym.make(env_id).unwrapped.game == named == classroom_project()
 
 
 @pytest.mark.slow
