@@ -61,7 +61,9 @@ def test_plan_runs_budgets_and_learner_checks():
     suite = Suite("t", (BenchmarkEnv("a", "stratgym/StatefulCommitment-v0", CLASSROOM_2, ("ppo", "sac")),),
                   seeds=(0, 1), n_curve_points=4, timestep_scale=0.5)
     runs = plan_runs(suite)
-    assert [r.name for r in runs] == ["a__ppo__seed0", "a__ppo__seed1", "a__sac__seed0", "a__sac__seed1"]
+    assert [r.key for r in runs] == ["a__ppo__seed0", "a__ppo__seed1", "a__sac__seed0", "a__sac__seed1"]
+    assert all(r.name.startswith(r.key + "__") and len(r.name) == len(r.key) + 10 for r in runs)
+    assert len({r.name for r in runs}) == 4
     file_budget = {r.learner: r.hyperparams["n_timesteps"] for r in runs}
     assert all(r.n_timesteps == round(file_budget[r.learner] * 0.5) for r in runs)
     assert all(r.eval_freq == r.n_timesteps // 4 for r in runs)
@@ -81,7 +83,7 @@ def test_training_only_env_kwargs_train_but_never_score(tmp_path):
                        train_env_kwargs={"reward": "penalized", "penalty_weight": 50.0})
     (spec,) = plan_runs(Suite("t", (env,), seeds=(0,)))
     assert spec.config()["train_env_kwargs"] == env.train_env_kwargs
-    assert "train_env_kwargs" not in plan_runs(Suite("t", (replace(env, train_env_kwargs={}),), seeds=(0,)))[0].config()
+    assert plan_runs(Suite("t", (replace(env, train_env_kwargs={}),), seeds=(0,)))[0].name != spec.name
     run_benchmark(Suite("t", (env,), seeds=(0,)), tmp_path, progress=False)
     record = json.loads((tmp_path / "runs" / spec.name / "record.json").read_text())
     model, meta = load_model(tmp_path / "runs" / spec.name)
