@@ -677,6 +677,7 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
             print(f"[{index + 1}/{len(plan.train)}] {spec.name}: trained {record['n_timesteps']:,} steps in "
                   f"{timings[-1][2]:.1f} s; ETA {_duration(eta)}", file=stream, flush=True)
     if bar is not None:
+        bar.set_postfix_str("done")
         bar.close()
     rows = summarize(suite, records, references)
     wall_time = time.perf_counter() - start

@@ -242,7 +242,7 @@ class StepProgress(BaseCallback):
         if stream.isatty():
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, desc=self.label, unit="step", unit_scale=True, file=stream,
+            self._bar = tqdm(total=self.total, desc=self.label, unit="step", file=stream,
                              position=self.position, leave=self.leave, dynamic_ncols=True)
 
     def _on_step(self) -> bool:
