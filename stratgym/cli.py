@@ -116,11 +116,19 @@ def _parser() -> argparse.ArgumentParser:
                             "--eval-env-kwargs '{}' on stratgym/PersuasionScheme-v0")
     train.add_argument("--hyperparams", metavar="FILE", help="zoo-format YAML file keyed by env id (default: the "
                                                              "packaged stratgym/agents/hyperparams/<algo>.yml)")
-    train.add_argument("--out", metavar="DIR", help="where to save the run (default runs/<env>__<algo>__seed<seed>); "
-                                                    "checked before training starts, created when the run is saved")
+    train.add_argument("--out", metavar="DIR", help="where to save the run (default runs/<env>__<algo>__seed<seed>__"
+                                                    "<hash of the full configuration>); checked before training "
+                                                    "starts, created when the run is saved. A finished run of the "
+                                                    "identical configuration there is reused; any other run there is "
+                                                    "kept (an error) unless --overwrite")
+    train.add_argument("--overwrite", action="store_true",
+                       help="retrain and replace the run saved in --out, whatever its configuration")
     train.add_argument("--eval-episodes", type=COUNT, default=5, metavar="N",
                        help="evaluation episodes per learning-curve point and for the final score (default 5)")
-    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR (needs tensorboard)")
+    train.add_argument("--tensorboard", metavar="DIR",
+                       help="write TensorBoard logs to DIR (needs tensorboard): SB3's scalars and, at each evaluation, "
+                            "stratgym/optimum, stratgym/baseline/<name>, stratgym/learned and "
+                            "stratgym/learned_over_optimum")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     evaluate = commands.add_parser("evaluate", help="evaluate a saved run",
@@ -136,11 +144,12 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Train, evaluate and compare learners with the exact optima and baselines "
                                             "for every env of a suite (or of --envs), over several seeds. Writes to "
                                             "--out: the table (summary.csv/json), learning curves (curves.png/csv), "
-                                            "references.csv, report.md, runs/<env>__<learner>__seed<k>/ (model.zip, "
-                                            "meta.json, record.json of each run) and references/<env>.json (the exact "
-                                            "values of each env instance). Finished runs are kept on disk and skipped "
-                                            "when the command is run again with the same settings, so an interrupted "
-                                            "benchmark resumes where it stopped.")
+                                            "references.csv, report.md, runs/<env>__<learner>__seed<k>__<hash>/ "
+                                            "(model.zip, meta.json, record.json of each run; the hash is of the run's "
+                                            "full configuration) and references/<env>.json (the exact values of each "
+                                            "env instance). Finished runs are kept on disk and reused when their "
+                                            "configuration is identical, so an interrupted benchmark resumes where it "
+                                            "stopped; runs of other settings are kept in their own folders.")
     bench.lazy_epilog = _suites_epilog
     which = bench.add_mutually_exclusive_group()
     which.add_argument("--suite", choices=["quick", "default", "full"],
@@ -157,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--eval-episodes", type=COUNT, metavar="N", help="evaluation episodes (default: the suite's)")
     bench.add_argument("--out", metavar="DIR", help="output folder (default results/benchmark/<suite>, "
                                                     "results/benchmark/custom with --envs)")
+    bench.add_argument("--overwrite", action="store_true",
+                       help="retrain and replace finished runs of an identical configuration instead of reusing them")
+    bench.add_argument("--tensorboard", metavar="DIR",
+                       help="write TensorBoard logs of every trained run to DIR (needs tensorboard), with the optimum, "
+                            "the baselines and learned/optimum as stratgym/... scalars")
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
     reproduce = commands.add_parser("reproduce", help="reproduce a figure of the papers",
@@ -214,19 +228,43 @@ def _command_solve(args) -> None:
 
 def _command_train(args) -> None:
     from stratgym.agents.evaluate import EVAL_SEED
-    from stratgym.agents.instances import parse_env_kwargs
-    from stratgym.agents.train import train
+    from stratgym.agents.instances import make_env, parse_env_kwargs
+    from stratgym.agents.train import (config_differences, load_model, run_folder_name, saved_config,
+                                       saved_run_exists, train, training_config)
 
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     eval_env_kwargs = env_kwargs if args.eval_env_kwargs is None else parse_env_kwargs(args.eval_env_kwargs)
-    out = Path(args.out) if args.out else Path("runs") / f"{args.env.split('/')[-1]}__{args.algo}__seed{args.seed}"
-    _check_output_folder(out, "--out")  # now, not after a training run that could then not be saved
+    if args.out:
+        _check_output_folder(Path(args.out), "--out")  # now, not after a training run that could then not be saved
     reference = _reference(args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED)
+    eval_discount = reference.discount if reference else 1.0
+    config = training_config(args.env, args.algo, args.seed, make_env(args.env, eval_env_kwargs).action_space,
+                             env_kwargs=env_kwargs, eval_env_kwargs=eval_env_kwargs, n_timesteps=args.timesteps,
+                             hyperparams_file=args.hyperparams, n_eval_episodes=args.eval_episodes,
+                             eval_seed=EVAL_SEED, eval_discount=eval_discount)
+    out = Path(args.out) if args.out else Path("runs") / run_folder_name(args.env.split("/")[-1], args.algo,
+                                                                         args.seed, config)
+    _check_output_folder(out, "--out")
+    if saved_run_exists(out):
+        old = saved_config(out)
+        if args.overwrite:
+            print(f"replacing the run in {out} (--overwrite; {config_differences(old, config)})")
+        elif old == config:
+            model, meta = load_model(out)
+            print(f"reusing the finished run in {out}: identical configuration, {meta['n_timesteps']} steps "
+                  "(--overwrite retrains it)")
+            _evaluate_and_report(model, args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED, reference)
+            return
+        else:
+            raise CommandError(f"--out {str(out)!r} holds another run ({config_differences(old, config)}); it is "
+                               "kept: pass --overwrite to replace it, or choose another --out")
+    else:
+        print(f"training into {out}")
     result = train(args.env, args.algo, args.seed, env_kwargs=env_kwargs, eval_env_kwargs=eval_env_kwargs,
                    n_timesteps=args.timesteps, hyperparams_file=args.hyperparams, n_eval_episodes=args.eval_episodes,
-                   eval_discount=reference.discount if reference else 1.0, progress_bar=not args.no_progress,
-                   tensorboard_log=args.tensorboard)
-    result.save(out)
+                   eval_discount=eval_discount, progress_bar=not args.no_progress,
+                   tensorboard_log=args.tensorboard, tb_log_name=out.name, reference=reference)
+    result.save(out, overwrite=args.overwrite)
     print(f"trained {args.algo} on {args.env} for {result.n_timesteps} steps in {result.wall_time:.1f} s; saved to {out}")
     _evaluate_and_report(result.model, args.env, eval_env_kwargs, args.eval_episodes, EVAL_SEED, reference)
 
@@ -295,11 +333,15 @@ def _command_benchmark(args) -> None:
             raise CommandError("--env-kwargs applies to --envs only (suites define their own instances)")
         suite = adjust_suite(SUITES[args.suite or "quick"], args.algos, args.seeds, args.timesteps, args.eval_episodes)
     out = Path(args.out) if args.out else Path("results") / "benchmark" / suite.name
-    result = run_benchmark(suite, out, progress=not args.no_progress)
+    if args.tensorboard:
+        _check_output_folder(Path(args.tensorboard), "--tensorboard")
+    result = run_benchmark(suite, out, progress=not args.no_progress, overwrite=args.overwrite,
+                           tensorboard=args.tensorboard)
     header, rows = table_lines(result.rows)
     _print_table(header, rows, title=f"stratgym benchmark, suite {suite.name}: learned vs exact optimum "
                                      f"(mean ± 95% CI over {len(suite.seeds)} seeds)")
-    print(f"{result.trained} runs trained, {result.resumed} resumed from {out}; {result.wall_time:.1f} s. "
+    replaced = f" ({result.replaced} replacing finished runs, --overwrite)" if result.replaced else ""
+    print(f"{result.trained} runs trained{replaced}, {result.resumed} resumed from {out}; {result.wall_time:.1f} s. "
           f"Outputs: {out / 'summary.csv'}, {out / 'curves.png'}, {out / 'report.md'}")
 
 

@@ -1,8 +1,10 @@
 """The benchmark: planning, statistics, outputs, references, and resuming after a kill."""
 
 import csv
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,7 +25,9 @@ from stratgym.agents.benchmark import (
     adjust_suite,
     confidence_half_width,
     custom_suite,
+    plan_benchmark,
     plan_runs,
+    remaining_seconds,
     run_benchmark,
 )
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
@@ -61,7 +65,9 @@ def test_plan_runs_budgets_and_learner_checks():
     suite = Suite("t", (BenchmarkEnv("a", "stratgym/StatefulCommitment-v0", CLASSROOM_2, ("ppo", "sac")),),
                   seeds=(0, 1), n_curve_points=4, timestep_scale=0.5)
     runs = plan_runs(suite)
-    assert [r.name for r in runs] == ["a__ppo__seed0", "a__ppo__seed1", "a__sac__seed0", "a__sac__seed1"]
+    assert [r.key for r in runs] == ["a__ppo__seed0", "a__ppo__seed1", "a__sac__seed0", "a__sac__seed1"]
+    assert all(r.name.startswith(r.key + "__") and len(r.name) == len(r.key) + 10 for r in runs)
+    assert len({r.name for r in runs}) == 4
     file_budget = {r.learner: r.hyperparams["n_timesteps"] for r in runs}
     assert all(r.n_timesteps == round(file_budget[r.learner] * 0.5) for r in runs)
     assert all(r.eval_freq == r.n_timesteps // 4 for r in runs)
@@ -81,7 +87,7 @@ def test_training_only_env_kwargs_train_but_never_score(tmp_path):
                        train_env_kwargs={"reward": "penalized", "penalty_weight": 50.0})
     (spec,) = plan_runs(Suite("t", (env,), seeds=(0,)))
     assert spec.config()["train_env_kwargs"] == env.train_env_kwargs
-    assert "train_env_kwargs" not in plan_runs(Suite("t", (replace(env, train_env_kwargs={}),), seeds=(0,)))[0].config()
+    assert plan_runs(Suite("t", (replace(env, train_env_kwargs={}),), seeds=(0,)))[0].name != spec.name
     run_benchmark(Suite("t", (env,), seeds=(0,)), tmp_path, progress=False)
     record = json.loads((tmp_path / "runs" / spec.name / "record.json").read_text())
     model, meta = load_model(tmp_path / "runs" / spec.name)
@@ -137,6 +143,65 @@ def test_benchmark_writes_every_output_and_resumes(tmp_path):
     assert _records(tmp_path) == before
     changed = run_benchmark(adjust_suite(suite, n_timesteps=128), tmp_path, progress=False)
     assert (changed.trained, changed.resumed) == (2, 0), "a run of another configuration is not reused"
+    after = _records(tmp_path)
+    assert len(after) == 4 and {name: after[name] for name in before} == before, "nor is it deleted"
+    back = run_benchmark(suite, tmp_path, progress=False)
+    assert (back.trained, back.resumed) == (0, 2), "the first configuration's runs are still there to resume"
+    low, high = (np.array([r["curve"]["mean_returns"] for r in records]).min(axis=0),
+                 np.array([r["curve"]["mean_returns"] for r in records]).max(axis=0))
+    curve = list(csv.DictReader(open(tmp_path / "curves.csv")))
+    assert np.allclose([float(c["min_return"]) for c in curve], low)
+    assert np.allclose([float(c["max_return"]) for c in curve], high)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for made in [summary, records[0], json.loads((tmp_path / "runs" / records[0]["name"] / "meta.json").read_text())]:
+        assert set(made["versions"]) == {"stratgym", "stable-baselines3", "torch", "gymnasium", "numpy", "scipy"}
+        assert made["versions"]["scipy"] != "not installed" and made["command"] == sys.argv
+    assert "Made with stratgym" in (tmp_path / "report.md").read_text()
+
+
+def test_nothing_is_replaced_unless_asked(tmp_path):
+    """--envs benchmarks with other env kwargs get their own folders; --overwrite retrains the identical runs."""
+    first = custom_suite(["stratgym/StatefulCommitment-v0"], CLASSROOM_2, n_seeds=1, n_timesteps=64, n_eval_episodes=1)
+    second = custom_suite(["stratgym/StatefulCommitment-v0"], {"game": {"name": "classroom", "horizon": 3}},
+                          n_seeds=1, n_timesteps=64, n_eval_episodes=1)
+    run_benchmark(first, tmp_path, progress=False)
+    kept = _records(tmp_path)
+    run_benchmark(second, tmp_path, progress=False)
+    both = _records(tmp_path)
+    assert len(both) == 2 and {name: both[name] for name in kept} == kept
+    log = io.StringIO()
+    redone = run_benchmark(first, tmp_path, progress=True, overwrite=True, stream=log)
+    assert (redone.trained, redone.replaced, redone.resumed) == (1, 1, 0)
+    (name,) = kept
+    assert _records(tmp_path)[name] != kept[name] and "1 of them replacing a finished run" in log.getvalue()
+    (tmp_path / "runs" / name / "record.json").write_text("{broken")
+    with pytest.raises(ValueError, match="overwrite"):
+        plan_benchmark(tmp_path, plan_runs(first))
+    assert plan_benchmark(tmp_path, plan_runs(first), overwrite=True).replace == plan_runs(first)
+
+
+def test_remaining_time_counts_only_trained_runs_weighted_by_budget():
+    assert remaining_seconds([], [("ppo", 1000)]) is None  # nothing trained yet (resumed runs say nothing)
+    assert remaining_seconds([("ppo", 1000, 10.0)], []) == 0.0
+    trained = [("ppo", 1000, 10.0), ("sac", 1000, 90.0), ("ppo", 3000, 30.0)]
+    # ppo: 40 s / 4000 steps; sac: 90 s / 1000 steps; td3 (not trained yet): 130 s / 5000 steps over all runs.
+    expected = 500 * 40 / 4000 + 2000 * 90 / 1000 + 1000 * 130 / 5000
+    assert remaining_seconds(trained, [("ppo", 500), ("sac", 2000), ("td3", 1000)]) == pytest.approx(expected)
+
+
+def test_progress_off_a_terminal_is_a_few_lines_per_run(tmp_path):
+    suite = custom_suite(["stratgym/StatefulCommitment-v0"], CLASSROOM_2, n_seeds=3, n_timesteps=512, n_eval_episodes=1)
+    run_benchmark(replace(suite, seeds=(0,)), tmp_path, progress=False)
+    log = io.StringIO()
+    run_benchmark(suite, tmp_path, progress=True, stream=log)
+    text = log.getvalue()
+    lines = text.splitlines()
+    assert "\r" not in text and len(lines) <= 1 + 2 * (10 + 1)
+    assert lines[0] == "3 runs: reusing 1 finished runs of an identical configuration, training 2"
+    finished = [line for line in lines if line.startswith("[")]
+    assert [line[:5] for line in finished] == ["[1/2]", "[2/2]"] and finished[-1].endswith("ETA 0 s")
+    for done, total in re.findall(r"(\d+)/(\d+) steps", text.replace(",", "")):
+        assert int(done) <= int(total) == 512
 
 
 def test_recorded_budget_is_what_was_trained(tmp_path):

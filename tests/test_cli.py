@@ -174,3 +174,49 @@ def test_reproduce_writes_the_figure(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "stateful_figure1.png").stat().st_size > 0 and (tmp_path / "stateful_figure1.csv").is_file()
     assert_clean_error(run("reproduce", "stateful-figure1", "--max-horizon", "0", "--out", str(tmp_path)), "error")
+
+
+def test_train_never_replaces_another_run_silently(tmp_path):
+    out = tmp_path / "agent"
+    common = ["train", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3, "--eval-episodes", "1"]
+    first = run(*common, "--timesteps", "512", "--out", str(out), "--no-progress")
+    assert first.returncode == 0, first.stderr
+    saved = (out / "meta.json").read_text(), (out / "model.zip").read_bytes()
+    other = run(*common, "--timesteps", "256", "--out", str(out), "--no-progress")
+    assert_clean_error(other, "holds another run", "n_timesteps 512 -> 256", "--overwrite")
+    same = run(*common, "--timesteps", "512", "--out", str(out), "--no-progress")
+    assert same.returncode == 0 and "reusing the finished run" in same.stdout and "evaluation return" in same.stdout
+    assert ((out / "meta.json").read_text(), (out / "model.zip").read_bytes()) == saved
+    # Progress off a terminal: a few plain lines, not a stream of carriage returns. And the TensorBoard scalars.
+    replaced = run(*common, "--timesteps", "256", "--out", str(out), "--overwrite", "--tensorboard", str(tmp_path / "tb"))
+    assert replaced.returncode == 0, replaced.stderr
+    assert "replacing the run" in replaced.stdout and json.loads((out / "meta.json").read_text())["n_timesteps"] == 256
+    assert "\r" not in replaced.stderr and 1 <= len(replaced.stderr.splitlines()) <= 10
+    assert "256/256 steps" in replaced.stderr.replace(",", "")
+    assert list((tmp_path / "tb").glob("agent_1/events.out.tfevents.*"))
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["command"][1:] == ["train", *common[1:], "--timesteps", "256", "--out", str(out), "--overwrite",
+                                   "--tensorboard", str(tmp_path / "tb")]
+    # Without --out, every configuration has its own folder.
+    work = tmp_path / "cwd"
+    work.mkdir()
+    for budget in ("64", "128"):
+        assert run(*common, "--timesteps", budget, "--no-progress", cwd=work).returncode == 0
+    folders = sorted(p.name for p in (work / "runs").iterdir())
+    assert len(folders) == 2 and all(name.startswith("StatefulCommitment-v0__ppo__seed0__") for name in folders)
+
+
+def test_benchmark_says_what_it_reuses_and_trains(tmp_path):
+    common = ["benchmark", "--envs", "stratgym/StatefulCommitment-v0", "--env-kwargs", CLASSROOM_3, "--seeds", "1",
+              "--eval-episodes", "1", "--out", str(tmp_path / "bench")]
+    first = run(*common, "--timesteps", "64", "--tensorboard", str(tmp_path / "tb"))
+    assert first.returncode == 0, first.stderr
+    assert "1 runs: reusing 0 finished runs of an identical configuration, training 1" in first.stderr
+    assert "\r" not in first.stderr and len(first.stderr.splitlines()) <= 1 + 10 + 1
+    (name,) = [p.name for p in (tmp_path / "bench" / "runs").iterdir()]
+    assert list((tmp_path / "tb").glob(f"{name}_1/events.out.tfevents.*")), "one TensorBoard run per trained run"
+    again = run(*common, "--timesteps", "64", "--overwrite", "--no-progress")
+    assert again.returncode == 0 and "1 runs trained (1 replacing finished runs, --overwrite), 0 resumed" in again.stdout
+    other = run(*common, "--timesteps", "128", "--no-progress")
+    assert other.returncode == 0 and "1 runs trained, 0 resumed" in other.stdout
+    assert len(list((tmp_path / "bench" / "runs").iterdir())) == 2

@@ -1,7 +1,9 @@
 """Training, evaluation, hyperparameter files and env-kwargs resolution."""
 
 import importlib.util
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +28,17 @@ from stratgym.agents.hyperparams import (
 )
 from stratgym.agents.instances import build_game, env_family, make_env, parse_env_kwargs, resolve_env_kwargs
 from stratgym.agents.responses import QuantalReceiver
-from stratgym.agents.train import ALGORITHMS, check_algorithm, load_model, train
+from stratgym.agents.references import reference_values
+from stratgym.agents.train import (
+    ALGORITHMS,
+    StepProgress,
+    check_algorithm,
+    config_differences,
+    load_model,
+    run_folder_name,
+    steps_to_train,
+    train,
+)
 from stratgym.games.stateful import StatefulGame, classroom
 
 STRATGYM_IDS = sorted(k for k in gym.registry if k.startswith("stratgym/"))
@@ -356,3 +368,91 @@ def test_recorded_budget_is_the_steps_trained():
     result = train("stratgym/StatefulCommitment-v0", "ppo", 0, env_kwargs={"game": {"name": "classroom", "horizon": 2}},
                    n_timesteps=40, hyperparams=dict(PPO_SMALL, n_steps=32, batch_size=32), progress_bar=False)
     assert (result.n_timesteps, result.requested_timesteps) == (64, 40) == (result.model.num_timesteps, 40)
+
+
+CLASSROOM_2 = {"game": {"name": "classroom", "horizon": 2}}
+
+
+@pytest.mark.parametrize("algo, env, hyperparams, budget", [
+    ("ppo", MatchingEnv, dict(PPO_SMALL, n_steps=32, batch_size=32, n_envs=2), 100),
+    ("a2c", MatchingEnv, {"n_steps": 7}, 50),
+    ("dqn", MatchingEnv, {"learning_starts": 8, "train_freq": 4}, 30),
+    ("sac", MatchingBoxEnv, {"learning_starts": 8, "train_freq": [3, "step"], "n_envs": 2}, 25),
+])
+def test_steps_to_train_is_what_learning_takes(algo, env, hyperparams, budget):
+    result = train(env, algo, 0, n_timesteps=budget, hyperparams=hyperparams, progress_bar=False)
+    assert steps_to_train(result.model, budget) == result.n_timesteps >= budget
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _step_counts(text: str) -> list[tuple[int, int]]:
+    return [(int(done), int(total)) for done, total in re.findall(r"(\d+)/(\d+)", text.replace(",", ""))]
+
+
+def test_progress_is_a_few_plain_lines_off_a_terminal_and_never_passes_its_total():
+    # PPO trains whole rollouts of 2 envs x 32 steps: a budget of 100 trains 128 steps, and the total says 128.
+    hyperparams = dict(PPO_SMALL, n_steps=32, batch_size=32, n_envs=2)
+    log = io.StringIO()
+    result = train(MatchingEnv, "ppo", 0, n_timesteps=100, hyperparams=hyperparams,
+                   progress_bar=StepProgress("run", log, lines=4))
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and 1 <= len(lines) <= 4 and all(line.startswith("run: ") for line in lines)
+    counts = _step_counts(log.getvalue())
+    assert all(done <= total == result.n_timesteps == 128 for done, total in counts)
+    assert counts[-1] == (128, 128)
+    long = io.StringIO()
+    train(MatchingEnv, "ppo", 0, n_timesteps=2000, hyperparams=hyperparams, progress_bar=StepProgress("run", long))
+    assert len(long.getvalue().splitlines()) <= 10, "at most `lines` lines, however long the run"
+    terminal = _Terminal()
+    bar = StepProgress("run", terminal)
+    train(MatchingEnv, "ppo", 0, n_timesteps=100, hyperparams=hyperparams, progress_bar=bar)
+    assert (bar.done, bar.total) == (128, 128)
+    assert _step_counts(terminal.getvalue()) and all(done <= total == 128 for done, total in
+                                                     _step_counts(terminal.getvalue()))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="tensorboard is not installed")
+def test_tensorboard_logs_the_optimum_and_baselines_beside_sb3(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = train("stratgym/StatefulCommitment-v0", "ppo", 0, env_kwargs=CLASSROOM_2, n_timesteps=128, eval_freq=64,
+                   hyperparams=dict(PPO_SMALL, n_steps=64, batch_size=32), progress_bar=False,
+                   tensorboard_log=tmp_path, tb_log_name="run")
+    (event_file,) = (tmp_path / "run_1").glob("events.out.tfevents.*")
+    events = EventAccumulator(str(event_file))
+    events.Reload()
+    reference = reference_values("stratgym/StatefulCommitment-v0", CLASSROOM_2, 5)
+    scalars = {tag: [(event.step, event.value) for event in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+    assert "time/fps" in scalars and "train/value_loss" in scalars, "SB3's own scalars are there too"
+    steps = result.curve.timesteps.tolist()
+    assert [step for step, _ in scalars["stratgym/optimum"]] == steps
+    assert all(value == pytest.approx(reference.optimum) for _, value in scalars["stratgym/optimum"])
+    for name, expected in reference.baselines.items():
+        assert [value for _, value in scalars[f"stratgym/baseline/{name}"]] == pytest.approx([expected] * len(steps))
+    np.testing.assert_allclose([value for _, value in scalars["stratgym/learned"]], result.curve.mean_returns, rtol=1e-6)
+    np.testing.assert_allclose([value for _, value in scalars["stratgym/learned_over_optimum"]],
+                               result.curve.mean_returns / reference.optimum, rtol=1e-6)
+
+
+def test_saved_meta_records_config_versions_and_command_and_nothing_is_replaced(tmp_path):
+    result = train("stratgym/StatefulCommitment-v0", "ppo", 1, env_kwargs=CLASSROOM_2, n_timesteps=64,
+                   hyperparams=dict(PPO_SMALL, n_steps=32, batch_size=32), progress_bar=False)
+    result.save(tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert meta["config"] == result.config and meta["config"]["n_timesteps"] == 64
+    assert meta["config"]["hyperparams"] == dict(PPO_SMALL, n_steps=32, batch_size=32)
+    assert meta["config_hash"] == run_folder_name("a", "ppo", 1, result.config).rsplit("__", 1)[1]
+    assert set(meta["versions"]) == {"stratgym", "stable-baselines3", "torch", "gymnasium", "numpy", "scipy"}
+    assert meta["versions"]["numpy"] == np.__version__ and meta["command"] == sys.argv
+    before = (tmp_path / "run" / "model.zip").read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite"):
+        result.save(tmp_path / "run")
+    assert (tmp_path / "run" / "model.zip").read_bytes() == before
+    result.save(tmp_path / "run", overwrite=True)
+    other = dict(result.config, n_timesteps=300)
+    assert run_folder_name("a", "ppo", 1, other) != run_folder_name("a", "ppo", 1, result.config)
+    assert "n_timesteps 64 -> 300" in config_differences(result.config, other)

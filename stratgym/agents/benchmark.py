@@ -4,19 +4,23 @@ For every (env instance, learner, seed) of a suite: train (:func:`stratgym.agent
 evaluate on the seeded evaluation episodes, and for every env instance compute the reference values
 (:mod:`stratgym.agents.references`). Outputs, in ``out``:
 
-* ``runs/<env>__<learner>__seed<k>/``: ``model.zip``, ``meta.json`` and ``record.json`` of each run;
+* ``runs/<env>__<learner>__seed<k>__<hash>/``: ``model.zip``, ``meta.json`` and ``record.json`` of each run,
+  the folder keyed by a hash of the run's full configuration (``record.json`` holds the configuration itself);
 * ``references/<env>.json``: the reference values of each env instance;
 * ``summary.csv`` / ``summary.json``: one row per (env, learner): optimum, learned mean and 95% CI over
   seeds (Student t), learned/optimal, each baseline;
-* ``curves.csv`` + ``curves.png``: evaluation return vs timesteps (mean over seeds) with the optimum
-  and baselines as horizontal lines (their numbers in ``references.csv``);
+* ``curves.csv`` + ``curves.png``: evaluation return vs timesteps (mean over seeds, and a band from the
+  lowest to the highest seed) with the optimum and baselines as horizontal lines (their numbers in
+  ``references.csv``);
 * ``report.md``: the table, the figure and the run times.
 
-Resumable: a finished run is written to a temporary folder ``runs/.tmp-<name>-<pid>`` and moved into
-place with ``os.replace`` once its record is written, so a killed benchmark loses at most the run in
-progress; on the next start, finished runs whose configuration is unchanged are skipped (and temporary
-folders left by dead processes removed). Every other file is written atomically too (temporary file +
-``os.replace``), so a reader never sees half a file.
+Resumable, and nothing is replaced unless asked: a finished run is written to a temporary folder
+``runs/.tmp-<name>-<pid>`` and moved into place with ``os.replace`` once its record is written, so a killed
+benchmark loses at most the run in progress; on the next start, finished runs of an identical configuration
+are reused (and temporary folders left by dead processes removed). Runs of other configurations live in other
+folders and are kept; ``overwrite=True`` retrains and replaces the identical ones. Every other file is written
+atomically too (temporary file + ``os.replace``), so a reader never sees half a file. Records, ``meta.json``
+and ``summary.json`` carry the package versions and the command line (:func:`stratgym._io.provenance`).
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import Reference, reference_values
-from stratgym._io import write_atomic, write_json_atomic
-from stratgym.agents.train import check_algorithm, train
+from stratgym._io import provenance, write_atomic, write_json_atomic
+from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
 from stratgym.games._validation import as_positive_int
 
 
@@ -209,18 +213,22 @@ class RunSpec:
     eval_freq: int
 
     @property
-    def name(self) -> str:
-        """Folder name of the run."""
+    def key(self) -> str:
+        """``<label>__<learner>__seed<k>``: the run's key in a suite's records (unique within one suite)."""
         return f"{self.env.label}__{self.learner}__seed{self.seed}"
+
+    @property
+    def name(self) -> str:
+        """Folder name of the run: :attr:`key` and a hash of :meth:`config`, so that runs of different
+        configurations (another budget, other env kwargs, ...) never share a folder."""
+        return run_folder_name(self.env.label, self.learner, self.seed, self.config())
 
     def config(self) -> dict[str, Any]:
         """The JSON configuration a finished run is matched against when resuming."""
-        config = {"env_id": self.env.env_id, "env_kwargs": self.env.env_kwargs, "learner": self.learner,
-                  "seed": self.seed, "n_timesteps": self.n_timesteps, "hyperparams": self.hyperparams,
-                  "n_eval_episodes": self.n_eval_episodes, "eval_seed": EVAL_SEED, "eval_freq": self.eval_freq}
-        if self.env.train_env_kwargs:  # only then, so runs recorded before the field existed still resume
-            config["train_env_kwargs"] = self.env.train_env_kwargs
-        return config
+        return {"env_id": self.env.env_id, "env_kwargs": self.env.env_kwargs,
+                "train_env_kwargs": self.env.train_env_kwargs, "learner": self.learner, "seed": self.seed,
+                "n_timesteps": self.n_timesteps, "hyperparams": self.hyperparams,
+                "n_eval_episodes": self.n_eval_episodes, "eval_seed": EVAL_SEED, "eval_freq": self.eval_freq}
 
 
 def plan_runs(suite: Suite) -> list[RunSpec]:
@@ -260,29 +268,105 @@ def finished_record(out: Path, spec: RunSpec) -> dict[str, Any] | None:
     return record if record is not None and record.get("config") == spec.config() else None
 
 
-def execute_run(out: Path, spec: RunSpec, reference: Reference) -> dict[str, Any]:
-    """Train and evaluate one run, write it to ``out/runs/<name>`` atomically, and return its record."""
+def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool = False,
+                progress: bool | StepProgress = False, tensorboard: str | Path | None = None) -> dict[str, Any]:
+    """Train and evaluate one run, write it to ``out/runs/<name>`` atomically, and return its record.
+
+    ``FileExistsError`` if the folder exists, unless ``overwrite``. ``progress``: as :func:`train`'s
+    ``progress_bar``; ``tensorboard``: a folder for TensorBoard logs (run ``<name>``, with the reference values).
+    """
     env = spec.env
+    target = out / "runs" / spec.name
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{str(target)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
     result = train(env.env_id, spec.learner, spec.seed, env_kwargs=env.env_kwargs | env.train_env_kwargs,
                    eval_env_kwargs=env.env_kwargs, n_timesteps=spec.n_timesteps,
                    hyperparams=spec.hyperparams, eval_freq=spec.eval_freq, n_eval_episodes=spec.n_eval_episodes,
-                   eval_discount=reference.discount, progress_bar=False)
+                   eval_discount=reference.discount, progress_bar=progress, tensorboard_log=tensorboard,
+                   tb_log_name=spec.name, reference=reference)
     final = evaluate_policy(result.model, env.env_id, spec.n_eval_episodes, EVAL_SEED, env_kwargs=env.env_kwargs,
                             discount=reference.discount)
     record = {"config": spec.config(), "name": spec.name, "label": env.label, "mean": final.mean,
               "stderr": final.stderr, "returns": final.returns.tolist(), "wall_time": result.wall_time,
-              "n_timesteps": result.n_timesteps, "curve": result.curve.to_json()}
-    runs = out / "runs"
-    temporary = runs / f".tmp-{spec.name}-{os.getpid()}"
+              "n_timesteps": result.n_timesteps, "curve": result.curve.to_json(), **provenance()}
+    temporary = out / "runs" / f".tmp-{spec.name}-{os.getpid()}"
     if temporary.exists():
         shutil.rmtree(temporary)
     result.save(temporary)
     write_json_atomic(temporary / "record.json", record)
-    target = runs / spec.name
-    if target.exists():  # a finished run of another configuration: replaced
+    if target.exists():  # only with overwrite (checked above): the identical run, retrained
         shutil.rmtree(target)
     os.replace(temporary, target)
     return record
+
+
+@dataclass(frozen=True)
+class BenchmarkPlan:
+    """What :func:`run_benchmark` will do with each run of a suite.
+
+    Attributes:
+        reuse: key -> record of the finished runs of an identical configuration that are kept.
+        train: the runs to train, in order.
+        replace: the runs among ``train`` whose folder exists and is replaced (only with ``overwrite``).
+    """
+
+    reuse: dict[str, dict[str, Any]]
+    train: list[RunSpec]
+    replace: list[RunSpec]
+
+    def describe(self) -> str:
+        """One line: how many runs are reused, trained and replaced."""
+        line = (f"{len(self.reuse) + len(self.train)} runs: reusing {len(self.reuse)} finished runs of an identical "
+                f"configuration, training {len(self.train)}")
+        if self.replace:
+            line += f" ({len(self.replace)} of them replacing a finished run, --overwrite: " \
+                    f"{', '.join(spec.name for spec in self.replace)})"
+        return line
+
+
+def plan_benchmark(out: Path, specs: Sequence[RunSpec], overwrite: bool = False) -> BenchmarkPlan:
+    """Which runs of ``specs`` are reused from ``out`` and which are trained. ``ValueError``, before anything is
+    trained, for a run folder that exists but holds no finished run of its configuration, unless ``overwrite``."""
+    reuse, to_train, replace_ = {}, [], []
+    for spec in specs:
+        record = None if overwrite else finished_record(out, spec)
+        if record is not None:
+            reuse[spec.key] = record
+            continue
+        if (out / "runs" / spec.name).exists():
+            if not overwrite:
+                raise ValueError(f"{str(out / 'runs' / spec.name)!r} exists but holds no finished run of this "
+                                 "configuration (its record.json is missing or unreadable); pass --overwrite to "
+                                 "replace it")
+            replace_.append(spec)
+        to_train.append(spec)
+    return BenchmarkPlan(reuse, to_train, replace_)
+
+
+def remaining_seconds(trained: Sequence[tuple[str, int, float]], remaining: Sequence[tuple[str, int]]) -> float | None:
+    """Estimated seconds to train the ``remaining`` runs ``(learner, budget)`` from the runs already trained in this
+    invocation, ``(learner, budget, seconds)``: each learner's seconds per budgeted step where it has trained runs
+    (SAC steps cost many PPO steps), else the rate over all trained runs. Reused runs cost nothing and must not
+    be among ``trained``. ``None`` before any run has trained; 0 when nothing remains."""
+    if not remaining:
+        return 0.0
+    if not trained:
+        return None
+    steps, seconds = {}, {}
+    for learner, budget, elapsed in trained:
+        steps[learner] = steps.get(learner, 0) + budget
+        seconds[learner] = seconds.get(learner, 0.0) + elapsed
+    overall = sum(seconds.values()) / sum(steps.values())
+    return float(sum(budget * (seconds[learner] / steps[learner] if learner in steps else overall)
+                     for learner, budget in remaining))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 #: A live process renames its temporary run folder within seconds of creating it (it is made after training):
@@ -397,7 +481,8 @@ def _trained_steps(record: dict[str, Any]) -> int:
 
 
 def mean_curves(suite: Suite, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Learning curves averaged over seeds: rows ``{label, learner, timesteps, mean_return, n_seeds}``.
+    """Learning curves over seeds: rows ``{label, learner, timesteps, mean_return, min_return, max_return,
+    n_seeds}`` (mean, lowest and highest seed at each point).
 
     Seeds of one (env, learner) evaluate at the same timesteps (same budget and evaluation frequency).
     """
@@ -408,9 +493,11 @@ def mean_curves(suite: Suite, records: dict[str, dict[str, Any]]) -> list[dict[s
             steps = curves[0]["timesteps"]
             if any(curve["timesteps"] != steps for curve in curves):
                 raise RuntimeError(f"learning curves of {env.label}/{learner} were evaluated at different timesteps")
-            values = np.mean([curve["mean_returns"] for curve in curves], axis=0)
-            rows.extend({"label": env.label, "learner": learner, "timesteps": int(t), "mean_return": float(v),
-                         "n_seeds": len(curves)} for t, v in zip(steps, values))
+            values = np.array([curve["mean_returns"] for curve in curves], dtype=np.float64)
+            rows.extend({"label": env.label, "learner": learner, "timesteps": int(t), "mean_return": float(mean),
+                         "min_return": float(low), "max_return": float(high), "n_seeds": len(curves)}
+                        for t, mean, low, high in zip(steps, values.mean(axis=0), values.min(axis=0),
+                                                      values.max(axis=0)))
     return rows
 
 
@@ -443,9 +530,9 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
                 + [row.baselines.get(name, "") for name in baseline_names] for row in rows])
     summary = {"suite": suite.name, "seeds": list(suite.seeds), "n_eval_episodes": suite.n_eval_episodes,
                "eval_seed": EVAL_SEED, "wall_time_s": wall_time, "rows": [row.to_json() for row in rows],
-               "references": {label: reference.to_json() for label, reference in references.items()}}
+               "references": {label: reference.to_json() for label, reference in references.items()}, **provenance()}
     write_json_atomic(out / "summary.json", summary)
-    fields = ["label", "learner", "timesteps", "mean_return", "n_seeds"]
+    fields = ["label", "learner", "timesteps", "mean_return", "min_return", "max_return", "n_seeds"]
     _write_csv(out / "curves.csv", fields, [[point[name] for name in fields] for point in curves])
     _write_csv(out / "references.csv", ["label", "env_id", "side", "reference", "value"],
                [[label, reference.env_id, reference.side, name, value]
@@ -471,6 +558,9 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
     lines += [f"- `{row.label}` / {row.learner}: {row.train_time:.1f} s for {len(row.seed_means)} × {row.n_timesteps} "
               "steps" + (f" (budget {row.requested_timesteps}, rounded up to whole rollouts)"
                          if row.n_timesteps != row.requested_timesteps else "") for row in rows]
+    made = provenance()
+    lines += ["", "Made with " + ", ".join(f"{name} {version}" for name, version in made["versions"].items())
+              + f" by `{' '.join(made['command'])}`."]
     write_atomic(out / "report.md", "\n".join(lines) + "\n")
 
 
@@ -483,7 +573,8 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def plot_curves(path: Path, suite: Suite, curves: list[dict[str, Any]], references: dict[str, Reference]) -> None:
-    """One panel per env: mean evaluation return vs timesteps per learner, optimum and baselines as horizontal lines."""
+    """One panel per env: mean evaluation return vs timesteps per learner with a band from the lowest to the highest
+    seed (the spread over seeds), optimum and baselines as horizontal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -498,8 +589,11 @@ def plot_curves(path: Path, suite: Suite, curves: list[dict[str, Any]], referenc
         reference = references[env.label]
         for learner in env.learners:
             points = [row for row in curves if row["label"] == env.label and row["learner"] == learner]
-            axis.plot([p["timesteps"] for p in points], [p["mean_return"] for p in points], marker="o", markersize=3,
-                      label=f"{learner} (mean of {points[0]['n_seeds']} seeds)")
+            steps = [p["timesteps"] for p in points]
+            (line,) = axis.plot(steps, [p["mean_return"] for p in points], marker="o", markersize=3,
+                                label=f"{learner}: mean of {points[0]['n_seeds']} seeds")
+            axis.fill_between(steps, [p["min_return"] for p in points], [p["max_return"] for p in points],
+                              color=line.get_color(), alpha=0.2, linewidth=0, label=f"{learner}: min-max over seeds")
         axis.axhline(reference.optimum, color="black", linewidth=1.5, label=reference.optimum_name)
         for index, (name, value) in enumerate(reference.baselines.items()):
             axis.axhline(value, color=f"C{index + 3}", linestyle=styles[index % len(styles)], linewidth=1.2, label=name)
@@ -523,40 +617,69 @@ def plot_curves(path: Path, suite: Suite, curves: list[dict[str, Any]], referenc
 
 @dataclass(frozen=True)
 class BenchmarkResult:
-    """What :func:`run_benchmark` did: the table rows, how many runs were trained vs resumed, the wall time."""
+    """What :func:`run_benchmark` did: the table rows, how many runs were trained (``replaced`` of them replacing a
+    finished run) vs resumed, the wall time."""
 
     rows: list[SummaryRow]
     trained: int
     resumed: int
     wall_time: float
     out: Path
+    replaced: int = 0
 
 
-def run_benchmark(suite: Suite, out: str | Path, progress: bool = True) -> BenchmarkResult:
-    """Run (or resume) ``suite`` into ``out`` and write every output; see the module doc."""
+def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrite: bool = False,
+                  tensorboard: str | Path | None = None, stream=None) -> BenchmarkResult:
+    """Run (or resume) ``suite`` into ``out`` and write every output; see the module doc.
+
+    Args:
+        progress: report progress on ``stream`` (default stderr): which runs are reused and trained, and, on a
+            terminal, a bar over the runs to train (ETA from the runs trained so far, weighted by budget) above a
+            bar of the steps of the current run; otherwise plain lines: a few per run while it trains
+            (:class:`~stratgym.agents.train.StepProgress`) and one when it ends, with the ETA.
+        overwrite: retrain (and replace) finished runs of an identical configuration instead of reusing them.
+        tensorboard: a folder for TensorBoard logs: one run per trained run, named as its folder, with the
+            optimum, the baselines and learned/optimum beside SB3's scalars.
+    """
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
+    stream = sys.stderr if stream is None else stream
+    interactive = progress and stream.isatty()
     out = Path(out)
     runs_dir = out / "runs"
+    specs = plan_runs(suite)
+    plan = plan_benchmark(out, specs, overwrite)
     runs_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(runs_dir)
-    specs = plan_runs(suite)
     references = {}
-    for env in tqdm(suite.envs, desc="exact references", disable=not progress, file=sys.stderr):
+    for env in tqdm(suite.envs, desc="exact references", disable=not interactive, file=stream, leave=False):
         references[env.label] = env_reference(out, env, evaluation_episodes(suite, env))
-    records, trained, resumed = {}, 0, 0
-    with tqdm(specs, desc="runs", disable=not progress, file=sys.stderr) as bar:
-        for spec in bar:
-            bar.set_postfix_str(spec.name)
-            record = finished_record(out, spec)
-            if record is None:
-                record = execute_run(out, spec, references[spec.env.label])
-                trained += 1
-            else:
-                resumed += 1
-            records[spec.name] = record
+    if progress:
+        print(plan.describe(), file=stream, flush=True)
+    records = dict(plan.reuse)
+    timings: list[tuple[str, int, float]] = []
+    bar = tqdm(total=len(plan.train), desc="runs", file=stream, position=0, dynamic_ncols=True,
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]") if interactive else None
+    for index, spec in enumerate(plan.train):
+        if bar is not None:
+            eta = remaining_seconds(timings, [(s.learner, s.n_timesteps) for s in plan.train[index:]])
+            bar.set_postfix_str(f"ETA {_duration(eta)}; {spec.name}")
+        step_progress = StepProgress(spec.name, stream, position=1, leave=False) if progress else False
+        run_start = time.perf_counter()
+        records[spec.key] = record = execute_run(out, spec, references[spec.env.label], overwrite, step_progress,
+                                                 tensorboard)
+        timings.append((spec.learner, spec.n_timesteps, time.perf_counter() - run_start))
+        if bar is not None:
+            bar.update()
+        elif progress:
+            eta = remaining_seconds(timings, [(s.learner, s.n_timesteps) for s in plan.train[index + 1:]])
+            print(f"[{index + 1}/{len(plan.train)}] {spec.name}: trained {record['n_timesteps']:,} steps in "
+                  f"{timings[-1][2]:.1f} s; ETA {_duration(eta)}", file=stream, flush=True)
+    if bar is not None:
+        bar.set_postfix_str("done")
+        bar.close()
     rows = summarize(suite, records, references)
     wall_time = time.perf_counter() - start
     write_outputs(out, suite, rows, mean_curves(suite, records), references, wall_time)
-    return BenchmarkResult(rows, trained, resumed, wall_time, out)
+    return BenchmarkResult(rows, len(plan.train), len(plan.reuse), wall_time, out, len(plan.replace))
