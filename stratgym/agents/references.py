@@ -122,6 +122,8 @@ class EnvReference:
     upper_bound: bool = True
 
 
+#: Bumped whenever a :class:`Reference` gains a field or a value changes meaning, so cached references are recomputed.
+REFERENCE_VERSION = 2
 #: Margin of the robust optima, relative to the game's scale: ``ROBUST_MARGIN x`` the smallest round scale
 #: (stateful, :func:`stratgym.games.stateful.round_scales`) or the range of ``u_A`` (persuasion, posterior units).
 ROBUST_MARGIN = 1e-3
