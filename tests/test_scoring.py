@@ -8,11 +8,10 @@ import warnings
 import numpy as np
 import pytest
 
-from stratgym.agents.benchmark import (BenchmarkEnv, Suite, above_optimum, mean_curves, normalized_score,
-                                       scoring_errors, summarize, table_lines, write_outputs)
+from stratgym.agents.benchmark import BenchmarkEnv, Suite, mean_curves, scoring_errors, summarize, table_lines, write_outputs
 from stratgym.agents.evaluate import evaluate_policy, persuasion_agent_value, score_basis, score_policy
 from stratgym.agents.instances import make_env
-from stratgym.agents.references import Reference, reference_values
+from stratgym.agents.references import Reference, above_optimum, normalized_score, reference_values
 from stratgym.baselines.signaling import optimal_scheme, solve_signaling_lp
 from stratgym.baselines.stateful import solve, uniform_weights
 from stratgym.envs._spaces import simplex_to_box

@@ -6,11 +6,13 @@ evaluate on the seeded evaluation episodes, and for every env instance compute t
 
 * ``runs/<env>__<learner>__seed<k>/``: ``model.zip``, ``meta.json`` and ``record.json`` of each run;
 * ``references/<env>.json``: the reference values of each env instance;
-* ``summary.csv`` / ``summary.json``: one row per (env, learner): optimum, learned mean and 95% CI over
-  seeds (Student t), learned/optimal, each baseline;
+* ``summary.csv`` / ``summary.json``: one row per (env, learner): the normalized score (learned - uniform) /
+  (optimum - uniform), the optimum, the robust optimum (strict incentives), the uniform policy's value, learned
+  mean and 95% CI over seeds (Student t), learned/optimal, how learners were scored (exact expectation or sample
+  mean, :func:`stratgym.agents.evaluate.score_policy`), whether a row is above its optimum (an error), each baseline;
 * ``curves.csv`` + ``curves.png``: evaluation return vs timesteps (mean over seeds) with the optimum
   and baselines as horizontal lines (their numbers in ``references.csv``);
-* ``report.md``: the table, the figure and the run times.
+* ``report.md``: any scoring error first, the table (normalized score first), the figure and the run times.
 
 Resumable: a finished run is written to a temporary folder ``runs/.tmp-<name>-<pid>`` and moved into
 place with ``os.replace`` once its record is written, so a killed benchmark loses at most the run in
@@ -39,7 +41,7 @@ from scipy import stats
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
-from stratgym.agents.references import REFERENCE_VERSION, Reference, reference_values
+from stratgym.agents.references import REFERENCE_VERSION, Reference, above_optimum, normalized_score, reference_values
 from stratgym._io import write_atomic, write_json_atomic
 from stratgym.agents.train import check_algorithm, train
 from stratgym.games._validation import as_positive_int
@@ -338,42 +340,6 @@ def confidence_half_width(values: Sequence[float], level: float = 0.95) -> float
     if values.size < 2:
         return float("nan")
     return float(stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-
-
-#: Scores within ``SCORE_RTOL * max(1, |optimum|)`` of the optimum (or of the uniform value) count as equal to it:
-#: the exact optima are stated to about 1e-9 and float32 actions earn them within 1e-6 relative (issue 13, item 1).
-SCORE_RTOL = 1e-6
-
-
-def score_tolerance(optimum: float) -> float:
-    """Absolute tolerance of the score checks at ``optimum`` (:data:`SCORE_RTOL`)."""
-    return SCORE_RTOL * max(1.0, abs(float(optimum)))
-
-
-def normalized_score(value: float, optimum: float, uniform: float | None) -> float | None:
-    """``(value - b) / (optimum - b)`` with ``b = uniform``, the value of the policy learners start from: 0 for it,
-    1 for the optimum, defined whatever the optimum's sign (as Atari's human-normalized scores). ``None`` when
-    ``uniform`` is unknown or equals the optimum (within :func:`score_tolerance`): nothing to learn."""
-    if uniform is None or abs(optimum - uniform) <= score_tolerance(optimum):
-        return None
-    return (value - uniform) / (optimum - uniform)
-
-
-def above_optimum(reference: Reference, seed_means: Sequence[float], ci95: float, basis: str) -> bool:
-    """Whether learned values exceed an optimum that is an upper bound (``reference.upper_bound``) by more than
-    their uncertainty: an error to surface (the optimum or the scoring is wrong), never a result.
-
-    The rule: the mean over seeds minus its 95% half-width (0 if undefined) above the optimum, beyond
-    :func:`score_tolerance`; and with exact scores (``basis`` not ``"sampled"``), any one seed above it, since an
-    exact expectation cannot beat the exact optimum.
-    """
-    if not reference.upper_bound:
-        return False
-    limit = reference.optimum + score_tolerance(reference.optimum)
-    half_width = 0.0 if np.isnan(ci95) else ci95
-    if float(np.mean(seed_means)) - half_width > limit:
-        return True
-    return basis != "sampled" and max(seed_means) > limit
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -150,6 +150,46 @@ def _zero_action_value(env: gym.Env, n_episodes: int, seed: int, discount: float
     learner starts from, on the evaluation episodes."""
     zeros = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
     return score_policy(lambda observation: zeros, env, n_episodes, seed, discount=discount).mean
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores against a reference
+# ---------------------------------------------------------------------------------------------
+
+#: Scores within ``SCORE_RTOL * max(1, |optimum|)`` of the optimum (or of the uniform value) count as equal to it:
+#: the exact optima are stated to about 1e-9 and float32 actions earn them within 1e-6 relative (issue 13, item 1).
+SCORE_RTOL = 1e-6
+
+
+def score_tolerance(optimum: float) -> float:
+    """Absolute tolerance of the score checks at ``optimum`` (:data:`SCORE_RTOL`)."""
+    return SCORE_RTOL * max(1.0, abs(float(optimum)))
+
+
+def normalized_score(value: float, optimum: float, uniform: float | None) -> float | None:
+    """``(value - b) / (optimum - b)`` with ``b = uniform``, the value of the policy learners start from: 0 for it,
+    1 for the optimum, defined whatever the optimum's sign (as Atari's human-normalized scores). ``None`` when
+    ``uniform`` is unknown or equals the optimum (within :func:`score_tolerance`): nothing to learn."""
+    if uniform is None or abs(optimum - uniform) <= score_tolerance(optimum):
+        return None
+    return (value - uniform) / (optimum - uniform)
+
+
+def above_optimum(reference: Reference, seed_means: Sequence[float], ci95: float, basis: str) -> bool:
+    """Whether learned values exceed an optimum that is an upper bound (``reference.upper_bound``) by more than
+    their uncertainty: an error to surface (the optimum or the scoring is wrong), never a result.
+
+    The rule: the mean over seeds minus its 95% half-width (0 if undefined) above the optimum, beyond
+    :func:`score_tolerance`; and with exact scores (``basis`` not ``"sampled"``), any one seed above it, since an
+    exact expectation cannot beat the exact optimum.
+    """
+    if not reference.upper_bound:
+        return False
+    limit = reference.optimum + score_tolerance(reference.optimum)
+    half_width = 0.0 if np.isnan(ci95) else ci95
+    if float(np.mean(seed_means)) - half_width > limit:
+        return True
+    return basis != "sampled" and max(seed_means) > limit
 
 
 # ---------------------------------------------------------------------------------------------
