@@ -322,7 +322,7 @@ def _command_evaluate(args) -> None:
 
 
 def _command_benchmark(args) -> None:
-    from stratgym.agents.benchmark import SUITES, adjust_suite, custom_suite, run_benchmark, table_lines
+    from stratgym.agents.benchmark import SUITES, adjust_suite, custom_suite, run_benchmark, scoring_errors, table_lines
     from stratgym.agents.instances import parse_env_kwargs
 
     if args.envs:
@@ -338,11 +338,14 @@ def _command_benchmark(args) -> None:
     result = run_benchmark(suite, out, progress=not args.no_progress, overwrite=args.overwrite,
                            tensorboard=args.tensorboard)
     header, rows = table_lines(result.rows)
-    _print_table(header, rows, title=f"stratgym benchmark, suite {suite.name}: learned vs exact optimum "
+    _print_table(header, rows, title=f"stratgym benchmark, suite {suite.name}: normalized score, learned vs exact optimum "
                                      f"(mean ± 95% CI over {len(suite.seeds)} seeds)")
     replaced = f" ({result.replaced} replacing finished runs, --overwrite)" if result.replaced else ""
     print(f"{result.trained} runs trained{replaced}, {result.resumed} resumed from {out}; {result.wall_time:.1f} s. "
           f"Outputs: {out / 'summary.csv'}, {out / 'curves.png'}, {out / 'report.md'}")
+    errors = scoring_errors(result.rows)
+    if errors:  # a learner above an exact optimum is a bug to surface, not a result
+        raise CommandError(f"{len(errors)} rows above their optimum beyond the CI (see report.md): " + "; ".join(errors))
 
 
 def _command_reproduce(args) -> None:

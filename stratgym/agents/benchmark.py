@@ -7,12 +7,14 @@ evaluate on the seeded evaluation episodes, and for every env instance compute t
 * ``runs/<env>__<learner>__seed<k>__<hash>/``: ``model.zip``, ``meta.json`` and ``record.json`` of each run,
   the folder keyed by a hash of the run's full configuration (``record.json`` holds the configuration itself);
 * ``references/<env>.json``: the reference values of each env instance;
-* ``summary.csv`` / ``summary.json``: one row per (env, learner): optimum, learned mean and 95% CI over
-  seeds (Student t), learned/optimal, each baseline;
+* ``summary.csv`` / ``summary.json``: one row per (env, learner): the normalized score (learned - uniform) /
+  (optimum - uniform), the optimum, the robust optimum (strict incentives), the uniform policy's value, learned
+  mean and 95% CI over seeds (Student t), learned/optimal, how learners were scored (exact expectation or sample
+  mean, :func:`stratgym.agents.evaluate.score_policy`), whether a row is above its optimum (an error), each baseline;
 * ``curves.csv`` + ``curves.png``: evaluation return vs timesteps (mean over seeds, and a band from the
   lowest to the highest seed) with the optimum and baselines as horizontal lines (their numbers in
   ``references.csv``);
-* ``report.md``: the table, the figure and the run times.
+* ``report.md``: any scoring error first, the table (normalized score first), the figure and the run times.
 
 Resumable, and nothing is replaced unless asked: a finished run is written to a temporary folder
 ``runs/.tmp-<name>-<pid>`` and moved into place with ``os.replace`` once its record is written, so a killed
@@ -32,6 +34,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -39,10 +42,10 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
+from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
-from stratgym.agents.references import Reference, reference_values
+from stratgym.agents.references import REFERENCE_VERSION, Reference, above_optimum, normalized_score, reference_values
 from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
 from stratgym.games._validation import as_positive_int
@@ -284,11 +287,12 @@ def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool 
                    hyperparams=spec.hyperparams, eval_freq=spec.eval_freq, n_eval_episodes=spec.n_eval_episodes,
                    eval_discount=reference.discount, progress_bar=progress, tensorboard_log=tensorboard,
                    tb_log_name=spec.name, reference=reference)
-    final = evaluate_policy(result.model, env.env_id, spec.n_eval_episodes, EVAL_SEED, env_kwargs=env.env_kwargs,
-                            discount=reference.discount)
+    final = score_policy(result.model, env.env_id, spec.n_eval_episodes, EVAL_SEED, env_kwargs=env.env_kwargs,
+                         discount=reference.discount)
     record = {"config": spec.config(), "name": spec.name, "label": env.label, "mean": final.mean,
-              "stderr": final.stderr, "returns": final.returns.tolist(), "wall_time": result.wall_time,
-              "n_timesteps": result.n_timesteps, "curve": result.curve.to_json(), **provenance()}
+              "stderr": final.stderr, "returns": final.returns.tolist(), "score_basis": final.basis,
+              "wall_time": result.wall_time, "n_timesteps": result.n_timesteps, "curve": result.curve.to_json(),
+              **provenance()}
     temporary = out / "runs" / f".tmp-{spec.name}-{os.getpid()}"
     if temporary.exists():
         shutil.rmtree(temporary)
@@ -401,7 +405,7 @@ def env_reference(out: Path, env: BenchmarkEnv, n_eval_episodes: int) -> Referen
     """The reference values of ``env`` (cached in ``out/references/<label>.json`` for the same configuration)."""
     path = out / "references" / f"{env.label}.json"
     config = {"env_id": env.env_id, "env_kwargs": env.env_kwargs, "n_eval_episodes": n_eval_episodes,
-              "eval_seed": EVAL_SEED}
+              "eval_seed": EVAL_SEED, "reference_version": REFERENCE_VERSION}
     cached = _read_json(path)
     if cached is not None and cached.get("config") == config:
         return Reference.from_json(cached["reference"])
@@ -429,12 +433,23 @@ class SummaryRow:
     Attributes:
         label, env_id, side, learner: what was run.
         optimum: the exact optimum; baselines: name -> value.
-        seed_means: each seed's mean evaluation return.
+        seed_means: each seed's score (:func:`~stratgym.agents.evaluate.score_policy`: exact expectation or the
+            mean return on the evaluation episodes, see ``score_basis``).
         learned_mean, learned_ci95: mean over seeds and the 95% CI half-width (nan for one seed).
         ratio: ``learned_mean / optimum`` when the optimum is positive, else ``None`` (a ratio to a
-            non-positive optimum has no meaning).
+            non-positive optimum has no meaning: see ``normalized``).
         n_timesteps: environment steps each run actually trained (on-policy learners round the budget up to
             whole rollouts); requested_timesteps: the budget asked for; train_time: total training seconds over seeds.
+        uniform: the uniform policy's value ``b`` (``None``: unknown).
+        robust_optimum: the optimum with strict incentives (``None``: none exists, see ``robust_note``).
+        robust_note: how ``robust_optimum`` was computed or why there is none.
+        normalized, normalized_ci95: :func:`normalized_score` of ``learned_mean`` and the CI half-width on that scale
+            (``None`` when undefined, ``note`` says why).
+        score_basis: ``"exact"``, ``"exact per episode"`` or ``"sampled"``: how learned values were scored (runs
+            recorded before exact scoring are ``"sampled"``).
+        above_optimum: :func:`above_optimum`: an error, not a result.
+        upper_bound: whether ``optimum`` bounds every policy (False for a commitment value).
+        note: why a score is undefined, or what is wrong.
     """
 
     label: str
@@ -450,6 +465,15 @@ class SummaryRow:
     n_timesteps: int
     train_time: float
     requested_timesteps: int
+    uniform: float | None = None
+    robust_optimum: float | None = None
+    robust_note: str = ""
+    normalized: float | None = None
+    normalized_ci95: float | None = None
+    score_basis: str = "sampled"
+    above_optimum: bool = False
+    upper_bound: bool = True
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (nan as ``None``)."""
@@ -459,20 +483,46 @@ class SummaryRow:
 
 
 def summarize(suite: Suite, records: dict[str, dict[str, Any]], references: dict[str, Reference]) -> list[SummaryRow]:
-    """Aggregate run records over seeds into one :class:`SummaryRow` per (env, learner)."""
+    """Aggregate run records over seeds into one :class:`SummaryRow` per (env, learner).
+
+    A row above its optimum (:func:`above_optimum`) also raises a ``UserWarning``, so that it is loud wherever
+    the summary is made.
+    """
     rows = []
     for env in suite.envs:
         reference = references[env.label]
         for learner in env.learners:
             runs = [records[f"{env.label}__{learner}__seed{seed}"] for seed in suite.seeds]
             means = [run["mean"] for run in runs]
-            mean = float(np.mean(means))
-            rows.append(SummaryRow(env.label, env.env_id, reference.side, learner, reference.optimum,
-                                   dict(reference.baselines), means, mean, confidence_half_width(means),
-                                   mean / reference.optimum if reference.optimum > 0 else None,
-                                   max(_trained_steps(run) for run in runs), float(sum(run["wall_time"] for run in runs)),
-                                   runs[0]["config"]["n_timesteps"]))
+            rows.append(_row(env, learner, reference, runs, means))
+    for row in rows:
+        if row.above_optimum:
+            warnings.warn(f"{row.label}/{row.learner}: {row.note}", UserWarning, stacklevel=2)
     return rows
+
+
+def _row(env: BenchmarkEnv, learner: str, reference: Reference, runs: list[dict[str, Any]],
+         means: list[float]) -> SummaryRow:
+    mean, ci95 = float(np.mean(means)), confidence_half_width(means)
+    bases = {run.get("score_basis", "sampled") for run in runs}
+    basis = bases.pop() if len(bases) == 1 else "sampled"
+    normalized = normalized_score(mean, reference.optimum, reference.uniform)
+    spread = None if reference.uniform is None else abs(reference.optimum - reference.uniform)
+    notes = []
+    if normalized is None:
+        notes.append("normalized score undefined: " + ("no uniform value in this reference" if spread is None
+                                                       else "the optimum equals the uniform policy's value"))
+    error = above_optimum(reference, means, ci95, basis)
+    if error:
+        notes.append(f"ERROR: learned {mean:.6g} (seeds {', '.join(f'{m:.6g}' for m in means)}, {basis} scores) "
+                     f"above the optimum {reference.optimum:.6g} beyond its 95% CI: the optimum or the scoring is wrong")
+    return SummaryRow(env.label, env.env_id, reference.side, learner, reference.optimum, dict(reference.baselines),
+                      means, mean, ci95, mean / reference.optimum if reference.optimum > 0 else None,
+                      max(_trained_steps(run) for run in runs), float(sum(run["wall_time"] for run in runs)),
+                      runs[0]["config"]["n_timesteps"], reference.uniform, reference.robust_optimum,
+                      reference.robust_note, normalized,
+                      None if normalized is None or np.isnan(ci95) else ci95 / spread, basis, error,
+                      reference.upper_bound, "; ".join(notes))
 
 
 def _trained_steps(record: dict[str, Any]) -> int:
@@ -501,20 +551,44 @@ def mean_curves(suite: Suite, records: dict[str, dict[str, Any]]) -> list[dict[s
     return rows
 
 
+def _blank(value: float | None) -> Any:
+    """A CSV cell: empty for ``None`` or nan."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "n/a"
     return f"{value:.{digits}f}"
 
 
+def _percent(value: float | None, ci95: float | None = None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1%}" + ("" if ci95 is None else f" ± {ci95:.1%}")
+
+
 def table_lines(rows: Sequence[SummaryRow]) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of the printed table."""
-    header = ["env", "side", "learner", "optimum", "learned (95% CI)", "learned/opt", "baselines"]
-    cells = [[row.label, row.side, row.learner, _fmt(row.optimum),
-              f"{_fmt(row.learned_mean)} ± {_fmt(row.learned_ci95)}",
-              "n/a" if row.ratio is None else f"{row.ratio:.1%}",
-              "; ".join(f"{name} {_fmt(value)}" for name, value in row.baselines.items())] for row in rows]
+    """Header and cells of the headline table: the normalized score first (defined for every optimum), then
+    learned/opt (``ERROR`` for a row above its optimum: never printed as a result), the optimum, the robust optimum
+    and the uniform policy's value, the learned value, how it was scored, and the baselines."""
+    header = ["env", "side", "learner", "normalized (95% CI)", "learned/opt", "optimum", "robust opt", "uniform",
+              "learned (95% CI)", "score", "baselines"]
+    cells = []
+    for row in rows:
+        ratio = _percent(row.ratio) + ("" if row.upper_bound else " (not a bound)")
+        cells.append([row.label, row.side, row.learner,
+                      "ERROR" if row.above_optimum else _percent(row.normalized, row.normalized_ci95),
+                      f"ERROR {ratio} > optimum" if row.above_optimum else ratio, _fmt(row.optimum),
+                      _fmt(row.robust_optimum), _fmt(row.uniform),
+                      f"{_fmt(row.learned_mean)} ± {_fmt(row.learned_ci95)}", row.score_basis,
+                      "; ".join(f"{name} {_fmt(value)}" for name, value in row.baselines.items())])
     return header, cells
+
+
+def scoring_errors(rows: Sequence[SummaryRow]) -> list[str]:
+    """One line per row whose learned value is above its optimum beyond its CI (:func:`above_optimum`)."""
+    return [f"{row.label}/{row.learner}: {row.note}" for row in rows if row.above_optimum]
 
 
 def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[dict[str, Any]],
@@ -522,11 +596,14 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
     """Write ``summary.csv``, ``summary.json``, ``curves.csv``, ``references.csv``, ``curves.png`` and ``report.md``."""
     baseline_names = list(dict.fromkeys(name for row in rows for name in row.baselines))
     _write_csv(out / "summary.csv",
-               ["env", "env_id", "side", "learner", "optimum", "learned_mean", "learned_ci95", "learned_over_optimum",
-                "n_seeds", "n_timesteps", "requested_timesteps", "train_time_s"] + baseline_names,
-               [[row.label, row.env_id, row.side, row.learner, row.optimum, row.learned_mean,
-                 "" if np.isnan(row.learned_ci95) else row.learned_ci95, "" if row.ratio is None else row.ratio,
-                 len(row.seed_means), row.n_timesteps, row.requested_timesteps, round(row.train_time, 2)]
+               ["env", "env_id", "side", "learner", "normalized_score", "normalized_ci95", "optimum", "robust_optimum",
+                "uniform", "learned_mean", "learned_ci95", "learned_over_optimum", "score_basis", "above_optimum_error",
+                "optimum_is_upper_bound", "note", "n_seeds", "n_timesteps", "requested_timesteps", "train_time_s"]
+               + baseline_names,
+               [[row.label, row.env_id, row.side, row.learner, _blank(row.normalized), _blank(row.normalized_ci95),
+                 row.optimum, _blank(row.robust_optimum), _blank(row.uniform), row.learned_mean,
+                 _blank(row.learned_ci95), _blank(row.ratio), row.score_basis, row.above_optimum, row.upper_bound,
+                 row.note, len(row.seed_means), row.n_timesteps, row.requested_timesteps, round(row.train_time, 2)]
                 + [row.baselines.get(name, "") for name in baseline_names] for row in rows])
     summary = {"suite": suite.name, "seeds": list(suite.seeds), "n_eval_episodes": suite.n_eval_episodes,
                "eval_seed": EVAL_SEED, "wall_time_s": wall_time, "rows": [row.to_json() for row in rows],
@@ -540,18 +617,35 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
                 for name, value in {"optimum": reference.optimum, **reference.baselines}.items()])
     plot_curves(out / "curves.png", suite, curves, references)
     header, cells = table_lines(rows)
-    lines = [f"# stratgym benchmark: suite `{suite.name}`", "",
-             f"Learned policies (mean over seeds {list(suite.seeds)} of the mean return on the evaluation episodes "
-             f"seeded from {EVAL_SEED}; ± is the 95% Student-t half-width over seeds) against the "
-             "exact optimum of the learning side and the baselines, in the units of the env's episode return.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [f"# stratgym benchmark: suite `{suite.name}`", ""]
+    errors = scoring_errors(rows)
+    if errors:
+        lines += ["## ERROR: learned values above the optimum", "",
+                  "These rows are not results: an exact expectation cannot beat the exact optimum, so the optimum or "
+                  "the scoring is wrong.", ""] + [f"- {error}" for error in errors] + [""]
+    lines += [f"Learned policies (mean over seeds {list(suite.seeds)}; ± is the 95% Student-t half-width over seeds) "
+              "against the exact optimum of the learning side, in the units of the env's episode return. "
+              "**normalized** is (learned - uniform) / (optimum - uniform), uniform the value of the policy every "
+              "learner starts from (the all-zeros Box action: uniform rule, scheme or split; on discrete envs the "
+              "uniformly random action): 0 for it, 1 for the optimum, defined whatever the optimum's sign. "
+              "**robust opt** is the optimum with strict incentives (margin 1e-3 of the game's scale), the part of "
+              "the optimum that does not rest on the agent's ties (agent envs: the same as the optimum). "
+              "**score**: `exact` (each seed scored by the exact expectation of its deterministic policy), `exact "
+              "per episode` (exact given each evaluation episode's draw, on the episodes the optimum is averaged "
+              f"over, seeded from {EVAL_SEED}), `sampled` (mean return over those episodes: no exact expectation "
+              "exists, e.g. against a learning receiver, whose commitment value is not an upper bound).", "",
+              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in cells]
+    notes = [f"- `{row.label}` / {row.learner}: {row.note}" for row in rows if row.note and not row.above_optimum]
+    notes += [f"- `{label}`: no robust optimum: {reference.robust_note}" for label, reference in references.items()
+              if reference.robust_optimum is None]
+    lines += ["", "Notes:", ""] + notes if notes else []
     lines += ["", "![learning curves](curves.png)", "", "## Instances and solvers", ""]
     for env in suite.envs:
         reference = references[env.label]
         lines.append(f"- `{env.label}`: `{env.env_id}` with `{json.dumps(env.env_kwargs)}`; {reference.side} learns; "
                      f"{evaluation_episodes(suite, env)} evaluation episodes; reference: {reference.solver} "
-                     f"({reference.solve_time:.2f} s).")
+                     f"({reference.solve_time:.2f} s); robust optimum: {reference.robust_note or 'n/a'}.")
     lines += ["", "## Run times", "",
               f"Total wall time of this invocation: {wall_time:.1f} s (runs resumed from disk cost nothing). "
               "Training time per (env, learner), summed over seeds:", ""]

@@ -1,25 +1,44 @@
-"""Evaluation of a policy over seeded episodes.
+"""Evaluation of a policy over seeded episodes, and its score in the currency of the exact optima.
 
 Episode ``i`` starts with ``env.reset(seed=seed + i)``, so an evaluation is reproducible and two
 policies evaluated with the same ``seed`` face the same episodes (the same prior draws, the same
 randomized responses). Returns are undiscounted sums of the env's rewards, the units the exact
 optima are stated in.
+
+:func:`score_policy` is what learners are scored with: a sample mean of returns is a noisy estimate of the
+optimum's currency, the exact expectation, and can beat it (an indifferent agent's sample beats the optimum's
+sample half the time). So a deterministic policy is scored by its exact expected return wherever the env
+gives one (:func:`score_basis`):
+
+* ``"exact"``: ``PersuasionAgent-v0`` (``sum_s pi_s sum_r q_s(r) u_A(s, policy(r))`` over the possible
+  recommendations ``r``), ``PersuasionScheme-v0`` (the step's ``principal_value``, whatever its ``reward``),
+  the stateful principal envs with the game's own (deterministic) response models and ``StatefulAgent-v0``
+  with a fixed plan: one episode is the expectation;
+* ``"exact per episode"``: ``StatefulAgent-v0`` with a drawn plan: each episode's return is exact given its
+  plan, and the references average over the same plans (paired), so ``learned <= optimum`` episode by episode;
+* ``"sampled"``: everything else (``PersuasionRecommend-v0``'s learning receiver, custom response models,
+  stochastic policies): the mean over the evaluation episodes, with its standard error.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Union
 
 import gymnasium as gym
 import numpy as np
 
 from stratgym.agents.instances import make_env
+from stratgym.envs._spaces import check_action
+from stratgym.envs.persuasion import PersuasionAgentEnv, PersuasionSchemeEnv, recommendation_observation
+from stratgym.envs.stateful import PerRoundResponse, StatefulAgentEnv, StatefulCommitmentEnv, StatefulPrincipalEnv
 from stratgym.games._validation import as_positive_int
 
 #: Seed of the first evaluation episode used by training curves, the benchmark and the CLI (kept apart
 #: from the training envs' seeds, which start at the training seed).
 EVAL_SEED = 10_000
+#: How a score was computed (module doc).
+SCORE_BASES = ("exact", "exact per episode", "sampled")
 #: A policy: anything with SB3's ``predict(obs, deterministic=...)``, or a plain ``obs -> action`` callable.
 Policy = Union[Any, Callable[[Any], Any]]
 #: An environment: a registered id, a gymnasium Env, or a zero-argument factory returning one.
@@ -33,21 +52,26 @@ class Evaluation:
     Attributes:
         mean: mean episode return.
         stderr: standard error of the mean (sample standard deviation / sqrt(episodes); 0 for one episode).
-        returns: ``(episodes,)`` the undiscounted return of each episode, in episode order.
+        returns: ``(episodes,)`` the undiscounted return of each episode, in episode order (one value, the
+            expectation, for an ``"exact"`` score).
+        basis: ``"exact"``, ``"exact per episode"`` or ``"sampled"`` (see the module doc).
     """
 
     mean: float
     stderr: float
     returns: np.ndarray
+    basis: str = "sampled"
 
     @classmethod
-    def from_returns(cls, returns) -> "Evaluation":
+    def from_returns(cls, returns, basis: str = "sampled") -> "Evaluation":
         """Summarize a non-empty sequence of episode returns."""
         returns = np.asarray(returns, dtype=np.float64)
         if returns.ndim != 1 or returns.size == 0:
             raise ValueError(f"returns must be a non-empty 1-d sequence, got shape {returns.shape}")
+        if basis not in SCORE_BASES:
+            raise ValueError(f"basis must be one of {SCORE_BASES}, got {basis!r}")
         stderr = float(returns.std(ddof=1) / np.sqrt(returns.size)) if returns.size > 1 else 0.0
-        return cls(mean=float(returns.mean()), stderr=stderr, returns=returns)
+        return cls(mean=float(returns.mean()), stderr=stderr, returns=returns, basis=basis)
 
 
 def act(policy: Policy, observation, deterministic: bool = True):
@@ -88,6 +112,63 @@ def evaluate_policy(policy: Policy, env: EnvSource, n_episodes: int = 10, seed: 
         if owned:
             instance.close()
     return Evaluation.from_returns(returns)
+
+
+def score_basis(env: gym.Env, deterministic: bool = True) -> str:
+    """How :func:`score_policy` scores a policy in ``env``: ``"exact"``, ``"exact per episode"`` or ``"sampled"``."""
+    unwrapped = env.unwrapped
+    if not deterministic:
+        return "sampled"
+    if isinstance(unwrapped, (PersuasionAgentEnv, PersuasionSchemeEnv)):
+        return "exact"
+    if isinstance(unwrapped, (StatefulCommitmentEnv, StatefulPrincipalEnv)):
+        # The game's own models are deterministic and reset draws nothing; another model may use np_random.
+        model = unwrapped.response_model
+        return "exact" if isinstance(model, str) or type(model) is PerRoundResponse else "sampled"
+    if isinstance(unwrapped, StatefulAgentEnv):
+        return "exact" if isinstance(unwrapped.principal, np.ndarray) else "exact per episode"
+    return "sampled"
+
+
+def score_policy(policy: Policy, env: EnvSource, n_episodes: int = 10, seed: int = 0, deterministic: bool = True,
+                 env_kwargs: dict | None = None, discount: float = 1.0) -> Evaluation:
+    """The score of ``policy`` in ``env`` in the currency of the exact optima (module doc), with its ``basis``.
+
+    Arguments as :func:`evaluate_policy`. ``"exact"``: ``mean`` is the expected return, ``stderr`` 0, ``returns``
+    that one value; otherwise :func:`evaluate_policy`'s result on episodes ``seed .. seed + n_episodes - 1``.
+    """
+    n_episodes = as_positive_int(n_episodes, "n_episodes")
+    instance, owned = _instantiate(env, env_kwargs)
+    try:
+        basis = score_basis(instance, deterministic)
+        unwrapped = instance.unwrapped
+        if basis != "exact":
+            return replace(evaluate_policy(policy, instance, n_episodes, seed, deterministic, discount=discount),
+                           basis=basis)
+        if isinstance(unwrapped, PersuasionAgentEnv):
+            value = persuasion_agent_value(policy, unwrapped, deterministic)
+        elif isinstance(unwrapped, PersuasionSchemeEnv):
+            observation, _ = instance.reset(seed=int(seed))
+            value = float(instance.step(act(policy, observation, deterministic))[4]["principal_value"])
+        else:  # deterministic: one episode is the expectation
+            value = evaluate_policy(policy, instance, 1, seed, deterministic, discount=discount).mean
+    finally:
+        if owned:
+            instance.close()
+    return Evaluation.from_returns([value], basis="exact")
+
+
+def persuasion_agent_value(policy: Policy, env: PersuasionAgentEnv, deterministic: bool = True) -> float:
+    """Exact expected ``u_A`` of ``policy`` in ``PersuasionAgent-v0``: ``sum_s pi_s sum_r q_s(r) u_A(s, a_r)`` with
+    ``a_r`` the policy's action on recommendation ``r``'s observation (a deterministic policy)."""
+    regions = env.regions
+    joint = (regions.masses / regions.masses.sum())[:, None] * env.scheme  # P(region s, recommendation r)
+    value = 0.0
+    for recommendation in range(regions.n_actions):
+        observation = recommendation_observation(env.game, recommendation)
+        action = int(check_action(env.action_space, act(policy, observation, deterministic)))
+        value += float(joint[:, recommendation] @ regions.agent_payoffs[:, action])
+    return value
 
 
 def _instantiate(env: EnvSource, env_kwargs: dict | None) -> tuple[gym.Env, bool]:

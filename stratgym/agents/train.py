@@ -38,7 +38,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 
 from stratgym._io import config_hash, provenance, write_atomic, write_json_atomic
-from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
+from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, check_keys, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCES, NoExactReference, Reference, reference_values
@@ -293,7 +293,7 @@ class CurveCallback(BaseCallback):
         self._writer = None
 
     def _evaluate(self) -> None:
-        result = evaluate_policy(self.model, self.eval_env, self.n_episodes, self.seed, discount=self.discount)
+        result = score_policy(self.model, self.eval_env, self.n_episodes, self.seed, discount=self.discount)
         self.points.append((int(self.num_timesteps), result.mean))
         self.logger.record("eval/mean_return", result.mean)
         self._next = self.num_timesteps + self.eval_freq

@@ -155,12 +155,15 @@ def obedient_scheme(scheme, responses) -> np.ndarray:
     return merged
 
 
-def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float = 0.0) -> np.ndarray:
+def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float = 0.0,
+                       bic_margin: float = 0.0) -> np.ndarray:
     """The principal-optimal (epsilon-)BIC scheme ``(R, A)`` for payoff tables ``(R, A)`` and masses ``(R,)``.
 
     LP over ``q`` (``scipy.optimize.linprog``, HiGHS): maximize ``sum_s pi_s sum_a q_s(a) u_P(a, s)``
-    s.t. ``sum_s pi_s q_s(a) [u_A(a, s) - u_A(b, s)] >= -epsilon`` for all ``a != b`` (ex-ante form,
-    as in Dughmi–Xu) and every ``q_s`` on the simplex.
+    s.t. ``sum_s pi_s q_s(a) [u_A(a, s) - u_A(b, s) - bic_margin] >= -epsilon`` for all ``a != b`` (ex-ante
+    form, as in Dughmi–Xu) and every ``q_s`` on the simplex. ``bic_margin > 0`` asks for strict incentives:
+    following beats every alternative by ``bic_margin`` in posterior expected utility (the robust optimum);
+    ``ValueError`` if no scheme achieves it.
 
     Ties among optimal schemes go to the agent: a second LP maximizes the agent's expected utility
     over the first LP's optimal face, which is the set of feasible schemes complementary to HiGHS's
@@ -179,6 +182,7 @@ def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float 
     masses = as_real_array(masses, "masses", shape=(n_regions,))
     check_range(masses, "masses", low=0.0)
     epsilon = as_nonnegative_float(epsilon, "epsilon")
+    bic_margin = as_nonnegative_float(bic_margin, "bic_margin")
     positive = masses > 0
     if not positive.any():
         raise ValueError("masses must have a positive entry")
@@ -190,13 +194,15 @@ def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float 
         for b in range(n_actions):
             if a != b:
                 row = np.zeros_like(agent)
-                row[:, a] = -weights[:, 0] * (agent[:, a] - agent[:, b])
+                row[:, a] = -weights[:, 0] * (agent[:, a] - agent[:, b] - bic_margin)
                 gains.append(row.ravel())
     a_ub, b_ub = np.array(gains), np.full(len(gains), epsilon)
     a_eq = np.kron(np.eye(int(positive.sum())), np.ones(n_actions))
     b_eq = np.ones(a_eq.shape[0])
     bounds = np.tile([0.0, 1.0], (a_eq.shape[1], 1))
     first = _solve(principal_objective, a_ub, b_ub, a_eq, b_eq, bounds)
+    if first.status == 2 and bic_margin > 0:  # without a margin the no-information scheme is always feasible
+        raise ValueError(f"no scheme is BIC with bic_margin={bic_margin:g}: {first.message}")
     if first.status != 0:
         raise RuntimeError(f"signaling LP failed: {first.message}")
     tight = first.ineqlin.marginals < -DUAL_TOL
@@ -219,8 +225,11 @@ def _solve(objective, a_ub, b_ub, a_eq, b_eq, bounds):
                    b_eq=b_eq, bounds=bounds, method="highs", options=LP_OPTIONS)
 
 
-def optimal_scheme(game_or_regions: PersuasionGame | Regions, tie_tol: float = TIE_TOL) -> SignalingResult:
-    """The principal-optimal BIC scheme (:func:`solve_signaling_lp` with ``epsilon = 0``).
+def optimal_scheme(game_or_regions: PersuasionGame | Regions, tie_tol: float = TIE_TOL,
+                   bic_margin: float = 0.0) -> SignalingResult:
+    """The principal-optimal BIC scheme (:func:`solve_signaling_lp` with ``epsilon = 0``); ``bic_margin > 0``:
+    the best scheme whose every recommendation is followed by that margin (posterior utility units), the robust
+    optimum (``ValueError`` if none exists).
 
     The LP solution is passed through :func:`obedient_scheme` with the agent's exact responses (the
     identity whenever HiGHS's solution is BIC within ``tie_tol``), so the returned scheme is obeyed and
@@ -228,7 +237,7 @@ def optimal_scheme(game_or_regions: PersuasionGame | Regions, tie_tol: float = T
     """
     regions = _as_regions(game_or_regions)
     started = time.perf_counter()
-    scheme = solve_signaling_lp(regions.principal_payoffs, regions.agent_payoffs, regions.masses)
+    scheme = solve_signaling_lp(regions.principal_payoffs, regions.agent_payoffs, regions.masses, bic_margin=bic_margin)
     scheme = obedient_scheme(scheme, evaluate_scheme(regions, scheme, tie_tol).responses)
     return _checked(_result(regions, scheme, "lp", started, tie_tol))
 
