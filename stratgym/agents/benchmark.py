@@ -785,7 +785,8 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
         tensorboard: a folder for TensorBoard logs: one run per trained run, named as its folder, with the
             optimum, the baselines and learned/optimum beside SB3's scalars.
         backend: where runs train; ``None``: one after another in this process. Otherwise an object with
-            ``slots`` (how many runs train at once) and ``run(specs, references, tensorboard)``, an iterator of
+            ``slots`` (how many runs train at once), ``describe()`` (where, for the first progress line) and
+            ``run(specs, references, tensorboard)``, an iterator of
             ``(spec, FinishedRun, seconds, where)`` in the order runs finish (``where``: text for the progress
             line), e.g. :class:`stratgym.agents.backends.RayBackend`. This process writes every result
             (:func:`store_run`), as each run finishes, so a worker needs no access to ``out``.
@@ -805,7 +806,7 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
     for env in tqdm(suite.envs, desc="exact references", disable=not interactive, file=stream, leave=False):
         references[env.label] = env_reference(out, env, evaluation_episodes(suite, env))
     if progress:
-        print(plan.describe(), file=stream, flush=True)
+        print(plan.describe() + ("" if backend is None else f"; {backend.describe()}"), file=stream, flush=True)
     records = dict(plan.reuse)
     timings: list[tuple[str, int, float]] = []
     pending = {spec.key: spec for spec in plan.train}
