@@ -6,6 +6,7 @@ Errors are reported as one line on stderr with exit code 2 (argparse's conventio
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -172,6 +173,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="write TensorBoard logs of every trained run to DIR (needs tensorboard), with the optimum, "
                             "the baselines and learned/optimum as stratgym/... scalars")
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    bench.add_argument("--backend", choices=["serial", "ray"], default="serial",
+                       help="serial (default): one run after another in this process; ray: every run as a Ray task "
+                            "of one CPU, on a local Ray or on the cluster at --address (needs stratgym[ray]). Same "
+                            "folders, resuming and numbers; this process writes every result")
+    bench.add_argument("--address", metavar="ADDR",
+                       help="with --backend ray: the running Ray cluster to use (auto: the one 'ray start' made on this "
+                            "machine; or HOST:PORT of its head) instead of starting a local Ray")
+    bench.add_argument("--num-cpus", type=COUNT, metavar="N",
+                       help="with --backend ray and no --address: CPUs of the local Ray, i.e. runs trained at once "
+                            "(default: all of this machine's)")
 
     reproduce = commands.add_parser("reproduce", help="reproduce a figure of the papers",
                                     description="Draw a figure of the papers as PNG next to a CSV of its numbers "
@@ -335,8 +346,17 @@ def _command_benchmark(args) -> None:
     out = Path(args.out) if args.out else Path("results") / "benchmark" / suite.name
     if args.tensorboard:
         _check_output_folder(Path(args.tensorboard), "--tensorboard")
-    result = run_benchmark(suite, out, progress=not args.no_progress, overwrite=args.overwrite,
-                           tensorboard=args.tensorboard)
+    if args.backend == "ray":
+        from stratgym.agents.backends import RayBackend
+
+        backend = RayBackend(args.address, args.num_cpus)
+    elif args.address or args.num_cpus:
+        raise CommandError("--address and --num-cpus apply to --backend ray only")
+    else:
+        backend = contextlib.nullcontext()  # serial: run_benchmark trains in this process
+    with backend as started:
+        result = run_benchmark(suite, out, progress=not args.no_progress, overwrite=args.overwrite,
+                               tensorboard=args.tensorboard, backend=started)
     header, rows = table_lines(result.rows)
     _print_table(header, rows, title=f"stratgym benchmark, suite {suite.name}: normalized score, learned vs exact optimum "
                                      f"(mean ± 95% CI over {len(suite.seeds)} seeds)")

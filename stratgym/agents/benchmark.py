@@ -23,6 +23,10 @@ are reused (and temporary folders left by dead processes removed). Runs of other
 folders and are kept; ``overwrite=True`` retrains and replaces the identical ones. Every other file is written
 atomically too (temporary file + ``os.replace``), so a reader never sees half a file. Records, ``meta.json``
 and ``summary.json`` carry the package versions and the command line (:func:`stratgym._io.provenance`).
+
+Runs train one after another in this process, or on a backend (:class:`stratgym.agents.backends.RayBackend`: Ray
+tasks on this machine or a cluster) that returns each finished run (:func:`train_run`) for this process to write
+(:func:`store_run`): the same folders, resuming and numbers either way.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -271,17 +276,21 @@ def finished_record(out: Path, spec: RunSpec) -> dict[str, Any] | None:
     return record if record is not None and record.get("config") == spec.config() else None
 
 
-def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool = False,
-                progress: bool | StepProgress = False, tensorboard: str | Path | None = None) -> dict[str, Any]:
-    """Train and evaluate one run, write it to ``out/runs/<name>`` atomically, and return its record.
+@dataclass(frozen=True)
+class FinishedRun:
+    """A trained and scored run before it is written: its record and the other files of its folder (name ->
+    content: ``model.zip``, ``meta.json``). What a worker on another machine returns to the driver, which writes it
+    (:func:`store_run`), so that no shared filesystem is needed."""
 
-    ``FileExistsError`` if the folder exists, unless ``overwrite``. ``progress``: as :func:`train`'s
-    ``progress_bar``; ``tensorboard``: a folder for TensorBoard logs (run ``<name>``, with the reference values).
-    """
+    record: dict[str, Any]
+    files: dict[str, bytes]
+
+
+def train_run(spec: RunSpec, reference: Reference, progress: bool | StepProgress = False,
+              tensorboard: str | Path | None = None) -> FinishedRun:
+    """Train and evaluate one run, writing nothing to the benchmark folder. ``progress``: as :func:`train`'s
+    ``progress_bar``; ``tensorboard``: a folder for TensorBoard logs (run ``<name>``, with the reference values)."""
     env = spec.env
-    target = out / "runs" / spec.name
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{str(target)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
     result = train(env.env_id, spec.learner, spec.seed, env_kwargs=env.env_kwargs | env.train_env_kwargs,
                    eval_env_kwargs=env.env_kwargs, n_timesteps=spec.n_timesteps,
                    hyperparams=spec.hyperparams, eval_freq=spec.eval_freq, n_eval_episodes=spec.n_eval_episodes,
@@ -293,15 +302,42 @@ def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool 
               "stderr": final.stderr, "returns": final.returns.tolist(), "score_basis": final.basis,
               "wall_time": result.wall_time, "n_timesteps": result.n_timesteps, "curve": result.curve.to_json(),
               **provenance()}
+    with tempfile.TemporaryDirectory(prefix="stratgym-run-") as folder:  # TrainingResult.save writes a folder
+        result.save(folder)
+        files = {path.name: path.read_bytes() for path in Path(folder).iterdir()}
+    return FinishedRun(record, files)
+
+
+def store_run(out: Path, spec: RunSpec, run: FinishedRun, overwrite: bool = False) -> dict[str, Any]:
+    """Write ``run`` to ``out/runs/<name>`` atomically (a temporary folder moved into place once complete) and
+    return its record. ``FileExistsError`` if the folder exists, unless ``overwrite``."""
+    target = _free_run_folder(out, spec, overwrite)
     temporary = out / "runs" / f".tmp-{spec.name}-{os.getpid()}"
     if temporary.exists():
         shutil.rmtree(temporary)
-    result.save(temporary)
-    write_json_atomic(temporary / "record.json", record)
+    for name, content in run.files.items():
+        write_atomic(temporary / name, content)
+    write_json_atomic(temporary / "record.json", run.record)
     if target.exists():  # only with overwrite (checked above): the identical run, retrained
         shutil.rmtree(target)
     os.replace(temporary, target)
-    return record
+    return run.record
+
+
+def _free_run_folder(out: Path, spec: RunSpec, overwrite: bool) -> Path:
+    """The folder of ``spec`` in ``out``; ``FileExistsError`` if it exists, unless ``overwrite``."""
+    target = out / "runs" / spec.name
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{str(target)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    return target
+
+
+def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool = False,
+                progress: bool | StepProgress = False, tensorboard: str | Path | None = None) -> dict[str, Any]:
+    """Train and evaluate one run (:func:`train_run`), write it to ``out/runs/<name>`` (:func:`store_run`), and
+    return its record. ``FileExistsError`` if the folder exists, unless ``overwrite`` (checked before training)."""
+    _free_run_folder(out, spec, overwrite)
+    return store_run(out, spec, train_run(spec, reference, progress, tensorboard), overwrite)
 
 
 @dataclass(frozen=True)
@@ -363,6 +399,24 @@ def remaining_seconds(trained: Sequence[tuple[str, int, float]], remaining: Sequ
     overall = sum(seconds.values()) / sum(steps.values())
     return float(sum(budget * (seconds[learner] / steps[learner] if learner in steps else overall)
                      for learner, budget in remaining))
+
+
+def parallel_eta(trained: Sequence[tuple[str, int, float]], remaining: Sequence[tuple[str, int]],
+                 slots: int) -> float | None:
+    """:func:`remaining_seconds` spread over ``slots`` runs training at once (never more slots than runs
+    remain); ``None`` before any run has trained."""
+    seconds = remaining_seconds(trained, remaining)
+    return None if seconds is None else seconds / max(1, min(slots, len(remaining)))
+
+
+def train_serially(specs: Sequence[RunSpec], references: dict[str, Reference], step_progress=None,
+                   tensorboard: str | Path | None = None):
+    """Train ``specs`` one after another in this process: yields ``(spec, FinishedRun, seconds, "")`` as each
+    finishes. ``step_progress``: ``spec -> StepProgress`` for the steps of each run, or ``None``."""
+    for spec in specs:
+        start = time.perf_counter()
+        run = train_run(spec, references[spec.env.label], step_progress(spec) if step_progress else False, tensorboard)
+        yield spec, run, time.perf_counter() - start, ""
 
 
 def _duration(seconds: float | None) -> str:
@@ -723,7 +777,7 @@ class BenchmarkResult:
 
 
 def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrite: bool = False,
-                  tensorboard: str | Path | None = None, stream=None) -> BenchmarkResult:
+                  tensorboard: str | Path | None = None, stream=None, backend=None) -> BenchmarkResult:
     """Run (or resume) ``suite`` into ``out`` and write every output; see the module doc.
 
     Args:
@@ -734,6 +788,12 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
         overwrite: retrain (and replace) finished runs of an identical configuration instead of reusing them.
         tensorboard: a folder for TensorBoard logs: one run per trained run, named as its folder, with the
             optimum, the baselines and learned/optimum beside SB3's scalars.
+        backend: where runs train; ``None``: one after another in this process. Otherwise an object with
+            ``slots`` (how many runs train at once), ``describe()`` (where, for the first progress line) and
+            ``run(specs, references, tensorboard)``, an iterator of
+            ``(spec, FinishedRun, seconds, where)`` in the order runs finish (``where``: text for the progress
+            line), e.g. :class:`stratgym.agents.backends.RayBackend`. This process writes every result
+            (:func:`store_run`), as each run finishes, so a worker needs no access to ``out``.
     """
     from tqdm.auto import tqdm
 
@@ -750,28 +810,32 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
     for env in tqdm(suite.envs, desc="exact references", disable=not interactive, file=stream, leave=False):
         references[env.label] = env_reference(out, env, evaluation_episodes(suite, env))
     if progress:
-        print(plan.describe(), file=stream, flush=True)
+        print(plan.describe() + ("" if backend is None else f"; {backend.describe()}"), file=stream, flush=True)
     records = dict(plan.reuse)
     timings: list[tuple[str, int, float]] = []
+    pending = {spec.key: spec for spec in plan.train}
+    slots = 1 if backend is None else backend.slots
     bar = tqdm(total=len(plan.train), desc="runs", file=stream, position=0, dynamic_ncols=True,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]") if interactive else None
-    for index, spec in enumerate(plan.train):
-        if bar is not None:
-            eta = remaining_seconds(timings, [(s.learner, s.n_timesteps) for s in plan.train[index:]])
-            bar.set_postfix_str(f"ETA {_duration(eta)}; {spec.name}")
-        step_progress = StepProgress(spec.name, stream, position=1, leave=False) if progress else False
-        run_start = time.perf_counter()
-        records[spec.key] = record = execute_run(out, spec, references[spec.env.label], overwrite, step_progress,
-                                                 tensorboard)
-        timings.append((spec.learner, spec.n_timesteps, time.perf_counter() - run_start))
+    if backend is None:
+        step_progress = (lambda spec: StepProgress(spec.name, stream, position=1, leave=False)) if progress else None
+        finished = train_serially(plan.train, references, step_progress, tensorboard)
+    else:
+        finished = backend.run(plan.train, references, tensorboard)
+    if bar is not None:
+        bar.set_postfix_str("ETA unknown")
+    for index, (spec, run, seconds, where) in enumerate(finished, 1):
+        records[spec.key] = record = store_run(out, spec, run, overwrite)
+        del pending[spec.key]
+        timings.append((spec.learner, spec.n_timesteps, seconds))
+        eta = parallel_eta(timings, [(s.learner, s.n_timesteps) for s in pending.values()], slots)
         if bar is not None:
             bar.update()
+            bar.set_postfix_str(f"ETA {_duration(eta)}" if pending else "done")
         elif progress:
-            eta = remaining_seconds(timings, [(s.learner, s.n_timesteps) for s in plan.train[index + 1:]])
-            print(f"[{index + 1}/{len(plan.train)}] {spec.name}: trained {record['n_timesteps']:,} steps in "
-                  f"{timings[-1][2]:.1f} s; ETA {_duration(eta)}", file=stream, flush=True)
+            print(f"[{index}/{len(plan.train)}] {spec.name}: trained {record['n_timesteps']:,} steps in "
+                  f"{seconds:.1f} s{where}; ETA {_duration(eta)}", file=stream, flush=True)
     if bar is not None:
-        bar.set_postfix_str("done")
         bar.close()
     rows = summarize(suite, records, references)
     wall_time = time.perf_counter() - start
