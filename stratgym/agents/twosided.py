@@ -264,10 +264,10 @@ def train_two_sided(game: str = "persuasion_v0", instance: StatefulGame | Persua
         sides[AGENT] = _FollowerSide(Contextual(core.regions.n_actions + 1, make), seed + 1)
     learning = {PRINCIPAL: True, AGENT: schedule != "alternating"}
     returns, episode_returns = {player: 0.0 for player in PLAYERS}, []
-    played = 0
+    played, finished = 0, set()  # finished: players whose last move has been completed after the final round
     bar = _progress(rounds, progress)
     env.reset(seed=seed)
-    while played < rounds:
+    while len(finished) < len(PLAYERS):
         if not env.agents:
             episode_returns.append((played, returns[PRINCIPAL], returns[AGENT]))
             returns = {player: 0.0 for player in PLAYERS}
@@ -286,11 +286,13 @@ def train_two_sided(game: str = "persuasion_v0", instance: StatefulGame | Persua
                 learning[player], other = False, AGENT if player == PRINCIPAL else PRINCIPAL
                 learning[other] = True
                 sides[player].discard()
+        if played >= rounds:  # the budget is spent: this player's last move is now complete
+            finished.add(player)
         if ended:
             env.step(None)
             continue
-        env.step(side.act(observation, learning[player]))
-        if player == AGENT:
+        env.step(side.act(observation, learning[player] and played < rounds))
+        if player == AGENT and played < rounds:
             played += 1
             bar.update(1)
     bar.close()
