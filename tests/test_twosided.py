@@ -75,3 +75,18 @@ def test_the_cli_prints_the_result_as_json(capsys):
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == FIELDS and printed["schedule"] == "fast-leader"
     assert np.isfinite(printed["principal_value"])
+
+
+@pytest.mark.slow
+def test_two_sided_ppo_on_the_prosecutor_ends_at_the_cheap_talk_outcome_not_the_commitment_one():
+    """Without commitment the prosecutor's only equilibrium outcome is no information (value 0, not 0.6)."""
+    result = train_two_sided("persuasion_v0", rounds=3000, n_steps=64, seed=0)
+    assert result.principal_value <= 0.05 and result.agent_regret <= 0.05
+    assert result.verdict.startswith("Nash equilibrium below the optimum")
+
+
+@pytest.mark.slow
+def test_two_sided_ppo_on_classroom_project_reaches_the_stackelberg_optimum():
+    """There the optimum is incentivizable round by round (it is also the myopic agent's), so learning finds it."""
+    result = train_two_sided("stateful_v0", rounds=3000, n_steps=64, seed=0)
+    assert result.value_ratio >= 0.95 and result.verdict == "Stackelberg optimum"
