@@ -351,7 +351,7 @@ def _evaluate(game: str, core, moves: str, sides: dict) -> dict[str, Any]:
         agent_scale = float(T * core.game.budget * core.game.conversion_matrix.max()) or 1.0
     value = outcome["principal_value"]
     principal_regret = max(principal_best - value, 0.0)
-    candidates = dict(references, **{"Stackelberg optimum": optimum})
+    candidates = {"Stackelberg optimum": optimum, **references}  # first on ties: the optimum
     nearest = min(candidates, key=lambda name: abs(candidates[name] - value))
     if outcome["agent_regret"] > REGRET_SHARE * agent_scale:
         verdict = f"not converged: the agent is {outcome['agent_regret']:.3g} from its best response"
