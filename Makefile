@@ -26,8 +26,7 @@ $(BASE_STAMP): $(PY) setup.cfg pyproject.toml
 	touch $@
 
 $(TEST_STAMP): $(BASE_STAMP)
-# The demo needs the package only; the tests also exercise the optional credit-data, zoo, ray and multiagent
-# (PettingZoo) extras (and tensorboard, which the test extra lists).
+	$(PIP) install --quiet -e '.[test,credit,zoo,ray,multiagent]'
 	touch $@
 
 install: $(TEST_STAMP)
