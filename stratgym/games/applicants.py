@@ -219,3 +219,28 @@ def _table_applicants(table, label, positive, features, actions, group, threshol
 
 #: Named applicant populations (``gym.make("stratgym/PersuasionPopulation-v0", population="synthetic")``).
 NAMED_APPLICANTS = {"synthetic": synthetic_applicants, "german": german_applicants}
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemes over every possible pattern (the fixed action of a population env)
+# ---------------------------------------------------------------------------------------------
+
+def pattern_table(n_actions: int) -> np.ndarray:
+    """Every decision pattern ``(2^A, A)`` boolean, in lexicographic order (row ``r``'s bits are ``r`` in binary,
+    action 0 the most significant): the regions any applicant can have, so a scheme over them fits everyone."""
+    n_actions = as_positive_int(n_actions, "n_actions", minimum=2)
+    return ((np.arange(2 ** n_actions)[:, None] >> np.arange(n_actions)[::-1]) & 1).astype(bool)
+
+
+def pattern_rows(regions: Regions) -> np.ndarray:
+    """``(R,)`` the row of :func:`pattern_table` holding each of ``regions``' patterns."""
+    return regions.patterns.astype(np.int64) @ (1 << np.arange(regions.n_actions)[::-1])
+
+
+def expand_scheme(regions: Regions, scheme) -> np.ndarray:
+    """A scheme ``(R, A)`` of ``regions`` as a scheme ``(2^A, A)`` over :func:`pattern_table` (rows of patterns that
+    are not regions: uniform, they never occur)."""
+    scheme = np.asarray(scheme, dtype=np.float64)
+    full = np.full((2 ** regions.n_actions, regions.n_actions), 1.0 / regions.n_actions)
+    full[pattern_rows(regions)] = scheme
+    return full
