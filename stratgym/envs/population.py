@@ -12,6 +12,7 @@ social metrics of :mod:`stratgym.games.metrics` in ``info`` and import nothing f
 from __future__ import annotations
 
 import functools
+from typing import Sequence
 
 import numpy as np
 from gymnasium import spaces
@@ -197,17 +198,24 @@ def default_applicants() -> ApplicantPopulation:
 SPLITS = ("train", "evaluation", "all")
 
 
-def split_applicants(n_applicants: int, evaluation_fraction: float, split_seed: int) -> dict[str, np.ndarray]:
-    """``{"train", "evaluation", "all"}`` applicant indices (sorted): a seeded permutation, its first
-    ``max(1, round(fraction N))`` applicants held out for evaluation (the rest, at least one, for training)."""
-    if n_applicants < 2:
-        raise ValueError(f"a train/evaluation split needs at least 2 applicants, got {n_applicants}; use split='all'")
+def split_applicants(groups: Sequence[str], evaluation_fraction: float, split_seed: int) -> dict[str, np.ndarray]:
+    """``{"train", "evaluation", "all"}`` applicant indices (sorted), stratified by group so that both sets hold every
+    group with two or more members: within each group a seeded permutation, its first ``max(1, round(fraction n_g))``
+    members held out (at most ``n_g - 1``; a group of one trains)."""
+    groups = list(groups)
+    if len(groups) < 2:
+        raise ValueError(f"a train/evaluation split needs at least 2 applicants, got {len(groups)}; use split='all'")
     fraction = as_nonnegative_float(evaluation_fraction, "evaluation_fraction")
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"evaluation_fraction must lie in (0, 1), got {evaluation_fraction!r}")
-    order = np.random.default_rng(as_positive_int(split_seed, "split_seed", minimum=0)).permutation(n_applicants)
-    held_out = min(max(1, round(fraction * n_applicants)), n_applicants - 1)
-    return {"train": np.sort(order[held_out:]), "evaluation": np.sort(order[:held_out]), "all": np.arange(n_applicants)}
+    rng = np.random.default_rng(as_positive_int(split_seed, "split_seed", minimum=0))
+    held_out = []
+    for group in dict.fromkeys(groups):
+        members = rng.permutation([i for i, g in enumerate(groups) if g == group])
+        held_out.extend(members[:min(max(1, round(fraction * len(members))), len(members) - 1)].tolist())
+    evaluation = np.sort(np.array(held_out, dtype=np.int64))
+    return {"train": np.setdiff1d(np.arange(len(groups)), evaluation), "evaluation": evaluation,
+            "all": np.arange(len(groups))}
 
 
 class PersuasionPopulationEnv(RoundEnv):
@@ -233,7 +241,7 @@ class PersuasionPopulationEnv(RoundEnv):
     that are not the applicant's regions are ignored). The applicant best-responds to each recommendation's
     posterior, exactly as in ``PersuasionScheme-v0`` (ties within ``tie_tol`` widened by the action's precision).
     A policy must generalize across applicants: train on ``split="train"``, score on ``split="evaluation"``, the
-    held-out applicants (a seeded split, ``evaluation_fraction`` of them).
+    held-out applicants (a seeded split, ``evaluation_fraction`` of each group: :func:`split_applicants`).
 
     ## Action Space
 
@@ -307,7 +315,7 @@ class PersuasionPopulationEnv(RoundEnv):
         self.split = split
         population = self.population
         self.applicants = (np.arange(population.n_applicants) if split == "all" else
-                           split_applicants(population.n_applicants, evaluation_fraction, split_seed)[split])
+                           split_applicants(population.groups, evaluation_fraction, split_seed)[split])
         self.tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
         n_actions = population.template.n_actions
         self.patterns = pattern_table(n_actions)
