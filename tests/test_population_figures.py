@@ -37,3 +37,15 @@ def test_the_cli_lists_and_validates_the_reproduction():
     assert "persuasion-population" in REPRODUCTIONS
     with pytest.raises(SystemExit):
         main(["reproduce", "persuasion-population", "--disparity", "nope"])
+
+
+def test_bench_population_quick_prints_tables():
+    from test_figures import ROOT, run_script
+
+    before = (ROOT / "BENCHMARKS.md").read_bytes()
+    stdout = run_script("bench_population.py", "--quick", "--no-progress")
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in stdout.splitlines()
+            if line.startswith("| 1 |") or line.startswith("| 5 |")]
+    assert [row[:2] for row in rows] == [["1", "40"], ["5", "200"]]  # K T (d + 1) binaries at T = 10
+    assert "| step | per applicant | applicants / s |" in stdout
+    assert (ROOT / "BENCHMARKS.md").read_bytes() == before  # without --write nothing is written
