@@ -45,7 +45,8 @@ def milp_section(settings: dict, progress: bool) -> str:
             for seed in range(instances):
                 times.append(_milp_seconds(random_population(np.random.default_rng(seed), n_types=K, horizon=T)))
                 bar.update()
-            shown = [f"> {MILP_TIME_LIMIT:g} s" if t == float("inf") else seconds(t) for t in (median(times), max(times))]
+            shown = [f"> {MILP_TIME_LIMIT:g} s" if t == float("inf") else seconds(t)
+                     for t in (median(times), max(times))]
             rows.append((K, K * T * 4, *shown))
     return (f"### Population MILP (HiGHS), T = {T}, n = 2 features, d = 3 effort types\n\n"
             f"`random_population(default_rng(seed), n_types=K, horizon={T})` for seeds 0..{instances - 1} (each type "

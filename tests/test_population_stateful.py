@@ -109,6 +109,7 @@ def test_metrics_of_the_classroom_optimum_by_hand():
     assert result.metrics.overall["gaming"] == pytest.approx(1 / 3)
     assert result.metrics.overall["recourse"] == 1.0
     assert result.metrics.overall["principal"] == pytest.approx(2.0)
+    assert result.metrics.overall["state_gain"] == pytest.approx(2.0)  # two rounds of study, fully retained
     assert result.metrics.disparity["principal"] == {"difference": 0.0, "ratio": 1.0}
 
 

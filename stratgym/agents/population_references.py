@@ -40,7 +40,8 @@ def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> d
     unwrapped = env.unwrapped
     population, model = unwrapped.population, unwrapped.response_model.model
     optimum = population_optimum(population, model, per_group=unwrapped.per_group).principal_utility
-    baselines = {name: float(result.principal_utility) for name, result in population_baselines(population, model).items()}
+    baselines = {name: float(result.principal_utility)
+                 for name, result in population_baselines(population, model).items()}
     if unwrapped.per_group:
         baselines["common optimum"] = float(population_optimum(population, model).principal_utility)
     return {"optimum": float(optimum), "baselines": baselines, "uniform": _uniform(env, 1, seed),

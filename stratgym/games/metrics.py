@@ -12,6 +12,8 @@ applicant), then :func:`social_metrics` averages them with the population's weig
 * ``welfare``: the agent's utility net of its cost (stateful ``U_A``, which has no cost; persuasion ``E[u_A]``);
 * ``principal``: the principal's utility (stateful ``U_P``, persuasion ``E[u_P]``).
 
+The stateful game adds ``state_gain``, the accumulated state (the improvement that lasts).
+
 Disparities, for every metric over the groups' values ``v_g``: ``difference = max_g v_g - min_g v_g`` (0 = parity)
 and ``ratio = min_g v_g / max_g v_g`` (1 = parity; 1 when both are 0, NaN when the signs differ or the largest is
 0 with a negative smallest: a ratio means nothing there).

@@ -19,8 +19,8 @@ import numpy as np
 
 from stratgym.games._validation import as_real_array, check_instance, check_range
 from stratgym.games.metrics import SocialMetrics, social_metrics
-from stratgym.games.stateful import (StatefulGame, best_response, check_assessment_policy, classroom_project, random_game,
-                                     rollout)
+from stratgym.games.stateful import (StatefulGame, best_response, check_assessment_policy, classroom_project,
+                                     random_game, rollout)
 
 #: Weights must sum to 1 within this.
 WEIGHT_SUM_TOL = 1e-9
@@ -162,13 +162,15 @@ class PopulationOutcome:
 
 
 def stateful_subject_metrics(game: StatefulGame, effort: np.ndarray, theta: np.ndarray, threshold: float) -> dict:
-    """One type's metrics (:mod:`stratgym.games.metrics`) under ``theta`` ``(T, n)`` and its effort ``(T, d)``."""
+    """One type's metrics (:mod:`stratgym.games.metrics`) under ``theta`` ``(T, n)`` and its effort ``(T, d)``, plus
+    ``state_gain``: the accumulated state ``sum_j (s_{T+1} - s_1)_j`` (effort units), the improvement that lasts."""
     played = rollout(game, theta, effort)
     per_type = effort.sum(axis=0) / (game.horizon * game.budget)
     desirable = game.effort_value > 0
     return {"improvement": float(per_type[desirable].sum()), "gaming": float(per_type[~desirable].sum()),
             "recourse": float(played.scores[-1] >= threshold), "welfare": float(played.agent_utility),
-            "principal": float(played.principal_utility)}
+            "principal": float(played.principal_utility),
+            "state_gain": float(played.states[-1].sum() - played.states[0].sum())}
 
 
 def population_outcome(population: StatefulPopulation, theta, model: str = "rational", per_group: bool = False,
@@ -183,7 +185,8 @@ def population_outcome(population: StatefulPopulation, theta, model: str = "rati
                    for game, e, rule in zip(population.types, efforts, rules)]
     columns = {name: np.array([values[name] for values in per_subject]) for name in per_subject[0]}
     principal = columns["principal"]
-    return PopulationOutcome(np.array(rules), efforts, principal, columns["welfare"], float(population.weights @ principal),
+    return PopulationOutcome(np.array(rules), efforts, principal, columns["welfare"],
+                             float(population.weights @ principal),
                              social_metrics(columns, population.weights, population.groups))
 
 
@@ -206,7 +209,8 @@ def classroom_groups(horizon: int = 5) -> StatefulPopulation:
              classroom_project(horizon, initial_state=[0.0, 1.0, 0.0]),
              classroom_project(horizon, conversion_matrix=hard, budget=0.5),
              classroom_project(horizon, conversion_matrix=hard, retention=[0.0, 0.5, 0.0]))
-    return StatefulPopulation(types, [0.3, 0.2, 0.3, 0.2], ("advantaged", "advantaged", "disadvantaged", "disadvantaged"))
+    groups = ("advantaged", "advantaged", "disadvantaged", "disadvantaged")
+    return StatefulPopulation(types, [0.3, 0.2, 0.3, 0.2], groups)
 
 
 def random_population(rng: np.random.Generator, n_types: int = 4, n_groups: int = 2, horizon: int = 3,
