@@ -117,6 +117,13 @@ SCHEME_TRAINING = {"reward": "penalized", "penalty_weight": 5.0}
 BOX_LEARNERS = ("ppo", "sac", "td3", "a2c")
 DISCRETE_LEARNERS = ("ppo", "dqn", "a2c")
 
+#: Populations (issue 12): PPO, trained on the training applicants, scored on the held-out ones (not tuned yet).
+POPULATION_ENVS = (
+    BenchmarkEnv("population-classroom-groups", "stratgym/StatefulPopulation-v0", {"population": "classroom_groups"},
+                 ("ppo",), n_timesteps=8000),
+    BenchmarkEnv("population-credit-heldout", "stratgym/PersuasionPopulation-v0", {"split": "evaluation"}, ("ppo",),
+                 n_timesteps=30000, n_eval_episodes=50, train_env_kwargs={"split": "train"}),
+)
 _QUICK_ENVS = (
     BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, n_timesteps=8000),
     BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
@@ -127,6 +134,7 @@ _QUICK_ENVS = (
     BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, n_timesteps=30000),
     BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_timesteps=8000,
                  n_eval_episodes=100),
+    *(replace(env, n_timesteps=8000, n_eval_episodes=20 if env.n_eval_episodes else None) for env in POPULATION_ENVS),
 )
 # Budgets (measured, BENCHMARKS.md): on the classroom principal envs the uniform rule every policy starts
 # from is already optimal, so they get a token budget; SAC needs ~12k steps on commitment-random132 (8k:
@@ -148,10 +156,12 @@ _DEFAULT_ENVS = (
     BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, ("ppo", "dqn")),
     BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, ("ppo", "dqn"),
                  n_eval_episodes=200),
+    *POPULATION_ENVS,
 )
 _FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("stratgym/PersuasionRecommend-v0",
                                                                              "stratgym/PersuasionAgent-v0")
-                           else BOX_LEARNERS, n_timesteps=None) for env in _DEFAULT_ENVS) + (
+                           else BOX_LEARNERS, n_timesteps=None) for env in _DEFAULT_ENVS
+                   if env not in POPULATION_ENVS) + POPULATION_ENVS + (
     BenchmarkEnv("principal-random132-myopic", "stratgym/StatefulPrincipal-v0",
                  {"game": RANDOM_STATEFUL, "response_model": "myopic"}, BOX_LEARNERS),
     BenchmarkEnv("agent-random132", "stratgym/StatefulAgent-v0", {"game": RANDOM_STATEFUL}, BOX_LEARNERS),
