@@ -333,10 +333,10 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     possible within HiGHS's tolerance of a tie zone's edge) is excluded by a no-good cut and the MILP solved
     again (at most :data:`MAX_NO_GOOD_CUTS` times), so valid input never makes it raise.
 
-    ``time_limit`` (seconds, ``None``: none) bounds the total HiGHS time. If it runs out, the result is the best
-    policy found (HiGHS's incumbent, or else the best of the uniform and single-feature rules) with
-    ``optimality_gap`` = HiGHS's certified upper bound minus its value (``inf`` without a bound), and
-    ``certificate["proven_optimal"]`` is False; a proven optimum has gap 0. ``ValueError`` if no rule achieves
+    ``time_limit`` (seconds, ``None``: none) bounds the total HiGHS time. If it runs out, the result is the better
+    of HiGHS's incumbent and the best of the uniform and single-feature rules, with ``optimality_gap`` = the
+    certified upper bound (HiGHS's dual bound, or ``T B max(max_j lambda_j, 0)`` if lower) minus its value, and
+    ``certificate["proven_optimal"]`` / ``result.is_optimal`` False; a proven optimum has gap 0. ``ValueError`` if no rule achieves
     ``margin`` or for bad arguments.
 
     Cost: most random instances with ``T = 50, n = 3, d = 4`` solve at the root node in about 0.1 s; instances
@@ -378,12 +378,13 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
         # The exact LP, or the agent's own response, rejects a choice HiGHS's tolerance admitted: exclude exactly
         # that choice (at most T - 1 of its T binaries may be 1) and solve again.
         program.exclude(chosen)
-    if accepted is None:
+    if accepted is None or not accepted[-1]:
+        # Stopped early: HiGHS's incumbent may be worse than a simple rule, so return the better of the two.
         theta, value = _simple_incumbent(game, model)
-        slack, status, proven = float("nan"), "no MILP solution accepted", False
-    else:
-        theta, value, slack, status, proven = accepted
-    gap = 0.0 if proven else max(bound - value, 0.0)
+        if accepted is None or value > accepted[1]:
+            accepted = (theta, value, float("nan"), "simple rule (no better MILP solution accepted)", False)
+    theta, value, slack, status, proven = accepted
+    gap = 0.0 if proven else max(min(bound, _upper_bound(game)) - value, 0.0)
     certificate = {"milp_status": "" if result is None else result.message, "proven_optimal": proven,
                    "milp_nodes": 0 if result is None else result.mip_node_count, "milp_dual_bound": bound,
                    "no_good_cuts": cuts, "certificate_lp_status": status, "min_slack": slack}
