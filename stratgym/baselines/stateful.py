@@ -5,17 +5,21 @@ was recomputed by :func:`~stratgym.games.stateful.best_response` (with its defau
 the returned assessment policy ``theta``; if the principal utility of that response differs from the
 solver's claim by more than :data:`VALUE_TOL` (relative to ``T B max|lambda|``), or if the response fails
 an independent check (linear ``g``: no one-round deviation scored by ``rollout`` beats it), a
-``RuntimeError`` is raised instead. The solvers' LPs and MILP are stated in budget shares and in units of
-``max|lambda|``, so their answers scale exactly with ``B`` and ``lambda``.
+``RuntimeError`` is raised instead: that would be a bug, never the input's fault. The solvers' LPs and MILP are
+stated in budget shares and in units of ``max|lambda|``, so their answers scale exactly with ``B`` and ``lambda``.
 
-Ties (strong Stackelberg). Against a linear-``g`` agent the exact solvers optimize over the agent's
-whole argmax set, so ties go to the principal: the returned ``theta`` may leave the agent *exactly*
-indifferent between the option the principal wants and another one, and
-:func:`~stratgym.games.stateful.favoured_option` then picks the principal's favourite. Pass
-``margin > 0`` for a robust rule: every chosen option then beats every other option (including "no
-effort") by at least ``margin`` in the agent's marginal value. Because marginal values are ``>= 0``
-(``W, theta, omega, p >= 0``), no effort can never be *strictly* preferred, so with ``margin > 0``
-the agent always spends its whole budget.
+Ties (strong Stackelberg), one meaning with the agent (:mod:`stratgym.games.ties`): a linear-``g`` agent counts
+options within ``TIE_TOL`` of the round's scale of its best as tied and takes the principal's favourite among them
+(:func:`~stratgym.games.stateful.favoured_option`). The exact solvers define their optimum with that same zone:
+the MILP, the membership LP and brute force let the chosen option trail the best by up to ``TIE_TOL`` of the
+round's scale (:func:`_round_leads`), and every candidate rule is confirmed by the agent's own best response
+before it is accepted, so a near tie (a difference just inside or just outside the zone) is decided by the agent's
+rule, never by a solver's rounding, and valid input never makes a solver raise. The returned ``theta`` may leave
+the agent indifferent (within the zone) between the option the principal wants and another one. Pass
+``margin > 0`` for a robust rule: every chosen option then beats every other option (including "no effort") by
+at least ``margin`` beyond the tie zone in the agent's marginal value. Because marginal values are ``>= 0``
+(``W, theta, omega, p >= 0``), no effort can never be *strictly* preferred, so with ``margin > 0`` the agent
+always spends its whole budget.
 
 Linear ``g``: the agent ranks its options in round ``tau`` by values ``c_tau = A[tau] . theta``, linear in
 ``theta`` (:func:`response_operator`), and the principal's problem is a MILP over which option is the
@@ -356,8 +360,11 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     value_unit = game.budget * _largest_value(game)
     tolerance = VALUE_TOL * _value_scale(game)
     accepted, bound, result, cuts = None, np.inf, None, 0
+    # A stopped dynamic MILP keeps the last part of its time for the best constant rule (a small MILP, usually far
+    # better than HiGHS's incumbent then); the total stays within time_limit up to the LPs around the MILPs.
+    milp_limit = None if time_limit is None or constant else _DYNAMIC_SHARE * time_limit
     for cuts in range(MAX_NO_GOOD_CUTS + 1):
-        remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
+        remaining = None if milp_limit is None else milp_limit - (time.perf_counter() - start)
         if remaining is not None and remaining <= 0.0:
             break
         result = program.solve(remaining)
@@ -379,10 +386,11 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
         # that choice (at most T - 1 of its T binaries may be 1) and solve again.
         program.exclude(chosen)
     if accepted is None or not accepted[-1]:
-        # Stopped early: HiGHS's incumbent may be worse than a simple rule, so return the better of the two.
-        theta, value = _simple_incumbent(game, model)
-        if accepted is None or value > accepted[1]:
-            accepted = (theta, value, float("nan"), "simple rule (no better MILP solution accepted)", False)
+        # Stopped early: HiGHS's incumbent may be worse than a simple rule, so return the best of them.
+        for theta, value, source in _fallback_policies(game, model, margin, constant,
+                                                       time_limit - (time.perf_counter() - start)):
+            if accepted is None or value > accepted[1]:
+                accepted = (theta, value, float("nan"), f"{source} (better than any MILP solution accepted)", False)
     theta, value, slack, status, proven = accepted
     gap = 0.0 if proven else max(min(bound, _upper_bound(game)) - value, 0.0)
     certificate = {"milp_status": "" if result is None else result.message, "proven_optimal": proven,
@@ -475,14 +483,25 @@ def _principal_value(game: StatefulGame, theta: np.ndarray, model: str) -> float
     return float(best_response(game, theta, model).effort.sum(axis=0) @ game.effort_value)
 
 
-def _simple_incumbent(game: StatefulGame, model: str) -> tuple[np.ndarray, float]:
-    """The best of the uniform rule and the single-feature constant rules: ``(theta (T, n), its value)``; what a
-    solver stopped before any accepted solution returns."""
-    candidates = [uniform_rule(game)] + [np.tile(np.eye(game.n_features)[i], (game.horizon, 1))
-                                         for i in range(game.n_features)]
-    values = [_principal_value(game, theta, model) for theta in candidates]
-    best = int(np.argmax(values))
-    return candidates[best], values[best]
+#: Share of ``time_limit`` a dynamic :func:`milp_optimum` gives HiGHS before keeping the rest for a fallback.
+_DYNAMIC_SHARE = 0.8
+
+
+def _fallback_policies(game: StatefulGame, model: str, margin: float, constant: bool, time_left: float):
+    """``(theta (T, n), value, source)`` of the policies a stopped :func:`milp_optimum` compares its incumbent with:
+    the uniform rule, each single-feature rule and, for a dynamic MILP with time left, the best constant rule
+    (itself a MILP, stopped at ``time_left`` seconds)."""
+    rules = [("uniform rule", uniform_rule(game))]
+    rules += [(f"feature {i} rule", np.tile(np.eye(game.n_features)[i], (game.horizon, 1)))
+              for i in range(game.n_features)]
+    for source, theta in rules:
+        yield theta, _principal_value(game, theta, model), source
+    if not constant and time_left > 0.0:
+        try:
+            best = milp_optimum(game, model, margin, constant=True, time_limit=time_left)
+        except ValueError:  # no constant rule achieves the margin
+            return
+        yield best.theta, best.principal_utility, "best constant rule"
 
 
 def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarray:
@@ -766,8 +785,10 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
     """The principal's optimal assessment policy against ``response_model``'s agent.
 
     ``method`` is one of :data:`METHODS`; ``options`` go to the chosen solver (e.g. ``constant=True``,
-    ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties broken in the principal's favour
-    (the agent may be exactly indifferent; use ``margin > 0`` for a strict incentive). Concave ``g`` results
+    ``time_limit`` seconds for ``milp``, ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties
+    broken in the principal's favour (the agent may be indifferent within the tie zone; use ``margin > 0`` for a
+    strict incentive); a MILP stopped by ``time_limit`` returns its best policy with ``is_optimal`` False and the
+    certified ``optimality_gap``. Concave ``g`` results
     are certified feasible with an ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must then be 0.
     ``ValueError`` for bad arguments (e.g. ``game`` not a :class:`~stratgym.games.stateful.StatefulGame`).
     """
