@@ -387,8 +387,8 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
         program.exclude(chosen)
     if accepted is None or not accepted[-1]:
         # Stopped early: HiGHS's incumbent may be worse than a simple rule, so return the best of them.
-        for theta, value, source in _fallback_policies(game, model, margin, constant,
-                                                       time_limit - (time.perf_counter() - start)):
+        time_left = np.inf if time_limit is None else time_limit - (time.perf_counter() - start)
+        for theta, value, source in _fallback_policies(game, model, margin, constant, time_left):
             if accepted is None or value > accepted[1]:
                 accepted = (theta, value, float("nan"), f"{source} (better than any MILP solution accepted)", False)
     theta, value, slack, status, proven = accepted
@@ -490,7 +490,7 @@ _DYNAMIC_SHARE = 0.8
 def _fallback_policies(game: StatefulGame, model: str, margin: float, constant: bool, time_left: float):
     """``(theta (T, n), value, source)`` of the policies a stopped :func:`milp_optimum` compares its incumbent with:
     the uniform rule, each single-feature rule and, for a dynamic MILP with time left, the best constant rule
-    (itself a MILP, stopped at ``time_left`` seconds)."""
+    (itself a MILP, stopped at ``time_left`` seconds; ``inf``: not stopped)."""
     rules = [("uniform rule", uniform_rule(game))]
     rules += [(f"feature {i} rule", np.tile(np.eye(game.n_features)[i], (game.horizon, 1)))
               for i in range(game.n_features)]
@@ -498,7 +498,8 @@ def _fallback_policies(game: StatefulGame, model: str, margin: float, constant: 
         yield theta, _principal_value(game, theta, model), source
     if not constant and time_left > 0.0:
         try:
-            best = milp_optimum(game, model, margin, constant=True, time_limit=time_left)
+            best = milp_optimum(game, model, margin, constant=True,
+                                time_limit=None if np.isinf(time_left) else time_left)
         except ValueError:  # no constant rule achieves the margin
             return
         yield best.theta, best.principal_utility, "best constant rule"
