@@ -222,15 +222,18 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     cap = 1.0 + max(_best_over_rules(row.reshape(R, n)) for row in values)
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
-    result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
-                     b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
-                     A_eq=simplex_rows, b_eq=np.ones(R),
-                     bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
-                     method="highs", options=_LP_OPTIONS)
-    if result.status == 2:
+    for options in (_LP_OPTIONS, {}):
+        result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
+                         b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
+                         A_eq=simplex_rows, b_eq=np.ones(R),
+                         bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
+                         method="highs", options=options)
+        if result.status in (0, 2):
+            break
+        # HiGHS can stall on a long horizon at the tight tolerances: retry at its defaults (the solvers confirm
+        # every certificate with the agent's best response anyway).
+    if result.status != 0:  # infeasible, or HiGHS failed at both tolerances: no certificate
         return None, float("nan"), result.message
-    if result.status != 0:
-        raise RuntimeError(f"membership LP failed: {result.message}")
     lead = margin + float(np.min((result.x[slack] - tie_zone) * scales))
     return clip_rows(result.x[:n_rules].reshape(R, n)), lead, result.message
 
