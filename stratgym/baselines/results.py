@@ -21,7 +21,8 @@ class StackelbergResult:
         method: which solver produced it (e.g. ``"milp"``, ``"brute-force"``, ``"best-constant"``).
         certificate: evidence the effort policy is a best response to ``theta`` (solver-specific dict,
             e.g. the margin by which the chosen effort beats the alternatives).
-        optimality_gap: certified bound on ``U_P* - U_P`` (0 for exact solvers, ``inf`` if unknown).
+        optimality_gap: certified bound on ``U_P* - U_P`` (0 for a proven optimum, ``inf`` if unknown; an exact
+            solver stopped by its time limit reports its certified MIP gap here).
         solve_time: wall-clock seconds spent in the solver.
     """
 
@@ -34,3 +35,8 @@ class StackelbergResult:
     certificate: dict[str, Any] = field(default_factory=dict)
     optimality_gap: float = 0.0
     solve_time: float = 0.0
+
+    @property
+    def is_optimal(self) -> bool:
+        """Whether ``principal_utility`` is proven optimal (``optimality_gap == 0``)."""
+        return self.optimality_gap == 0.0
