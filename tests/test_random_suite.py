@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from stratgym.agents.benchmark import SUITES, plan_runs
-from stratgym.agents.random_suite import (DRAWN_SEEDS, FAMILIES, MARGIN, N_INSTANCES, family_reference, margin_of,
-                                          meets_margin, random_instances, scan_seeds, score_distribution)
+from stratgym.agents.instances import make_env
+from stratgym.agents.random_suite import (DRAWN_SEEDS, FAMILIES, MARGIN, N_INSTANCES, SCHEME_TRAINING, bic_multiplier,
+                                          family_reference, margin_of, meets_margin, random_instances, scan_seeds,
+                                          scheme_training, score_distribution)
 from stratgym.agents.references import Reference
+from stratgym.baselines.signaling import optimal_scheme
 
 PRINCIPAL_ENVS = ("stratgym/StatefulCommitment-v0", "stratgym/StatefulPrincipal-v0", "stratgym/PersuasionScheme-v0",
                   "stratgym/PersuasionRecommend-v0")
@@ -66,7 +69,7 @@ def test_margin_is_measured_against_the_best_baseline_and_uniform():
 
 
 def test_labels_name_family_and_seed():
-    labels = [label for label, _, _ in random_instances()]
+    labels = [label for label, _, _, _ in random_instances()]
     assert len(set(labels)) == len(labels)
     assert all(label.rsplit("-s", 1)[1].isdigit() for label in labels)
 
@@ -83,3 +86,36 @@ def test_score_distribution_median_p10_min_per_env_and_learner():
     assert first["min"] == pytest.approx(defined.min())
     assert second == {"env_id": "f", "learner": "ppo", "n_instances": 1, "n_scored": 1, "median": 0.4, "p10": 0.4,
                       "min": 0.4}
+
+
+def test_scheme_training_kwargs_are_the_recomputed_ones():
+    family = FAMILIES["scheme"]
+    assert sorted(SCHEME_TRAINING) == sorted(DRAWN_SEEDS["scheme"])
+    for seed, stored in SCHEME_TRAINING.items():
+        assert scheme_training(make_env(family.env_id, family.instance_kwargs(seed)).unwrapped.regions) == stored
+
+
+@pytest.mark.parametrize("seed", [2, 11])
+def test_penalized_reward_above_the_multiplier_is_maximized_by_the_robust_optimum(seed):
+    """Independent check of bic_multiplier: with a weight above it, the penalized reward of the margin LP's scheme
+    (BIC with that margin, so no penalty) beats the penalized reward of the unconstrained LP optimum and of random
+    schemes."""
+    family = FAMILIES["scheme"]
+    kwargs = family.instance_kwargs(seed)
+    regions = make_env(family.env_id, kwargs).unwrapped.regions
+    weight, margin = SCHEME_TRAINING[seed]
+    multiplier = bic_multiplier(regions, margin)
+    assert weight >= 2 * multiplier * (1 - 5e-3)  # 3 significant digits
+    robust = optimal_scheme(regions, bic_margin=margin)
+    env = make_env(family.env_id, {**kwargs, "reward": "penalized", "penalty_weight": weight, "bic_margin": margin})
+    env.reset(seed=0)
+
+    def penalized(scheme):
+        env.reset()
+        return env.step((2 * np.asarray(scheme) / np.asarray(scheme).max(axis=1, keepdims=True) - 1)
+                        .astype(np.float32))[1]
+    best = penalized(robust.scheme)
+    assert best == pytest.approx(robust.principal_value, abs=1e-4)
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        assert penalized(rng.dirichlet(np.ones(regions.n_actions), regions.n_regions)) <= best + 1e-4

@@ -156,8 +156,8 @@ _FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("st
 )
 
 #: The ``random`` suite's instances (:mod:`stratgym.agents.random_suite`): PPO, the hyperparameter files' budgets.
-_RANDOM_ENVS = tuple(BenchmarkEnv(label, family.env_id, family.instance_kwargs(seed),
-                                  train_env_kwargs=family.train_env_kwargs) for label, family, seed in random_instances())
+_RANDOM_ENVS = tuple(BenchmarkEnv(label, family.env_id, family.instance_kwargs(seed), train_env_kwargs=training)
+                     for label, family, seed, training in random_instances())
 
 #: The named suites: ``quick`` (the demo: PPO on every env, small budgets, 2 seeds, a few minutes on 2
 #: cores), ``default`` (PPO and an off-policy learner, 3 seeds, about 40 minutes on 2 cores), ``full`` (every
