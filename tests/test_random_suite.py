@@ -119,3 +119,22 @@ def test_penalized_reward_above_the_multiplier_is_maximized_by_the_robust_optimu
     rng = np.random.default_rng(seed)
     for _ in range(200):
         assert penalized(rng.dirichlet(np.ones(regions.n_actions), regions.n_regions)) <= best + 1e-4
+
+
+def test_benchmark_writes_the_distribution_over_instances(tmp_path):
+    """Two commitment instances of the suite, one tiny PPO run each: summary.json and report.md carry the
+    distribution of the rows' normalized scores."""
+    import json
+
+    from stratgym.agents.benchmark import adjust_suite, run_benchmark
+    from dataclasses import replace
+
+    suite = SUITES["random"]
+    small = adjust_suite(replace(suite, envs=suite.envs[:2], n_curve_points=1), n_timesteps=64, n_eval_episodes=1)
+    result = run_benchmark(small, tmp_path, progress=False)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (distribution,) = summary["distribution"]
+    scores = [row.normalized for row in result.rows]
+    assert distribution["n_instances"] == 2 and distribution["min"] == pytest.approx(min(scores))
+    assert distribution["median"] == pytest.approx(float(np.median(scores)))
+    assert "## Normalized score over instances" in (tmp_path / "report.md").read_text()
