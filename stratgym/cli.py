@@ -155,10 +155,11 @@ def _parser() -> argparse.ArgumentParser:
                                             "stopped; runs of other settings are kept in their own folders.")
     bench.lazy_epilog = _suites_epilog
     which = bench.add_mutually_exclusive_group()
-    which.add_argument("--suite", choices=["quick", "default", "full"],
+    which.add_argument("--suite", choices=["quick", "default", "full", "random"],
                        help="(default quick) quick: the demo (PPO, small budgets, 2 seeds, ~2 minutes on 2 cores); "
                             "default: PPO and an off-policy learner (SAC; TD3 on the scheme env; DQN on discrete envs), "
-                            "3 seeds, ~40 minutes; full: every learner that fits, 3x budgets, 5 seeds. Their envs are "
+                            "3 seeds, ~40 minutes; full: every learner that fits, 3x budgets, 5 seeds; random: PPO on 10 seeded "
+                            "random instances per principal env, reported as a distribution. Their envs are "
                             "listed below")
     which.add_argument("--envs", nargs="+", metavar="ENV", help="benchmark these env ids instead of a suite "
                                                                  "(not with --suite)")
