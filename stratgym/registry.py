@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 FAMILY_MODULES = (
     "stratgym.families.stateful",
     "stratgym.families.persuasion",
+    "stratgym.families.matrix",
 )
 #: Who learns in an env.
 SIDES = ("principal", "agent")

@@ -18,6 +18,7 @@ from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import reference_values
 from stratgym.agents.train import train
+from stratgym.baselines.matrix import solve as matrix_solve
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve, uniform_weights
 from stratgym.envs import ENVIRONMENTS
@@ -77,6 +78,20 @@ def _persuasion_agent(env: gym.Env) -> tuple[float, float]:
     return start, env.unwrapped.evaluation.agent_value
 
 
+def _matrix_commitment(env: gym.Env) -> tuple[float, float]:
+    # The uniform commitment's value in expectation over the follower types (the step's leader_value).
+    env.reset(seed=0)
+    start = env.step(_start(env))[4]["leader_value"]
+    return start, matrix_solve(env.unwrapped.game).principal_value
+
+
+def _matrix_follower(env: gym.Env) -> tuple[float, float]:
+    # A uniformly random column against the committed strategy, and the best responses, in expectation.
+    game, strategy = env.unwrapped.game, env.unwrapped.strategy
+    values = np.einsum("i,kij->kj", strategy, game.follower_payoffs)
+    return float(game.type_prior @ values.mean(axis=1)), float(game.type_prior @ values.max(axis=1))
+
+
 VALUES = {
     "stratgym/StatefulCommitment-v0": _stateful_principal,
     "stratgym/StatefulPrincipal-v0": _stateful_principal,
@@ -84,6 +99,8 @@ VALUES = {
     "stratgym/PersuasionScheme-v0": _scheme,
     "stratgym/PersuasionRecommend-v0": _recommend,
     "stratgym/PersuasionAgent-v0": _persuasion_agent,
+    "stratgym/MatrixCommitment-v0": _matrix_commitment,
+    "stratgym/MatrixFollower-v0": _matrix_follower,
 }
 
 
