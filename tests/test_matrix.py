@@ -353,3 +353,20 @@ def test_the_env_docstring_examples_run():
 
     result = doctest.testmod(matrix_envs, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 10 and result.failed == 0
+
+
+def test_bench_matrix_quick_prints_tables():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    before = (root / "BENCHMARKS.md").read_bytes()
+    done = subprocess.run([sys.executable, str(root / "scripts" / "bench_matrix.py"), "--quick", "--no-progress"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "| env | kind | steps/s (median) | × CartPole-v1 | target |" in done.stdout
+    for env_id in (COMMITMENT, FOLLOWER):
+        assert f"`{env_id}` | scalar" in done.stdout
+    assert "| 1 | 5 | LP per column |" in done.stdout and "| 2 | 5 | DOBSS MILP + LP |" in done.stdout
+    assert (root / "BENCHMARKS.md").read_bytes() == before  # without --write nothing is written

@@ -14,6 +14,7 @@ are one step (contextual bandits).
 
 from __future__ import annotations
 
+import bisect
 from typing import Callable
 
 import numpy as np
@@ -26,10 +27,10 @@ from stratgym.games.matrix import (
     Follower,
     MatrixGame,
     check_strategy,
-    follower_response,
+    column_values,
     follower_scales,
-    leader_values,
     security_game,
+    strong_response,
 )
 from stratgym.games.ties import TIE_TOL, precision_slack
 
@@ -56,12 +57,13 @@ class _MatrixEnv(RoundEnv):
     def __init__(self, game: MatrixGame | None, render_mode: str | None):
         super().__init__(render_mode, 1)
         self.game = _as_game(game)
-        self._cumulative_prior = np.cumsum(self.game.type_prior)
+        self._cumulative_prior = np.cumsum(self.game.type_prior).tolist()
+        self._types = np.arange(self.game.n_types)
 
-    def _draw(self, cumulative: np.ndarray) -> int:
-        """An index drawn from the distribution whose cumulative sums are ``cumulative`` (one uniform of ``np_random``)."""
-        return int(min(np.searchsorted(cumulative, self.np_random.random() * cumulative[-1], side="right"),
-                       cumulative.size - 1))
+    def _draw(self, cumulative: list[float]) -> int:
+        """An index drawn from the distribution whose cumulative sums are ``cumulative`` (one uniform of ``np_random``;
+        plain Python, as the envs draw one per step)."""
+        return min(bisect.bisect_right(cumulative, self.np_random.random() * cumulative[-1]), len(cumulative) - 1)
 
     def _render_panels(self) -> list[np.ndarray]:
         """``info``'s arrays, then its indices as one-hot rows (type, row, column)."""
@@ -186,21 +188,20 @@ class MatrixCommitmentEnv(_MatrixEnv):
         game = self.game
         strategy = simplex_action(self.action_space, action)
         follower_type = self._draw(self._cumulative_prior) if game.n_types > 1 else 0
-        leader = leader_values(game, strategy)
+        follower, leader = column_values(game, strategy)
         info = {"strategy": strategy, "type": follower_type}
         if self.follower == "rational":
             # The action's precision widens the ties.
-            responses = follower_response(game, strategy, TIE_TOL + precision_slack(action, game.n_leader_actions))
+            responses = strong_response(game, follower, leader, TIE_TOL + precision_slack(action, game.n_leader_actions))
             column = int(responses[follower_type])
             info["responses"] = responses
-            info["leader_value"] = float(game.type_prior @ leader[np.arange(game.n_types), responses])
+            info["leader_value"] = float(game.type_prior @ leader[self._types, responses])
         else:
             column = int(check_action(spaces.Discrete(game.n_follower_actions),
                                       self.follower.respond(game, strategy, follower_type, self.np_random),
                                       "column returned by follower.respond"))
         reward = float(leader[follower_type, column])
-        info.update(column=column, leader_utility=reward,
-                    follower_utility=float(strategy @ game.follower_payoffs[follower_type, :, column]))
+        info.update(column=column, leader_utility=reward, follower_utility=float(follower[follower_type, column]))
         self._round = 1
         self._last_info = info
         return self._description.copy(), reward, True, False, info
@@ -316,7 +317,7 @@ class MatrixFollowerEnv(_MatrixEnv):
             raise ValueError(f"leader must be one strategy ({self.game.n_leader_actions},), got shape {strategy.shape}")
         self.strategy = strategy
         self.strategy.setflags(write=False)
-        self._cumulative_strategy = np.cumsum(strategy)
+        self._cumulative_strategy = np.cumsum(strategy).tolist()
         self.action_space = spaces.Discrete(self.game.n_follower_actions)
         size = self.game.n_leader_actions + self.game.n_types
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(size,), dtype=np.float32)

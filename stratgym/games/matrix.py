@@ -70,10 +70,17 @@ class MatrixGame:
         check_range(prior, "type_prior", low=0.0)
         if abs(prior.sum() - 1.0) > SIMPLEX_TOL:
             raise ValueError(f"type_prior must sum to 1, got {prior} (sum {prior.sum()})")
-        for field, value in (("leader_payoffs", leader), ("follower_payoffs", follower), ("type_prior", prior / prior.sum())):
+        for field, value in (("leader_payoffs", leader), ("follower_payoffs", follower), ("type_prior", prior / prior.sum()),
+                             # Derived, not fields: the payoffs as (m, K n) matrices, so that a strategy's values are
+                             # one matrix product (envs evaluate one per step), and the types' tie units.
+                             ("_rows", np.stack([follower, leader], axis=1).transpose(2, 1, 0, 3)
+                              .reshape(m, 2 * n_types * n)),
+                             ("_scales", np.abs(follower).max(axis=(1, 2)))):
             array = np.array(value, dtype=np.float64)
             array.setflags(write=False)
             set_(field, array)
+        set_("_scales", np.where(self._scales > 0, self._scales, 1.0))
+        self._scales.setflags(write=False)
 
     @property
     def n_types(self) -> int:
@@ -105,8 +112,7 @@ class MatrixGame:
 def follower_scales(game: MatrixGame) -> np.ndarray:
     """``(K,)`` each type's unit of value for ties: its largest ``|B^k_ij|`` (1 for an all-zero ``B^k``). It bounds
     every coefficient of the follower's values, as :mod:`stratgym.games.ties` asks of a unit."""
-    scales = np.abs(game.follower_payoffs).max(axis=(1, 2))
-    return np.where(scales > 0, scales, 1.0)
+    return game._scales
 
 
 def check_strategy(game: MatrixGame, strategy, name: str = "strategy", atol: float = SIMPLEX_TOL) -> np.ndarray:
@@ -122,23 +128,34 @@ def check_strategy(game: MatrixGame, strategy, name: str = "strategy", atol: flo
     return clipped / clipped.sum(axis=-1, keepdims=True)
 
 
+def column_values(game: MatrixGame, strategy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(follower, leader)``, each ``(..., K, n)``: against ``strategy`` ``(..., m)``, type ``k``'s expected payoff
+    ``x . B^k[:, j]`` of each column ``j``, and the leader's ``x . A^k[:, j]`` (one matrix product for both)."""
+    both = (strategy @ game._rows).reshape(strategy.shape[:-1] + (2,) + game.follower_payoffs.shape[::2])
+    return both[..., 0, :, :], both[..., 1, :, :]
+
+
 def follower_values(game: MatrixGame, strategy: np.ndarray) -> np.ndarray:
     """``(..., K, n)``: each type's expected payoff ``x . B^k[:, j]`` of each column against ``strategy`` ``(..., m)``."""
-    return np.einsum("...i,kij->...kj", strategy, game.follower_payoffs)
+    return column_values(game, strategy)[0]
 
 
 def leader_values(game: MatrixGame, strategy: np.ndarray) -> np.ndarray:
     """``(..., K, n)``: the leader's expected payoff ``x . A^k[:, j]`` against each type's column ``j``."""
-    return np.einsum("...i,kij->...kj", strategy, game.leader_payoffs)
+    return column_values(game, strategy)[1]
+
+
+def strong_response(game: MatrixGame, follower: np.ndarray, leader: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """``(..., K)`` int: each type's column given the :func:`column_values` ``follower`` and ``leader``: a best
+    response, ties (within ``tie_tol`` units of :func:`follower_scales`) to the leader, then the lowest index."""
+    threshold = follower.max(axis=-1, keepdims=True) - tie_tol * game._scales[:, None]
+    # argmax returns the first maximum: among tied columns the leader's best, then the lowest index.
+    return np.where(follower >= threshold, leader, -np.inf).argmax(axis=-1)
 
 
 def follower_response(game: MatrixGame, strategy: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
-    """``(..., K)`` int: each type's column against the checked ``strategy`` ``(..., m)``: a best response, ties
-    (within ``tie_tol`` units of :func:`follower_scales`) to the leader (module doc)."""
-    values = follower_values(game, strategy)
-    threshold = values.max(axis=-1, keepdims=True) - tie_tol * follower_scales(game)[:, None]
-    # argmax returns the first maximum: among tied columns the leader's best, then the lowest index.
-    return np.where(values >= threshold, leader_values(game, strategy), -np.inf).argmax(axis=-1)
+    """``(..., K)`` int: each type's column against the checked ``strategy`` ``(..., m)`` (:func:`strong_response`)."""
+    return strong_response(game, *column_values(game, strategy), tie_tol)
 
 
 @dataclass(frozen=True)
@@ -170,9 +187,9 @@ def evaluate_commitment(game: MatrixGame, strategy, tie_tol: float = TIE_TOL) ->
     strategy = check_strategy(game, strategy)
     if strategy.ndim != 1:
         raise ValueError(f"strategy must be one strategy (m,), got shape {strategy.shape}")
-    responses = follower_response(game, strategy, tie_tol)
+    follower, leader = column_values(game, strategy)
+    responses = strong_response(game, follower, leader, tie_tol)
     types = np.arange(game.n_types)
-    follower, leader = follower_values(game, strategy), leader_values(game, strategy)
     chosen = follower[types, responses]
     others = np.where(np.arange(game.n_follower_actions) == responses[:, None], -np.inf, follower)
     margins = (chosen - others.max(axis=1)) / follower_scales(game)
