@@ -44,7 +44,7 @@ FAMILY = Family(
                  "matrix game, follower side: see the leader's committed strategy and your type, pick a column",
                  f"{_REFERENCES}:follower_reference",
                  "argmax_j x . B^k[:, j]: the exact best response to the commitment",
-                 "a uniformly random column and the best response to a uniform leader", discrete=True),
+                 "a uniformly random column and the leader's favourite column", discrete=True),
     ),
     behaviours={"follower": {"quantal": "stratgym.games.matrix:QuantalFollower"}},
     named_policies={"optimal": "stratgym.families.matrix:optimal_commitment"},

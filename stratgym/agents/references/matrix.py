@@ -4,7 +4,7 @@
   commitment, the uniform commitment and the leader's best Nash equilibrium value (the game played simultaneously,
   :func:`~stratgym.baselines.matrix.nash_equilibria`; left out when support enumeration is too large), all exact;
 * follower env: the best responses' exact expected payoff against the committed strategy, with the uniformly random
-  column and the best response to a uniform leader (a follower who ignores the commitment) as baselines, exact too.
+  column and the leader's favourite column (a follower who obeys the leader) as baselines, exact too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from stratgym.agents.evaluate import score_basis
 from stratgym.agents.references import (AGENT_ROBUST_NOTE, ROBUST_MARGIN, NoExactReference, ReferenceValues,
                                         zero_action_value)
 from stratgym.baselines.matrix import best_pure_commitment, nash_equilibria, solve, uniform_commitment
-from stratgym.games.matrix import follower_values
+from stratgym.games.matrix import column_values
 
 
 def _robust(game) -> tuple[float | None, str]:
@@ -47,11 +47,10 @@ def follower_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceVal
     """``MatrixFollower-v0``: the exact value of best-responding to the committed strategy, and two baselines."""
     unwrapped = env.unwrapped
     game, strategy = unwrapped.game, unwrapped.strategy
-    values = follower_values(game, strategy)  # (K, n)
-    types = np.arange(game.n_types)
-    ignoring = follower_values(game, np.full(game.n_leader_actions, 1.0 / game.n_leader_actions)).argmax(axis=1)
+    values, leader = column_values(game, strategy)  # (K, n) each
+    obedient = leader.argmax(axis=1)  # the column the leader likes best against its own commitment
     optimum = float(game.type_prior @ values.max(axis=1))
     uniform = float(game.type_prior @ values.mean(axis=1))
     baselines = {"uniformly random column": uniform,
-                 "best response to a uniform leader": float(game.type_prior @ values[types, ignoring])}
+                 "the leader's favourite column": float(game.type_prior @ values[np.arange(game.n_types), obedient])}
     return ReferenceValues(optimum, baselines, uniform, optimum, AGENT_ROBUST_NOTE, score_basis(env))
