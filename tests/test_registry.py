@@ -136,3 +136,15 @@ def test_a_family_added_at_run_time_is_registered_listed_and_solvable():
     assert float(lines[0]) == pytest.approx(2.0)  # classroom(3): study pays in rounds 1..T-1
     assert any(line.startswith("toy: a toy family") for line in lines)
     assert any("stratgym/ToyCommitment-v0  [principal learns]" in line for line in lines)
+
+
+def test_stratgym_list_shows_every_family_from_the_registry(capsys):
+    from stratgym.cli import main
+
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for family in families().values():
+        assert f"{family.name}: {family.title}" in lines
+        assert any(line.endswith(", ".join(family.instances)) for line in lines)
+    listed = [line.split()[0] for line in lines if line.startswith("  stratgym/")]
+    assert listed == list(env_entries())
