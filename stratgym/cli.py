@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from stratgym.games._validation import as_positive_int  # numpy only: keeps --help fast
+from stratgym.games.validation import as_positive_int  # numpy only: keeps --help fast
 
 ENV_KWARGS_HELP = (
     'JSON object of env constructor arguments; "game" is turned into a game instance: a name '

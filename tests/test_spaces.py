@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stratgym.envs._spaces import (ACTION_TOL, PYTHON_CHECK_SIZE, box_to_simplex, check_action, simplex_action,
+from stratgym.envs.spaces import (ACTION_TOL, PYTHON_CHECK_SIZE, box_to_simplex, check_action, simplex_action,
                                    simplex_box, simplex_to_box)
 
 # Shapes on both sides of every threshold: single vectors shorter than 8 (mapped in Python), a longer

@@ -48,7 +48,7 @@ from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCE_VERSION, Reference, above_optimum, normalized_score, reference_values
 from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from stratgym.baselines.signaling import full_revelation, no_information, optima
 from stratgym.baselines.stateful import best_constant_rule, repeated_one_round_rule, solve, uniform_weights
 from stratgym.envs.persuasion import receiver_context
 from stratgym.envs.stateful import PerRoundResponse
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 from stratgym.games.stateful import RESPONSE_MODELS, best_response, rollout, round_scales
 
 

@@ -42,7 +42,7 @@ from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, check_keys, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCES, NoExactReference, Reference, reference_values
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 
 #: Algorithms by name, with the action spaces each one accepts.
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[type[spaces.Space], ...]]] = {

@@ -18,9 +18,13 @@ ENVIRONMENTS = {
                                       {"vector_entry_point": "stratgym.envs.stateful:StatefulPrincipalVectorEnv"}),
     "stratgym/StatefulAgent-v0": ("stratgym.envs.stateful:StatefulAgentEnv",
                                   {"vector_entry_point": "stratgym.envs.stateful:StatefulAgentVectorEnv"}),
-    "stratgym/PersuasionScheme-v0": ("stratgym.envs.persuasion:PersuasionSchemeEnv", {}),
-    "stratgym/PersuasionRecommend-v0": ("stratgym.envs.persuasion:PersuasionRecommendEnv", {"max_episode_steps": 100}),
-    "stratgym/PersuasionAgent-v0": ("stratgym.envs.persuasion:PersuasionAgentEnv", {}),
+    "stratgym/PersuasionScheme-v0": ("stratgym.envs.persuasion:PersuasionSchemeEnv",
+                                     {"vector_entry_point": "stratgym.envs.persuasion:PersuasionSchemeVectorEnv"}),
+    "stratgym/PersuasionRecommend-v0": ("stratgym.envs.persuasion:PersuasionRecommendEnv",
+                                        {"max_episode_steps": 100,
+                                         "vector_entry_point": "stratgym.envs.persuasion:PersuasionRecommendVectorEnv"}),
+    "stratgym/PersuasionAgent-v0": ("stratgym.envs.persuasion:PersuasionAgentEnv",
+                                    {"vector_entry_point": "stratgym.envs.persuasion:PersuasionAgentVectorEnv"}),
 }
 
 
