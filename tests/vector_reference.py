@@ -8,6 +8,8 @@ rewards, flags and every entry of the scalar envs' infos against the native env'
 
 from __future__ import annotations
 
+import copy
+
 import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
@@ -22,7 +24,8 @@ class SharedStreamEnvs:
     of a finished episode followed by ``"reset"``)."""
 
     def __init__(self, env_id: str, num_envs: int, mode: AutoresetMode, **kwargs):
-        self.envs = [gym.make(env_id, **kwargs) for _ in range(num_envs)]
+        # Each its own copy of the arguments (a receiver is stateful), as stratgym.agents.instances.make_env does.
+        self.envs = [gym.make(env_id, **copy.deepcopy(kwargs)) for _ in range(num_envs)]
         self.mode = mode
         self.ended = np.zeros(num_envs, dtype=bool)
 
