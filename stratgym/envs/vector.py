@@ -16,7 +16,8 @@ Autoreset (``autoreset_mode``, declared in ``metadata["autoreset_mode"]``):
 
 * ``NEXT_STEP`` (default, as Gymnasium's own vector envs): a sub-env whose episode ended in the previous step
   is reset by this step instead: its action is ignored, its reward is 0, its flags are False and its
-  observation is the new episode's first.
+  observation is the new episode's first. (The batch of actions is checked whenever a sub-env plays; when all
+  are being reset, it is not looked at.)
 * ``SAME_STEP`` (what SB3 expects, see :class:`stratgym.agents.vec.NativeVecEnv`): a sub-env whose episode
   ends is reset in the same step; the observation is the new episode's first, and ``info["final_obs"]``
   (an object array, mask ``info["_final_obs"]``) and ``info["final_info"]`` hold the last ones.
@@ -135,6 +136,7 @@ class RoundVectorEnv(VectorEnv):
         self.observation_space = batch_space(single.observation_space, self.num_envs)
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
+        self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
         self._ended = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -155,27 +157,36 @@ class RoundVectorEnv(VectorEnv):
         """One step of every sub-env (see the module docstring for the autoreset)."""
         if self._elapsed is None:
             raise ResetNeeded("cannot call step() before reset()")
-        mapped = self._map_actions(actions)
         n = self.num_envs
         info: dict = {}
         if self.autoreset_mode is AutoresetMode.NEXT_STEP and self._ended.any():
+            playing = np.flatnonzero(~self._ended)
+            # Every sub-env is being reset: the actions are ignored, unchecked (as SyncVectorEnv ignores them).
+            mapped = (self._map_actions(actions) if playing.size else
+                      np.empty((0,) + self.single_action_space.shape, dtype=self.single_action_space.dtype))
             restarting = np.flatnonzero(self._ended)
             info = masked(self._restart(restarting), restarting, n)
             self._elapsed[restarting] = 0
-            playing = np.flatnonzero(~self._ended)
-            rows = playing if playing.size < n else slice(None)
+            rows = playing
         else:
-            rows = slice(None)
+            mapped, rows = self._map_actions(actions), slice(None)
         rewards = np.zeros(n)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
-        # Played even by no sub-env (all being reset), so that info always has the step's keys.
-        step_rewards, step_terminated, step_info = self._play(rows, mapped, actions)
-        rewards[rows], terminated[rows] = step_rewards, step_terminated
-        self._elapsed[rows] += 1
-        if self.max_episode_steps is not None:
-            truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
-        step_info = masked(step_info, rows, n)
+        if isinstance(rows, slice) or rows.size or self._step_keys is None:
+            step_rewards, step_terminated, step_info = self._play(rows, mapped, actions)
+            rewards[rows], terminated[rows] = step_rewards, step_terminated
+            self._elapsed[rows] += 1
+            if self.max_episode_steps is not None:
+                truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
+            step_info = masked(step_info, rows, n)
+            self._step_keys = {key: (value.shape[1:], value.dtype) for key, value in step_info.items()
+                               if not key.startswith("_")}
+        else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
+            nobody = np.zeros(n, dtype=bool)
+            step_info = {}
+            for key, (shape, dtype) in self._step_keys.items():
+                step_info[key], step_info["_" + key] = np.zeros((n,) + shape, dtype=dtype), nobody
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()

@@ -27,6 +27,7 @@ from scipy.optimize import linprog, minimize
 
 from stratgym.games.validation import (as_float_array, as_nonnegative_float, as_positive_int, as_real_array,
                                         check_range)
+from stratgym.games.linalg import matmul_rows
 from stratgym.games.ties import TIE_TOL
 
 #: Agent response models of this game: full-horizon best response, current round only, and
@@ -242,7 +243,9 @@ def next_state(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.
 
 def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """Observable features ``g(W (s_t + e_t))``, shape ``(..., n)``."""
-    return CONVERSIONS[game.conversion][0]((state + effort) @ game.conversion_matrix.T)
+    latent = state + effort
+    latent = latent @ game.conversion_matrix.T if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
+    return CONVERSIONS[game.conversion][0](latent)
 
 
 def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory:
@@ -300,16 +303,19 @@ def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, in
         effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
     flat = effort.reshape(effort.shape[:-2] + (T * d,))
     # ndarray.dot: the product of @ at a third of its call overhead (on a batch, @ is the faster one).
-    linear = effect.dot(flat) if flat.ndim == 1 else flat @ effect.T
+    linear = effect.dot(flat) if flat.ndim == 1 else matmul_rows(flat, effect.T)
     if initial_state is None:
         linear += default_start
     else:
         linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
     batch = linear.shape[:-1]
     features = CONVERSIONS[game.conversion][0](linear[..., (T + 1) * d:].reshape(batch + (T, n)))
-    scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
-    return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, scores.dot(discounts),
-            flat.dot(values))
+    if flat.ndim == 1:
+        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
+        return (linear[:(T + 1) * d].reshape(T + 1, d), features, scores, scores.dot(discounts), flat.dot(values))
+    scores = matmul_rows(theta * features, ones)
+    return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, matmul_rows(scores, discounts),
+            matmul_rows(flat, values))
 
 
 def _rollout_map(game: StatefulGame) -> tuple[np.ndarray, ...]:
@@ -466,20 +472,17 @@ def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: floa
         listed = values.tolist()
         total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
         return np.int64(_favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1)
-    favour, order = _derived(game, _preference_order)
+    order = _derived(game, _preference_order)[1]
     best = values[..., 0]
     for j in range(1, values.shape[-1]):
         best = np.maximum(best, values[..., j])  # NaN propagates: then nothing is tied
     best = np.maximum(best, 0.0)  # "no effort" is worth 0
     threshold = best - tie_tol * np.maximum(scale, best)
     choice = np.full(threshold.shape, -1, dtype=np.int64)
-    undecided = np.ones(threshold.shape, dtype=bool)
-    for j in order:  # the principal's favourite first, so the first tied type wins
-        hit = undecided & (values[..., j] >= threshold)
-        choice[hit] = j
-        undecided &= ~hit
+    for j in reversed(order):  # the principal's favourite last, so the first tied type in her order wins
+        choice = np.where(values[..., j] >= threshold, j, choice)
     # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
-    preferred_nothing = (0.0 >= threshold) & (np.asarray(favour + (0.0,))[choice] < 0.0)
+    preferred_nothing = (0.0 >= threshold) & (_derived(game, _favour_with_nothing).take(choice) < 0.0)
     return np.where(preferred_nothing, -1, choice)
 
 
@@ -552,6 +555,13 @@ def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int,
     """``lambda`` as a tuple, and the effort types from the principal's favourite down (ties: lowest index first)."""
     favour = tuple(game.effort_value.tolist())
     return favour, tuple(sorted(range(game.n_efforts), key=lambda j: (-favour[j], j)))
+
+
+def _favour_with_nothing(game: StatefulGame) -> np.ndarray:
+    """``lambda`` followed by 0 (no effort), so that index ``-1`` of a choice reads the value of no effort."""
+    favour = np.append(game.effort_value, 0.0)
+    favour.setflags(write=False)
+    return favour
 
 
 def _budget_vertices(game: StatefulGame) -> np.ndarray:
@@ -675,8 +685,15 @@ def per_round_response(game: StatefulGame, model: str, rule: np.ndarray, round_i
     :func:`respond_in_round` is the checked entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch
     ``rule`` ``(k, n)`` with indices ``(k,)`` gives ``(k, d)``. The state does not matter with linear ``g``."""
     weights, scales, _ = _derived(game, _response_tables)[model]
-    values = np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix) * weights[round_index]
-    return favoured_option(game, values, scales[round_index], tie_tol)
+    rule = np.asarray(rule, dtype=np.float64)
+    if rule.ndim == 1:
+        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index], scales[round_index],
+                               tie_tol)
+    round_index = np.asarray(round_index)
+    if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
+        round_index = int(round_index.flat[0])
+    return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * weights[round_index],
+                           scales[round_index], tie_tol)
 
 
 def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from scipy.special import softmax
 
 from stratgym.envs.base import RoundEnv
 from stratgym.games.credit import synthetic_credit
+from stratgym.games.linalg import matmul_rows
 from stratgym.games.persuasion import PersuasionGame, Regions, equivalence_regions
 from stratgym.games.validation import as_nonnegative_float, as_positive_int
 
@@ -205,30 +206,34 @@ def scheme_outcomes(weighted: np.ndarray, schemes: np.ndarray, tie_tol: float, w
     ``(sums (k, A, 2A + 1), responses (k, A), principal_value (k,), agent_value (k,), bic_slack (k,))``, by the same
     rule (the agent obeys a recommendation among its best within ``tie_tol * P(a) + widening``, else takes the best
     action the principal values most, then the lowest index), one pass per action over the batch."""
-    k, R, A = schemes.shape
-    # One product for the whole batch: rows (scheme, recommendation) against the weighted payoffs.
-    sums = (schemes.transpose(0, 2, 1).reshape(k * A, R) @ weighted).reshape(k, A, 2 * A + 1)
-    agent, principal, probability = sums[..., :A], sums[..., A:2 * A], sums[..., 2 * A]
+    k, _, A = schemes.shape
+    # One product for the whole batch: rows (scheme, recommendation) against the weighted payoffs; then each column
+    # (E[u_A(b); a], E[u_P(b); a] for one b, or P(a)) of every row contiguous, for the passes below.
+    sums = matmul_rows(schemes.transpose(0, 2, 1), weighted)
+    columns = np.moveaxis(sums, -1, 0).copy()  # (2A + 1, k, A)
+    agent, principal, probability = columns[:A], columns[A:2 * A], columns[2 * A]
     tolerance = tie_tol * probability + widening
-    best = _row_max(agent)
-    threshold = best - tolerance
-    own = agent[:, np.arange(A), np.arange(A)]
+    threshold = _row_max(np.moveaxis(agent, 0, -1)) - tolerance
+    tied = [agent[b] >= threshold for b in range(A)]
     # The principal's favourite among the agent's best actions (within the tolerance), then the lowest index.
-    favourite = np.full((k, A), -np.inf)
-    for b in range(A):
-        favourite = np.where(agent[..., b] >= threshold, np.maximum(favourite, principal[..., b]), favourite)
+    favourite = np.where(tied[0], principal[0], -np.inf)
+    for b in range(1, A):
+        favourite = np.maximum(favourite, np.where(tied[b], principal[b], -np.inf))
     favourite = favourite - tolerance
-    choice = np.full((k, A), -1, dtype=np.int64)
+    choice = np.zeros((k, A), dtype=np.int64)
     for b in range(A - 1, -1, -1):  # from the last down, so the lowest qualifying index is kept
-        choice = np.where((agent[..., b] >= threshold) & (principal[..., b] >= favourite), b, choice)
+        choice = np.where(tied[b] & (principal[b] >= favourite), b, choice)
+    flat, diagonal = columns.reshape(-1), np.arange(k * A).reshape(k, A)
+    own = flat.take(diagonal % A * (k * A) + diagonal)  # agent[a][:, a]: E[u_A(a); a]
     responses = np.where(own >= threshold, np.arange(A), choice)
-    taken = responses[..., None]
-    principal_value = _in_order(np.take_along_axis(principal, taken, axis=-1)[..., 0])
-    agent_value = _in_order(np.take_along_axis(agent, taken, axis=-1)[..., 0])
-    # The best other action: the maximum, unless it is a's own value; then the runner-up (-inf with one action).
-    first_best = np.argmax(agent, axis=-1)
-    runner_up = _row_max(np.where(np.arange(A) == first_best[..., None], -np.inf, agent))
-    other = np.where(own < best, best, runner_up)
+    principal_value = _in_order(flat.take((A + responses) * (k * A) + diagonal))
+    agent_value = _in_order(flat.take(responses * (k * A) + diagonal))
+    # The best other action's value, max over b != a (whether or not a itself is the best).
+    other = np.full((k, A), -np.inf)
+    for b in range(A):
+        others = agent[b].copy()
+        others[:, b] = -np.inf
+        other = np.maximum(other, others)
     safe = np.where(probability > 0, probability, 1.0)
     slack = np.where(probability > 0, own / safe - other / safe, np.inf)
     return sums, responses, principal_value, agent_value, _row_min(slack)

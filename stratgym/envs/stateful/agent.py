@@ -125,7 +125,10 @@ class StatefulAgentEnv(StatefulRoundEnv):
         self._episode = self._start(np.zeros((1, T, n)))
 
     def _start(self, plans: np.ndarray) -> AgentState:
-        return AgentState(*(field[0] for field in agent_start(self.game, self.observer, plans)))
+        """One new episode facing ``plans`` ``(1, T, n)``, and the observation parts of all its rounds."""
+        episodes = agent_start(self.game, self.observer, plans)
+        self._parts = self.observer.round_parts(plans, episodes.values)[0]
+        return AgentState(*(field[0] for field in episodes))
 
     def observation(self, plan, state, round_index: int) -> np.ndarray:
         """The observation ``(1 + 2d + T n,)`` this env shows at 0-based ``round_index`` (``0..T``) in
@@ -139,17 +142,18 @@ class StatefulAgentEnv(StatefulRoundEnv):
         self._episode = self._start(draw_plans(self.game, self.principal, self.np_random, 1))
         self._round = 0
         self._last_info = {}
-        return self.observer.of(self._episode), {"theta": self._episode.plans.copy()}
+        return self.observer.observe(self._parts[0], self._episode.states), {"theta": self._episode.plans.copy()}
 
     def step(self, action):
         t = self._begin_step()
         game = self.game
         effort = simplex_action(self.action_space, action)[:-1] * game.budget
         self._episode, reward, info = agent_step(game, self._episode, effort)
-        info["rule"], info["score"] = info["rule"].copy(), float(reward)
+        info["score"] = float(reward)
         self._round = t + 1
         self._last_info = info
-        return self.observer.of(self._episode), info["score"], self._round == game.horizon, False, info
+        obs = self.observer.observe(self._parts[self._round], self._episode.states)
+        return obs, info["score"], self._round == game.horizon, False, info
 
 
 class StatefulAgentVectorEnv(RoundVectorEnv):

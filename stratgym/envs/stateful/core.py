@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from stratgym.envs.base import RoundEnv
+from stratgym.games.linalg import matmul_rows
 from stratgym.games.stateful import (CONVERSIONS, StatefulGame, check_assessment_policy, classroom_project, clip_rows,
                                      largest_marginal_values, marginal_value_operator, next_state, observe)
 from stratgym.games.validation import as_real_array
@@ -40,11 +41,26 @@ def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     vector, one pass per column for a batch (see the module docstring)."""
     if a.ndim == 1:
         return a.dot(b)
+    if b.ndim == 1:  # one vector for the whole batch: its entries as numbers
+        weights = b.tolist()
+        total = a[..., 0] * weights[0]
+        for j in range(1, a.shape[-1]):
+            total = total + a[..., j] * weights[j]
+        return total
     b = np.broadcast_to(b, a.shape)
     total = a[..., 0] * b[..., 0]
     for j in range(1, a.shape[-1]):
         total = total + a[..., j] * b[..., j]
     return total
+
+
+def common_round(rounds) -> int | None:
+    """The round every episode of a batch is at, or ``None`` if they differ (one episode: its round). The envs of a
+    vector env start together and last T rounds, so they stay in step: the batched paths index by one round then."""
+    if np.ndim(rounds) == 0:
+        return int(rounds)
+    first = int(rounds[0]) if len(rounds) else 0
+    return first if (rounds == first).all() else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,22 +189,23 @@ def principal_observation(game: StatefulGame, feature_scale: np.ndarray, episode
 
 class AgentState(NamedTuple):
     """Episodes of :class:`~stratgym.envs.stateful.StatefulAgentEnv`, batch shape ``(...)``: rounds played ``(...)``,
-    agent states ``(..., d)``, the plans faced ``(..., T, n)`` and their observation parts ``(..., T + 1, obs_dim)``
-    (:meth:`AgentObservations.round_parts`)."""
+    agent states ``(..., d)``, the plans faced ``(..., T, n)`` and their normalized marginal values per round
+    ``(..., T + 1, d)`` (:meth:`AgentObservations.values`; the last row, after the game, 0)."""
 
     rounds: np.ndarray
     states: np.ndarray
     plans: np.ndarray
-    parts: np.ndarray
+    values: np.ndarray
 
 
 class AgentObservations:
     """The observations of :class:`~stratgym.envs.stateful.StatefulAgentEnv` for one game, its normalizing bounds
     computed once.
 
-    ``round_parts(plans)`` is everything observed except the state, per round, for plans ``(k, T, n)``:
-    ``(k, T + 1, 1 + 2d + T n)`` float32 (computed once per episode); ``observe(round_parts, states)``
-    adds the states ``(..., d)``. Both take batches.
+    ``values(plans)`` are the marginal values ``c_t / C`` a plan gives each round (computed once per episode);
+    ``parts(values, plans, rounds)`` is everything observed at ``rounds`` except the state, and
+    ``observe(parts, states)`` adds the states. All take batches; ``round_parts(plans)`` is ``parts`` at every
+    round ``0..T`` at once (what a scalar env computes once per episode).
     """
 
     def __init__(self, game: StatefulGame):
@@ -197,25 +214,42 @@ class AgentObservations:
         self._state_scale = reciprocal_scale(state_bounds(game).max(axis=0))
         # Marginal values are linear in the plan: one precomputed matrix maps theta (T n,) to c / C (T d,).
         self._value_map = (marginal_value_operator(game).reshape(T * d, T * n)
-                           * float(reciprocal_scale(marginal_value_bound(game))))
+                           * float(reciprocal_scale(marginal_value_bound(game)))).T.copy()
         # [t, (u, i)]: 1 while round u is not played before round t, so rows already played read 0.
         self._unplayed = np.repeat(np.arange(T + 1)[:, None] <= np.arange(T)[None, :], n, axis=1).astype(np.float64)
-        self._blank_parts = np.zeros((1, T + 1, 1 + 2 * d + T * n), dtype=np.float32)
-        self._blank_parts[0, :, 0] = np.arange(T + 1) / T
 
-    def round_parts(self, plans: np.ndarray) -> np.ndarray:
-        """Everything observed except the state, per round: ``(k, T + 1, obs_dim)`` float32 for plans ``(k, T, n)``."""
+    def values(self, plans: np.ndarray) -> np.ndarray:
+        """Normalized marginal values ``c_t / C`` ``(k, T + 1, d)`` of plans ``(k, T, n)``, 0 after the last round."""
         T, n, d = self.game.horizon, self.game.n_features, self.game.n_efforts
-        flat = plans.reshape(-1, T * n)
-        parts = np.repeat(self._blank_parts, len(flat), axis=0)
-        # Computed in float64 and rounded once, on assignment.
-        parts[:, :T, 1 + d:1 + 2 * d] = (flat @ self._value_map.T).reshape(-1, T, d)
-        parts[:, :, 1 + 2 * d:] = flat[:, None, :] * self._unplayed
-        return parts
+        values = np.zeros((len(plans), T + 1, d))
+        values[:, :T] = matmul_rows(plans.reshape(-1, T * n), self._value_map).reshape(-1, T, d)
+        return values
 
-    def observe(self, round_parts: np.ndarray, states: np.ndarray) -> np.ndarray:
-        """Observations ``(..., obs_dim)`` from this round's parts ``(..., obs_dim)`` and states ``(..., d)``."""
-        obs = round_parts.copy()
+    def parts(self, values: np.ndarray, plans: np.ndarray, rounds) -> np.ndarray:
+        """Everything observed at ``rounds`` ``(...)`` except the state (0 there): ``(..., obs_dim)`` float32, from this
+        round's ``values`` ``(..., d)`` and the plans ``(..., T n)`` (flat), all computed in float64 and rounded once."""
+        T, d = self.game.horizon, self.game.n_efforts
+        obs = np.empty(np.shape(rounds) + (1 + 2 * d + plans.shape[-1],), dtype=np.float32)
+        obs[..., 0] = np.divide(rounds, T)
+        obs[..., 1:1 + d] = 0.0
+        obs[..., 1 + d:1 + 2 * d] = values
+        t = common_round(rounds) if np.ndim(rounds) <= 1 else None
+        unplayed = self._unplayed[t] if t is not None else self._unplayed.take(rounds, axis=0)
+        np.multiply(plans, unplayed, out=obs[..., 1 + 2 * d:], casting="unsafe")
+        return obs
+
+    def round_parts(self, plans: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`parts` at every round: ``(k, T + 1, obs_dim)`` float32 for plans ``(k, T, n)`` (``values``: their
+        :meth:`values`, if already known)."""
+        T = self.game.horizon
+        values = self.values(plans) if values is None else values
+        flat = plans.reshape(len(plans), 1, -1)
+        return self.parts(values, flat, np.broadcast_to(np.arange(T + 1), (len(plans), T + 1)))
+
+    def observe(self, parts: np.ndarray, states: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Observations ``(..., obs_dim)`` from parts ``(..., obs_dim)`` (written into unless ``copy``) and states
+        ``(..., d)``."""
+        obs = parts.copy() if copy else parts
         obs[..., 1:1 + self.game.n_efforts] = states * self._state_scale
         return obs
 
@@ -228,15 +262,23 @@ class AgentObservations:
         return self.observe(self.round_parts(plan[None])[0, int(round_index)], state)
 
     def of(self, episodes: AgentState) -> np.ndarray:
-        """The observations of ``episodes`` (batch shape ``()`` or ``(k,)``) at their current round."""
-        return self.observe(_at_round(episodes.parts, episodes.rounds), episodes.states)
+        """The observations ``(k, obs_dim)`` of a batch of episodes at their current rounds."""
+        k = len(episodes.rounds)
+        parts = self.parts(_at_round(episodes.values, episodes.rounds), episodes.plans.reshape(k, -1), episodes.rounds)
+        return self.observe(parts, episodes.states, copy=False)
 
 
 def _at_round(per_round: np.ndarray, rounds: np.ndarray) -> np.ndarray:
-    """Entry ``rounds`` of ``per_round`` ``(T', ...)`` for one episode, or row by row ``(k, T', ...)`` for a batch."""
+    """Entry ``rounds`` of ``per_round`` ``(T', ...)`` for one episode, or row by row ``(k, T', ...)`` for a batch
+    (one ``take`` on the flattened rows: a fraction of the cost of indexing with two arrays); a copy."""
     if np.ndim(rounds) == 0:
-        return per_round[rounds]
-    return per_round[np.arange(len(rounds)), rounds]
+        return per_round[rounds].copy()
+    t = common_round(rounds)
+    if t is not None:
+        return per_round[:, t].copy()
+    k, length = per_round.shape[:2]
+    flat = per_round.reshape((k * length,) + per_round.shape[2:])
+    return flat.take(np.arange(0, k * length, length) + rounds, axis=0)
 
 
 def checked_plan(game: StatefulGame, plan, name: str) -> np.ndarray:
@@ -283,14 +325,13 @@ def _row_sums(array: np.ndarray) -> np.ndarray:
 def agent_start(game: StatefulGame, observer: AgentObservations, plans: np.ndarray) -> AgentState:
     """New episodes of the agent env facing ``plans`` ``(k, T, n)``: round 0 from the initial state."""
     k = len(plans)
-    return AgentState(np.zeros(k, dtype=np.int64), np.tile(game.initial_state, (k, 1)), plans,
-                      observer.round_parts(plans))
+    return AgentState(np.zeros(k, dtype=np.int64), np.tile(game.initial_state, (k, 1)), plans, observer.values(plans))
 
 
 def agent_step(game: StatefulGame, episodes: AgentState, efforts: np.ndarray) -> tuple[AgentState, np.ndarray, dict]:
     """One round of the agent env: ``(new episodes, rewards y_t, info)`` for the agent's efforts ``(..., d)``."""
     info = play_round(game, _at_round(episodes.plans, episodes.rounds), episodes.states, efforts)
-    after = AgentState(episodes.rounds + 1, info.pop("next_state"), episodes.plans, episodes.parts)
+    after = AgentState(episodes.rounds + 1, info.pop("next_state"), episodes.plans, episodes.values)
     return after, info["score"], info
 
 

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from stratgym.games.linalg import matmul_rows
 from stratgym.games.stateful import (RESPONSE_MODELS, StatefulGame, best_response, check_assessment_policy, clip_rows,
                                      favoured_option, linear_rational_effort, marginal_value_operator, next_state,
                                      per_round_response, respond_in_round, round_scales)
@@ -189,7 +190,7 @@ class PolicyResponses:
         game = self.game
         k, T, n, d = thetas.shape[0], game.horizon, game.n_features, game.n_efforts
         if self._batched == "rational":
-            values = (thetas.reshape(k, T * n) @ self._operator).reshape(k, T, d)
+            values = matmul_rows(thetas.reshape(k, T * n), self._operator).reshape(k, T, d)
             return favoured_option(game, values, self._scales, tie_tol)
         if self._batched is not None:  # myopic / forecasting: each round answers its own rule
             rounds = np.tile(self._rounds, k)
