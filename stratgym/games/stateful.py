@@ -471,7 +471,7 @@ def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: floa
     if values.ndim == 1:
         listed = values.tolist()
         total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
-        return np.int64(_favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1)
+        return _favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1
     order = _derived(game, _preference_order)[1]
     best = values[..., 0]
     for j in range(1, values.shape[-1]):

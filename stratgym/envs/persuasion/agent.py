@@ -131,6 +131,7 @@ class PersuasionAgentEnv(PersuasionRoundEnv):
         self.observation_space = spaces.Box(low=-1.0, high=1.0, shape=(n_actions + features.size,), dtype=np.float32)
         #: The observation ``(A, A + m)`` on hearing each recommendation.
         self.observations = np.array([recommendation_observation(self.game, a) for a in range(n_actions)])
+        self._observation_rows = list(self.observations)  # a list: one env's step indexes it without numpy
         self._region, self._recommendation = 0, 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -140,7 +141,7 @@ class PersuasionAgentEnv(PersuasionRoundEnv):
         self._recommendation = draw_index(self._scheme_cdf[self._region], self.np_random.random())
         info = {"recommendation": self._recommendation}
         self._last_info = info
-        return self.observations[self._recommendation].copy(), dict(info)
+        return self._observation_rows[self._recommendation].copy(), dict(info)
 
     def step(self, action):
         self._begin_step()
@@ -152,7 +153,7 @@ class PersuasionAgentEnv(PersuasionRoundEnv):
                 "best_response": int(self.evaluation.responses[self._recommendation])}
         self._round = 1
         self._last_info = info
-        return self.observations[self._recommendation].copy(), reward, True, False, info
+        return self._observation_rows[self._recommendation].copy(), reward, True, False, info
 
 
 class PersuasionAgentVectorEnv(RoundVectorEnv):

@@ -22,7 +22,7 @@ def recommend_observation(n_regions: int, regions, follow: np.ndarray, gains: np
     following gains ``x`` ``(..., A)``."""
     n_actions = follow.shape[-1]
     obs = np.zeros(follow.shape[:-1] + (n_regions + n_actions * (1 if gains is None else 2),), dtype=np.float32)
-    if np.ndim(regions) == 0:
+    if follow.ndim == 1:
         obs[regions] = 1.0
     else:
         obs[np.arange(len(regions)), regions] = 1.0

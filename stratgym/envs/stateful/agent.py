@@ -126,9 +126,9 @@ class StatefulAgentEnv(StatefulRoundEnv):
 
     def _start(self, plans: np.ndarray) -> AgentState:
         """One new episode facing ``plans`` ``(1, T, n)``, and the observation parts of all its rounds."""
-        episodes = agent_start(self.game, self.observer, plans)
-        self._parts = self.observer.round_parts(plans, episodes.values)[0]
-        return AgentState(*(field[0] for field in episodes))
+        values = self.observer.values(plans)
+        self._parts = self.observer.round_parts(plans, values)[0]
+        return AgentState(0, self.game.initial_state.copy(), plans[0], values[0])
 
     def observation(self, plan, state, round_index: int) -> np.ndarray:
         """The observation ``(1 + 2d + T n,)`` this env shows at 0-based ``round_index`` (``0..T``) in

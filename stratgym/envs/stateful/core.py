@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from stratgym.envs.base import RoundEnv
+from stratgym.envs.spaces import BATCH_ENTRIES
 from stratgym.games.linalg import matmul_rows
 from stratgym.games.stateful import (CONVERSIONS, StatefulGame, check_assessment_policy, classroom_project, clip_rows,
                                      largest_marginal_values, marginal_value_operator, next_state, observe)
@@ -57,7 +58,7 @@ def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def common_round(rounds) -> int | None:
     """The round every episode of a batch is at, or ``None`` if they differ (one episode: its round). The envs of a
     vector env start together and last T rounds, so they stay in step: the batched paths index by one round then."""
-    if np.ndim(rounds) == 0:
+    if isinstance(rounds, (int, np.integer)):
         return int(rounds)
     first = int(rounds[0]) if len(rounds) else 0
     return first if (rounds == first).all() else None
@@ -136,14 +137,15 @@ class StatefulRoundEnv(RoundEnv):
 # One round of the game, for the round-by-round envs
 # ---------------------------------------------------------------------------------------------
 
-def play_round(game: StatefulGame, rules: np.ndarray, states: np.ndarray, efforts: np.ndarray) -> dict[str, np.ndarray]:
+def play_round(game: StatefulGame, rules: np.ndarray, states: np.ndarray,
+               efforts: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One round from ``states`` ``(..., d)``: rule ``rules`` ``(..., n)``, effort ``efforts`` ``(..., d)``.
 
     Returns the step's ``info`` (``rule``, ``state`` before the round, ``effort``, ``features`` ``o_t``, ``score``
-    ``y_t = theta_t . o_t``) and, under ``"next_state"``, the state after it (not part of ``info``)."""
+    ``y_t = theta_t . o_t``) and the states after the round."""
     features = observe(game, states, efforts)
-    return {"rule": rules, "state": states, "effort": efforts, "features": features, "score": row_dot(rules, features),
-            "next_state": next_state(game, states, efforts)}
+    info = {"rule": rules, "state": states, "effort": efforts, "features": features, "score": row_dot(rules, features)}
+    return info, next_state(game, states, efforts)
 
 
 class PrincipalState(NamedTuple):
@@ -160,6 +162,8 @@ class PrincipalState(NamedTuple):
 def principal_start(game: StatefulGame, batch: tuple[int, ...] = ()) -> PrincipalState:
     """New episodes of the principal env, batch shape ``batch``: round 0, the initial state, nothing seen yet."""
     n = game.n_features
+    if not batch:
+        return PrincipalState(0, game.initial_state.copy(), np.zeros(n), np.zeros(n))
     return PrincipalState(np.zeros(batch, dtype=np.int64), np.tile(game.initial_state, batch + (1,)),
                           np.zeros(batch + (n,)), np.zeros(batch + (n,)))
 
@@ -168,9 +172,8 @@ def principal_step(game: StatefulGame, episodes: PrincipalState, rules: np.ndarr
                    efforts: np.ndarray) -> tuple[PrincipalState, np.ndarray, dict[str, np.ndarray]]:
     """One round of the principal env: ``(new episodes, rewards lambda . e_t, info)`` for the rules published and
     the agent's efforts."""
-    info = play_round(game, rules, episodes.states, efforts)
-    after = PrincipalState(episodes.rounds + 1, info.pop("next_state"), info["features"], rules)
-    return after, row_dot(efforts, game.effort_value), info
+    info, states = play_round(game, rules, episodes.states, efforts)
+    return PrincipalState(episodes.rounds + 1, states, info["features"], rules), row_dot(efforts, game.effort_value), info
 
 
 def principal_observation(game: StatefulGame, feature_scale: np.ndarray, episodes: PrincipalState) -> np.ndarray:
@@ -217,6 +220,7 @@ class AgentObservations:
                            * float(reciprocal_scale(marginal_value_bound(game)))).T.copy()
         # [t, (u, i)]: 1 while round u is not played before round t, so rows already played read 0.
         self._unplayed = np.repeat(np.arange(T + 1)[:, None] <= np.arange(T)[None, :], n, axis=1).astype(np.float64)
+        self._times = np.arange(T + 1) / T
 
     def values(self, plans: np.ndarray) -> np.ndarray:
         """Normalized marginal values ``c_t / C`` ``(k, T + 1, d)`` of plans ``(k, T, n)``, 0 after the last round."""
@@ -225,26 +229,30 @@ class AgentObservations:
         values[:, :T] = matmul_rows(plans.reshape(-1, T * n), self._value_map).reshape(-1, T, d)
         return values
 
-    def parts(self, values: np.ndarray, plans: np.ndarray, rounds) -> np.ndarray:
+    def parts(self, values: np.ndarray, plans: np.ndarray, rounds=None) -> np.ndarray:
         """Everything observed at ``rounds`` ``(...)`` except the state (0 there): ``(..., obs_dim)`` float32, from this
-        round's ``values`` ``(..., d)`` and the plans ``(..., T n)`` (flat), all computed in float64 and rounded once."""
+        round's ``values`` ``(..., d)`` and the plans ``(..., T n)`` (flat), all computed in float64 and rounded once.
+        ``rounds=None``: every round ``0..T``, on a last axis but one of length ``T + 1`` (``values`` ``(..., T + 1, d)``,
+        ``plans`` ``(..., 1, T n)``)."""
         T, d = self.game.horizon, self.game.n_efforts
-        obs = np.empty(np.shape(rounds) + (1 + 2 * d + plans.shape[-1],), dtype=np.float32)
-        obs[..., 0] = np.divide(rounds, T)
+        if rounds is None:
+            shape, times, unplayed = values.shape[:-1], self._times, self._unplayed
+        else:
+            t = common_round(rounds)
+            shape, times = np.shape(rounds), np.divide(rounds, T)
+            unplayed = self._unplayed[t] if t is not None else self._unplayed.take(rounds, axis=0)
+        obs = np.empty(shape + (1 + 2 * d + plans.shape[-1],), dtype=np.float32)
+        obs[..., 0] = times
         obs[..., 1:1 + d] = 0.0
         obs[..., 1 + d:1 + 2 * d] = values
-        t = common_round(rounds) if np.ndim(rounds) <= 1 else None
-        unplayed = self._unplayed[t] if t is not None else self._unplayed.take(rounds, axis=0)
         np.multiply(plans, unplayed, out=obs[..., 1 + 2 * d:], casting="unsafe")
         return obs
 
     def round_parts(self, plans: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
         """:meth:`parts` at every round: ``(k, T + 1, obs_dim)`` float32 for plans ``(k, T, n)`` (``values``: their
         :meth:`values`, if already known)."""
-        T = self.game.horizon
         values = self.values(plans) if values is None else values
-        flat = plans.reshape(len(plans), 1, -1)
-        return self.parts(values, flat, np.broadcast_to(np.arange(T + 1), (len(plans), T + 1)))
+        return self.parts(values, plans.reshape(len(plans), 1, -1))
 
     def observe(self, parts: np.ndarray, states: np.ndarray, copy: bool = True) -> np.ndarray:
         """Observations ``(..., obs_dim)`` from parts ``(..., obs_dim)`` (written into unless ``copy``) and states
@@ -271,7 +279,7 @@ class AgentObservations:
 def _at_round(per_round: np.ndarray, rounds: np.ndarray) -> np.ndarray:
     """Entry ``rounds`` of ``per_round`` ``(T', ...)`` for one episode, or row by row ``(k, T', ...)`` for a batch
     (one ``take`` on the flattened rows: a fraction of the cost of indexing with two arrays); a copy."""
-    if np.ndim(rounds) == 0:
+    if isinstance(rounds, (int, np.integer)):
         return per_round[rounds].copy()
     t = common_round(rounds)
     if t is not None:
@@ -315,7 +323,10 @@ def draw_plans(game: StatefulGame, principal, rng: np.random.Generator, count: i
 
 
 def _row_sums(array: np.ndarray) -> np.ndarray:
-    """Sums over the last axis, added in order (what ``ndarray.sum`` does for fewer than 8 entries)."""
+    """Sums over the last axis with ``ndarray.sum``'s bits; a large batch of rows shorter than 8 is added one column
+    at a time (numpy adds fewer than 8 entries in order too, and summing thousands of short rows costs it more)."""
+    if array.shape[-1] >= 8 or array.size < BATCH_ENTRIES:
+        return array.sum(axis=-1)
     total = array[..., 0].copy()
     for j in range(1, array.shape[-1]):
         total += array[..., j]
@@ -330,9 +341,8 @@ def agent_start(game: StatefulGame, observer: AgentObservations, plans: np.ndarr
 
 def agent_step(game: StatefulGame, episodes: AgentState, efforts: np.ndarray) -> tuple[AgentState, np.ndarray, dict]:
     """One round of the agent env: ``(new episodes, rewards y_t, info)`` for the agent's efforts ``(..., d)``."""
-    info = play_round(game, _at_round(episodes.plans, episodes.rounds), episodes.states, efforts)
-    after = AgentState(episodes.rounds + 1, info.pop("next_state"), episodes.plans, episodes.values)
-    return after, info["score"], info
+    info, states = play_round(game, _at_round(episodes.plans, episodes.rounds), episodes.states, efforts)
+    return AgentState(episodes.rounds + 1, states, episodes.plans, episodes.values), info["score"], info
 
 
 def agent_observation(game: StatefulGame, plan, state, round_index: int) -> np.ndarray:
