@@ -8,8 +8,8 @@ TORCH  := torch==2.13.0
 # On a machine without that wheel, take PyTorch's CPU build from its own index instead:
 #   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
-# The demo needs the package only; the tests also exercise the optional credit-data and zoo extras (and tensorboard,
-# which the test extra lists).
+# The demo needs the package only; the tests also exercise the optional credit-data, zoo, ray and multiagent
+# (PettingZoo) extras (and tensorboard, which the test extra lists).
 BASE_STAMP := $(VENV)/.installed-base
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -26,7 +26,7 @@ $(BASE_STAMP): $(PY) setup.cfg pyproject.toml
 	touch $@
 
 $(TEST_STAMP): $(BASE_STAMP)
-	$(PIP) install --quiet -e '.[test,credit,zoo]'
+	$(PIP) install --quiet -e '.[test,credit,zoo,ray,multiagent]'
 	touch $@
 
 install: $(TEST_STAMP)
@@ -43,6 +43,7 @@ test-all: $(TEST_STAMP)
 bench: $(BASE_STAMP)
 	$(PY) scripts/bench_stateful.py --write
 	$(PY) scripts/bench_persuasion.py --write
+	$(PY) scripts/bench_matrix.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -52,7 +52,8 @@ def test_confidence_half_width_matches_the_t_table():
 
 def test_every_suite_is_well_formed():
     for name, suite in SUITES.items():
-        assert suite.name == name and len(suite.seeds) >= 2
+        # The random suite's spread is over instances (one seed each); the others spread over seeds.
+        assert suite.name == name and len(suite.seeds) >= (1 if name == "random" else 2)
         labels = [env.label for env in suite.envs]
         assert len(set(labels)) == len(labels)
         runs = plan_runs(suite)
@@ -262,13 +263,14 @@ def test_persuasion_references():
     lp = optimal_scheme(gym.make("stratgym/PersuasionRecommend-v0").unwrapped.regions).principal_value
     assert recommend.optimum == pytest.approx(100 * lp) and recommend.optimum_name.startswith("commitment")
 
-    # A BIC scheme is obeyed, so on the same episodes obeying is the best response; over many episodes
-    # the realized mean approaches the exact expectation.
+    # A BIC scheme is obeyed, so obeying is the best response; the reference is the exact expectation (the
+    # optimum's currency), which the env's own evaluation of the scheme gives independently.
     agent = reference_values("stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_episodes=2000)
-    assert agent.optimum == agent.baselines["obey the recommendation"]
+    assert agent.score_basis == "exact"
+    assert agent.optimum == pytest.approx(agent.baselines["obey the recommendation"], abs=1e-12)
     optimal = optimal_scheme(build_game("persuasion", "synthetic_credit")).scheme
     expected = gym.make("stratgym/PersuasionAgent-v0", scheme=optimal).unwrapped.evaluation.agent_value
-    assert abs(agent.optimum - expected) < 4 * 0.5 / np.sqrt(2000)  # u_A has range 1: sd <= 1/2
+    assert agent.optimum == pytest.approx(expected, abs=1e-9)
 
     rows = np.array([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]])
     policy = SchemePolicy(rows, np.random.default_rng(0))

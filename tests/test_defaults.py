@@ -18,6 +18,8 @@ from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import reference_values
 from stratgym.agents.train import train
+from stratgym.baselines.population import population_optimum
+from stratgym.baselines.matrix import solve as matrix_solve
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve, uniform_weights
 from stratgym.envs import ENVIRONMENTS
@@ -77,6 +79,35 @@ def _persuasion_agent(env: gym.Env) -> tuple[float, float]:
     return start, env.unwrapped.evaluation.agent_value
 
 
+def _stateful_population(env: gym.Env) -> tuple[float, float]:
+    unwrapped = env.unwrapped
+    optimum = population_optimum(unwrapped.population, unwrapped.response_model.model, per_group=unwrapped.per_group)
+    return _return(env, 0, _start), optimum.principal_utility
+
+
+def _persuasion_population(env: gym.Env) -> tuple[float, float]:
+    start, optimum = 0.0, 0.0
+    for seed in range(EPISODES):  # the uniform scheme and each drawn applicant's LP on the same episodes
+        applicant = env.reset(seed=seed)[1]["applicant"]
+        optimum += optimal_scheme(env.unwrapped.population.regions(applicant)).principal_value
+        start += _return(env, seed, _start)
+    return start / EPISODES, optimum / EPISODES
+
+
+def _matrix_commitment(env: gym.Env) -> tuple[float, float]:
+    # The uniform commitment's value in expectation over the follower types (the step's leader_value).
+    env.reset(seed=0)
+    start = env.step(_start(env))[4]["leader_value"]
+    return start, matrix_solve(env.unwrapped.game).principal_value
+
+
+def _matrix_follower(env: gym.Env) -> tuple[float, float]:
+    # A uniformly random column against the committed strategy, and the best responses, in expectation.
+    game, strategy = env.unwrapped.game, env.unwrapped.strategy
+    values = np.einsum("i,kij->kj", strategy, game.follower_payoffs)
+    return float(game.type_prior @ values.mean(axis=1)), float(game.type_prior @ values.max(axis=1))
+
+
 VALUES = {
     "stratgym/StatefulCommitment-v0": _stateful_principal,
     "stratgym/StatefulPrincipal-v0": _stateful_principal,
@@ -84,6 +115,10 @@ VALUES = {
     "stratgym/PersuasionScheme-v0": _scheme,
     "stratgym/PersuasionRecommend-v0": _recommend,
     "stratgym/PersuasionAgent-v0": _persuasion_agent,
+    "stratgym/StatefulPopulation-v0": _stateful_population,
+    "stratgym/PersuasionPopulation-v0": _persuasion_population,
+    "stratgym/MatrixCommitment-v0": _matrix_commitment,
+    "stratgym/MatrixFollower-v0": _matrix_follower,
 }
 
 

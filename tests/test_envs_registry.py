@@ -220,7 +220,7 @@ def test_native_vector_envs_equal_synchronous_copies_where_nothing_is_drawn(env_
     nothing: run both with every source of randomness fixed (a fixed plan, the expected reward)."""
     kwargs = DETERMINISTIC_KWARGS.get(env_id)
     if kwargs is None:
-        pytest.skip("every episode of this env draws (a region, a recommendation)")
+        pytest.skip("every episode of this env draws (a region, a recommendation, a type, an applicant)")
     kwargs = kwargs()
     native = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs)
     sync = gym.make_vec(env_id, num_envs=3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode},
@@ -245,7 +245,8 @@ def _fixed_plan() -> dict:
 
 #: Arguments that make an env draw nothing, per id (the others draw in every episode).
 DETERMINISTIC_KWARGS = {"stratgym/StatefulCommitment-v0": dict, "stratgym/StatefulPrincipal-v0": dict,
-                        "stratgym/StatefulAgent-v0": _fixed_plan, "stratgym/PersuasionScheme-v0": dict}
+                        "stratgym/StatefulAgent-v0": _fixed_plan, "stratgym/PersuasionScheme-v0": dict,
+                        "stratgym/StatefulPopulation-v0": dict}
 
 
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP], ids=lambda mode: mode.value)

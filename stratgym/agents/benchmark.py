@@ -23,6 +23,10 @@ are reused (and temporary folders left by dead processes removed). Runs of other
 folders and are kept; ``overwrite=True`` retrains and replaces the identical ones. Every other file is written
 atomically too (temporary file + ``os.replace``), so a reader never sees half a file. Records, ``meta.json``
 and ``summary.json`` carry the package versions and the command line (:func:`stratgym._io.provenance`).
+
+Runs train one after another in this process, or on a backend (:class:`stratgym.agents.backends.RayBackend`: Ray
+tasks on this machine or a cluster) that returns each finished run (:func:`train_run`) for this process to write
+(:func:`store_run`): the same folders, resuming and numbers either way.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -45,35 +50,14 @@ from scipy import stats
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
+from stratgym.agents.random_suite import N_EVAL_EPISODES, distribution_lines, random_instances, score_distribution
 from stratgym.agents.references import REFERENCE_VERSION, Reference, above_optimum, normalized_score, reference_values
 from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
+from stratgym.families.persuasion import SCHEME_TRAINING  # noqa: F401  (re-exported: the suites' names for them)
+from stratgym.families.stateful import RANDOM_STATEFUL  # noqa: F401
 from stratgym.games.validation import as_positive_int
-
-
-@dataclass(frozen=True)
-class BenchmarkEnv:
-    """One env instance of a suite.
-
-    Attributes:
-        label: unique, filesystem-safe name used in file names and tables.
-        env_id: registered env id.
-        env_kwargs: JSON-style env kwargs (see :mod:`stratgym.agents.instances`).
-        learners: algorithm names; those that do not fit the env's action space are an error.
-        n_timesteps: training budget per run; ``None``: the hyperparameter file's ``n_timesteps``.
-        n_eval_episodes: evaluation episodes; ``None``: the suite's (one-step envs with random outcomes
-            need more episodes for the same precision, and they are cheap).
-        train_env_kwargs: kwargs added to ``env_kwargs`` for training only (evaluations, learning curves and
-            references use ``env_kwargs``), e.g. ``{"reward": "penalized"}`` on ``PersuasionScheme-v0``.
-    """
-
-    label: str
-    env_id: str
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    learners: tuple[str, ...] = ("ppo",)
-    n_timesteps: int | None = None
-    n_eval_episodes: int | None = None
-    train_env_kwargs: dict[str, Any] = field(default_factory=dict)
+from stratgym.registry import BenchmarkEnv, env_entry, families
 
 
 @dataclass(frozen=True)
@@ -98,69 +82,45 @@ class Suite:
     timestep_scale: float = 1.0
 
 
-#: The random stateful instance used in the suites: 3 features, 4 effort types, T = 4, where the dynamic
-#: optimum (1.565) beats the best constant rule (1.310), the one-round rule repeated (0.452) and uniform (0.197).
-RANDOM_STATEFUL = {"name": "random", "seed": 132, "horizon": 4, "n_features": 3, "n_efforts": 4}
-
-#: Training reward of the scheme env's learners: the exact-penalty relaxation of the signaling LP, with a weight
-#: near twice the LP's BIC multipliers (the conservative default, 20 on the credit instance, trains PPO to
-#: 66-73% of the optimum at 30k steps against 91-98% with 5).
-#: The expected reward is 0 on most of the action box and drops off a cliff at the optimum, which stalls
-#: gradient learners (PPO 58-68% of the optimum, BENCHMARKS.md); learners are always scored on it.
-SCHEME_TRAINING = {"reward": "penalized", "penalty_weight": 5.0}
-
 BOX_LEARNERS = ("ppo", "sac", "td3", "a2c")
 DISCRETE_LEARNERS = ("ppo", "dqn", "a2c")
 
-_QUICK_ENVS = (
-    BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, n_timesteps=8000),
-    BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
-                 {"game": RANDOM_STATEFUL, "response_model": "forecasting"}, n_timesteps=8000),
-    BenchmarkEnv("agent-classroom", "stratgym/StatefulAgent-v0", {"game": "classroom"}, n_timesteps=8000),
-    BenchmarkEnv("scheme-credit", "stratgym/PersuasionScheme-v0", {}, n_timesteps=16000,
-                 train_env_kwargs=SCHEME_TRAINING),
-    BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, n_timesteps=30000),
-    BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_timesteps=8000,
-                 n_eval_episodes=100),
-)
-# Budgets (measured, BENCHMARKS.md): on the classroom principal envs the uniform rule every policy starts
-# from is already optimal, so they get a token budget; SAC needs ~12k steps on commitment-random132 (8k:
-# stuck at the best constant rule) and levels off at 94.5% from ~12k on agent-classroom. The scheme env's
-# off-policy learner is TD3, with td3.yml's 60k steps (SAC: 0% of the optimum on the expected reward, 76% on the
-# penalized one at 20k steps, seed 0; see sac.yml).
-_DEFAULT_ENVS = (
-    BenchmarkEnv("commitment-classroom", "stratgym/StatefulCommitment-v0", {"game": "classroom"}, ("ppo", "sac"),
-                 n_timesteps=2000),
-    BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, ("ppo", "sac"),
-                 n_timesteps=16000),
-    BenchmarkEnv("principal-classroom-forecasting", "stratgym/StatefulPrincipal-v0",
-                 {"game": "classroom", "response_model": "forecasting"}, ("ppo", "sac"), n_timesteps=2000),
-    BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
-                 {"game": RANDOM_STATEFUL, "response_model": "forecasting"}, ("ppo", "sac"), n_timesteps=8000),
-    BenchmarkEnv("agent-classroom", "stratgym/StatefulAgent-v0", {"game": "classroom"}, ("ppo", "sac"),
-                 n_timesteps=20000),
-    BenchmarkEnv("scheme-credit", "stratgym/PersuasionScheme-v0", {}, ("ppo", "td3"), train_env_kwargs=SCHEME_TRAINING),
-    BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, ("ppo", "dqn")),
-    BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, ("ppo", "dqn"),
-                 n_eval_episodes=200),
-)
-_FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("stratgym/PersuasionRecommend-v0",
-                                                                             "stratgym/PersuasionAgent-v0")
-                           else BOX_LEARNERS, n_timesteps=None) for env in _DEFAULT_ENVS) + (
-    BenchmarkEnv("principal-random132-myopic", "stratgym/StatefulPrincipal-v0",
-                 {"game": RANDOM_STATEFUL, "response_model": "myopic"}, BOX_LEARNERS),
-    BenchmarkEnv("agent-random132", "stratgym/StatefulAgent-v0", {"game": RANDOM_STATEFUL}, BOX_LEARNERS),
-    BenchmarkEnv("agent-credit-full-revelation", "stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"},
-                 DISCRETE_LEARNERS, n_eval_episodes=200),
-)
+
+def suite_rows(suite_name: str) -> tuple[BenchmarkEnv, ...]:
+    """The rows every family declares for ``suite_name`` in the registry (``benchmarks``), in family order.
+
+    ``"full"``: the default rows with every learner that fits each env (:data:`DISCRETE_LEARNERS` on the envs the
+    registry declares ``discrete``, else :data:`BOX_LEARNERS`) and the learner files' budgets, then the families'
+    extra ``"full"`` rows, with the same learners.
+    """
+    def rows(name: str) -> list[BenchmarkEnv]:
+        return [row for family in families().values() for row in family.benchmarks.get(name, ())]
+
+    if suite_name != "full":
+        return tuple(rows(suite_name))
+
+    def every_learner(row: BenchmarkEnv) -> BenchmarkEnv:
+        return replace(row, learners=DISCRETE_LEARNERS if env_entry(row.env_id).discrete else BOX_LEARNERS)
+
+    return tuple([replace(every_learner(row), n_timesteps=None) for row in rows("default")]
+                 + [every_learner(row) for row in rows("full")])
+
+
+#: The ``random`` suite's instances (:mod:`stratgym.agents.random_suite`): PPO, the hyperparameter files' budgets.
+_RANDOM_ENVS = tuple(BenchmarkEnv(label, family.env_id, family.instance_kwargs(seed), train_env_kwargs=training)
+                     for label, family, seed, training in random_instances())
 
 #: The named suites: ``quick`` (the demo: PPO on every env, small budgets, 2 seeds, a few minutes on 2
 #: cores), ``default`` (PPO and an off-policy learner, 3 seeds, about 40 minutes on 2 cores), ``full`` (every
-#: learner that fits each env, more instances, three times the budgets, 5 seeds).
+#: learner that fits each env, more instances, three times the budgets, 5 seeds), ``random`` (PPO on seeded random
+#: instances of every principal env that discriminate, one seed each; its headline is the distribution over instances).
+#: The rows of the first three come from the family registry (:func:`suite_rows`).
 SUITES: dict[str, Suite] = {
-    "quick": Suite("quick", _QUICK_ENVS, seeds=(0, 1), n_eval_episodes=5, n_curve_points=8),
-    "default": Suite("default", _DEFAULT_ENVS, seeds=(0, 1, 2), n_eval_episodes=10, n_curve_points=10),
-    "full": Suite("full", _FULL_ENVS, seeds=(0, 1, 2, 3, 4), n_eval_episodes=20, n_curve_points=20, timestep_scale=3.0),
+    "quick": Suite("quick", suite_rows("quick"), seeds=(0, 1), n_eval_episodes=5, n_curve_points=8),
+    "default": Suite("default", suite_rows("default"), seeds=(0, 1, 2), n_eval_episodes=10, n_curve_points=10),
+    "full": Suite("full", suite_rows("full"), seeds=(0, 1, 2, 3, 4), n_eval_episodes=20, n_curve_points=20,
+                  timestep_scale=3.0),
+    "random": Suite("random", _RANDOM_ENVS, seeds=(0,), n_eval_episodes=N_EVAL_EPISODES, n_curve_points=5),
 }
 
 
@@ -271,17 +231,21 @@ def finished_record(out: Path, spec: RunSpec) -> dict[str, Any] | None:
     return record if record is not None and record.get("config") == spec.config() else None
 
 
-def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool = False,
-                progress: bool | StepProgress = False, tensorboard: str | Path | None = None) -> dict[str, Any]:
-    """Train and evaluate one run, write it to ``out/runs/<name>`` atomically, and return its record.
+@dataclass(frozen=True)
+class FinishedRun:
+    """A trained and scored run before it is written: its record and the other files of its folder (name ->
+    content: ``model.zip``, ``meta.json``). What a worker on another machine returns to the driver, which writes it
+    (:func:`store_run`), so that no shared filesystem is needed."""
 
-    ``FileExistsError`` if the folder exists, unless ``overwrite``. ``progress``: as :func:`train`'s
-    ``progress_bar``; ``tensorboard``: a folder for TensorBoard logs (run ``<name>``, with the reference values).
-    """
+    record: dict[str, Any]
+    files: dict[str, bytes]
+
+
+def train_run(spec: RunSpec, reference: Reference, progress: bool | StepProgress = False,
+              tensorboard: str | Path | None = None) -> FinishedRun:
+    """Train and evaluate one run, writing nothing to the benchmark folder. ``progress``: as :func:`train`'s
+    ``progress_bar``; ``tensorboard``: a folder for TensorBoard logs (run ``<name>``, with the reference values)."""
     env = spec.env
-    target = out / "runs" / spec.name
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{str(target)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
     result = train(env.env_id, spec.learner, spec.seed, env_kwargs=env.env_kwargs | env.train_env_kwargs,
                    eval_env_kwargs=env.env_kwargs, n_timesteps=spec.n_timesteps,
                    hyperparams=spec.hyperparams, eval_freq=spec.eval_freq, n_eval_episodes=spec.n_eval_episodes,
@@ -293,15 +257,42 @@ def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool 
               "stderr": final.stderr, "returns": final.returns.tolist(), "score_basis": final.basis,
               "wall_time": result.wall_time, "n_timesteps": result.n_timesteps, "curve": result.curve.to_json(),
               **provenance()}
+    with tempfile.TemporaryDirectory(prefix="stratgym-run-") as folder:  # TrainingResult.save writes a folder
+        result.save(folder)
+        files = {path.name: path.read_bytes() for path in Path(folder).iterdir()}
+    return FinishedRun(record, files)
+
+
+def store_run(out: Path, spec: RunSpec, run: FinishedRun, overwrite: bool = False) -> dict[str, Any]:
+    """Write ``run`` to ``out/runs/<name>`` atomically (a temporary folder moved into place once complete) and
+    return its record. ``FileExistsError`` if the folder exists, unless ``overwrite``."""
+    target = _free_run_folder(out, spec, overwrite)
     temporary = out / "runs" / f".tmp-{spec.name}-{os.getpid()}"
     if temporary.exists():
         shutil.rmtree(temporary)
-    result.save(temporary)
-    write_json_atomic(temporary / "record.json", record)
+    for name, content in run.files.items():
+        write_atomic(temporary / name, content)
+    write_json_atomic(temporary / "record.json", run.record)
     if target.exists():  # only with overwrite (checked above): the identical run, retrained
         shutil.rmtree(target)
     os.replace(temporary, target)
-    return record
+    return run.record
+
+
+def _free_run_folder(out: Path, spec: RunSpec, overwrite: bool) -> Path:
+    """The folder of ``spec`` in ``out``; ``FileExistsError`` if it exists, unless ``overwrite``."""
+    target = out / "runs" / spec.name
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{str(target)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    return target
+
+
+def execute_run(out: Path, spec: RunSpec, reference: Reference, overwrite: bool = False,
+                progress: bool | StepProgress = False, tensorboard: str | Path | None = None) -> dict[str, Any]:
+    """Train and evaluate one run (:func:`train_run`), write it to ``out/runs/<name>`` (:func:`store_run`), and
+    return its record. ``FileExistsError`` if the folder exists, unless ``overwrite`` (checked before training)."""
+    _free_run_folder(out, spec, overwrite)
+    return store_run(out, spec, train_run(spec, reference, progress, tensorboard), overwrite)
 
 
 @dataclass(frozen=True)
@@ -363,6 +354,24 @@ def remaining_seconds(trained: Sequence[tuple[str, int, float]], remaining: Sequ
     overall = sum(seconds.values()) / sum(steps.values())
     return float(sum(budget * (seconds[learner] / steps[learner] if learner in steps else overall)
                      for learner, budget in remaining))
+
+
+def parallel_eta(trained: Sequence[tuple[str, int, float]], remaining: Sequence[tuple[str, int]],
+                 slots: int) -> float | None:
+    """:func:`remaining_seconds` spread over ``slots`` runs training at once (never more slots than runs
+    remain); ``None`` before any run has trained."""
+    seconds = remaining_seconds(trained, remaining)
+    return None if seconds is None else seconds / max(1, min(slots, len(remaining)))
+
+
+def train_serially(specs: Sequence[RunSpec], references: dict[str, Reference], step_progress=None,
+                   tensorboard: str | Path | None = None):
+    """Train ``specs`` one after another in this process: yields ``(spec, FinishedRun, seconds, "")`` as each
+    finishes. ``step_progress``: ``spec -> StepProgress`` for the steps of each run, or ``None``."""
+    for spec in specs:
+        start = time.perf_counter()
+        run = train_run(spec, references[spec.env.label], step_progress(spec) if step_progress else False, tensorboard)
+        yield spec, run, time.perf_counter() - start, ""
 
 
 def _duration(seconds: float | None) -> str:
@@ -605,8 +614,10 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
                  _blank(row.learned_ci95), _blank(row.ratio), row.score_basis, row.above_optimum, row.upper_bound,
                  row.note, len(row.seed_means), row.n_timesteps, row.requested_timesteps, round(row.train_time, 2)]
                 + [row.baselines.get(name, "") for name in baseline_names] for row in rows])
+    distribution = score_distribution(rows)
     summary = {"suite": suite.name, "seeds": list(suite.seeds), "n_eval_episodes": suite.n_eval_episodes,
                "eval_seed": EVAL_SEED, "wall_time_s": wall_time, "rows": [row.to_json() for row in rows],
+               "distribution": distribution,
                "references": {label: reference.to_json() for label, reference in references.items()}, **provenance()}
     write_json_atomic(out / "summary.json", summary)
     fields = ["label", "learner", "timesteps", "mean_return", "min_return", "max_return", "n_seeds"]
@@ -636,6 +647,10 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
               "exists, e.g. against a learning receiver, whose commitment value is not an upper bound).", "",
               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in cells]
+    if any(d["n_instances"] > 1 for d in distribution):
+        lines += ["", "## Normalized score over instances", "", "Per env and learner, over its instances (rows "
+                  "above) whose normalized score is defined: median, p10 (linear interpolation) and min.", ""]
+        lines += distribution_lines(distribution)
     notes = [f"- `{row.label}` / {row.learner}: {row.note}" for row in rows if row.note and not row.above_optimum]
     notes += [f"- `{label}`: no robust optimum: {reference.robust_note}" for label, reference in references.items()
               if reference.robust_optimum is None]
@@ -723,7 +738,7 @@ class BenchmarkResult:
 
 
 def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrite: bool = False,
-                  tensorboard: str | Path | None = None, stream=None) -> BenchmarkResult:
+                  tensorboard: str | Path | None = None, stream=None, backend=None) -> BenchmarkResult:
     """Run (or resume) ``suite`` into ``out`` and write every output; see the module doc.
 
     Args:
@@ -734,6 +749,12 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
         overwrite: retrain (and replace) finished runs of an identical configuration instead of reusing them.
         tensorboard: a folder for TensorBoard logs: one run per trained run, named as its folder, with the
             optimum, the baselines and learned/optimum beside SB3's scalars.
+        backend: where runs train; ``None``: one after another in this process. Otherwise an object with
+            ``slots`` (how many runs train at once), ``describe()`` (where, for the first progress line) and
+            ``run(specs, references, tensorboard)``, an iterator of
+            ``(spec, FinishedRun, seconds, where)`` in the order runs finish (``where``: text for the progress
+            line), e.g. :class:`stratgym.agents.backends.RayBackend`. This process writes every result
+            (:func:`store_run`), as each run finishes, so a worker needs no access to ``out``.
     """
     from tqdm.auto import tqdm
 
@@ -750,28 +771,32 @@ def run_benchmark(suite: Suite, out: str | Path, progress: bool = True, overwrit
     for env in tqdm(suite.envs, desc="exact references", disable=not interactive, file=stream, leave=False):
         references[env.label] = env_reference(out, env, evaluation_episodes(suite, env))
     if progress:
-        print(plan.describe(), file=stream, flush=True)
+        print(plan.describe() + ("" if backend is None else f"; {backend.describe()}"), file=stream, flush=True)
     records = dict(plan.reuse)
     timings: list[tuple[str, int, float]] = []
+    pending = {spec.key: spec for spec in plan.train}
+    slots = 1 if backend is None else backend.slots
     bar = tqdm(total=len(plan.train), desc="runs", file=stream, position=0, dynamic_ncols=True,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]") if interactive else None
-    for index, spec in enumerate(plan.train):
-        if bar is not None:
-            eta = remaining_seconds(timings, [(s.learner, s.n_timesteps) for s in plan.train[index:]])
-            bar.set_postfix_str(f"ETA {_duration(eta)}; {spec.name}")
-        step_progress = StepProgress(spec.name, stream, position=1, leave=False) if progress else False
-        run_start = time.perf_counter()
-        records[spec.key] = record = execute_run(out, spec, references[spec.env.label], overwrite, step_progress,
-                                                 tensorboard)
-        timings.append((spec.learner, spec.n_timesteps, time.perf_counter() - run_start))
+    if backend is None:
+        step_progress = (lambda spec: StepProgress(spec.name, stream, position=1, leave=False)) if progress else None
+        finished = train_serially(plan.train, references, step_progress, tensorboard)
+    else:
+        finished = backend.run(plan.train, references, tensorboard)
+    if bar is not None:
+        bar.set_postfix_str("ETA unknown")
+    for index, (spec, run, seconds, where) in enumerate(finished, 1):
+        records[spec.key] = record = store_run(out, spec, run, overwrite)
+        del pending[spec.key]
+        timings.append((spec.learner, spec.n_timesteps, seconds))
+        eta = parallel_eta(timings, [(s.learner, s.n_timesteps) for s in pending.values()], slots)
         if bar is not None:
             bar.update()
+            bar.set_postfix_str(f"ETA {_duration(eta)}" if pending else "done")
         elif progress:
-            eta = remaining_seconds(timings, [(s.learner, s.n_timesteps) for s in plan.train[index + 1:]])
-            print(f"[{index + 1}/{len(plan.train)}] {spec.name}: trained {record['n_timesteps']:,} steps in "
-                  f"{timings[-1][2]:.1f} s; ETA {_duration(eta)}", file=stream, flush=True)
+            print(f"[{index}/{len(plan.train)}] {spec.name}: trained {record['n_timesteps']:,} steps in "
+                  f"{seconds:.1f} s{where}; ETA {_duration(eta)}", file=stream, flush=True)
     if bar is not None:
-        bar.set_postfix_str("done")
         bar.close()
     rows = summarize(suite, records, references)
     wall_time = time.perf_counter() - start

@@ -81,7 +81,7 @@ def merge_info(first: dict, second: dict) -> dict:
             merged.setdefault(key, value)
             continue
         mask = second["_" + key]
-        combined = np.array(merged[key], copy=True)
+        combined = np.array(merged[key], dtype=np.promote_types(merged[key].dtype, value.dtype))  # e.g. longer text
         combined[mask] = value[mask]
         merged[key], merged["_" + key] = combined, merged["_" + key] | mask
     return merged
@@ -251,3 +251,27 @@ class SubEnvLoop:
 def _stacked(infos: list[dict]) -> dict[str, np.ndarray]:
     """Per-sub-env info dicts (the same keys) as one dict of stacked arrays."""
     return {key: np.array([info[key] for info in infos]) for key in (infos[0] if infos else {})}
+
+
+class LoopVectorEnv(RoundVectorEnv):
+    """A native vector env that plays its sub-envs one at a time (:class:`SubEnvLoop`): the vector env of an env no
+    batched step covers yet. It has the native envs' autoreset modes, generator and info layout, so it equals the
+    scalar env step for step exactly, but it is no faster than Gymnasium's ``SyncVectorEnv``. Subclasses name the
+    scalar env class in ``scalar_env``; constructor keyword arguments go to it."""
+
+    scalar_env: type = None
+
+    def __init__(self, num_envs: int = 1, autoreset_mode=AutoresetMode.NEXT_STEP, max_episode_steps: int | None = None,
+                 **kwargs):
+        single = self.scalar_env(**kwargs)
+        super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
+        self._loop = SubEnvLoop(single, self.num_envs)
+
+    def _restart(self, rows) -> dict:
+        return self._loop.restart(rows, self.np_random)
+
+    def _play(self, rows, mapped: np.ndarray, actions):
+        return self._loop.play(rows, actions, self.np_random)
+
+    def _observations(self) -> np.ndarray:
+        return self._loop.obs.copy()
