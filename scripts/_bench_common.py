@@ -75,7 +75,7 @@ class EnvSpec:
     vector: bool = False
 
 
-def _steps_per_second(env, actions: list, vector: bool, min_time: float) -> float:
+def steps_per_second(env, actions: list, vector: bool, min_time: float) -> float:
     """Env steps per second over at least ``min_time`` seconds, cycling through ``actions``.
 
     Scalar envs are reset inside the timed loop whenever an episode ends (resets count as part of the cost);
@@ -94,26 +94,29 @@ def _steps_per_second(env, actions: list, vector: bool, min_time: float) -> floa
             return steps * (env.num_envs if vector else 1) / elapsed
 
 
-def env_speeds(specs: Sequence[EnvSpec], repeats: int, min_time: float, progress: bool) -> tuple[float, list[dict]]:
-    """Median steps/s of :data:`REFERENCE_ENV` and of every spec, measured interleaved in the same run.
+def env_speeds(specs: Sequence[EnvSpec], repeats: int, min_time: float, progress: bool,
+               reference: EnvSpec | None = None, n_actions: int = N_ACTIONS) -> tuple[float, list[dict]]:
+    """Median steps/s of the ``reference`` (default :data:`REFERENCE_ENV` through ``gym.make``) and of every spec,
+    measured interleaved in the same run.
 
-    Each env is built once (construction is not timed) through its ``make``; ``N_ACTIONS`` actions are
+    Each env is built once (construction is not timed) through its ``make``; ``n_actions`` actions are
     pre-sampled from its action space (seeded). Every repeat measures the reference and then every spec, so
     load changes on a shared machine hit all of them alike. Returns ``(reference steps/s, rows)``, rows with
     ``label``, ``vector``, ``steps_per_second`` (median over repeats) and ``ratio`` (to the reference median).
     """
-    everything = [EnvSpec(REFERENCE_ENV, lambda: gym.make(REFERENCE_ENV))] + list(specs)
+    reference = reference or EnvSpec(REFERENCE_ENV, lambda: gym.make(REFERENCE_ENV))
+    everything = [reference] + list(specs)
     envs, actions = [], []
     for spec in everything:
         env = spec.make()
         env.action_space.seed(0)
         envs.append(env)
-        actions.append([env.action_space.sample() for _ in range(N_ACTIONS)])
+        actions.append([env.action_space.sample() for _ in range(n_actions)])
     samples: list[list[float]] = [[] for _ in everything]
     with progress_bar(repeats * len(everything), "env speed", progress) as bar:
         for _ in range(repeats):
             for k, (spec, env) in enumerate(zip(everything, envs)):
-                samples[k].append(_steps_per_second(env, actions[k], spec.vector, min_time))
+                samples[k].append(steps_per_second(env, actions[k], spec.vector, min_time))
                 bar.update()
     for env in envs:
         env.close()

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from stratgym.games._validation import as_positive_int  # numpy only: keeps --help fast
+from stratgym.games.validation import as_positive_int  # numpy only: keeps --help fast
 
 from stratgym.registry import env_entries, families  # strings only: keeps --help fast
 

@@ -29,7 +29,7 @@ import numpy as np
 from stratgym._io import write_atomic
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import incentivizing_rule, milp_optimum
-from stratgym.games._validation import as_positive_int, as_real_array, check_range
+from stratgym.games.validation import as_positive_int, as_real_array, check_range
 from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, credit_instance, german_credit,
                                    scaled_actions, synthetic_actions, synthetic_population)
 from stratgym.games.persuasion import equivalence_regions

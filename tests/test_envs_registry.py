@@ -18,11 +18,13 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
+from gymnasium.vector import AutoresetMode
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from gymnasium.utils.env_checker import data_equivalence
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import stratgym  # noqa: F401  (registers the envs)
+from vector_reference import SharedStreamEnvs, assert_equal_values, check_vector_env, compare
 
 ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("stratgym/"))
 
@@ -193,25 +195,65 @@ def test_make_vec_env_with_sb3_defaults_trains(env_id):
     assert vec_env.render().dtype == np.uint8  # SB3's tiled frame of the sub-envs
 
 
-VECTOR_IDS = [env_id for env_id in ENV_IDS if gym.spec(env_id).vector_entry_point is not None]
+def test_every_env_has_a_native_vector_env(env_id):
+    spec = gym.spec(env_id)
+    assert spec.vector_entry_point is not None
+    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    assert envs.metadata["autoreset_mode"] in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+    assert envs.single_action_space == gym.make(env_id).action_space
+    assert envs.single_observation_space == gym.make(env_id).observation_space
 
 
-@pytest.mark.parametrize("vector_id", VECTOR_IDS)
-def test_native_vector_envs_equal_synchronous_copies(vector_id):
-    """Every registered native vector env (default instance) steps like Gymnasium's synchronous vector of the scalar
-    env under the same seeds, autoresets included, and declares its autoreset mode. The native agent env draws every
-    sub-env's random plan from its one generator (Gymnasium seeds each copy apart), so it gets a fixed plan here."""
-    kwargs = {}
-    if vector_id == "stratgym/StatefulAgent-v0":
-        game = gym.make(vector_id).unwrapped.game
-        kwargs["principal"] = np.random.default_rng(0).dirichlet(np.ones(game.n_features), size=game.horizon)
-    native = gym.make_vec(vector_id, num_envs=3, vectorization_mode="vector_entry_point", **kwargs)
-    sync = gym.make_vec(vector_id, num_envs=3, vectorization_mode="sync", **kwargs)
-    assert native.metadata["autoreset_mode"] == sync.metadata["autoreset_mode"]
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP], ids=lambda mode: mode.value)
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_native_vector_env_equals_the_scalar_env_step_for_step(env_id, num_envs, mode):
+    """Every native vector env (default instance) equals scalar envs sharing its generator (``num_envs=1``: the
+    scalar env under the same seed), resets, time limits and infos included, in both autoreset modes."""
+    native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", autoreset_mode=mode)
+    reference = SharedStreamEnvs(env_id, num_envs, mode)
+    compare(native, reference, seed=5, n_steps=30 if gym.spec(env_id).max_episode_steps is None else 230)
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP], ids=lambda mode: mode.value)
+def test_native_vector_envs_equal_synchronous_copies_where_nothing_is_drawn(env_id, mode):
+    """Gymnasium's SyncVectorEnv seeds each copy apart, so it equals the native env exactly when the env draws
+    nothing: run both with every source of randomness fixed (a fixed plan, the expected reward)."""
+    kwargs = DETERMINISTIC_KWARGS.get(env_id)
+    if kwargs is None:
+        pytest.skip("every episode of this env draws (a region, a recommendation, a type, an applicant)")
+    kwargs = kwargs()
+    native = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs)
+    sync = gym.make_vec(env_id, num_envs=3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode},
+                        **kwargs)
+    assert native.metadata["autoreset_mode"] == sync.metadata["autoreset_mode"] == mode
     np.testing.assert_array_equal(native.reset(seed=5)[0], sync.reset(seed=5)[0])
     native.action_space.seed(5)
     for _ in range(12):
         actions = native.action_space.sample()
         got, expected = native.step(actions), sync.step(actions)
         for a, b in zip(got[:4], expected[:4]):
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+            assert_equal_values(a, b, "sync")
+        if mode is AutoresetMode.SAME_STEP:
+            np.testing.assert_array_equal(got[4].get("_final_obs", np.zeros(3, bool)),
+                                          expected[4].get("_final_obs", np.zeros(3, bool)))
+
+
+def _fixed_plan() -> dict:
+    game = gym.make("stratgym/StatefulAgent-v0").unwrapped.game
+    return {"principal": np.random.default_rng(0).dirichlet(np.ones(game.n_features), size=game.horizon)}
+
+
+#: Arguments that make an env draw nothing, per id (the others draw in every episode).
+DETERMINISTIC_KWARGS = {"stratgym/StatefulCommitment-v0": dict, "stratgym/StatefulPrincipal-v0": dict,
+                        "stratgym/StatefulAgent-v0": _fixed_plan, "stratgym/PersuasionScheme-v0": dict,
+                        "stratgym/StatefulPopulation-v0": dict}
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP], ids=lambda mode: mode.value)
+def test_native_vector_envs_pass_the_vector_checks(env_id, mode):
+    """What Gymnasium asks of a vector env: observations in the batched space, reset determinism under a seed,
+    returned data never reused by a later call, ``ValueError`` for invalid actions, ``ResetNeeded`` before reset."""
+    envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", autoreset_mode=mode)
+    with pytest.raises(ResetNeeded):
+        envs.step(envs.action_space.sample())
+    check_vector_env(envs)

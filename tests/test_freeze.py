@@ -15,7 +15,7 @@ from stratgym.agents.freeze import (
     principal_plan,
 )
 from stratgym.agents.train import train
-from stratgym.envs._spaces import box_to_simplex, simplex_to_box
+from stratgym.envs.spaces import box_to_simplex, simplex_to_box
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, describe_game
 from stratgym.games.persuasion import prosecutor
 from stratgym.games.stateful import best_response, classroom, favoured_option, random_game, rollout

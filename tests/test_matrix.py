@@ -23,7 +23,7 @@ from stratgym.agents.instances import make_env
 from stratgym.agents.references import NoExactReference, reference_values
 from stratgym.baselines.matrix import (best_pure_commitment, harsanyi_normal_form, nash_equilibria, profile_lp, solve,
                                        uniform_commitment)
-from stratgym.envs._spaces import simplex_to_box
+from stratgym.envs.spaces import simplex_to_box
 from stratgym.envs.matrix import MatrixCommitmentEnv, follower_observation
 from stratgym.games.matrix import (MatrixGame, QuantalFollower, battle_of_the_sexes, conitzer_sandholm,
                                    evaluate_commitment, follower_response, follower_scales, matching_pennies,

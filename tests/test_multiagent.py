@@ -17,7 +17,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, see
 
 from stratgym.baselines.signaling import no_information, optimal_scheme
 from stratgym.baselines.stateful import solve
-from stratgym.envs._spaces import simplex_to_box
+from stratgym.envs.spaces import simplex_to_box
 from stratgym.games.persuasion import equivalence_regions, prosecutor, random_persuasion_game
 from stratgym.games.stateful import best_response, classroom, classroom_project, rollout
 from stratgym.multiagent import ENVIRONMENTS, persuasion_v0, stateful_v0

@@ -19,7 +19,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import stratgym  # noqa: F401  (registers the envs)
 from stratgym.baselines.signaling import evaluate, full_revelation, no_information, optimal_scheme
-from stratgym.envs._spaces import simplex_to_box
+from stratgym.envs.spaces import simplex_to_box
 from stratgym.envs.persuasion import (SCHEME_BUILDERS, LearningReceiver, PersuasionAgentEnv, PersuasionRecommendEnv,
                                       PersuasionSchemeEnv, ReceiverContext, conservative_penalty_weight,
                                       receiver_context, register_scheme)

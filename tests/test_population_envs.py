@@ -15,7 +15,7 @@ from stratgym.baselines.applicants import population_signaling
 from stratgym.baselines.population import population_optimum
 from stratgym.baselines.signaling import full_revelation, optimal_scheme
 from stratgym.envs import population as population_envs
-from stratgym.envs._spaces import simplex_to_box
+from stratgym.envs.spaces import simplex_to_box
 from stratgym.games.applicants import expand_scheme
 from stratgym.games.population import classroom_groups, random_population
 

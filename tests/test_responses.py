@@ -117,7 +117,7 @@ def test_a_huge_beta_is_the_best_response_not_nan():
     np.testing.assert_array_equal(probabilities, QuantalResponse(np.inf).probabilities(game, np.array([0.5, 0.5]),
                                                                                     game.initial_state, 0))
     from stratgym.baselines.signaling import full_revelation
-    from stratgym.envs._spaces import simplex_to_box
+    from stratgym.envs.spaces import simplex_to_box
 
     rewards = []
     for beta in (1e300, np.inf):  # full revelation has no posterior ties here: the limit is the exact agent
@@ -227,7 +227,7 @@ def test_quantal_receiver_is_seeded_by_the_env():
 def test_models_plug_into_the_commitment_env(seed, horizon):
     """The committed policy answered round by round: lookahead 1 / the whole horizon are the game's myopic /
     forecasting responses, and a quantal agent draws exactly what it draws from the env's seeded generator."""
-    from stratgym.envs._spaces import simplex_to_box
+    from stratgym.envs.spaces import simplex_to_box
 
     game, theta, _ = _instance(seed, horizon)
     action = simplex_to_box(theta)
@@ -249,7 +249,7 @@ def test_models_plug_into_the_commitment_env(seed, horizon):
 
 def _mapped(action):
     """What the env maps the Box ``action`` to (row-wise onto the simplex): float32 actions round the point."""
-    from stratgym.envs._spaces import box_to_simplex
+    from stratgym.envs.spaces import box_to_simplex
 
     return box_to_simplex(np.asarray(action, dtype=np.float64))
 
@@ -296,7 +296,7 @@ def _quantal_by_hand(regions, scheme, beta):
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), beta=st.sampled_from([0.0, 0.5, 3.0, 40.0]))
 def test_quantal_agent_in_the_scheme_env_matches_a_direct_computation(seed, beta):
-    from stratgym.envs._spaces import simplex_to_box
+    from stratgym.envs.spaces import simplex_to_box
     from stratgym.games.persuasion import equivalence_regions, random_persuasion_game
 
     rng = np.random.default_rng(seed)
@@ -311,7 +311,7 @@ def test_quantal_agent_in_the_scheme_env_matches_a_direct_computation(seed, beta
 
 def test_quantal_scheme_agent_limits_sampling_and_arguments():
     from stratgym.baselines.signaling import full_revelation
-    from stratgym.envs._spaces import simplex_to_box
+    from stratgym.envs.spaces import simplex_to_box
 
     exact_env = gym.make("stratgym/PersuasionScheme-v0")
     regions = exact_env.unwrapped.regions

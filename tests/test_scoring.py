@@ -15,7 +15,7 @@ from stratgym.agents.instances import make_env
 from stratgym.agents.references import Reference, above_optimum, normalized_score, reference_values
 from stratgym.baselines.signaling import optimal_scheme, solve_signaling_lp
 from stratgym.baselines.stateful import solve, uniform_weights
-from stratgym.envs._spaces import simplex_to_box
+from stratgym.envs.spaces import simplex_to_box
 from stratgym.games.persuasion import evaluate_scheme
 
 AGENT = "stratgym/PersuasionAgent-v0"

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stratgym.envs._spaces import (ACTION_TOL, PYTHON_CHECK_SIZE, box_to_simplex, check_action, simplex_action,
+from stratgym.envs.spaces import (ACTION_TOL, PYTHON_CHECK_SIZE, box_to_simplex, check_action, simplex_action,
                                    simplex_box, simplex_to_box)
 
 # Shapes on both sides of every threshold: single vectors shorter than 8 (mapped in Python), a longer
 # vector, and tables at most / more than PYTHON_CHECK_SIZE entries (checked in Python / by numpy).
-SHAPES = [(2,), (4,), (7,), (9,), (3, 4), (4, 8), (16, 4)]
+SHAPES = [(2,), (4,), (7,), (9,), (3, 4), (4, 8), (16, 4), (1024, 3), (64, 16, 4)]  # the last two: vector-env batches
 assert any(np.prod(shape) > PYTHON_CHECK_SIZE for shape in SHAPES)
 # Entries at and beyond the bounds: exactly +-1 (a vertex), within atol (clipped), beyond atol (rejected).
 EDGES = [-1.0, 1.0, 1.0 + ACTION_TOL / 2, -1.0 - ACTION_TOL / 2, 1.0 + 4 * ACTION_TOL, -1.0 - 4 * ACTION_TOL,

@@ -8,6 +8,8 @@ game, and the observation bounds attained by the extreme effort policies.
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 import warnings
 
 import gymnasium as gym
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 import stratgym  # noqa: F401  (registers the envs)
 import stratgym.envs.stateful as stateful_envs
-from stratgym.envs._spaces import box_to_simplex, simplex_to_box
+from stratgym.envs.spaces import box_to_simplex, simplex_to_box
 from stratgym.envs.stateful import (
     PerRoundResponse,
     ResponseModel,
@@ -511,8 +513,10 @@ def test_render_ansi_summarizes_the_last_round():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(stateful_envs, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 3 and result.failed == 0
+    modules = [importlib.import_module(f"{stateful_envs.__name__}.{info.name}")
+               for info in pkgutil.iter_modules(stateful_envs.__path__)]
+    results = [doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) for module in modules]
+    assert sum(result.attempted for result in results) >= 6 and sum(result.failed for result in results) == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,7 +614,8 @@ def test_vector_agent_env_is_seeded_and_checks_its_inputs():
                     np.testing.assert_array_equal(part_first[key], part_second[key])
             else:
                 np.testing.assert_array_equal(part_first, part_second)
-    assert not np.array_equal(first._plans[0], first._plans[1])  # each sub-env draws its own plan
+    plans = results[0][0][1]["theta"]  # the reset info: each new episode's plan
+    assert not np.array_equal(plans[0], plans[1])  # each sub-env draws its own plan
     for bad in (np.full((3, 4), np.nan, dtype=np.float32), np.zeros((2, 4), dtype=np.float32),
                 np.full((3, 4), 1.5, dtype=np.float32)):
         with pytest.raises(ValueError, match="actions"):

@@ -9,7 +9,7 @@ import pytest
 
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve
-from stratgym.envs._spaces import box_to_simplex, simplex_to_box
+from stratgym.envs.spaces import box_to_simplex, simplex_to_box
 from stratgym.envs.persuasion import PersuasionSchemeEnv
 from stratgym.envs.stateful import StatefulCommitmentEnv, StatefulPrincipalEnv, StatefulPrincipalVectorEnv
 from stratgym.games.persuasion import (FiniteSupportPrior, equivalence_regions, evaluate_scheme, precision_unit,

@@ -1,4 +1,4 @@
-"""Shared argument checks (stratgym.games._validation): text and single booleans are not numbers, boolean
+"""Shared argument checks (stratgym.games.validation): text and single booleans are not numbers, boolean
 arrays are, and every rejection is a ValueError naming the parameter."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stratgym.games._validation import as_bool, as_float_array, as_nonnegative_float, as_real_array
+from stratgym.games.validation import as_bool, as_float_array, as_nonnegative_float, as_real_array
 
 
 @pytest.mark.parametrize("value", ["0.9", b"1", np.array(["1", "2"]), np.array(["1", 2.0], dtype=object),

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 
 from stratgym.agents.benchmark import FinishedRun, RunSpec, train_run
 from stratgym.agents.references import Reference
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 
 
 class RayBackend:

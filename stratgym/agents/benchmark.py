@@ -56,7 +56,7 @@ from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
 from stratgym.families.persuasion import SCHEME_TRAINING  # noqa: F401  (re-exported: the suites' names for them)
 from stratgym.families.stateful import RANDOM_STATEFUL  # noqa: F401
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 from stratgym.registry import BenchmarkEnv, env_entry, families
 
 

@@ -34,10 +34,10 @@ import gymnasium as gym
 import numpy as np
 
 from stratgym.agents.instances import make_env
-from stratgym.envs._spaces import check_action
+from stratgym.envs.spaces import check_action
 from stratgym.envs.persuasion import PersuasionAgentEnv, PersuasionSchemeEnv, recommendation_observation
 from stratgym.envs.stateful import PerRoundResponse, StatefulAgentEnv, StatefulCommitmentEnv, StatefulPrincipalEnv
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 
 #: Seed of the first evaluation episode used by training curves, the benchmark and the CLI (kept apart
 #: from the training envs' seeds, which start at the training seed).

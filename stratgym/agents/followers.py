@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
-from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_instance
+from stratgym.games.validation import as_nonnegative_float, as_positive_int, as_real_array, check_instance
 from stratgym.games.persuasion import Regions, check_scheme
 from stratgym.games.stateful import StatefulGame, check_assessment_policy, marginal_values, rollout
 

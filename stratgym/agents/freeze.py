@@ -22,11 +22,11 @@ import numpy as np
 
 from stratgym.agents.evaluate import evaluate_policy
 from stratgym.agents.train import TrainingResult, train
-from stratgym.envs._spaces import box_to_simplex
+from stratgym.envs.spaces import box_to_simplex
 from stratgym.envs.persuasion import ReceiverContext, recommendation_observation, scheme_observation
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, agent_observation, describe_game
 from stratgym.games.persuasion import PersuasionGame, Regions
-from stratgym.games._validation import as_positive_int, check_instance
+from stratgym.games.validation import as_positive_int, check_instance
 from stratgym.games.stateful import StatefulGame, best_response, rollout
 from stratgym.registry import family
 

@@ -45,7 +45,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise, VectorizedActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 
 #: Folder of the packaged hyperparameter files.
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")

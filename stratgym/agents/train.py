@@ -1,8 +1,10 @@
 """Training of stable-baselines3 learners on stratgym environments, seeded, with a learning curve.
 
 Seeding recipe (one for the whole project): ``seed`` seeds the algorithm (torch, numpy, Python
-``random`` and the action space, through SB3's ``seed=``) and the training envs (copy ``i`` is reset
-with ``seed + i`` first); the learning curve evaluates on episodes seeded ``eval_seed + k``. Training
+``random`` and the action space, through SB3's ``seed=``) and the training envs: more than one env of a
+registered id trains on its native vector env (:func:`stratgym.agents.vec.training_vec_env`), whose one
+generator is seeded with ``seed``; a single env (or a custom factory) is SB3's ``make_vec_env``, copy ``i``
+reset with ``seed + i`` first. The learning curve evaluates on episodes seeded ``eval_seed + k``. Training
 runs on the CPU with one torch thread (``torch.set_num_threads(1)`` is set process-wide), which makes
 two runs with the same seed produce the same policy on this machine and is the fastest setting for
 these small networks on 2 cores.
@@ -31,7 +33,6 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import TensorBoardOutputFormat
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -42,7 +43,8 @@ from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, check_keys, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCES, NoExactReference, Reference, reference_values
-from stratgym.games._validation import as_positive_int
+from stratgym.agents.vec import training_vec_env
+from stratgym.games.validation import as_positive_int
 
 #: Algorithms by name, with the action spaces each one accepts.
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[type[spaces.Space], ...]]] = {
@@ -427,7 +429,7 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    vec_env = make_vec_env(factory, n_envs=run["n_envs"], seed=seed)
+    vec_env = training_vec_env(env_id, factory, env_kwargs, run["n_envs"], seed)
     if (vec_env.action_space, vec_env.observation_space) != (eval_env.action_space, eval_env.observation_space):
         vec_env.close()
         raise ValueError("eval_env_kwargs must give an env with the training env's action and observation spaces "

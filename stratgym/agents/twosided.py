@@ -48,8 +48,8 @@ from stable_baselines3.common.logger import Logger
 from stratgym.agents.followers import Contextual, FictitiousPlay, Hedge
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import solve, uniform_weights
-from stratgym.envs._spaces import simplex_to_box
-from stratgym.games._validation import as_positive_int
+from stratgym.envs.spaces import simplex_to_box
+from stratgym.games.validation import as_positive_int
 from stratgym.games.persuasion import PersuasionGame, prosecutor
 from stratgym.games.stateful import StatefulGame, classroom_project
 from stratgym.multiagent import persuasion_v0, stateful_v0

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from stratgym.baselines.signaling import SignalingResult, full_revelation, no_information, optimal_scheme
-from stratgym.games._validation import check_instance
+from stratgym.games.validation import check_instance
 from stratgym.games.applicants import ApplicantPopulation, applicant_metrics, population_metrics
 from stratgym.games.metrics import SocialMetrics
 

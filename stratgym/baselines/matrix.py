@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import StackelbergResult
-from stratgym.games._validation import as_nonnegative_float, check_instance
+from stratgym.games.validation import as_nonnegative_float, check_instance
 from stratgym.games.matrix import Commitment, MatrixGame, evaluate_commitment, follower_response, follower_scales
 from stratgym.games.ties import TIE_TOL
 

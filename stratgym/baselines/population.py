@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
-from stratgym.games._validation import as_bool, check_instance
+from stratgym.games.validation import as_bool, check_instance
 from stratgym.games.metrics import SocialMetrics
 from stratgym.games.population import StatefulPopulation, population_outcome
 from stratgym.games.stateful import RESPONSE_MODELS, round_scales, uniform_rule

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from stratgym.games._validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
+from stratgym.games.validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, check_scheme,
                                        decision_patterns, equivalence_regions, evaluate_scheme, full_revelation_scheme,

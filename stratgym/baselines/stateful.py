@@ -43,7 +43,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import StackelbergResult
-from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
+from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
                                      check_assessment_policy, check_effort_policy, clip_rows, feature_slopes,
                                      frank_wolfe_gap, marginal_value_operator, marginal_values, per_round_response,

@@ -20,9 +20,10 @@ from typing import Callable
 import numpy as np
 from gymnasium import spaces
 
-from stratgym.envs._base import RoundEnv
-from stratgym.envs._spaces import check_action, simplex_action, simplex_box
-from stratgym.games._validation import check_instance
+from stratgym.envs.base import RoundEnv
+from stratgym.envs.spaces import check_action, simplex_action, simplex_box
+from stratgym.envs.vector import LoopVectorEnv
+from stratgym.games.validation import check_instance
 from stratgym.games.matrix import (
     Follower,
     MatrixGame,
@@ -352,3 +353,18 @@ class MatrixFollowerEnv(_MatrixEnv):
         self._round = 1
         self._last_info = info
         return follower_observation(self.game, self.strategy, k), reward, True, False, info
+
+
+class MatrixCommitmentVectorEnv(LoopVectorEnv):
+    """``num_envs`` :class:`MatrixCommitmentEnv` episodes as a native vector env (``stratgym.envs.vector``: autoreset
+    ``NEXT_STEP`` or ``SAME_STEP``, one generator), played one sub-env at a time: exactly the scalar env, step for step,
+    at the speed of a synchronous vector env (no batched step yet)."""
+
+    scalar_env = MatrixCommitmentEnv
+
+
+class MatrixFollowerVectorEnv(LoopVectorEnv):
+    """``num_envs`` :class:`MatrixFollowerEnv` episodes as a native vector env, one sub-env at a time (see
+    :class:`MatrixCommitmentVectorEnv`)."""
+
+    scalar_env = MatrixFollowerEnv

@@ -17,10 +17,11 @@ from typing import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from stratgym.envs._base import RoundEnv
-from stratgym.envs._spaces import simplex_action, simplex_box
+from stratgym.envs.base import RoundEnv
+from stratgym.envs.spaces import simplex_action, simplex_box
+from stratgym.envs.vector import LoopVectorEnv
 from stratgym.envs.stateful import PerRoundResponse, feature_bounds
-from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
+from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
                                        pattern_table, synthetic_applicants)
 from stratgym.games.persuasion import TIE_TOL, evaluate_scheme
@@ -366,3 +367,18 @@ class PersuasionPopulationEnv(RoundEnv):
         self._round = 1
         self._last_info = info
         return self._observation(self._applicant), float(evaluation.principal_value), True, False, info
+
+
+class StatefulPopulationVectorEnv(LoopVectorEnv):
+    """``num_envs`` :class:`StatefulPopulationEnv` episodes as a native vector env (``stratgym.envs.vector``: autoreset
+    ``NEXT_STEP`` or ``SAME_STEP``, one generator), played one sub-env at a time: exactly the scalar env, step for step,
+    at the speed of a synchronous vector env (no batched step yet)."""
+
+    scalar_env = StatefulPopulationEnv
+
+
+class PersuasionPopulationVectorEnv(LoopVectorEnv):
+    """``num_envs`` :class:`PersuasionPopulationEnv` episodes as a native vector env, one sub-env at a time (see
+    :class:`StatefulPopulationVectorEnv`)."""
+
+    scalar_env = PersuasionPopulationEnv

@@ -40,6 +40,7 @@ FAMILY = Family(
                  "persuasion game: the principal commits to a signaling scheme; a Bayesian agent best-responds",
                  f"{_REFERENCES}:scheme_reference", "baselines.signaling.optimal_scheme(regions): exact signaling LP",
                  "full revelation and no information",
+                 vector_entry_point="stratgym.envs.persuasion:PersuasionSchemeVectorEnv",
                  frozen_as="the scheme= of PersuasionAgent-v0 (agents.freeze.committed_scheme)"),
         EnvEntry("stratgym/PersuasionRecommend-v0", "stratgym.envs.persuasion:PersuasionRecommendEnv", "principal",
                  "repeated persuasion: each round the principal sees the rule's region and recommends to a learning "
@@ -48,12 +49,13 @@ FAMILY = Family(
                  "receiver, which a learner may exploit beyond it)",
                  "optimal signaling, full revelation and no information played on the receiver",
                  discrete=True, max_episode_steps=100, optimum_name="commitment value (LP x rounds)",
-                 upper_bound=False),
+                 upper_bound=False, vector_entry_point="stratgym.envs.persuasion:PersuasionRecommendVectorEnv"),
         EnvEntry("stratgym/PersuasionAgent-v0", "stratgym.envs.persuasion:PersuasionAgentEnv", "agent",
                  "persuasion game, agent side: hear a recommendation from a fixed scheme and act",
                  f"{_REFERENCES}:agent_reference",
                  "games.persuasion.evaluate_scheme(...).agent_value: exact expected utility of the posterior best "
                  "response", "obeying the recommendation and ignoring it", discrete=True,
+                 vector_entry_point="stratgym.envs.persuasion:PersuasionAgentVectorEnv",
                  frozen_as="the receiver= of PersuasionRecommend-v0 (agents.freeze.AgentPolicyReceiver)"),
     ),
     behaviours={"receiver": {"quantal": "stratgym.agents.responses:QuantalReceiver",

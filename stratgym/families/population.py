@@ -30,12 +30,14 @@ FAMILY = Family(
                  "stateful population: one rule per round (or per group) to every agent type of a population",
                  f"{_REFERENCES}:stateful_population_reference",
                  "baselines.population.population_optimum(population, response_model, per_group): exact population "
-                 "MILP", "the best constant rule, the uniform rule and the heaviest type's optimum"),
+                 "MILP", "the best constant rule, the uniform rule and the heaviest type's optimum",
+                 vector_entry_point="stratgym.envs.population:StatefulPopulationVectorEnv"),
         EnvEntry("stratgym/PersuasionPopulation-v0", "stratgym.envs.population:PersuasionPopulationEnv", "principal",
                  "persuasion population: a contextual scheme per applicant, scored on held-out applicants",
                  f"{_REFERENCES}:persuasion_population_reference",
                  "baselines.signaling.optimal_scheme per drawn applicant (the signaling LP), averaged over the "
-                 "episodes", "full revelation and no information per applicant"),
+                 "episodes", "full revelation and no information per applicant",
+                 vector_entry_point="stratgym.envs.population:PersuasionPopulationVectorEnv"),
     ),
     benchmarks={
         "quick": (BenchmarkEnv("population-classroom-groups", "stratgym/StatefulPopulation-v0",

@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from stratgym.games._validation import as_positive_int, as_real_array, check_instance
+from stratgym.games.validation import as_positive_int, as_real_array, check_instance
 from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, GERMAN_ENCODINGS, GERMAN_FEATURES,
                                    CreditPopulation, RecourseAction, credit_instance, german_table,
                                    population_from_table, read_csv_columns, synthetic_actions, synthetic_population)

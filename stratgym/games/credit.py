@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance
+from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance
 from stratgym.games.persuasion import GaussianPrior, PersuasionGame, check_rng
 
 #: The poster's prior variance (Figure 2).

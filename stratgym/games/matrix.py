@@ -27,7 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from stratgym.games._validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
+from stratgym.games.validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
 from stratgym.games.ties import TIE_TOL
 
 #: Tolerance on a prior's or a strategy's total before it is renormalized (``ValueError`` beyond it).

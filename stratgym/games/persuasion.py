@@ -40,7 +40,7 @@ try:  # scipy's private integrator behind multivariate_normal.cdf; unlike the cd
 except ImportError:  # a scipy that moved it: the public cdf, with its requested tolerance as the error bound
     _qauto = _qmvn = None
 
-from stratgym.games._validation import (as_nonnegative_float, as_positive_int, as_real_array, check_instance,
+from stratgym.games.validation import (as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
 from stratgym.games.ties import TIE_TOL
 
@@ -893,8 +893,8 @@ def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: b
     precision = as_nonnegative_float(precision, "precision")
     if check:
         scheme = check_scheme(scheme, regions.n_regions, regions.n_actions)
-    weighted = _weighted_payoffs(regions)
-    sums, responses, principal_value, agent_value, bic_slack = _best_responses(
+    weighted = weighted_payoffs(regions)
+    sums, responses, principal_value, agent_value, bic_slack = best_responses(
         weighted, scheme, tie_tol, precision * precision_unit(regions))
     A = regions.n_actions
     probabilities = sums[:, 2 * A].copy()
@@ -904,7 +904,7 @@ def evaluate_scheme(regions: Regions, scheme, tie_tol: float = TIE_TOL, check: b
                             agent_value=agent_value, bic_slack=bic_slack)
 
 
-def _weighted_payoffs(regions: Regions) -> np.ndarray:
+def weighted_payoffs(regions: Regions) -> np.ndarray:
     """``masses[s] * [u_A(s, .), u_P(s, .), 1]``, shape ``(R, 2A + 1)``: what :func:`evaluate_scheme` needs of the
     regions, so that one product with a scheme gives every recommendation's joint sums (envs compute it once)."""
     ones = np.ones((regions.n_regions, 1))
@@ -919,8 +919,8 @@ def precision_unit(regions: Regions) -> float:
     return float(regions.masses @ np.ptp(regions.agent_payoffs, axis=1))
 
 
-def _best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float, widening: float = 0.0) -> tuple:
-    """The core of :func:`evaluate_scheme` for a checked scheme ``(R, A)`` and :func:`_weighted_payoffs`:
+def best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float, widening: float = 0.0) -> tuple:
+    """The core of :func:`evaluate_scheme` for a checked scheme ``(R, A)`` and :func:`weighted_payoffs`:
     ``(sums, responses, principal_value, agent_value, bic_slack)``. ``widening`` (ex-ante utility units) is added
     to every recommendation's tie tolerance ``tie_tol * P(a)``.
 

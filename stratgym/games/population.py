@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from stratgym.games._validation import as_real_array, check_instance, check_range
+from stratgym.games.validation import as_real_array, check_instance, check_range
 from stratgym.games.metrics import SocialMetrics, social_metrics
 from stratgym.games.stateful import (StatefulGame, best_response, check_assessment_policy, classroom_project,
                                      random_game, rollout)

@@ -25,8 +25,9 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linprog, minimize
 
-from stratgym.games._validation import (as_float_array, as_nonnegative_float, as_positive_int, as_real_array,
+from stratgym.games.validation import (as_float_array, as_nonnegative_float, as_positive_int, as_real_array,
                                         check_range)
+from stratgym.games.linalg import matmul_rows
 from stratgym.games.ties import TIE_TOL
 
 #: Agent response models of this game: full-horizon best response, current round only, and
@@ -242,7 +243,9 @@ def next_state(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.
 
 def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """Observable features ``g(W (s_t + e_t))``, shape ``(..., n)``."""
-    return CONVERSIONS[game.conversion][0]((state + effort) @ game.conversion_matrix.T)
+    latent = state + effort
+    latent = latent @ game.conversion_matrix.T if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
+    return CONVERSIONS[game.conversion][0](latent)
 
 
 def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory:
@@ -283,11 +286,13 @@ def _derived(game: StatefulGame, build: Callable[[StatefulGame], object]):
 
 def _play(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> Trajectory:
     """:func:`rollout` of checked policies."""
-    return Trajectory(*_played(game, theta, effort, initial_state))
+    return Trajectory(*rollout_arrays(game, theta, effort, initial_state))
 
 
-def _played(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> tuple:
-    """:func:`_play`'s fields as a tuple (envs read them without building the dataclass).
+def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> tuple:
+    """:func:`rollout` of policies already checked (or valid by construction, as an env's), without the checks:
+    ``(states, features, scores, agent_utility, principal_utility)`` as :class:`Trajectory`'s fields (envs read them
+    without building the dataclass). Leading batch axes as in :func:`rollout`.
 
     Everything but ``g`` and the scores is linear in the effort and the initial state, so one product with
     the game's cached rollout map replaces the round-by-round loop.
@@ -298,20 +303,23 @@ def _played(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_s
         effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
     flat = effort.reshape(effort.shape[:-2] + (T * d,))
     # ndarray.dot: the product of @ at a third of its call overhead (on a batch, @ is the faster one).
-    linear = effect.dot(flat) if flat.ndim == 1 else flat @ effect.T
+    linear = effect.dot(flat) if flat.ndim == 1 else matmul_rows(flat, effect.T)
     if initial_state is None:
         linear += default_start
     else:
         linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
     batch = linear.shape[:-1]
     features = CONVERSIONS[game.conversion][0](linear[..., (T + 1) * d:].reshape(batch + (T, n)))
-    scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
-    return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, scores.dot(discounts),
-            flat.dot(values))
+    if flat.ndim == 1:
+        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
+        return (linear[:(T + 1) * d].reshape(T + 1, d), features, scores, scores.dot(discounts), flat.dot(values))
+    scores = matmul_rows(theta * features, ones)
+    return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, matmul_rows(scores, discounts),
+            matmul_rows(flat, values))
 
 
 def _rollout_map(game: StatefulGame) -> tuple[np.ndarray, ...]:
-    """What :func:`_played` needs of the game (cache it with :func:`_derived`): ``(E, S, S s_1, l, g, 1)``.
+    """What :func:`rollout_arrays` needs of the game (cache it with :func:`_derived`): ``(E, S, S s_1, l, g, 1)``.
 
     ``E`` ``((T + 1) d + T n, T d)`` and ``S`` ``((T + 1) d + T n, d)`` map the flat effort policy and the
     initial state to the states ``s_1 .. s_{T+1}`` followed by the latent features ``W (s_t + e_t)``
@@ -447,24 +455,35 @@ def favoured_option(game: StatefulGame, values: np.ndarray, scale, tie_tol: floa
     within ``tie_tol * max(scale, best)`` of the best, the principal's favourite (largest ``lambda_j``,
     0 for no effort) wins; then the lowest effort index, with no effort last. ``scale`` (a number, or an
     array broadcasting against ``values[..., 0]``) is the unit of the tie tolerance: the round's
-    :func:`round_scales` entry. Returns efforts ``(..., d)``.
+    :func:`round_scales` entry. Returns efforts ``(..., d)``: :func:`favoured_choice` as budget vertices.
+    """
+    return _derived(game, _budget_vertices).take(favoured_choice(game, values, scale, tie_tol), axis=0)
+
+
+def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """:func:`favoured_option` as indices ``(...)``: the effort type that gets the budget, ``-1`` for no effort.
+
+    One vector is decided in plain Python (:func:`_favoured_choices`, the envs' scalar hot path); a batch by numpy,
+    one pass per effort type over the whole batch from the principal's favourite down (reductions over a short
+    last axis cost numpy far more than that). Both are the same rule, tested equal bit for bit.
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         listed = values.tolist()
         total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
-        choice = _favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1
-        return _derived(game, _budget_vertices).take(choice, axis=0)
-    best = np.maximum(values.max(axis=-1), 0.0)  # "no effort" is worth 0
+        return _favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1
+    order = _derived(game, _preference_order)[1]
+    best = values[..., 0]
+    for j in range(1, values.shape[-1]):
+        best = np.maximum(best, values[..., j])  # NaN propagates: then nothing is tied
+    best = np.maximum(best, 0.0)  # "no effort" is worth 0
     threshold = best - tie_tol * np.maximum(scale, best)
-    tied = values >= threshold[..., None]
-    # argmax returns the first maximum: among tied types the largest lambda, then the lowest index.
-    favourite = np.where(tied, game.effort_value, -np.inf).argmax(axis=-1)
-    favourite_value = np.take(game.effort_value, favourite)
-    # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred, or nothing else is tied.
-    no_effort = ((0.0 >= threshold) & (favourite_value < 0.0)) | ~tied.any(axis=-1)
-    amount = np.where(no_effort, 0.0, game.budget)
-    return (np.arange(values.shape[-1]) == favourite[..., None]) * amount[..., None]
+    choice = np.full(threshold.shape, -1, dtype=np.int64)
+    for j in reversed(order):  # the principal's favourite last, so the first tied type in her order wins
+        choice = np.where(values[..., j] >= threshold, j, choice)
+    # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
+    preferred_nothing = (0.0 >= threshold) & (_derived(game, _favour_with_nothing).take(choice) < 0.0)
+    return np.where(preferred_nothing, -1, choice)
 
 
 def _favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float, scales: list[float]) -> list[int]:
@@ -538,6 +557,13 @@ def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int,
     return favour, tuple(sorted(range(game.n_efforts), key=lambda j: (-favour[j], j)))
 
 
+def _favour_with_nothing(game: StatefulGame) -> np.ndarray:
+    """``lambda`` followed by 0 (no effort), so that index ``-1`` of a choice reads the value of no effort."""
+    favour = np.append(game.effort_value, 0.0)
+    favour.setflags(write=False)
+    return favour
+
+
 def _budget_vertices(game: StatefulGame) -> np.ndarray:
     """``(d + 1, d)``: the effort "all budget on type j" in row ``j``, then no effort, so row ``-1`` is no effort
     and ``take`` turns :func:`_favoured_choices` into efforts (cache it with :func:`_derived`)."""
@@ -582,7 +608,7 @@ def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: f
                                                                         batch=False)
     if model == "rational":
         if game.is_linear:
-            return Response(_linear_rational_effort(game, theta, tie_tol))
+            return Response(linear_rational_effort(game, theta, tie_tol))
         return _concave_best_response(game, theta, state, gap_tol)
     efforts, gap = [], 0.0
     for t in range(game.horizon):
@@ -607,9 +633,10 @@ def check_state(game: StatefulGame, state, name: str = "state", batch: bool = Tr
     return state
 
 
-def _linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
-    """The rational agent's best response ``(T, d)`` to a checked ``theta`` ``(T, n)`` of a linear game: per round
-    the budget on the favoured argmax of ``c_tau(theta)``, with ``c`` from the game's cached operator."""
+def linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """The rational agent's best response ``(T, d)`` to a ``theta`` ``(T, n)`` of a linear game, without argument checks
+    (envs' hot path; :func:`best_response` is the checked entry): per round the budget on the favoured argmax of
+    ``c_tau(theta)``, with ``c`` from the game's cached operator."""
     T, d = game.horizon, game.n_efforts
     values = _derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
     scales = _derived(game, _response_tables)["rational"][2]
@@ -658,8 +685,15 @@ def per_round_response(game: StatefulGame, model: str, rule: np.ndarray, round_i
     :func:`respond_in_round` is the checked entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch
     ``rule`` ``(k, n)`` with indices ``(k,)`` gives ``(k, d)``. The state does not matter with linear ``g``."""
     weights, scales, _ = _derived(game, _response_tables)[model]
-    values = np.asarray(rule, dtype=np.float64).dot(game.conversion_matrix) * weights[round_index]
-    return favoured_option(game, values, scales[round_index], tie_tol)
+    rule = np.asarray(rule, dtype=np.float64)
+    if rule.ndim == 1:
+        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index], scales[round_index],
+                               tie_tol)
+    round_index = np.asarray(round_index)
+    if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
+        round_index = int(round_index.flat[0])
+    return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * weights[round_index],
+                           scales[round_index], tie_tol)
 
 
 def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:

@@ -16,7 +16,7 @@ about ``1e-7`` of the unit and would flip its choice. So the env widens the tie 
 arrays count as float64).
 
 Why ``k * eps`` covers the rounding: a rule ``x`` encoded with its largest weight at 1
-(:func:`~stratgym.envs._spaces.simplex_to_box`; ``w = (a + 1) / 2``, ``x = w / sum(w)``, ``sum(w) >= 1``)
+(:func:`~stratgym.envs.spaces.simplex_to_box`; ``w = (a + 1) / 2``, ``x = w / sum(w)``, ``sum(w) >= 1``)
 is rounded entry by entry by at most ``eps / 4`` (``|a| <= 1``), so ``|dw_i| <= eps / 8`` and
 ``||dx||_1 <= 2 sum|dw| / sum(w) <= k eps / 4``. A value linear in the rule with coefficients bounded by
 the unit moves by at most ``k eps / 4`` units, a difference of two by ``k eps / 2``: ``k eps`` leaves a factor

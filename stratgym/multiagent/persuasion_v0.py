@@ -69,8 +69,8 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from stratgym.envs._spaces import check_action
-from stratgym.games._validation import as_positive_int, check_instance
+from stratgym.envs.spaces import check_action
+from stratgym.games.validation import as_positive_int, check_instance
 from stratgym.games.persuasion import PersuasionGame, Regions, equivalence_regions, evaluate_scheme, prosecutor
 from stratgym.multiagent.base import AGENT, PRINCIPAL, RoundGame, SequentialEnv, SimultaneousEnv
 

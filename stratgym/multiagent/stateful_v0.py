@@ -66,9 +66,9 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from stratgym.envs._spaces import simplex_action, simplex_box
+from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.stateful import state_bounds
-from stratgym.games._validation import check_instance
+from stratgym.games.validation import check_instance
 from stratgym.games.stateful import StatefulGame, best_response, classroom_project, next_state, observe, rollout
 from stratgym.multiagent.base import AGENT, PRINCIPAL, RoundGame, SequentialEnv, SimultaneousEnv, play_episode
 

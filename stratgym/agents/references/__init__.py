@@ -30,7 +30,7 @@ import numpy as np
 
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.instances import make_env
-from stratgym.games._validation import as_positive_int
+from stratgym.games.validation import as_positive_int
 from stratgym.registry import EnvEntry, EnvTable, env_entry, load
 
 

@@ -1,0 +1,266 @@
+"""The pure core of the persuasion envs (as in gymnax): the game and its regions, the draws an episode makes, and
+what a committed scheme earns, for one env (a scheme ``(R, A)``, a number per draw) or a batch (``(k, R, A)``,
+``(k,)``), shared by the scalar envs and their native vector versions.
+
+Randomness is explicit: a draw takes the uniform numbers it inverts (``u`` in ``[0, 1)``), which the env draws
+from its ``np_random``, one per draw and in the order the scalar env draws them. Batched arithmetic runs one pass
+per action over the whole batch (reductions over a short last axis cost numpy far more than that); the scalar
+scheme env decides in plain Python (:func:`~stratgym.games.persuasion.best_responses`), and
+:func:`scheme_outcomes` is the same rule for a batch, tested equal to it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+
+import numpy as np
+from scipy.special import softmax
+
+from stratgym.envs.base import RoundEnv
+from stratgym.games.credit import synthetic_credit
+from stratgym.games.linalg import matmul_rows
+from stratgym.games.persuasion import PersuasionGame, Regions, equivalence_regions
+from stratgym.games.validation import as_nonnegative_float, as_positive_int
+
+
+@functools.lru_cache(maxsize=1)
+def default_setup() -> tuple[PersuasionGame, Regions]:
+    """``synthetic_credit()`` and its regions, computed once (both are immutable)."""
+    game = synthetic_credit()
+    return game, equivalence_regions(game)
+
+
+def as_setup(game, regions) -> tuple[PersuasionGame, Regions]:
+    """``(game, regions)`` checked: ``None`` game means ``synthetic_credit()``, ``None`` regions are computed; regions
+    must be the game's (``ValueError`` otherwise)."""
+    if game is None and regions is None:
+        return default_setup()
+    game = default_setup()[0] if game is None else game
+    if not isinstance(game, PersuasionGame):
+        raise ValueError(f"game must be a PersuasionGame (or None for synthetic_credit()), got {type(game).__name__}")
+    if regions is None:
+        return game, equivalence_regions(game)
+    if not isinstance(regions, Regions):
+        raise ValueError(f"regions must be the game's Regions (equivalence_regions(game)) or None, "
+                         f"got {type(regions).__name__}")
+    regions.check_game(game)  # the recorded game, not only the payoff tables: masses depend on the prior too
+    if not np.any(regions.masses > 0):
+        raise ValueError("regions must have a region of positive mass")
+    return game, regions
+
+
+def draw_index(cumulative: list[float], u: float) -> int:
+    """The index that inverse CDF sampling gives ``u`` in ``[0, 1)`` from ``cumulative`` probabilities (a list: one
+    draw, no numpy call): the number of entries ``<= u``, at most the last index."""
+    return min(bisect.bisect_right(cumulative, u), len(cumulative) - 1)
+
+
+def draw_indices(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`draw_index` for a batch ``u`` ``(k,)``: ``cumulative`` ``(m,)`` shared, or one row per draw ``(k, m)``."""
+    if cumulative.ndim == 1:
+        return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
+    below = np.zeros(len(u), dtype=np.int64)
+    for j in range(cumulative.shape[1] - 1):  # the last entry only matters through the clip
+        below += cumulative[:, j] <= u
+    return below
+
+
+def cumulative_rows(rows: np.ndarray) -> np.ndarray:
+    """Cumulative sums along the last axis, added in order (``np.cumsum``'s bits, one pass per column)."""
+    out = np.empty_like(rows)
+    out[..., 0] = rows[..., 0]
+    for j in range(1, rows.shape[-1]):
+        out[..., j] = out[..., j - 1] + rows[..., j]
+    return out
+
+
+class PersuasionRoundEnv(RoundEnv):
+    """What the three scalar envs share: the game, its regions, the region sampler, and :class:`RoundEnv`'s rendering
+    and guards (one round unless a subclass says otherwise).
+
+    Attributes: ``game``, ``regions``, ``tie_tol``, ``region_cdf`` (the cumulative normalized region masses, the law
+    of a round's region, as a list).
+    """
+
+    def __init__(self, game: PersuasionGame | None, regions: Regions | None, render_mode: str | None,
+                 tie_tol: float, episode_length: int | None = 1):
+        super().__init__(render_mode, episode_length)
+        self.tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
+        self.game, self.regions = as_setup(game, regions)
+        masses = self.regions.masses / self.regions.masses.sum()
+        self.region_cdf = np.cumsum(masses).tolist()  # bisect on a list: no numpy call per draw
+        self._n_regions, self._n_actions = self.regions.n_regions, self.regions.n_actions
+
+    def _draw(self, cumulative: list[float]) -> int:
+        """An index drawn by inverse CDF from ``cumulative`` probabilities (one uniform draw of ``np_random``)."""
+        return draw_index(cumulative, self.np_random.random())
+
+    def _draw_region(self) -> int:
+        """A region index with probability proportional to its mass."""
+        return self._draw(self.region_cdf)
+
+    def _render_panels(self) -> list[np.ndarray]:
+        """``info``'s arrays, then its indices as one-hot rows (region, recommendation, action, best response), then
+        a committed ``scheme`` ``(R, A)`` if the env has one: what an ``rgb_array`` frame draws."""
+        sizes = {"region": self.regions.n_regions, "recommendation": self.regions.n_actions,
+                 "action": self.regions.n_actions, "best_response": self.regions.n_actions}
+        one_hot = [np.eye(size)[self._last_info[key]][None, :] for key, size in sizes.items() if key in self._last_info]
+        scheme = getattr(self, "scheme", None)
+        return super()._render_panels() + one_hot + ([scheme] if isinstance(scheme, np.ndarray) else [])
+
+
+# ---------------------------------------------------------------------------------------------
+# What a scheme earns: per-recommendation sums and the agent's answer to them
+# ---------------------------------------------------------------------------------------------
+
+#: Default BIC margin of ``PersuasionSchemeEnv(reward="penalized")``, in posterior utility units of ``u_A``.
+BIC_MARGIN = 0.005
+
+
+def conservative_penalty_weight(regions: Regions) -> float:
+    """A penalty weight for ``reward="penalized"`` from the payoffs alone (no LP):
+    ``2 * range(u_P) / min |u_A(a, s) - u_A(b, s)|`` over regions of positive mass and unequal payoffs (1 if
+    either is 0).
+
+    Why: the penalized reward's maximum is the (margin-tightened) LP optimum once the weight exceeds the LP's
+    BIC multipliers (``max_a sum_b mu_ab``: the penalty takes one maximum over ``b`` per recommendation); a
+    multiplier prices a unit of the agent's slack, which moves at most ``1 / min |u_A gap|`` of mass, worth at
+    most ``range(u_P)`` each. Not a proof, so it carries a factor 2 and is tested against the multipliers on
+    random games. Conservative: on ``synthetic_credit()`` it is 20 against multipliers of 2.5, and a weight
+    near twice the multipliers (5) trains far better (``BENCHMARKS.md``).
+    """
+    positive = regions.masses > 0
+    agent, principal = regions.agent_payoffs[positive], regions.principal_payoffs[positive]
+    gaps = np.abs(agent[:, :, None] - agent[:, None, :])
+    gaps = gaps[gaps > 0]
+    spread = float(np.ptp(principal))
+    return 2.0 * spread / float(gaps.min()) if gaps.size and spread > 0 else 1.0
+
+
+def _in_order(terms: np.ndarray) -> np.ndarray:
+    """Sums over the last axis, added in order from 0 (as a Python loop adds them)."""
+    total = np.zeros(terms.shape[:-1])
+    for j in range(terms.shape[-1]):
+        total = total + terms[..., j]
+    return total
+
+
+def _row_max(values: np.ndarray) -> np.ndarray:
+    """Maxima over the last axis, one pass per column."""
+    best = values[..., 0]
+    for j in range(1, values.shape[-1]):
+        best = np.maximum(best, values[..., j])
+    return best
+
+
+def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) -> tuple:
+    """``(reward, violation)`` of ``reward="penalized"`` from the per-recommendation sums ``(..., A, 2A + 1)`` of
+    :func:`~stratgym.games.persuasion.evaluate_scheme` (``E[u_A(b); a]`` for every ``b``, ``E[u_P(b); a]``
+    for every ``b``, ``P(a)``; ``E[.; a]`` is the ex-ante expectation on "``a`` is recommended").
+
+    ``reward = sum_a E[u_P(a); a] - penalty_weight * violation``: the principal's utility if every
+    recommendation were obeyed, minus the weighted ``violation = sum_a max(0, max_{b != a} E[u_A(b) - u_A(a); a]
+    + bic_margin * P(a))``. Never-recommended actions add nothing (their sums are 0). Floats for one scheme,
+    ``(...)`` arrays for a batch.
+    """
+    n_actions = sums.shape[-1] // 2
+    agent = sums[..., :n_actions]
+    diagonal = np.arange(n_actions)
+    obedient = _in_order(sums[..., diagonal, n_actions + diagonal])
+    others = _row_max(np.where(np.eye(n_actions, dtype=bool), -np.inf, agent))
+    violation = _in_order(np.maximum(others - agent[..., diagonal, diagonal] + bic_margin * sums[..., 2 * n_actions],
+                                     0.0))
+    reward = obedient - penalty_weight * violation
+    return (float(reward), float(violation)) if sums.ndim == 2 else (reward, violation)
+
+
+def as_rationality(beta, name: str) -> float:
+    """A logit rationality ``beta >= 0`` (1/utility units; ``inf`` allowed) as a float, ``ValueError`` naming ``name``."""
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+            or np.isnan(beta) or beta < 0:
+        raise ValueError(f"{name} must be a number >= 0 (inf allowed), got {beta!r}")
+    return float(beta)
+
+
+def quantal_choice(sums: np.ndarray, beta: float) -> tuple:
+    """A logit agent's ``(choice probabilities (..., A, A), principal value, agent value)`` from the
+    per-recommendation sums ``(..., A, 2A + 1)`` of :func:`~stratgym.games.persuasion.evaluate_scheme`
+    (``E[u_A(b); a]``, ``E[u_P(b); a]``, ``P(a)``); values are floats for one scheme, ``(...)`` for a batch.
+
+    Row ``a``: ``softmax(beta * U_a)`` with ``U_a(b) = E[u_A(b); a] / P(a)`` the posterior expected utilities
+    (uniform for a never-recommended ``a``, which adds nothing to either value). Finite ``beta >= 0``.
+    """
+    n_actions = sums.shape[-1] // 2
+    probability = sums[..., 2 * n_actions]
+    posterior = sums[..., :n_actions] / np.where(probability > 0, probability, 1.0)[..., None]
+    with np.errstate(over="ignore"):  # shifted by the row maximum: a huge beta gives -inf (probability 0), never NaN
+        choice = softmax(beta * (posterior - posterior.max(axis=-1, keepdims=True)), axis=-1)
+    principal = (choice * sums[..., n_actions:2 * n_actions]).sum(axis=(-2, -1))
+    agent = (choice * sums[..., :n_actions]).sum(axis=(-2, -1))
+    return (choice, float(principal), float(agent)) if sums.ndim == 2 else (choice, principal, agent)
+
+
+def scheme_outcomes(weighted: np.ndarray, schemes: np.ndarray, tie_tol: float, widening: float = 0.0) -> tuple:
+    """:func:`~stratgym.games.persuasion.best_responses` for a batch of schemes ``(k, R, A)`` on the simplex:
+    ``(sums (k, A, 2A + 1), responses (k, A), principal_value (k,), agent_value (k,), bic_slack (k,))``, by the same
+    rule (the agent obeys a recommendation among its best within ``tie_tol * P(a) + widening``, else takes the best
+    action the principal values most, then the lowest index), one pass per action over the batch."""
+    k, _, A = schemes.shape
+    # One product for the whole batch: rows (scheme, recommendation) against the weighted payoffs; then each column
+    # (E[u_A(b); a], E[u_P(b); a] for one b, or P(a)) of every row contiguous, for the passes below.
+    sums = matmul_rows(schemes.transpose(0, 2, 1), weighted)
+    columns = np.moveaxis(sums, -1, 0).copy()  # (2A + 1, k, A)
+    agent, principal, probability = columns[:A], columns[A:2 * A], columns[2 * A]
+    tolerance = tie_tol * probability + widening
+    threshold = _row_max(np.moveaxis(agent, 0, -1)) - tolerance
+    tied = [agent[b] >= threshold for b in range(A)]
+    # The principal's favourite among the agent's best actions (within the tolerance), then the lowest index.
+    favourite = np.where(tied[0], principal[0], -np.inf)
+    for b in range(1, A):
+        favourite = np.maximum(favourite, np.where(tied[b], principal[b], -np.inf))
+    favourite = favourite - tolerance
+    choice = np.zeros((k, A), dtype=np.int64)
+    for b in range(A - 1, -1, -1):  # from the last down, so the lowest qualifying index is kept
+        choice = np.where(tied[b] & (principal[b] >= favourite), b, choice)
+    flat, diagonal = columns.reshape(-1), np.arange(k * A).reshape(k, A)
+    own = flat.take(diagonal % A * (k * A) + diagonal)  # agent[a][:, a]: E[u_A(a); a]
+    responses = np.where(own >= threshold, np.arange(A), choice)
+    principal_value = _in_order(flat.take((A + responses) * (k * A) + diagonal))
+    agent_value = _in_order(flat.take(responses * (k * A) + diagonal))
+    # The best other action's value, max over b != a (whether or not a itself is the best).
+    other = np.full((k, A), -np.inf)
+    for b in range(A):
+        others = agent[b].copy()
+        others[:, b] = -np.inf
+        other = np.maximum(other, others)
+    safe = np.where(probability > 0, probability, 1.0)
+    slack = np.where(probability > 0, own / safe - other / safe, np.inf)
+    return sums, responses, principal_value, agent_value, _row_min(slack)
+
+
+def _row_min(values: np.ndarray) -> np.ndarray:
+    """Minima over the last axis, one pass per column."""
+    low = values[..., 0]
+    for j in range(1, values.shape[-1]):
+        low = np.minimum(low, values[..., j])
+    return low
+
+
+def scheme_observation(regions: Regions) -> np.ndarray:
+    """``PersuasionScheme-v0``'s (constant) observation ``(R,)`` float32: the region masses normalized to sum 1.
+    Public so that a trained scheme model can be asked outside the env."""
+    return (regions.masses / regions.masses.sum()).astype(np.float32)
+
+
+def recommendation_observation(game: PersuasionGame, recommendation: int) -> np.ndarray:
+    """``PersuasionAgent-v0``'s observation ``(A + m,)`` float32 on hearing ``recommendation``: its one-hot, then the
+    agent's features ``x_0 / max(1, max |x_0|)``. Public so that a trained agent model can be asked outside the env."""
+    n_actions = game.n_actions
+    if as_positive_int(recommendation, "recommendation", minimum=0) >= n_actions:
+        raise ValueError(f"recommendation must be an action in 0..{n_actions - 1}, got {recommendation!r}")
+    features = game.features
+    observation = np.zeros(n_actions + features.size, dtype=np.float32)
+    observation[recommendation] = 1.0
+    observation[n_actions:] = features / max(1.0, float(np.abs(features).max()))
+    return observation

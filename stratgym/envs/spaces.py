@@ -1,0 +1,173 @@
+"""Action spaces and checks shared by the environments.
+
+Probability-vector actions (assessment rules, effort profiles, signaling schemes) come from a Box
+``[-1, 1]^k`` (the range SB3 expects) through :func:`box_to_simplex`:
+
+    w = (a + 1) / 2                        (each weight in [0, 1])
+    x = w / sum(w)   if sum(w) > 0,   else the uniform vector.
+
+Every point of the simplex is reached, vertices included (``a = 2 e_j - 1`` gives ``e_j``), and the
+map is invariant to scaling ``w``, so a policy can express any rule without saturating.
+
+Envs check and map one small action per step, where numpy's per-call overhead dominates, so actions
+of at most ``PYTHON_CHECK_SIZE`` entries are checked in plain Python, and single vectors shorter than 8
+are also mapped in plain Python (numpy sums such rows sequentially, as Python does, so both paths
+give the same bits). A vector env's batch of at least ``BATCH_ENTRIES`` entries is checked with two
+reductions and its short rows summed one column at a time (the same bits again).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from gymnasium import spaces
+
+#: Tolerance (action units) by which Box actions may exceed their bounds (float32 round-off); they are then clipped.
+ACTION_TOL = 1e-6
+#: Largest action (in entries) checked in plain Python (about the measured break-even); see the module docstring.
+PYTHON_CHECK_SIZE = 32
+#: Arrays of at least this many entries are a batch (a vector env's): their checks take two reductions and their
+#: short rows are summed one column at a time, which numpy does many times faster than reducing each short row.
+BATCH_ENTRIES = 2048
+
+
+def simplex_box(*shape: int) -> spaces.Box:
+    """The Box ``[-1, 1]^shape`` (float32) whose last axis is mapped onto a simplex by :func:`box_to_simplex`."""
+    return spaces.Box(low=-1.0, high=1.0, shape=shape, dtype=np.float32)
+
+
+def box_to_simplex(action: np.ndarray) -> np.ndarray:
+    """Map ``action`` ``(..., k)`` in ``[-1, 1]`` onto the probability simplex along the last axis (float64)."""
+    array = np.asarray(action, dtype=np.float64)
+    if _maps_in_python(array):
+        return _vector_to_simplex(array.tolist())
+    return _normalized((array + 1.0) / 2.0)
+
+
+def _maps_in_python(array: np.ndarray) -> bool:
+    """Whether ``array`` is mapped in plain Python: a single vector shorter than 8 (see the module docstring)."""
+    return array.ndim == 1 and 0 < array.shape[0] < 8
+
+
+def _vector_to_simplex(values: list[float]) -> np.ndarray:
+    """:func:`box_to_simplex` of a short vector given as a list, in plain Python (the same arithmetic, bit for bit)."""
+    weights = [(value + 1.0) / 2.0 for value in values]
+    total = sum(weights)
+    return np.array([weight / total for weight in weights] if total > 0 else [1.0 / len(weights)] * len(weights))
+
+
+def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
+    """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
+    totals = _row_totals(weights)
+    if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
+        return np.divide(weights, totals, out=weights)
+    uniform = np.full_like(weights, 1.0 / weights.shape[-1])
+    return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
+
+
+def _row_totals(weights: np.ndarray) -> np.ndarray:
+    """Totals ``(..., 1)`` of the rows of ``weights`` ``(..., k)``, with ``np.add.reduce``'s bits. A batch of short rows
+    is added one column at a time: numpy adds fewer than 8 entries in order too, and reducing thousands of short
+    rows costs it many times more than a few passes over the batch."""
+    k = weights.shape[-1]
+    if weights.ndim == 1 or k >= 8 or weights.size < BATCH_ENTRIES:
+        return np.add.reduce(weights, axis=-1, keepdims=True)
+    totals = weights[..., :1].copy()
+    for j in range(1, k):
+        totals += weights[..., j:j + 1]
+    return totals
+
+
+@functools.lru_cache(maxsize=None)
+def _simplex_box_limit(atol: float) -> float:
+    """The threshold ``check_action`` applies to a :func:`simplex_box`: ``|action| <= 1 + atol`` (in float32, like
+    its bounds; the box is symmetric, and so is rounding, so one threshold serves both sides)."""
+    return float((simplex_box(1).high + atol)[0])
+
+
+def simplex_action(space: spaces.Box, action, name: str = "action", atol: float = ACTION_TOL) -> np.ndarray:
+    """``box_to_simplex(check_action(space, action, name, atol))`` for ``space`` made by :func:`simplex_box`.
+
+    The same checks, errors, clipping and result, with fewer calls (small actions are checked in plain Python).
+    """
+    if getattr(action, "size", 0) >= BATCH_ENTRIES and isinstance(action, np.ndarray) and action.shape == space.shape \
+            and action.dtype in (np.float32, np.float64):
+        # A large float array (a vector env's batch): two reductions for the check, then the map in one float64
+        # pass (float32 to float64 is exact, so adding 1 in float64 is the conversion and the addition at once).
+        magnitude = max(-float(action.min()), float(action.max()))  # NaN if any entry is
+        if magnitude <= _simplex_box_limit(atol) and magnitude <= 1.0:
+            return _normalized(np.add(action, 1.0, dtype=np.float64), positive=magnitude < 1.0)
+    array = _real_array(action, name)
+    if array.shape == space.shape:
+        if array.size <= PYTHON_CHECK_SIZE:
+            values = array.ravel().tolist()
+            total = sum(values)  # NaN or inf if any entry is
+            magnitude = max(-min(values), max(values)) if total - total == 0.0 else np.nan
+        else:
+            magnitude = np.maximum.reduce(np.abs(array), axis=None)  # NaN if any entry is
+        if magnitude <= _simplex_box_limit(atol):
+            if magnitude > 1.0:  # round-off within atol: clip like check_action
+                array = np.minimum(np.maximum(array, -1.0), 1.0)
+                values = array.ravel().tolist()
+            if _maps_in_python(array):
+                return _vector_to_simplex(values)
+            # Halving every weight changes no quotient (exact in binary floating point at these magnitudes), and
+            # without a -1 entry every weight, so every row total, is positive.
+            return _normalized(array + 1.0, positive=magnitude < 1.0)
+    return box_to_simplex(check_action(space, array, name, atol))  # raises, saying why
+
+
+def _real_array(action, name: str) -> np.ndarray:
+    """``action`` as a float64 array; ``ValueError`` naming ``name`` if it holds something other than numbers."""
+    try:
+        return np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of real numbers, got {action!r}") from error
+
+
+def simplex_to_box(point: np.ndarray) -> np.ndarray:
+    """An action that :func:`box_to_simplex` maps to ``point`` ``(..., k)``: the inverse used by tests and wrappers.
+
+    ``point`` needs entries ``>= 0`` with a positive one on the last axis (any positive scale: the map normalizes).
+    """
+    point = _real_array(point, "point")
+    if not (np.all(np.isfinite(point)) and point.min(initial=0.0) >= 0.0 and np.all(point.max(axis=-1, initial=0.0) > 0.0)):
+        raise ValueError(f"point must be finite and >= 0 with a positive entry in every row, got {point}")
+    scaled = point / point.max(axis=-1, keepdims=True)
+    return (2.0 * scaled - 1.0).astype(np.float32)
+
+
+def check_action(space: spaces.Space, action, name: str = "action", atol: float = ACTION_TOL) -> np.ndarray:
+    """Return ``action`` as an array after checking it belongs to ``space``; raise ``ValueError`` saying why not.
+
+    Box actions may exceed the bounds by ``atol`` (float32 round-off) and are then clipped.
+    """
+    if isinstance(space, spaces.Box):
+        array = _real_array(action, name)
+        if array.shape != space.shape:
+            raise ValueError(f"{name} must have shape {space.shape}, got {array.shape}")
+        # One vectorized test on the hot path (False for NaN too); the slow path says why.
+        if not ((array >= space.low - atol) & (array <= space.high + atol)).all():
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name} must be finite, got {array}")
+            raise ValueError(f"{name} must lie in [{space.low.min()}, {space.high.max()}], got {array}")
+        return np.minimum(np.maximum(array, space.low), space.high)
+    if isinstance(space, spaces.MultiDiscrete):  # a batch of Discrete actions (a vector env's)
+        array = np.asarray(action)
+        if array.shape != space.shape or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"{name} must be integers of shape {space.shape}, got {action!r}")
+        if not ((array >= space.start) & (array < space.start + space.nvec)).all():
+            raise ValueError(f"{name} must lie in [{space.start.min()}, {(space.start + space.nvec).max()}), got {array}")
+        return array.astype(np.int64, copy=False)
+    if isinstance(space, spaces.Discrete):
+        array = np.asarray(action)
+        if array.shape not in ((), (1,)) or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"{name} must be an integer in [0, {space.n}), got {action!r}")
+        value = int(array.reshape(()))
+        if not space.contains(np.int64(value)):
+            raise ValueError(f"{name} must be an integer in [{space.start}, {space.start + space.n}), got {value}")
+        return np.asarray(value)
+    if not space.contains(action):
+        raise ValueError(f"{name} {action!r} is not in {space}")
+    return np.asarray(action)

@@ -1,0 +1,258 @@
+"""Native vector envs beyond the default instances (tests/test_envs_registry.py covers those for every id): every
+configuration equals scalar envs sharing its generator step for step; the batched rules of the pure cores equal
+their one-env versions bit for bit (hypothesis); and SB3 trains on the native vector envs through
+``stratgym.agents.vec``."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormalize
+
+import stratgym  # noqa: F401  (registers the envs)
+import stratgym.envs.persuasion as persuasion_envs
+from stratgym.agents.responses import QuantalReceiver, QuantalResponse
+from stratgym.agents.vec import NativeVecEnv, native_vec_env
+from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learning_update, penalized_value,
+                                      quantal_choice, receiver_context, scheme_outcomes)
+from stratgym.envs.persuasion.core import cumulative_rows, draw_index, draw_indices
+from stratgym.envs.spaces import box_to_simplex
+from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
+from stratgym.games.stateful import classroom, random_game
+from vector_reference import SharedStreamEnvs, compare
+
+MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
+seeds = st.integers(0, 2**32 - 1)
+
+
+class NoisyAgent:
+    """A custom stateful-game agent that draws: all budget on a random effort type, or nothing."""
+
+    def respond(self, game, rule, state, round_index, rng):
+        effort = np.zeros(game.n_efforts)
+        choice = rng.integers(game.n_efforts + 1)
+        if choice < game.n_efforts:
+            effort[choice] = game.budget
+        return effort
+
+
+def random_plan(rng):
+    return rng.dirichlet(np.ones(3), size=5)
+
+
+CONFIGURATIONS = {
+    "commitment myopic": ("stratgym/StatefulCommitment-v0", {"response_model": "myopic"}),
+    "commitment forecasting, classroom": ("stratgym/StatefulCommitment-v0",
+                                          {"response_model": "forecasting", "game": classroom(3)}),
+    "commitment noisy agent": ("stratgym/StatefulCommitment-v0", {"response_model": NoisyAgent()}),
+    "commitment concave": ("stratgym/StatefulCommitment-v0", {"game": classroom(2, conversion="sqrt")}),
+    "principal forecasting": ("stratgym/StatefulPrincipal-v0", {"response_model": "forecasting"}),
+    "principal quantal agent": ("stratgym/StatefulPrincipal-v0", {"response_model": QuantalResponse(2.0, 1)}),
+    "principal concave": ("stratgym/StatefulPrincipal-v0", {"game": classroom(2, conversion="log1p")}),
+    "principal random game": ("stratgym/StatefulPrincipal-v0",
+                              {"game": random_game(np.random.default_rng(4), horizon=4, n_features=3, n_efforts=2)}),
+    "agent callable principal": ("stratgym/StatefulAgent-v0", {"principal": random_plan}),
+    "agent concave": ("stratgym/StatefulAgent-v0", {"game": classroom(3, conversion="sqrt")}),
+    "scheme sampled": ("stratgym/PersuasionScheme-v0", {"reward": "sampled"}),
+    "scheme penalized": ("stratgym/PersuasionScheme-v0", {"reward": "penalized"}),
+    "scheme quantal sampled": ("stratgym/PersuasionScheme-v0", {"reward": "sampled", "agent_beta": 3.0}),
+    "scheme quantal expected": ("stratgym/PersuasionScheme-v0", {"agent_beta": 0.5}),
+    "recommend without history": ("stratgym/PersuasionRecommend-v0", {"history": False}),
+    "recommend pessimistic receiver": ("stratgym/PersuasionRecommend-v0",
+                                       {"receiver": LearningReceiver(initial_values=[0.0, 0.0, 0.0, 0.0])}),
+    "recommend quantal receiver": ("stratgym/PersuasionRecommend-v0", {"receiver": QuantalReceiver(4.0)}),
+    "agent full revelation": ("stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"}),
+    "agent no information": ("stratgym/PersuasionAgent-v0", {"scheme": "no-information"}),
+}
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.value)
+@pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
+def test_every_configuration_equals_scalar_envs_sharing_the_generator(name, mode):
+    env_id, kwargs = CONFIGURATIONS[name]
+    native = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs)
+    steps = 110 if env_id == "stratgym/PersuasionRecommend-v0" else 14
+    compare(native, SharedStreamEnvs(env_id, 3, mode, **kwargs), seed=11, n_steps=steps)
+
+
+def test_the_vector_envs_autoreset_mode_is_checked():
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        gym.make_vec("stratgym/StatefulPrincipal-v0", num_envs=2, vectorization_mode="vector_entry_point",
+                     autoreset_mode=AutoresetMode.DISABLED)
+    envs = gym.make_vec("stratgym/StatefulPrincipal-v0", num_envs=2, vectorization_mode="vector_entry_point",
+                        autoreset_mode="SameStep")
+    assert envs.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+
+
+def test_vector_docstring_examples_run():
+    modules = [importlib.import_module(f"{persuasion_envs.__name__}.{info.name}")
+               for info in pkgutil.iter_modules(persuasion_envs.__path__)]
+    results = [doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) for module in modules]
+    assert sum(result.attempted for result in results) >= 4 and sum(result.failed for result in results) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The batched rules of the cores, against their one-env versions
+# ---------------------------------------------------------------------------------------------
+
+def _random_regions(seed: int):
+    rng = np.random.default_rng(seed)
+    game = random_persuasion_game(rng, n_features=int(rng.integers(2, 4)), n_actions=int(rng.integers(2, 5)))
+    return equivalence_regions(game), rng
+
+
+@given(seed=seeds, widening=st.sampled_from([0.0, 1e-7, 1e-3]))
+@settings(max_examples=40, deadline=None)
+def test_scheme_outcomes_equal_best_responses(seed, widening):
+    """The same decisions, ties included (schemes from a small set of weights make exact and near ties common), and
+    the same sums up to their last bits (one BLAS product for the batch, one per scheme for the scalar env)."""
+    regions, rng = _random_regions(seed)
+    weighted = weighted_payoffs(regions)
+    raw = rng.choice([-1.0, 0.0, 1.0, 0.5], size=(6, regions.n_regions, regions.n_actions))
+    schemes = box_to_simplex(raw)
+    sums, responses, principal_value, agent_value, bic_slack = scheme_outcomes(weighted, schemes, 1e-9, widening)
+    for k, scheme in enumerate(schemes):
+        one = best_responses(weighted, scheme, 1e-9, widening)
+        np.testing.assert_allclose(sums[k], one[0], rtol=1e-12, atol=1e-15)
+        assert responses[k].tolist() == one[1]
+        np.testing.assert_allclose([principal_value[k], agent_value[k], bic_slack[k]], one[2:], rtol=1e-12, atol=1e-15)
+
+
+@given(seed=seeds, beta=st.sampled_from([0.0, 0.7, 30.0]))
+@settings(max_examples=25, deadline=None)
+def test_quantal_and_penalized_values_of_a_batch_equal_one_scheme_at_a_time(seed, beta):
+    regions, rng = _random_regions(seed)
+    weighted = weighted_payoffs(regions)
+    schemes = box_to_simplex(rng.uniform(-1, 1, (5, regions.n_regions, regions.n_actions)))
+    sums = scheme_outcomes(weighted, schemes, 1e-9)[0]
+    choice, principal, agent = quantal_choice(sums, beta)
+    reward, violation = penalized_value(sums, 3.0, 0.01)
+    for k in range(len(schemes)):
+        one_choice, one_principal, one_agent = quantal_choice(sums[k], beta)
+        np.testing.assert_array_equal(choice[k], one_choice)
+        assert (principal[k], agent[k]) == (one_principal, one_agent)
+        assert (reward[k], violation[k]) == penalized_value(sums[k], 3.0, 0.01)
+
+
+@given(seed=seeds, size=st.integers(1, 9))
+@settings(max_examples=40, deadline=None)
+def test_batched_draws_equal_one_draw_at_a_time(seed, size):
+    rng = np.random.default_rng(seed)
+    rows = box_to_simplex(rng.choice([-1.0, 0.0, 1.0], size=(20, size)))
+    cumulative = cumulative_rows(rows)
+    np.testing.assert_array_equal(cumulative, np.cumsum(rows, axis=1))
+    u = np.concatenate([rng.random(18), [0.0, np.nextafter(1.0, 0.0)]])
+    u[:size] = cumulative[0, :size]  # exactly on the steps of the first row's CDF
+    expected_rows = [draw_index(row.tolist(), x) for row, x in zip(cumulative, u)]
+    np.testing.assert_array_equal(draw_indices(cumulative, u), expected_rows)
+    np.testing.assert_array_equal(draw_indices(cumulative[0], u), [draw_index(cumulative[0].tolist(), x) for x in u])
+
+
+@given(seed=seeds)
+@settings(max_examples=25, deadline=None)
+def test_learning_receivers_of_a_batch_learn_like_one_receiver_each(seed):
+    rng = np.random.default_rng(seed)
+    game = random_persuasion_game(rng, n_features=2, n_actions=int(rng.integers(2, 5)))
+    regions = equivalence_regions(game)
+    context = receiver_context(game, regions)
+    receivers = [LearningReceiver() for _ in range(4)]
+    for receiver in receivers:
+        receiver.reset(context)
+    values = np.array([r.values for r in receivers])
+    counts = np.array([r.counts for r in receivers])
+    for _ in range(30):
+        recommendation = rng.integers(regions.n_actions, size=4)
+        follows = learning_follows(values, context.default_action, receivers[0].benchmark)
+        taken = np.where(follows[np.arange(4), recommendation], recommendation, context.default_action)
+        utility = rng.choice([-0.5, 0.0, 0.5, 1.0], size=4)
+        learning_update(values, counts, recommendation, taken, utility)
+        for i, receiver in enumerate(receivers):
+            assert receiver.respond(int(recommendation[i])) == taken[i]
+            receiver.update(int(recommendation[i]), int(taken[i]), float(utility[i]))
+            np.testing.assert_array_equal(values[i], receiver.values)
+            np.testing.assert_array_equal(counts[i], receiver.counts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable-Baselines3 on the native vector envs
+# ---------------------------------------------------------------------------------------------
+
+def test_the_adapter_needs_same_step_autoreset():
+    envs = gym.make_vec("stratgym/StatefulPrincipal-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        NativeVecEnv(envs)
+    with pytest.raises(ValueError, match="not registered"):
+        native_vec_env("stratgym/Nothing-v0", 2)
+
+
+@pytest.mark.parametrize("env_id", ["stratgym/StatefulPrincipal-v0", "stratgym/StatefulAgent-v0",
+                                    "stratgym/StatefulCommitment-v0", "stratgym/PersuasionScheme-v0"])
+def test_the_adapter_steps_like_sb3s_own_vec_env_where_nothing_is_drawn(env_id):
+    """SB3's DummyVecEnv (make_vec_env) and the adapter on the same actions: the same observations, rewards, dones
+    and terminal observations (a fixed plan for the agent env, so that neither draws)."""
+    kwargs = {}
+    if env_id == "stratgym/StatefulAgent-v0":
+        kwargs["principal"] = np.full((5, 3), 1 / 3)
+    ours = native_vec_env(env_id, 3, seed=0, env_kwargs=kwargs, monitor=False)
+    theirs = make_vec_env(env_id, n_envs=3, seed=0, env_kwargs=kwargs)
+    np.testing.assert_allclose(ours.reset(), theirs.reset(), rtol=3e-7)
+    ours.action_space.seed(0)
+    for _ in range(13):
+        actions = np.array([ours.action_space.sample() for _ in range(3)])
+        obs, rewards, dones, infos = ours.step(actions)
+        obs_theirs, rewards_theirs, dones_theirs, infos_theirs = theirs.step(actions)
+        np.testing.assert_allclose(obs, obs_theirs, rtol=3e-7, atol=1e-7)
+        np.testing.assert_allclose(rewards, rewards_theirs, rtol=1e-6)
+        np.testing.assert_array_equal(dones, dones_theirs)
+        for mine, expected in zip(infos, infos_theirs):
+            assert mine["TimeLimit.truncated"] == expected["TimeLimit.truncated"]
+            assert ("terminal_observation" in mine) == ("terminal_observation" in expected)
+            if "terminal_observation" in mine:
+                np.testing.assert_allclose(mine["terminal_observation"], expected["terminal_observation"], rtol=3e-7)
+
+
+def test_time_limits_reach_sb3_as_truncations():
+    vec_env = native_vec_env("stratgym/PersuasionRecommend-v0", 2, seed=1, monitor=False)
+    vec_env.reset()
+    for step in range(100):
+        _, _, dones, infos = vec_env.step(np.zeros(2, dtype=np.int64))
+        assert dones.all() == (step == 99)
+    assert all(info["TimeLimit.truncated"] for info in infos) and all("terminal_observation" in i for i in infos)
+
+
+@pytest.mark.parametrize("env_id", sorted(env_id for env_id in gym.registry if env_id.startswith("stratgym/")))
+def test_sb3_learns_on_every_native_vector_env(env_id):
+    """A short PPO learn through the adapter (and VecNormalize over it), and DQN where the actions are discrete:
+    SB3's rollout collection, episode logging (VecMonitor) and replay buffer accept it."""
+    vec_env = VecNormalize(native_vec_env(env_id, 8, seed=0))
+    model = PPO("MlpPolicy", vec_env, n_steps=128, batch_size=256, n_epochs=1, seed=0).learn(1024)
+    assert model.num_timesteps == 1024 and len(model.ep_info_buffer) > 0  # episodes of up to 100 steps ended
+    if isinstance(vec_env.action_space, gym.spaces.Discrete):
+        model = DQN("MlpPolicy", native_vec_env(env_id, 4, seed=0), learning_starts=16, buffer_size=128, seed=0)
+        assert model.learn(128).num_timesteps >= 128
+
+
+def test_training_runs_on_the_native_vector_env_with_more_than_one_env():
+    from stratgym.agents.train import train
+
+    hyperparams = {"n_envs": 4, "policy": "MlpPolicy", "n_steps": 8, "batch_size": 32, "n_epochs": 1}
+    result = train("stratgym/StatefulPrincipal-v0", "ppo", seed=0, n_timesteps=64, hyperparams=hyperparams,
+                   eval_freq=64, n_eval_episodes=1, progress_bar=False)
+    env = result.model.get_env()
+    assert isinstance(env, VecMonitor) and isinstance(env.venv, NativeVecEnv) and env.num_envs == 4
+    again = train("stratgym/StatefulPrincipal-v0", "ppo", seed=0, n_timesteps=64, hyperparams=hyperparams,
+                  eval_freq=64, n_eval_episodes=1, progress_bar=False)
+    np.testing.assert_array_equal(result.curve.mean_returns, again.curve.mean_returns)
+    single = train("stratgym/StatefulPrincipal-v0", "ppo", seed=0, n_timesteps=64, progress_bar=False,
+                   hyperparams=dict(hyperparams, n_envs=1, batch_size=8), eval_freq=64, n_eval_episodes=1)
+    assert isinstance(single.model.get_env(), DummyVecEnv)  # one env: SB3's make_vec_env, as before
