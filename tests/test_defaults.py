@@ -48,7 +48,7 @@ def _stateful_principal(env: gym.Env) -> tuple[float, float]:
     unwrapped = env.unwrapped
     model = unwrapped.response_model
     model = model if isinstance(model, str) else model.model  # the commitment env keeps "rational" as the string
-    return _return(env, 0, _start), solve(unwrapped.game, model).principal_utility
+    return _return(env, 0, _start), solve(unwrapped.game, model).principal_value
 
 
 def _stateful_agent(env: gym.Env) -> tuple[float, float]:
@@ -114,9 +114,9 @@ def test_the_default_stateful_values_are_the_documented_ones():
 def test_classroom_project_values_are_the_ones_its_docstring_derives(horizon):
     game = classroom_project(horizon)
     for model in RESPONSE_MODELS:
-        assert solve(game, model).principal_utility == pytest.approx(horizon), model
+        assert solve(game, model).principal_value == pytest.approx(horizon), model
         expected = 0.0 if model == "myopic" else max(horizon - 2.0, 0.0)
-        assert uniform_weights(game, model).principal_utility == pytest.approx(expected), model
+        assert uniform_weights(game, model).principal_value == pytest.approx(expected), model
 
 
 def test_the_default_stateful_game_is_the_named_instance_classroom_project():

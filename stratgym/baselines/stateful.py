@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from stratgym.baselines.results import StackelbergResult
+from stratgym.baselines.results import Certificate, StackelbergResult
 from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
                                      check_assessment_policy, check_effort_policy, clip_rows, feature_slopes,
@@ -384,11 +384,10 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
         upper.append(T - 1.0)
     else:
         raise RuntimeError(f"the exact membership LP rejected {MAX_NO_GOOD_CUTS + 1} successive MILP solutions")
-    certificate = {"milp_status": result.message, "milp_nodes": result.mip_node_count,
-                   "milp_dual_bound": -result.mip_dual_bound * value_unit, "no_good_cuts": cuts,
-                   "certificate_lp_status": status, "min_slack": slack}
+    diagnostics = {"milp_status": result.message, "milp_nodes": result.mip_node_count, "no_good_cuts": cuts,
+                   "certificate_lp_status": status}
     return _verified(game, theta, model, -result.fun * value_unit, "best-constant" if constant else "milp",
-                     certificate, start)
+                     diagnostics, start, optimum_bound=-result.mip_dual_bound * value_unit, min_slack=slack)
 
 
 def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarray:
@@ -398,12 +397,12 @@ def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarr
 
 def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, constant: bool,
                       max_policies: int, scales: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
+                      ) -> tuple[np.ndarray, np.ndarray, float, float, dict[str, Any]]:
     """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first with a certificate wins
     (``scales``: those of :func:`_membership_lp`).
 
-    Returns ``(effort (T, d), theta (T, n), value, certificate)``. Policies of equal value keep enumeration order
-    (round 1's option varies slowest, types before no effort).
+    Returns ``(effort (T, d), theta (T, n), value, min_slack, diagnostics)``. Policies of equal value keep
+    enumeration order (round 1's option varies slowest, types before no effort).
     """
     T, d = operator.shape[:2]
     n_policies = (d + 1) ** T
@@ -418,9 +417,8 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
         effort = _pure_policy(options[index], d, game.budget)
         rules, slack, status = _membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
         if rules is not None:
-            certificate = {"policies_checked": checked, "n_policies": n_policies, "min_slack": slack,
-                           "certificate_lp_status": status}
-            return effort, _expand(rules, T), game.budget * float(values[index]), certificate
+            diagnostics = {"policies_checked": checked, "n_policies": n_policies, "certificate_lp_status": status}
+            return effort, _expand(rules, T), game.budget * float(values[index]), slack, diagnostics
     raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
                      f"of margin={margin} in every round")
 
@@ -440,9 +438,9 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     constant = as_bool(constant, "constant")
     max_policies = as_positive_int(max_policies, "max_policies")
     unfolded = response_operator(game, model)
-    _, theta, value, certificate = _best_pure_policy(game, _fold(unfolded, constant), margin, constant, max_policies,
-                                                     _operator_scales(unfolded))
-    return _verified(game, theta, model, value, "brute-force", certificate, start)
+    _, theta, value, slack, diagnostics = _best_pure_policy(game, _fold(unfolded, constant), margin, constant,
+                                                            max_policies, _operator_scales(unfolded))
+    return _verified(game, theta, model, value, "brute-force", diagnostics, start, min_slack=slack)
 
 
 def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> StackelbergResult:
@@ -463,19 +461,19 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
                          "are coupled through the state")
     margin = as_nonnegative_float(margin, "margin")
     operator = response_operator(game, model)
-    solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, dict[str, Any]]] = {}  # equal rounds are solved once
+    solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, float, dict[str, Any]]] = {}  # equal rounds: solved once
     rules, value, slacks = [], 0.0, []
     for tau in range(game.horizon):
         block = operator[tau:tau + 1, :, tau:tau + 1, :]
         if block.tobytes() not in solved:
             solved[block.tobytes()] = _best_pure_policy(game, block, margin, False, BRUTE_FORCE_CAP)
-        _, rule, round_value, round_certificate = solved[block.tobytes()]
+        _, rule, round_value, round_slack, _ = solved[block.tobytes()]
         rules.append(rule[0])
         value += round_value
-        slacks.append(round_certificate["min_slack"])
-    certificate = {"min_slack": min(slacks), "distinct_rounds": len(solved),
+        slacks.append(round_slack)
+    diagnostics = {"distinct_rounds": len(solved),
                    "lps_solved": sum(c["policies_checked"] for *_, c in solved.values())}
-    return _verified(game, np.array(rules), model, value, "per-round", certificate, start)
+    return _verified(game, np.array(rules), model, value, "per-round", diagnostics, start, min_slack=min(slacks))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,9 +497,9 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
        oracle certifies for ``(1 - a) e + a e*``, ``a = 1, 1/2, 1/4, 1/8``, if any.
 
     Upper bound ``T B max(max_j lambda_j, 0)``: every response lies in ``E_B^T``, so it is valid, but it ignores
-    the agent's incentives altogether and is usually loose: ``optimality_gap`` = upper bound - achieved value is
-    0 only when the ideal policy is reached, and otherwise measures the distance to that crude bound, not to the
-    (unknown) optimum. The returned policy is certified feasible (the agent's response is re-checked), not
+    the agent's incentives altogether and is usually loose: the certificate's ``optimality_gap`` = upper bound -
+    achieved value is 0 only when the ideal policy is reached, and otherwise measures the distance to that crude
+    bound, not to the (unknown) optimum. The returned policy is certified feasible (the agent's response is re-checked), not
     optimal: the search is a heuristic, and no tighter bound is computed. Example: the classroom with sqrt ``g``
     and ``T = 1`` reports a gap of ``B``, yet its optimum is 0 (studying's marginal value ``0.4 (a + b)`` is below
     ``max(a, b)``, the better of the two forms of cheating, so the agent never studies).
@@ -553,11 +551,10 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
             if theta is not None:
                 consider(theta[:shape[0]], "membership")
     upper_bound = _upper_bound(game)
-    certificate = {"best_source": best["source"], "upper_bound": upper_bound,
-                   "evaluated": best["evaluated"]}
+    diagnostics = {"best_source": best["source"], "evaluated": best["evaluated"]}
     method = "best-constant-search" if constant else "search"
-    return _verified(game, _expand(best["rules"], T), model, best["value"], method, certificate, start,
-                     optimality_gap=_gap(game, upper_bound, best["value"], method))
+    return _verified(game, _expand(best["rules"], T), model, best["value"], method, diagnostics, start,
+                     optimality_gap=_gap(game, upper_bound, best["value"], method), optimum_bound=upper_bound)
 
 
 def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.ndarray:
@@ -570,14 +567,14 @@ def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.
 # ---------------------------------------------------------------------------------------------
 # Reference principal policies
 # ---------------------------------------------------------------------------------------------
-# Their ``optimality_gap`` is measured against the unrestricted (dynamic) optimum, so a benchmark can
+# Their ``certificate.optimality_gap`` is measured against the unrestricted (dynamic) optimum, so a benchmark can
 # read off how much each simple policy leaves on the table.
 
 def best_constant_rule(game: StatefulGame, model: str = "rational", margin: float = 0.0,
                        **search_options) -> StackelbergResult:
     """The best rule used unchanged in every round: exact (:func:`milp_optimum` with ``constant=True``) for
     linear ``g``, :func:`search_optimum` with ``constant=True`` (and ``search_options``) for concave ``g``.
-    ``optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
+    ``certificate.optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
     linear ``g``, against the bound ``T B max(max_j lambda_j, 0)`` for concave ``g``."""
     check_instance(game, StatefulGame, "game")
     if game.is_linear:
@@ -590,7 +587,7 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
                             **search_options) -> StackelbergResult:
     """What a designer who ignores the state does: the optimal rule of round 1 alone (the game with ``T = 1``,
     where all response models coincide; ``search_options`` go to :func:`search_optimum` for concave ``g``),
-    repeated every round; ``model``'s agent responds to the repeated policy. ``optimality_gap`` as in
+    repeated every round; ``model``'s agent responds to the repeated policy. ``certificate.optimality_gap`` as in
     :func:`best_constant_rule`."""
     start = time.perf_counter()
     check_instance(game, StatefulGame, "game")
@@ -600,14 +597,14 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
 
 
 def uniform_weights(game: StatefulGame, model: str = "rational") -> StackelbergResult:
-    """Equal weight on every feature in every round, and ``model``'s response; ``optimality_gap`` as in
+    """Equal weight on every feature in every round, and ``model``'s response; ``certificate.optimality_gap`` as in
     :func:`best_constant_rule`."""
     check_instance(game, StatefulGame, "game")
     return _gap_to_optimum(game, model, evaluate_rule(game, uniform_rule(game), model, "uniform"))
 
 
 def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: str = "given") -> StackelbergResult:
-    """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (``optimality_gap`` inf)."""
+    """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (optimality gap inf)."""
     start = time.perf_counter()
     check_instance(game, StatefulGame, "game")
     theta = check_assessment_policy(game, theta, batch=False)
@@ -616,10 +613,12 @@ def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: st
 
 
 def _gap_to_optimum(game: StatefulGame, model: str, result: StackelbergResult) -> StackelbergResult:
-    """``result`` with ``optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
+    """``result`` with ``certificate.optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
     (:func:`solve`) for linear ``g``, the bound of :func:`search_optimum` for concave ``g``."""
-    bound = solve(game, model).principal_utility if game.is_linear else _upper_bound(game)
-    return dataclasses.replace(result, optimality_gap=_gap(game, bound, result.principal_utility, result.method))
+    bound = solve(game, model).principal_value if game.is_linear else _upper_bound(game)
+    certificate = dataclasses.replace(result.certificate, optimum_bound=bound,
+                                      optimality_gap=_gap(game, bound, result.principal_value, result.method))
+    return dataclasses.replace(result, certificate=certificate)
 
 
 def _gap(game: StatefulGame, bound: float, value: float, method: str) -> float:
@@ -664,7 +663,8 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
     ``method`` is one of :data:`METHODS`; ``options`` go to the chosen solver (e.g. ``constant=True``,
     ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties broken in the principal's favour
     (the agent may be exactly indifferent; use ``margin > 0`` for a strict incentive). Concave ``g`` results
-    are certified feasible with an ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must then be 0.
+    are certified feasible with the certificate's ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must
+    then be 0.
     ``ValueError`` for bad arguments (e.g. ``game`` not a :class:`~stratgym.games.stateful.StatefulGame`).
     """
     check_instance(game, StatefulGame, "game")
@@ -684,19 +684,22 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
 
 
 def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: float | None, method: str,
-              certificate: dict[str, Any], start: float, optimality_gap: float = 0.0) -> StackelbergResult:
-    """Recompute the agent's response to ``theta`` and return the result, or ``RuntimeError`` if the claim is off."""
+              diagnostics: dict[str, Any], start: float, optimality_gap: float = 0.0,
+              optimum_bound: float | None = None, min_slack: float | None = None) -> StackelbergResult:
+    """Recompute the agent's response to ``theta`` and return the result with its :class:`Certificate` (the solver's
+    ``optimality_gap``, ``optimum_bound``, ``min_slack``, and the re-checked response's margins and duality gap), or
+    ``RuntimeError`` if the claim is off."""
     response = best_response(game, theta, model)
     played = rollout(game, theta, response.effort)
     value = float(played.principal_utility)
     if claimed_value is not None and abs(value - claimed_value) > VALUE_TOL * _value_scale(game):
         raise RuntimeError(f"{method}: the {model} agent's best response to the returned rule gives the principal "
                            f"{value!r}, but the solver claimed {claimed_value!r}")
-    certificate = {**certificate, "agent_duality_gap": response.duality_gap}
     # The response itself is checked by second computations: the incentive margins through the response
     # operator (linear g: no used option more than a tie below an unused one) and, independently of that
     # operator, rollouts of every one-round deviation; or a fresh Frank–Wolfe gap (concave g: no more than the
     # gap best_response certified).
+    margins = None
     if game.is_linear:
         margins = incentive_margins(game, theta, response.effort, model)
         if np.any(margins < -2.0 * TIE_TOL * round_scales(game, model)):
@@ -706,7 +709,6 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
         if np.any(gains > tolerance):
             raise RuntimeError(f"{method}: one-round deviations scored by rollout beat the {model} agent's best "
                                f"response by {gains} (allowed {tolerance})")
-        certificate["round_margins"] = margins
     elif model == "rational":
         gap = frank_wolfe_gap(game, theta, response.effort)
         # max(1, ...) on purpose here: the concave agent's gap_tol is absolute (agent utility units), and so is
@@ -714,11 +716,13 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
         if gap > response.duality_gap + 1e-9 * max(1.0, abs(float(played.agent_utility))):
             raise RuntimeError(f"{method}: the concave best response claimed duality gap {response.duality_gap!r}, "
                                f"but its Frank–Wolfe gap is {gap!r}")
-        certificate["round_margins"] = incentive_margins(game, theta, response.effort, model)
-    return StackelbergResult(theta=theta, effort=response.effort, principal_utility=value,
-                             agent_utility=float(played.agent_utility), response_model=model, method=method,
-                             certificate=certificate, optimality_gap=float(optimality_gap),
-                             solve_time=time.perf_counter() - start)
+        margins = incentive_margins(game, theta, response.effort, model)
+    certificate = Certificate(optimality_gap=float(optimality_gap), optimum_bound=optimum_bound,
+                              incentive_margins=margins, min_slack=min_slack,
+                              agent_duality_gap=float(response.duality_gap))
+    return StackelbergResult(theta=theta, effort=response.effort, principal_value=value,
+                             agent_value=float(played.agent_utility), agent=model, method=method,
+                             certificate=certificate, diagnostics=diagnostics, solve_time=time.perf_counter() - start)
 
 
 def _deviation_gains(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, model: str
