@@ -4,11 +4,17 @@
     python scripts/bench_stateful.py --write    # ... and replaces its section of BENCHMARKS.md
     python scripts/bench_stateful.py --quick    # smoke run (seconds)
 
+    python scripts/bench_stateful.py --tail-only --seeds 100 --horizons 50   # just the solver-tail table
+
 Targets (reported as met / NOT met, never adjusted): every scalar Stateful* env at least 0.3x CartPole-v1's
-steps/s; the exact solver (MILP) under 1 s for T = 20, d = 3 (classroom, and the slowest random instance).
+steps/s; the exact solver (MILP) under 1 s for T = 20, d = 3 (classroom, and the slowest random instance); the
+solver tail (issue 13): ``solve(random_game(default_rng(s), horizon=50, n_features=3, n_efforts=4))`` proven
+optimal within 10 s for every seed s = 0..99, median at most 0.2 s (T = 20 and T = 100 reported beside it).
 """
 
 from __future__ import annotations
+
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -24,11 +30,14 @@ ENV_RATIO_TARGET = 0.3
 MILP_TARGET_HORIZON, MILP_TARGET_SECONDS = 20, 1.0
 #: Stop a MILP after this many seconds (reported as "> limit" instead of blocking the run).
 MILP_TIME_LIMIT = 60.0
+#: The solver-tail target: every seed proven optimal within TAIL_SECONDS at T = TAIL_HORIZON, median at most
+#: TAIL_MEDIAN_SECONDS; solves are stopped at TAIL_SECONDS (their certified gap is then reported).
+TAIL_HORIZON, TAIL_SECONDS, TAIL_MEDIAN_SECONDS = 50, 10.0, 0.2
 
-FULL = {"repeats": 5, "min_time": 1.0, "vector_envs": 64, "response_horizons": (5, 20, 50),
+FULL = {"tail_seeds": 100, "tail_horizons": (20, 50, 100), "repeats": 5, "min_time": 1.0, "vector_envs": 64, "response_horizons": (5, 20, 50),
         "milp_horizons": (5, 10, 20, 50),
         "random_instances": 10, "solver_repeats": 3, "brute_force_horizons": (2, 3, 4, 5), "brute_force_random": 3}
-QUICK = {"repeats": 2, "min_time": 0.05, "vector_envs": 8, "response_horizons": (5,), "milp_horizons": (5, 20),
+QUICK = {"tail_seeds": 5, "tail_horizons": (20, 50), "repeats": 2, "min_time": 0.05, "vector_envs": 8, "response_horizons": (5,), "milp_horizons": (5, 20),
          "random_instances": 2, "solver_repeats": 1, "brute_force_horizons": (2, 3), "brute_force_random": 1}
 
 
@@ -69,11 +78,65 @@ def response_section(settings: dict) -> str:
 
 
 def _milp_seconds(game, repeats: int) -> float:
-    """Median MILP solve time of ``game``; ``inf`` if HiGHS hits :data:`MILP_TIME_LIMIT`."""
-    try:
-        return median(time_call(lambda: milp_optimum(game, time_limit=MILP_TIME_LIMIT), repeats))
-    except RuntimeError:
-        return float("inf")
+    """Median MILP solve time of ``game``; ``inf`` if HiGHS hits :data:`MILP_TIME_LIMIT` before proving optimality."""
+    proven = []
+    times = time_call(lambda: proven.append(milp_optimum(game, time_limit=MILP_TIME_LIMIT).is_optimal), repeats)
+    return median(times) if all(proven) else float("inf")
+
+
+def tail_game(seed: int, horizon: int):
+    """The solver-tail instance of issue 13: ``random_game(default_rng(seed), horizon, n_features=3, n_efforts=4)``."""
+    return random_game(np.random.default_rng(seed), horizon=horizon, n_features=3, n_efforts=4)
+
+
+def percentile(values, q: float) -> float:
+    """The ``q``-th percentile (linear interpolation), as numpy computes it."""
+    return float(np.percentile(values, q))
+
+
+def tail_section(settings: dict, progress: bool) -> tuple[str, bool | None]:
+    """Solve time of the exact solver over seeded random instances per horizon: median, p90, max, how many were
+    proven optimal within :data:`TAIL_SECONDS` (the others stop there and report their certified gap), and
+    whether the T = 50 target holds (when all 100 seeds are measured)."""
+    seeds, horizons = range(settings["tail_seeds"]), settings["tail_horizons"]
+    rows, slowest, target_met = [], [], None
+    with progress_bar(len(seeds) * len(horizons), "solver tail", progress) as bar:
+        for T in horizons:
+            times, proven, gaps = [], 0, []
+            for seed in seeds:
+                start = time.perf_counter()
+                result = milp_optimum(tail_game(seed, T), time_limit=TAIL_SECONDS)
+                elapsed = time.perf_counter() - start
+                times.append(elapsed)
+                proven += result.is_optimal
+                if not result.is_optimal:
+                    gaps.append(result.optimality_gap)
+                    slowest.append((T, seed, f"> {TAIL_SECONDS:g} s", f"{result.optimality_gap:.3g}",
+                                    result.diagnostics["milp_nodes"]))
+                elif elapsed > 1.0:
+                    slowest.append((T, seed, seconds(elapsed), "0", result.diagnostics["milp_nodes"]))
+                bar.update()
+            target = "—"
+            if T == TAIL_HORIZON and len(seeds) >= 100:
+                target_met = proven == len(seeds) and median(times) <= TAIL_MEDIAN_SECONDS
+                target = verdict(target_met)
+            rows.append((T, len(seeds), seconds(median(times)), seconds(percentile(times, 90)),
+                         _shown_tail(max(times), proven == len(seeds)), f"{proven} of {len(seeds)}",
+                         f"{max(gaps):.3g}" if gaps else "0", target))
+    text = (f"### Exact solver tail: `solve(random_game(default_rng(s), horizon=T, n_features=3, n_efforts=4))`\n\n"
+            f"Seeds s = 0..{len(seeds) - 1}, one solve each (rational agent, MILP), stopped at {TAIL_SECONDS:g} s: "
+            "a stopped solve returns HiGHS's incumbent with its certified gap (value units). Target: every seed "
+            f"proven optimal within {TAIL_SECONDS:g} s at T = {TAIL_HORIZON}, median ≤ {TAIL_MEDIAN_SECONDS:g} s.\n\n"
+            + markdown_table(("T", "seeds", "median", "p90", "max", f"proven optimal ≤ {TAIL_SECONDS:g} s",
+                              "largest gap", f"target (T = {TAIL_HORIZON})"), rows))
+    if slowest:
+        text += ("\n\nSolves over 1 s:\n\n"
+                 + markdown_table(("T", "seed", "time", "gap", "B&B nodes"), slowest))
+    return text, target_met
+
+
+def _shown_tail(value: float, all_proven: bool) -> str:
+    return seconds(value) if all_proven else f"> {TAIL_SECONDS:g} s (time limit)"
 
 
 def _shown(value: float) -> str:
@@ -137,16 +200,32 @@ def brute_force_section(settings: dict, progress: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the Markdown report, and with ``--write`` update BENCHMARKS.md; returns 0."""
-    args = common_arguments(__doc__.splitlines()[0]).parse_args(argv)
-    settings = QUICK if args.quick else FULL
+    parser = common_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--tail-only", action="store_true", help="only the solver-tail table (not with --write)")
+    parser.add_argument("--seeds", type=int, help="seeds of the solver-tail table (default 100, --quick 5)")
+    parser.add_argument("--horizons", type=int, nargs="+", help="horizons of the solver-tail table")
+    args = parser.parse_args(argv)
+    if args.tail_only and args.write:
+        parser.error("--tail-only writes no section: drop --write")
+    settings = dict(QUICK if args.quick else FULL)
+    settings["tail_seeds"] = args.seeds or settings["tail_seeds"]
+    settings["tail_horizons"] = tuple(args.horizons or settings["tail_horizons"])
     progress = not args.no_progress
     header = machine_description()
+    tail_text, tail_met = tail_section(settings, progress)
+    tail_verdict = (f"Target: every seed proven optimal within {TAIL_SECONDS:g} s at T = {TAIL_HORIZON}, median ≤ "
+                    f"{TAIL_MEDIAN_SECONDS:g} s — {verdict(tail_met)}." if tail_met is not None else "")
+    if args.tail_only:
+        print("\n\n".join(part for part in (header, tail_text, tail_verdict) if part))
+        return 0
     milp_text, milp_met = milp_section(settings, progress)
     parts = [f"## Stateful game{' (quick smoke run)' if args.quick else ''}", header, env_section(settings, progress),
-             response_section(settings), milp_text, brute_force_section(settings, progress)]
+             response_section(settings), milp_text, brute_force_section(settings, progress), tail_text]
     if milp_met is not None:
         parts.append(f"Target: exact solver under {MILP_TARGET_SECONDS:g} s for T = {MILP_TARGET_HORIZON}, d = 3 — "
                      f"{verdict(milp_met)}.")
+    if tail_verdict:
+        parts.append(tail_verdict)
     publish(parts, SECTION, args.write)
     return 0
 

@@ -20,8 +20,10 @@ ENV_KWARGS_HELP = (
     'a random instance (\'{"game": {"name": "random", "seed": 3}}\') or the game\'s fields. Other keys go to the '
     'env unchanged, e.g. \'{"game": "classroom", "response_model": "forecasting"}\'.')
 
-#: `stratgym reproduce NAME` -> the function in stratgym.figures that parses its arguments and draws.
-REPRODUCTIONS = {"stateful-figure1": "stateful_figure1_main", "persuasion-figures": "persuasion_figures_main"}
+#: `stratgym reproduce NAME` -> the function that parses its arguments and draws: in stratgym.figures, or
+#: "module:function" for another stratgym module.
+REPRODUCTIONS = {"stateful-figure1": "stateful_figure1_main", "persuasion-figures": "persuasion_figures_main",
+                 "persuasion-population": "population_figures:persuasion_population_main"}
 
 
 class CommandError(Exception):
@@ -153,10 +155,11 @@ def _parser() -> argparse.ArgumentParser:
                                             "stopped; runs of other settings are kept in their own folders.")
     bench.lazy_epilog = _suites_epilog
     which = bench.add_mutually_exclusive_group()
-    which.add_argument("--suite", choices=["quick", "default", "full"],
+    which.add_argument("--suite", choices=["quick", "default", "full", "random"],
                        help="(default quick) quick: the demo (PPO, small budgets, 2 seeds, ~2 minutes on 2 cores); "
                             "default: PPO and an off-policy learner (SAC; TD3 on the scheme env; DQN on discrete envs), "
-                            "3 seeds, ~40 minutes; full: every learner that fits, 3x budgets, 5 seeds. Their envs are "
+                            "3 seeds, ~40 minutes; full: every learner that fits, 3x budgets, 5 seeds; random: PPO on 10 seeded "
+                            "random instances per principal env, reported as a distribution. Their envs are "
                             "listed below")
     which.add_argument("--envs", nargs="+", metavar="ENV", help="benchmark these env ids instead of a suite "
                                                                  "(not with --suite)")
@@ -369,9 +372,11 @@ def _command_benchmark(args) -> None:
 
 
 def _command_reproduce(args) -> None:
-    from stratgym import figures  # matplotlib and the solvers load only for this command
+    import importlib  # matplotlib and the solvers load only for this command
 
-    status = getattr(figures, REPRODUCTIONS[args.figure])(list(args.args), prog=f"stratgym reproduce {args.figure}")
+    module, _, function = REPRODUCTIONS[args.figure].rpartition(":")
+    main = getattr(importlib.import_module(f"stratgym.{module or 'figures'}"), function)
+    status = main(list(args.args), prog=f"stratgym reproduce {args.figure}")
     if status:
         raise SystemExit(status)
 

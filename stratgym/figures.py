@@ -53,13 +53,14 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Sequence[Sequence])
     return write_atomic(path, text.getvalue())
 
 
-def _save_png(figure, path: Path) -> Path:
+def save_png(figure, path: Path) -> Path:
+    """Save a matplotlib ``figure`` as a PNG at ``path`` atomically (150 dpi); returns the path."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
     return write_atomic(path, buffer.getvalue())
 
 
-def _pyplot():
+def pyplot():
     """matplotlib's pyplot on the non-interactive Agg backend (figures are only saved)."""
     import matplotlib
 
@@ -69,7 +70,8 @@ def _pyplot():
     return plt
 
 
-def _progress(iterable, description: str, enabled: bool, total: int | None = None):
+def progress_bar(iterable, description: str, enabled: bool, total: int | None = None):
+    """``iterable`` wrapped in a tqdm bar (none if not ``enabled``)."""
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=description, total=total, disable=not enabled, leave=False)
@@ -143,7 +145,7 @@ def grid_membership(game: StatefulGame, max_horizon: int, splits, progress: bool
         candidates = candidates.reshape(-1, horizon, game.n_efforts)
         sub_game = game.replace(horizon=horizon)
         verdicts = np.array([incentivizing_rule(sub_game, policy) is not None
-                             for policy in _progress(candidates, f"membership LPs, T={horizon}", progress)],
+                             for policy in progress_bar(candidates, f"membership LPs, T={horizon}", progress)],
                             dtype=bool)
         grids.append(MembershipGrid(horizon, candidates, verdicts))
         suffixes = candidates[verdicts]
@@ -189,7 +191,7 @@ def stateful_figure1(out_dir: str | Path, quick: bool = False, max_horizon: int 
         return policies[..., study].mean(axis=-1) / budget, policies[..., cheat].sum(axis=-1).mean(axis=-1) / budget
 
     grids = grid_membership(game, max_horizon, split_grid(game.n_efforts, resolution), progress)
-    optima = [milp_optimum(game.replace(horizon=T)) for T in _progress(range(1, max_horizon + 1), "MILP", progress)]
+    optima = [milp_optimum(game.replace(horizon=T)) for T in progress_bar(range(1, max_horizon + 1), "MILP", progress)]
     rows = []
     for grid in grids:
         studies, cheats = profile(grid.policies)
@@ -224,7 +226,7 @@ def _hull(points: np.ndarray) -> np.ndarray:
 
 
 def _plot_stateful_figure1(path: Path, grids: list[MembershipGrid], optima, profile) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.patches import Polygon
 
     horizons = [grid.horizon for grid in grids]
@@ -277,7 +279,7 @@ def _plot_stateful_figure1(path: Path, grids: list[MembershipGrid], optima, prof
     best.grid(alpha=0.3)
     figure.suptitle("Stateful classroom (copy, study, look up): more rounds make studying incentivizable")
     try:
-        return _save_png(figure, path)
+        return save_png(figure, path)
     finally:
         plt.close(figure)
 
@@ -317,7 +319,7 @@ def persuasion_grid(prior_variances: Sequence[float], effect_scales: Sequence[fl
                                   (cost_scales, "cost_scales")))
     population = synthetic_population(np.random.default_rng(seed)) if dataset == "synthetic" else None
     rows = []
-    for variance, effect, cost in _progress(list(itertools.product(variances, effects, costs)),
+    for variance, effect, cost in progress_bar(list(itertools.product(variances, effects, costs)),
                                             "persuasion configurations", progress):
         if population is not None:
             game = credit_instance(population, synthetic_actions(effect, cost), variance)
@@ -402,7 +404,7 @@ def _plot_bars(path: Path, rows: list[dict], labels: list[str], xlabel: str, tit
                show_gap: bool = False) -> Path:
     """Grouped bars of the three policies' principal values per row; zero bars are marked "0" so that they
     do not read as missing; ``show_gap`` writes optimal minus the better baseline above each group."""
-    plt = _pyplot()
+    plt = pyplot()
     positions = np.arange(len(rows))
     width = 0.8 / len(_POLICIES)
     figure, axes = plt.subplots(figsize=(max(6.5, 0.9 * len(rows) + 2.5), 4.8), layout="constrained")
@@ -422,7 +424,7 @@ def _plot_bars(path: Path, rows: list[dict], labels: list[str], xlabel: str, tit
     axes.legend(loc="upper left", ncols=3, fontsize=9)
     axes.grid(axis="y", alpha=0.3)
     try:
-        return _save_png(figure, path)
+        return save_png(figure, path)
     finally:
         plt.close(figure)
 

@@ -220,3 +220,12 @@ def test_benchmark_says_what_it_reuses_and_trains(tmp_path):
     other = run(*common, "--timesteps", "128", "--no-progress")
     assert other.returncode == 0 and "1 runs trained, 0 resumed" in other.stdout
     assert len(list((tmp_path / "bench" / "runs").iterdir())) == 2
+
+
+def test_every_named_suite_is_a_suite_choice():
+    from stratgym.agents.benchmark import SUITES
+    from stratgym.cli import _parser
+
+    bench = _parser()._subparsers._group_actions[0].choices["benchmark"]
+    suite_action = next(action for action in bench._actions if "--suite" in action.option_strings)
+    assert set(suite_action.choices) == set(SUITES)

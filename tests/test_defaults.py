@@ -18,6 +18,7 @@ from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import reference_values
 from stratgym.agents.train import train
+from stratgym.baselines.population import population_optimum
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve, uniform_weights
 from stratgym.envs import ENVIRONMENTS
@@ -77,6 +78,21 @@ def _persuasion_agent(env: gym.Env) -> tuple[float, float]:
     return start, env.unwrapped.evaluation.agent_value
 
 
+def _stateful_population(env: gym.Env) -> tuple[float, float]:
+    unwrapped = env.unwrapped
+    optimum = population_optimum(unwrapped.population, unwrapped.response_model.model, per_group=unwrapped.per_group)
+    return _return(env, 0, _start), optimum.principal_value
+
+
+def _persuasion_population(env: gym.Env) -> tuple[float, float]:
+    start, optimum = 0.0, 0.0
+    for seed in range(EPISODES):  # the uniform scheme and each drawn applicant's LP on the same episodes
+        applicant = env.reset(seed=seed)[1]["applicant"]
+        optimum += optimal_scheme(env.unwrapped.population.regions(applicant)).principal_value
+        start += _return(env, seed, _start)
+    return start / EPISODES, optimum / EPISODES
+
+
 VALUES = {
     "stratgym/StatefulCommitment-v0": _stateful_principal,
     "stratgym/StatefulPrincipal-v0": _stateful_principal,
@@ -84,6 +100,8 @@ VALUES = {
     "stratgym/PersuasionScheme-v0": _scheme,
     "stratgym/PersuasionRecommend-v0": _recommend,
     "stratgym/PersuasionAgent-v0": _persuasion_agent,
+    "stratgym/StatefulPopulation-v0": _stateful_population,
+    "stratgym/PersuasionPopulation-v0": _persuasion_population,
 }
 
 

@@ -50,6 +50,7 @@ from scipy import stats
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
+from stratgym.agents.random_suite import N_EVAL_EPISODES, distribution_lines, random_instances, score_distribution
 from stratgym.agents.references import REFERENCE_VERSION, Reference, above_optimum, normalized_score, reference_values
 from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
@@ -117,6 +118,13 @@ SCHEME_TRAINING = {"reward": "penalized", "penalty_weight": 5.0}
 BOX_LEARNERS = ("ppo", "sac", "td3", "a2c")
 DISCRETE_LEARNERS = ("ppo", "dqn", "a2c")
 
+#: Populations (issue 12): PPO, trained on the training applicants, scored on the held-out ones (not tuned yet).
+POPULATION_ENVS = (
+    BenchmarkEnv("population-classroom-groups", "stratgym/StatefulPopulation-v0", {"population": "classroom_groups"},
+                 ("ppo",), n_timesteps=8000),
+    BenchmarkEnv("population-credit-heldout", "stratgym/PersuasionPopulation-v0", {"split": "evaluation"}, ("ppo",),
+                 n_timesteps=30000, n_eval_episodes=50, train_env_kwargs={"split": "train"}),
+)
 _QUICK_ENVS = (
     BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, n_timesteps=8000),
     BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
@@ -127,6 +135,7 @@ _QUICK_ENVS = (
     BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, n_timesteps=30000),
     BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_timesteps=8000,
                  n_eval_episodes=100),
+    *(replace(env, n_timesteps=8000, n_eval_episodes=20 if env.n_eval_episodes else None) for env in POPULATION_ENVS),
 )
 # Budgets (measured, BENCHMARKS.md): on the classroom principal envs the uniform rule every policy starts
 # from is already optimal, so they get a token budget; SAC needs ~12k steps on commitment-random132 (8k:
@@ -148,10 +157,12 @@ _DEFAULT_ENVS = (
     BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, ("ppo", "dqn")),
     BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, ("ppo", "dqn"),
                  n_eval_episodes=200),
+    *POPULATION_ENVS,
 )
 _FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("stratgym/PersuasionRecommend-v0",
                                                                              "stratgym/PersuasionAgent-v0")
-                           else BOX_LEARNERS, n_timesteps=None) for env in _DEFAULT_ENVS) + (
+                           else BOX_LEARNERS, n_timesteps=None) for env in _DEFAULT_ENVS
+                   if env not in POPULATION_ENVS) + POPULATION_ENVS + (
     BenchmarkEnv("principal-random132-myopic", "stratgym/StatefulPrincipal-v0",
                  {"game": RANDOM_STATEFUL, "response_model": "myopic"}, BOX_LEARNERS),
     BenchmarkEnv("agent-random132", "stratgym/StatefulAgent-v0", {"game": RANDOM_STATEFUL}, BOX_LEARNERS),
@@ -159,13 +170,19 @@ _FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("st
                  DISCRETE_LEARNERS, n_eval_episodes=200),
 )
 
+#: The ``random`` suite's instances (:mod:`stratgym.agents.random_suite`): PPO, the hyperparameter files' budgets.
+_RANDOM_ENVS = tuple(BenchmarkEnv(label, family.env_id, family.instance_kwargs(seed), train_env_kwargs=training)
+                     for label, family, seed, training in random_instances())
+
 #: The named suites: ``quick`` (the demo: PPO on every env, small budgets, 2 seeds, a few minutes on 2
 #: cores), ``default`` (PPO and an off-policy learner, 3 seeds, about 40 minutes on 2 cores), ``full`` (every
-#: learner that fits each env, more instances, three times the budgets, 5 seeds).
+#: learner that fits each env, more instances, three times the budgets, 5 seeds), ``random`` (PPO on seeded random
+#: instances of every principal env that discriminate, one seed each; its headline is the distribution over instances).
 SUITES: dict[str, Suite] = {
     "quick": Suite("quick", _QUICK_ENVS, seeds=(0, 1), n_eval_episodes=5, n_curve_points=8),
     "default": Suite("default", _DEFAULT_ENVS, seeds=(0, 1, 2), n_eval_episodes=10, n_curve_points=10),
     "full": Suite("full", _FULL_ENVS, seeds=(0, 1, 2, 3, 4), n_eval_episodes=20, n_curve_points=20, timestep_scale=3.0),
+    "random": Suite("random", _RANDOM_ENVS, seeds=(0,), n_eval_episodes=N_EVAL_EPISODES, n_curve_points=5),
 }
 
 
@@ -659,8 +676,10 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
                  _blank(row.learned_ci95), _blank(row.ratio), row.score_basis, row.above_optimum, row.upper_bound,
                  row.note, len(row.seed_means), row.n_timesteps, row.requested_timesteps, round(row.train_time, 2)]
                 + [row.baselines.get(name, "") for name in baseline_names] for row in rows])
+    distribution = score_distribution(rows)
     summary = {"suite": suite.name, "seeds": list(suite.seeds), "n_eval_episodes": suite.n_eval_episodes,
                "eval_seed": EVAL_SEED, "wall_time_s": wall_time, "rows": [row.to_json() for row in rows],
+               "distribution": distribution,
                "references": {label: reference.to_json() for label, reference in references.items()}, **provenance()}
     write_json_atomic(out / "summary.json", summary)
     fields = ["label", "learner", "timesteps", "mean_return", "min_return", "max_return", "n_seeds"]
@@ -690,6 +709,10 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
               "exists, e.g. against a learning receiver, whose commitment value is not an upper bound).", "",
               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in cells]
+    if any(d["n_instances"] > 1 for d in distribution):
+        lines += ["", "## Normalized score over instances", "", "Per env and learner, over its instances (rows "
+                  "above) whose normalized score is defined: median, p10 (linear interpolation) and min.", ""]
+        lines += distribution_lines(distribution)
     notes = [f"- `{row.label}` / {row.learner}: {row.note}" for row in rows if row.note and not row.above_optimum]
     notes += [f"- `{label}`: no robust optimum: {reference.robust_note}" for label, reference in references.items()
               if reference.robust_optimum is None]

@@ -40,6 +40,7 @@ import numpy as np
 
 from stratgym.agents.evaluate import EVAL_SEED, persuasion_agent_value, score_basis, score_policy
 from stratgym.agents.instances import make_env
+from stratgym.agents.population_references import persuasion_population_reference, stateful_population_reference
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import best_constant_rule, repeated_one_round_rule, solve, uniform_weights
 from stratgym.envs.persuasion import receiver_context
@@ -342,6 +343,14 @@ REFERENCES: dict[str, EnvReference] = {
         "agent", "persuasion game, agent side: hear a recommendation from a fixed scheme and act",
         "games.persuasion.evaluate_scheme(...).agent_value: exact expected utility of the posterior best response",
         _persuasion_agent),
+    "stratgym/StatefulPopulation-v0": EnvReference(
+        "principal", "stateful population: one rule per round (or per group) to every agent type of a population",
+        "baselines.population.population_optimum(population, response_model, per_group): exact population MILP",
+        lambda env, n_episodes, seed: _Values(**stateful_population_reference(env, n_episodes, seed))),
+    "stratgym/PersuasionPopulation-v0": EnvReference(
+        "principal", "persuasion population: a contextual scheme per applicant, scored on held-out applicants",
+        "baselines.signaling.optimal_scheme per drawn applicant (the signaling LP), averaged over the episodes",
+        lambda env, n_episodes, seed: _Values(**persuasion_population_reference(env, n_episodes, seed))),
 }
 
 

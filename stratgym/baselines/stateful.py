@@ -5,17 +5,21 @@ was recomputed by :func:`~stratgym.games.stateful.best_response` (with its defau
 the returned assessment policy ``theta``; if the principal utility of that response differs from the
 solver's claim by more than :data:`VALUE_TOL` (relative to ``T B max|lambda|``), or if the response fails
 an independent check (linear ``g``: no one-round deviation scored by ``rollout`` beats it), a
-``RuntimeError`` is raised instead. The solvers' LPs and MILP are stated in budget shares and in units of
-``max|lambda|``, so their answers scale exactly with ``B`` and ``lambda``.
+``RuntimeError`` is raised instead: that would be a bug, never the input's fault. The solvers' LPs and MILP are
+stated in budget shares and in units of ``max|lambda|``, so their answers scale exactly with ``B`` and ``lambda``.
 
-Ties (strong Stackelberg). Against a linear-``g`` agent the exact solvers optimize over the agent's
-whole argmax set, so ties go to the principal: the returned ``theta`` may leave the agent *exactly*
-indifferent between the option the principal wants and another one, and
-:func:`~stratgym.games.stateful.favoured_option` then picks the principal's favourite. Pass
-``margin > 0`` for a robust rule: every chosen option then beats every other option (including "no
-effort") by at least ``margin`` in the agent's marginal value. Because marginal values are ``>= 0``
-(``W, theta, omega, p >= 0``), no effort can never be *strictly* preferred, so with ``margin > 0``
-the agent always spends its whole budget.
+Ties (strong Stackelberg), one meaning with the agent (:mod:`stratgym.games.ties`): a linear-``g`` agent counts
+options within ``TIE_TOL`` of the round's scale of its best as tied and takes the principal's favourite among them
+(:func:`~stratgym.games.stateful.favoured_option`). The exact solvers define their optimum with that same zone:
+the MILP, the membership LP and brute force let the chosen option trail the best by up to ``TIE_TOL`` of the
+round's scale (:func:`_round_leads`), and every candidate rule is confirmed by the agent's own best response
+before it is accepted, so a near tie (a difference just inside or just outside the zone) is decided by the agent's
+rule, never by a solver's rounding, and valid input never makes a solver raise. The returned ``theta`` may leave
+the agent indifferent (within the zone) between the option the principal wants and another one. Pass
+``margin > 0`` for a robust rule: every chosen option then beats every other option (including "no effort") by
+at least ``margin`` beyond the tie zone in the agent's marginal value. Because marginal values are ``>= 0``
+(``W, theta, omega, p >= 0``), no effort can never be *strictly* preferred, so with ``margin > 0`` the agent
+always spends its whole budget.
 
 Linear ``g``: the agent ranks its options in round ``tau`` by values ``c_tau = A[tau] . theta``, linear in
 ``theta`` (:func:`response_operator`), and the principal's problem is a MILP over which option is the
@@ -32,7 +36,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+import warnings
+from typing import Any, Callable
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
@@ -41,8 +46,8 @@ from stratgym.baselines.results import Certificate, StackelbergResult
 from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
                                      check_assessment_policy, check_effort_policy, clip_rows, feature_slopes,
-                                     frank_wolfe_gap, marginal_value_operator, marginal_values, per_round_weights,
-                                     rollout, round_scales, uniform_rule)
+                                     frank_wolfe_gap, marginal_value_operator, marginal_values, per_round_response,
+                                     per_round_weights, rollout, round_scales, uniform_rule)
 
 #: Efforts above ``SUPPORT_TOL * B`` count as used (in the support); a round whose total is within
 #: ``SUPPORT_TOL * B`` of ``B`` counts as spending the whole budget.
@@ -136,21 +141,41 @@ def _operator_scales(operator: np.ndarray) -> np.ndarray:
     return np.where(largest > 0.0, largest, 1.0)
 
 
+def _round_leads(margin: float, scales: np.ndarray, ties: bool) -> np.ndarray:
+    """Per round, how far (in units of the round's scale ``S_tau``) the chosen option must lead every other option,
+    shape ``(T,)``: the one place where the solvers turn the agent's tie semantics into constraints.
+
+    With ``ties`` (a linear-``g`` agent, :func:`~stratgym.games.stateful.favoured_option`): options within
+    ``TIE_TOL`` of the best are tied and ties go to the principal, so with ``margin = 0`` the chosen option may
+    trail by up to ``TIE_TOL`` (lead ``-TIE_TOL``), exactly the zone in which the agent's best response would take
+    it; with ``margin > 0`` it must lead by ``margin`` beyond that zone (``margin / S_tau + TIE_TOL``), so that no
+    other option is tied with it. Without ``ties`` (the concave agent's KKT conditions): ``margin / S_tau``.
+    """
+    if not ties:
+        return margin / scales
+    return np.full(scales.shape, -TIE_TOL) if margin == 0.0 else margin / scales + TIE_TOL
+
+
 def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margin: float, regret_tol: float,
-                   forced_zero: np.ndarray | None = None,
-                   scales: np.ndarray | None = None) -> tuple[np.ndarray | None, float, str]:
+                   forced_zero: np.ndarray | None = None, scales: np.ndarray | None = None,
+                   ties: bool = True) -> tuple[np.ndarray | None, float, str]:
     """Max-min-slack rule making ``effort`` ``(T, d)`` a best response: ``(rules (R, n) or None, slack, status)``.
 
     Each round's values are normalized by its scale ``S_tau`` (``scales``, default :func:`_operator_scales`), the
     unit of the agent's ties, so the LP's tolerances mean the same in every round whatever ``W`` and ``gamma``.
     Variables: rules ``phi`` ``(R, n)`` (rows on the simplex), one level ``mu_tau >= 0`` per round, a relative
     slack ``s >= 0``. With ``c = (operator . phi) / S`` (marginal values, or the concave gradient at ``effort``)
-    and ``m_tau = margin / S_tau``:
+    and the round's lead ``l_tau`` (:func:`_round_leads`; ``m_tau = max(l_tau, 0)``, ``z_tau = max(-l_tau, 0)``,
+    i.e. ``z_tau = TIE_TOL`` for a linear agent without margin, else 0):
 
     * ``c_tau_j <= mu_tau`` for used types and ``c_tau_k <= mu_tau - m_tau - s`` for unused ones;
     * ``mu_tau >= m_tau + s`` in rounds that spend the whole budget (no effort is then an unused option);
-    * ``B mu_tau - e_tau . c_tau <= 0`` in every round if ``regret_tol = 0``, else
+    * ``mu_tau - (e_tau / B) . c_tau <= z_tau`` in every round if ``regret_tol = 0``, else
       ``sum_tau S_tau (B mu_tau - e_tau . c_tau) <= regret_tol`` (value units).
+
+    For a pure ``effort`` (the budget on option ``o_tau``) and ``regret_tol = 0`` these say: ``o_tau`` is within
+    ``z_tau`` of the best option (in the agent's tie zone: its best response takes ``o_tau`` or an option the
+    principal prefers), and every unused option trails ``o_tau`` by at least ``m_tau + s - z_tau``.
 
     The regret rows are built in budget shares (divided by ``B``: ``mu_tau - (e_tau / B) . c_tau`` and
     ``regret_tol / B``), so no coefficient carries the units of ``B``: HiGHS drops matrix entries below about
@@ -158,16 +183,18 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
 
     ``B mu_tau - e_tau . c_tau >= (B - sum e_tau) mu_tau + sum_j e_tau_j (mu_tau - c_tau_j) >= 0``, so with
     ``regret_tol = 0`` this forces ``c_tau_j = mu_tau = max(max_k c_tau_k, 0)`` on the support and ``mu_tau = 0``
-    in rounds with unused budget: exactly the optimality (KKT) conditions. The left side bounds the
-    Frank–Wolfe gap of ``effort`` under ``phi``, so ``regret_tol > 0`` certifies a ``regret_tol``-best response.
-    Objective: maximize ``s`` subject to ``s <= 1 + max |c|``, so the certificate is the rule with the largest
-    strict incentive relative to each round's scale (``s`` is capped where no option is unused). The returned
-    slack is in value units: ``margin + s min_tau S_tau``, a lower bound on every round's incentive.
+    in rounds with unused budget: exactly the optimality (KKT) conditions (up to the tie zone ``z``). The left side
+    bounds the Frank–Wolfe gap of ``effort`` under ``phi``, so ``regret_tol > 0`` certifies a ``regret_tol``-best
+    response. Objective: maximize ``s`` subject to ``s <= 1 + max |c|``, so the certificate is the rule with the
+    largest incentive relative to each round's scale (``s`` is capped where no option is unused). The returned
+    slack is in value units: ``margin + min_tau (s - z_tau) S_tau``, a lower bound on every round's incentive
+    (negative, down to ``-TIE_TOL S_tau``, when the certificate needs a tie).
     """
     T, d, R, n = operator.shape
     scales = _operator_scales(operator) if scales is None else scales
     values = (operator / scales[:, None, None, None]).reshape(T * d, R * n)
-    margins = margin / scales
+    leads = _round_leads(margin, scales, ties)
+    margins, tie_zone = np.maximum(leads, 0.0), np.maximum(-leads, 0.0)
     shares = effort / budget
     used = shares > SUPPORT_TOL
     full = shares.sum(axis=1) >= 1.0 - SUPPORT_TOL
@@ -186,7 +213,7 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     regret_rows = np.zeros((T, slack + 1))
     regret_rows[:, :n_rules] = -np.einsum("tj,tjr->tr", shares, values.reshape(T, d, n_rules))
     regret_rows[np.arange(T), level] = 1.0
-    regret_bound = np.zeros(T)
+    regret_bound = tie_zone
     if regret_tol > 0.0:
         regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol / budget])
     simplex_rows = np.zeros((R, slack + 1))
@@ -195,17 +222,20 @@ def _membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, marg
     cap = 1.0 + max(_best_over_rules(row.reshape(R, n)) for row in values)
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
-    result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
-                     b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
-                     A_eq=simplex_rows, b_eq=np.ones(R),
-                     bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
-                     method="highs", options=_LP_OPTIONS)
-    if result.status == 2:
+    for options in (_LP_OPTIONS, {}):
+        result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
+                         b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
+                         A_eq=simplex_rows, b_eq=np.ones(R),
+                         bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
+                         method="highs", options=options)
+        if result.status in (0, 2):
+            break
+        # HiGHS can stall on a long horizon at the tight tolerances: retry at its defaults (the solvers confirm
+        # every certificate with the agent's best response anyway).
+    if result.status != 0:  # infeasible, or HiGHS failed at both tolerances: no certificate
         return None, float("nan"), result.message
-    if result.status != 0:
-        raise RuntimeError(f"membership LP failed: {result.message}")
-    return (clip_rows(result.x[:n_rules].reshape(R, n)), margin + float(result.x[slack]) * float(scales.min()),
-            result.message)
+    lead = margin + float(np.min((result.x[slack] - tie_zone) * scales))
+    return clip_rows(result.x[:n_rules].reshape(R, n)), lead, result.message
 
 
 def _membership(game: StatefulGame, effort, margin: float, model: str, constant: bool,
@@ -228,7 +258,7 @@ def _membership(game: StatefulGame, effort, margin: float, model: str, constant:
             forced_zero = forced_zero.any(axis=0, keepdims=True)
     regret_tol = as_nonnegative_float(regret_tol, "regret_tol")
     rules, slack, status = _membership_lp(_fold(operator, constant), effort, game.budget, margin, regret_tol,
-                                          forced_zero, _operator_scales(operator))
+                                          forced_zero, _operator_scales(operator), ties=game.is_linear)
     return (None if rules is None else _expand(rules, game.horizon)), slack, status
 
 
@@ -290,56 +320,147 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     """The principal's exact optimum against a linear-``g`` agent, as a MILP (HiGHS).
 
     Binaries ``z[tau, o]`` pick one option per round (``d`` effort types, then no effort); continuous
-    rules ``phi`` (``T`` rules, or one if ``constant``). With ``c = A . phi`` (:func:`response_operator`):
+    rules ``phi`` (``T`` rules, or one if ``constant``). With ``c = A . phi`` (:func:`response_operator`), each
+    round normalized by its scale ``S_tau`` as the agent's ties are, and the round's lead ``l_tau``
+    (:func:`_round_leads`: ``-TIE_TOL`` without margin, ``margin / S_tau + TIE_TOL`` with one):
 
-    * ``z[tau, j] = 1`` implies ``c_tau_j >= c_tau_k + margin`` for every other type ``k`` and ``c_tau_j >= margin``;
-    * ``z[tau, none] = 1`` implies ``c_tau_k <= -margin`` for every type.
+    * ``z[tau, j] = 1`` implies ``c_tau_j >= c_tau_k + l_tau`` for every other type ``k`` and ``c_tau_j >= l_tau``;
+    * ``z[tau, none] = 1`` implies ``c_tau_k <= -l_tau`` for every type.
 
-    Each implication is a big-M row with ``M`` the exact range of its left side over rules on the simplex
-    (``sum_r max_i`` of the row's coefficients; ``c >= 0`` since ``W, theta, omega, p, gamma >= 0``).
-    Options that can never satisfy their rows are fixed to 0 beforehand. The objective is
-    ``max sum lambda_j B z[tau, j]``, handed to HiGHS divided by ``B max|lambda|`` (it ignores tiny costs, so
-    ``B`` or ``lambda`` of 1e-8 would otherwise lose the optimum) and scaled back. Since the principal picks
-    ``z`` among the agent's argmaxes, ties go to the principal (strong Stackelberg). The returned ``theta`` is
-    the max-min-slack rule inducing the optimal policy (:func:`incentivizing_rule`); ``margin > 0`` makes it
-    robust. If that exact LP rejects the MILP's choice (HiGHS's feasibility tolerance is looser), a no-good cut
-    excludes the choice and the MILP is solved again (at most :data:`MAX_NO_GOOD_CUTS` times), so the result
-    stays exact. ``ValueError`` if no rule achieves ``margin`` or for bad arguments (``time_limit`` seconds,
-    positive, or ``None``); ``RuntimeError`` if HiGHS stops early.
+    So with ``margin = 0`` the MILP picks, in every round, an option inside the agent's tie zone (within
+    ``TIE_TOL`` of the best), the very zone in which :func:`~stratgym.games.stateful.best_response` gives the
+    choice to the principal: ties go to the principal (strong Stackelberg), and the optimum is defined with the
+    tie semantics the agent uses. Each implication is a big-M row with ``M`` the exact range of its left side over
+    rules on the simplex (``sum_r max_i`` of the row's coefficients). Options that can never satisfy their rows are
+    fixed to 0 beforehand. The objective is ``max sum lambda_j B z[tau, j]``, handed to HiGHS divided by
+    ``B max|lambda|`` and scaled back; HiGHS runs with feasibility tolerances of 1e-10 (far inside ``TIE_TOL``).
 
-    Cost: the classroom and most random instances with ``T = 20, d = 3`` solve at the root node in tens of
-    milliseconds; instances where a retained type competes with the principal's favourite over many rounds
-    can need thousands of branch-and-bound nodes (seconds).
+    Every choice is then re-derived: the max-min-slack rule inducing it (:func:`incentivizing_rule`'s LP) and the
+    agent's own best response to that rule must give the principal the MILP's value. A choice that fails (only
+    possible within HiGHS's tolerance of a tie zone's edge) is excluded by a no-good cut and the MILP solved
+    again (at most :data:`MAX_NO_GOOD_CUTS` times), so valid input never makes it raise.
+
+    ``time_limit`` (seconds, ``None``: none) bounds the total HiGHS time. If it runs out, the result is the better
+    of HiGHS's incumbent and the best of the uniform and single-feature rules, with the certificate's
+    ``optimality_gap`` = ``optimum_bound`` (HiGHS's dual bound, or ``T B max(max_j lambda_j, 0)`` if lower) minus
+    its value, and ``result.is_optimal`` False; a proven optimum has gap 0 (``optimum_bound``: the dual bound).
+    ``ValueError`` if no rule achieves ``margin`` or for bad arguments.
+
+    Cost: most random instances with ``T = 50, n = 3, d = 4`` solve at the root node in about 0.1 s; instances
+    where retained types compete with the principal's favourite over many rounds can need many
+    branch-and-bound nodes (see ``scripts/bench_stateful.py``).
     """
     start = time.perf_counter()
     _require_linear(game, "milp_optimum")
     margin = as_nonnegative_float(margin, "margin")
     constant = as_bool(constant, "constant")
-    time_options = {} if time_limit is None else {"time_limit": as_nonnegative_float(time_limit, "time_limit",
-                                                                                     positive=True)}
+    if time_limit is not None:
+        time_limit = as_nonnegative_float(time_limit, "time_limit", positive=True)
     unfolded = response_operator(game, model)
     scales = _operator_scales(unfolded)
-    operator = _fold(unfolded, constant)
-    T, d, R, n = operator.shape
-    values = operator / scales[:, None, None, None]  # each round in units of its scale, as the agent's ties
+    program = _choice_program(game, _fold(unfolded, constant) / scales[:, None, None, None],
+                              _round_leads(margin, scales, ties=True))
+    value_unit = game.budget * _largest_value(game)
+    tolerance = VALUE_TOL * _value_scale(game)
+    accepted, bound, result, cuts = None, np.inf, None, 0
+    # A stopped dynamic MILP keeps the last part of its time for the best constant rule (a small MILP, usually far
+    # better than HiGHS's incumbent then); the total stays within time_limit up to the LPs around the MILPs.
+    milp_limit = None if time_limit is None or constant else _DYNAMIC_SHARE * time_limit
+    for cuts in range(MAX_NO_GOOD_CUTS + 1):
+        remaining = None if milp_limit is None else milp_limit - (time.perf_counter() - start)
+        if remaining is not None and remaining <= 0.0:
+            break
+        result = program.solve(remaining)
+        if result.status == 2 and cuts == 0:
+            raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
+                             f"incentive of margin={margin} in every round")
+        if result.status not in (0, 1) or result.x is None:
+            break  # infeasible after cuts (every choice rejected), or out of time without an incumbent
+        bound = min(bound, -result.mip_dual_bound * value_unit) if np.isfinite(result.mip_dual_bound) else bound
+        chosen = program.choices(result.x)
+        claimed = -result.fun * value_unit
+        theta, slack, status = _membership(game, _pure_policy(chosen, game.n_efforts, game.budget), margin, model,
+                                           constant, None)
+        value = None if theta is None else _principal_value(game, theta, model)
+        if value is not None and value >= claimed - tolerance:
+            accepted = (theta, value, slack, status, result.status == 0)
+            break
+        # The exact LP, or the agent's own response, rejects a choice HiGHS's tolerance admitted: exclude exactly
+        # that choice (at most T - 1 of its T binaries may be 1) and solve again.
+        program.exclude(chosen)
+    if accepted is None or not accepted[-1]:
+        # Stopped early: HiGHS's incumbent may be worse than a simple rule, so return the best of them.
+        time_left = np.inf if time_limit is None else time_limit - (time.perf_counter() - start)
+        for theta, value, source in _fallback_policies(game, model, margin, constant, time_left):
+            if accepted is None or value > accepted[1]:
+                accepted = (theta, value, float("nan"), f"{source} (better than any MILP solution accepted)", False)
+    theta, value, slack, status, proven = accepted
+    optimum_bound = bound if proven else min(bound, _upper_bound(game))
+    gap = 0.0 if proven else max(optimum_bound - value, 0.0)
+    diagnostics = {"milp_status": "" if result is None else result.message, "proven_optimal": proven,
+                   "milp_nodes": 0 if result is None else result.mip_node_count, "no_good_cuts": cuts,
+                   "certificate_lp_status": status}
+    return _verified(game, theta, model, value, "best-constant" if constant else "milp", diagnostics, start,
+                     optimality_gap=gap, optimum_bound=optimum_bound, min_slack=slack)
+
+
+#: HiGHS options of the choice MILP: an exact optimum, and feasibility tolerances far inside the tie zone (TIE_TOL
+#: of the round's scale; the rows are in those units), so HiGHS admits almost no choice the exact LP rejects.
+_MILP_OPTIONS = {"mip_rel_gap": 0.0, "mip_feasibility_tolerance": 1e-10, "primal_feasibility_tolerance": 1e-10}
+
+
+@dataclasses.dataclass
+class _ChoiceProgram:
+    """The option-choice MILP of :func:`milp_optimum`: rows ``lower <= A x <= upper`` over ``x = (phi, z)``."""
+
+    objective: np.ndarray
+    bounds: Bounds
+    rows: list
+    lower: list
+    upper: list
+    n_rules: int
+    shape: tuple  # (T, d + 1): the binaries z
+
+    def solve(self, time_limit: float | None):
+        integrality = np.concatenate([np.zeros(self.n_rules), np.ones(self.objective.size - self.n_rules)])
+        options = dict(_MILP_OPTIONS, **({} if time_limit is None else {"time_limit": time_limit}))
+        with warnings.catch_warnings():  # scipy passes HiGHS options it does not list on verbatim, with a warning
+            warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
+            return milp(self.objective, integrality=integrality, bounds=self.bounds,
+                        constraints=LinearConstraint(np.array(self.rows), self.lower, self.upper), options=options)
+
+    def choices(self, x: np.ndarray) -> np.ndarray:
+        """The option index of every round, ``(T,)``, from a solution ``x``."""
+        return x[self.n_rules:].reshape(self.shape).argmax(axis=1)
+
+    def exclude(self, chosen: np.ndarray) -> None:
+        """A no-good cut: at most ``T - 1`` of the binaries of ``chosen`` may be 1."""
+        cut = np.zeros(self.objective.size)
+        cut[self.n_rules + np.ravel_multi_index((np.arange(len(chosen)), chosen), self.shape)] = 1.0
+        self.rows.append(cut)
+        self.lower.append(-np.inf)
+        self.upper.append(len(chosen) - 1.0)
+
+
+def _choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray) -> _ChoiceProgram:
+    """Build the big-M MILP of :func:`milp_optimum` from normalized ``values`` ``(T, d, R, n)`` and leads ``(T,)``."""
+    T, d, R, n = values.shape
     n_rules, n_options = R * n, d + 1
-    choice = lambda tau, option: n_rules + tau * n_options + option  # noqa: E731 (variable index)
     rows, upper, impossible = [], [], np.zeros((T, n_options), dtype=bool)
 
     def implication(tau: int, option: int, coefficients: np.ndarray) -> None:
-        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -margin / S_tau``, or mark the option impossible."""
-        round_margin = margin / scales[tau]
-        big_m = _best_over_rules(coefficients) + round_margin
+        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -leads[tau]``, or mark the option impossible."""
+        big_m = _best_over_rules(coefficients) + leads[tau]
         if big_m <= 0.0:
             return  # the row holds for every rule
-        if -_best_over_rules(-coefficients) + round_margin > 1e-12:
+        if -_best_over_rules(-coefficients) + leads[tau] > 1e-12:
             impossible[tau, option] = True  # not even the best rule satisfies it (beyond rounding)
             return
         row = np.zeros(n_rules + T * n_options)
         row[:n_rules] = coefficients.ravel()
-        row[choice(tau, option)] = big_m
+        row[n_rules + tau * n_options + option] = big_m
         rows.append(row)
-        upper.append(big_m - round_margin)
+        upper.append(big_m - leads[tau])
 
     for tau in range(T):
         for j in range(d):
@@ -353,41 +474,39 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     lower = [-np.inf] * len(upper) + [1.0] * (R + T)
     upper = upper + [1.0] * (R + T)
     # Every option but "no effort" spends the whole budget, so B cancels: costs lambda / max|lambda|, in [-1, 1].
-    value_unit = game.budget * _largest_value(game)
     option_values = np.append(game.effort_value / _largest_value(game), 0.0)
     objective = np.concatenate([np.zeros(n_rules), -np.tile(option_values, T)])
-    integrality = np.concatenate([np.zeros(n_rules), np.ones(T * n_options)])
     bounds = Bounds(np.zeros(objective.size),
                     np.concatenate([np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()]))
-    for cuts in range(MAX_NO_GOOD_CUTS + 1):
-        result = milp(objective, integrality=integrality, bounds=bounds,
-                      constraints=LinearConstraint(np.array(rows), lower, upper),
-                      options={"mip_rel_gap": 0.0, **time_options})
-        if result.status == 2 and cuts == 0:
-            raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
-                             f"incentive of margin={margin} in every round")
-        if result.status == 2:
-            raise RuntimeError(f"the exact membership LP rejected all {cuts} choices the MILP admits")
-        if result.status != 0:
-            raise RuntimeError(f"MILP not solved to optimality after {cuts} no-good cuts: {result.message}")
-        chosen = result.x[n_rules:].reshape(T, n_options).argmax(axis=1)
-        effort = _pure_policy(chosen, d, game.budget)
-        theta, slack, status = _membership(game, effort, margin, model, constant, None)
-        if theta is not None:
-            break
-        # HiGHS's MILP tolerance accepted a choice the exact LP rejects: forbid exactly that choice (at most T - 1
-        # of its T binaries may be 1) and solve again.
-        cut = np.zeros(objective.size)
-        cut[[choice(tau, option) for tau, option in enumerate(chosen)]] = 1.0
-        rows.append(cut)
-        lower.append(-np.inf)
-        upper.append(T - 1.0)
-    else:
-        raise RuntimeError(f"the exact membership LP rejected {MAX_NO_GOOD_CUTS + 1} successive MILP solutions")
-    diagnostics = {"milp_status": result.message, "milp_nodes": result.mip_node_count, "no_good_cuts": cuts,
-                   "certificate_lp_status": status}
-    return _verified(game, theta, model, -result.fun * value_unit, "best-constant" if constant else "milp",
-                     diagnostics, start, optimum_bound=-result.mip_dual_bound * value_unit, min_slack=slack)
+    return _ChoiceProgram(objective, bounds, rows, lower, upper, n_rules, (T, n_options))
+
+
+def _principal_value(game: StatefulGame, theta: np.ndarray, model: str) -> float:
+    """What ``theta`` ``(T, n)`` is worth to the principal when ``model``'s agent best-responds to it (the arbiter
+    of every solver's claim: the agent's own tie semantics decide, not a solver's)."""
+    return float(best_response(game, theta, model).effort.sum(axis=0) @ game.effort_value)
+
+
+#: Share of ``time_limit`` a dynamic :func:`milp_optimum` gives HiGHS before keeping the rest for a fallback.
+_DYNAMIC_SHARE = 0.8
+
+
+def _fallback_policies(game: StatefulGame, model: str, margin: float, constant: bool, time_left: float):
+    """``(theta (T, n), value, source)`` of the policies a stopped :func:`milp_optimum` compares its incumbent with:
+    the uniform rule, each single-feature rule and, for a dynamic MILP with time left, the best constant rule
+    (itself a MILP, stopped at ``time_left`` seconds; ``inf``: not stopped)."""
+    rules = [("uniform rule", uniform_rule(game))]
+    rules += [(f"feature {i} rule", np.tile(np.eye(game.n_features)[i], (game.horizon, 1)))
+              for i in range(game.n_features)]
+    for source, theta in rules:
+        yield theta, _principal_value(game, theta, model), source
+    if not constant and time_left > 0.0:
+        try:
+            best = milp_optimum(game, model, margin, constant=True,
+                                time_limit=None if np.isinf(time_left) else time_left)
+        except ValueError:  # no constant rule achieves the margin
+            return
+        yield best.theta, best.principal_value, "best constant rule"
 
 
 def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarray:
@@ -396,12 +515,13 @@ def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarr
 
 
 def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, constant: bool,
-                      max_policies: int, scales: np.ndarray | None = None
+                      max_policies: int, realized: Callable[[np.ndarray], float], scales: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, float, float, dict[str, Any]]:
-    """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first with a certificate wins
-    (``scales``: those of :func:`_membership_lp`).
+    """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first whose certificate (the
+    membership LP, ``scales`` as there) the agent's own response confirms wins: ``realized(theta)``, the principal's
+    value of the agent's best response to ``theta`` ``(T, n)``, must be at least the policy's value.
 
-    Returns ``(effort (T, d), theta (T, n), value, min_slack, diagnostics)``. Policies of equal value keep
+    Returns ``(effort (T, d), theta (T, n), realized value, min_slack, diagnostics)``. Policies of equal value keep
     enumeration order (round 1's option varies slowest, types before no effort).
     """
     T, d = operator.shape[:2]
@@ -413,12 +533,17 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
     # Values per unit of budget: B > 0 does not change the order, and leaving it out keeps the order (hence the
     # winner among equal values) the same bits for every B.
     values = np.append(game.effort_value, 0.0)[options].sum(axis=1)
+    tolerance = VALUE_TOL * _value_scale(game)
     for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
         effort = _pure_policy(options[index], d, game.budget)
         rules, slack, status = _membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
-        if rules is not None:
+        if rules is None:
+            continue
+        theta = _expand(rules, T)
+        value = realized(theta)
+        if value >= game.budget * float(values[index]) - tolerance:
             diagnostics = {"policies_checked": checked, "n_policies": n_policies, "certificate_lp_status": status}
-            return effort, _expand(rules, T), game.budget * float(values[index]), slack, diagnostics
+            return effort, theta, value, slack, diagnostics
     raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
                      f"of margin={margin} in every round")
 
@@ -428,8 +553,9 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     """The principal's exact optimum against a linear-``g`` agent by enumeration (small ``T`` only).
 
     Every pure effort policy (each round: the whole budget on one type, or nothing) is tried in order of
-    decreasing principal value, and the first that :func:`incentivizing_rule` certifies is optimal: the
-    principal's favourite response to any ``theta`` is pure, so no mixed policy does better. ``ValueError``
+    decreasing principal value, and the first that :func:`incentivizing_rule`'s LP certifies, and the agent's own
+    best response to the certificate confirms, is optimal: the principal's favourite response to any ``theta`` is
+    pure, so no mixed policy does better. Ties: as in :func:`milp_optimum` (the agent's tie zone, to the principal). ``ValueError``
     if ``(d+1)^T > max_policies`` (default :data:`BRUTE_FORCE_CAP`) or if no rule achieves ``margin``.
     """
     start = time.perf_counter()
@@ -439,7 +565,8 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     max_policies = as_positive_int(max_policies, "max_policies")
     unfolded = response_operator(game, model)
     _, theta, value, slack, diagnostics = _best_pure_policy(game, _fold(unfolded, constant), margin, constant,
-                                                            max_policies, _operator_scales(unfolded))
+                                                            max_policies, lambda theta: _principal_value(game, theta, model),
+                                                            _operator_scales(unfolded))
     return _verified(game, theta, model, value, "brute-force", diagnostics, start, min_slack=slack)
 
 
@@ -465,8 +592,10 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
     rules, value, slacks = [], 0.0, []
     for tau in range(game.horizon):
         block = operator[tau:tau + 1, :, tau:tau + 1, :]
-        if block.tobytes() not in solved:
-            solved[block.tobytes()] = _best_pure_policy(game, block, margin, False, BRUTE_FORCE_CAP)
+        if block.tobytes() not in solved:  # the agent's own one-round response confirms each round's choice
+            realized = lambda rule, tau=tau: float(  # noqa: E731
+                per_round_response(game, model, rule[0], tau) @ game.effort_value)
+            solved[block.tobytes()] = _best_pure_policy(game, block, margin, False, BRUTE_FORCE_CAP, realized)
         _, rule, round_value, round_slack, _ = solved[block.tobytes()]
         rules.append(rule[0])
         value += round_value
@@ -497,9 +626,9 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
        oracle certifies for ``(1 - a) e + a e*``, ``a = 1, 1/2, 1/4, 1/8``, if any.
 
     Upper bound ``T B max(max_j lambda_j, 0)``: every response lies in ``E_B^T``, so it is valid, but it ignores
-    the agent's incentives altogether and is usually loose: the certificate's ``optimality_gap`` = upper bound -
-    achieved value is 0 only when the ideal policy is reached, and otherwise measures the distance to that crude
-    bound, not to the (unknown) optimum. The returned policy is certified feasible (the agent's response is re-checked), not
+    the agent's incentives altogether and is usually loose: ``optimality_gap`` = upper bound - achieved value is
+    0 only when the ideal policy is reached, and otherwise measures the distance to that crude bound, not to the
+    (unknown) optimum. The returned policy is certified feasible (the agent's response is re-checked), not
     optimal: the search is a heuristic, and no tighter bound is computed. Example: the classroom with sqrt ``g``
     and ``T = 1`` reports a gap of ``B``, yet its optimum is 0 (studying's marginal value ``0.4 (a + b)`` is below
     ``max(a, b)``, the better of the two forms of cheating, so the agent never studies).
@@ -567,14 +696,14 @@ def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.
 # ---------------------------------------------------------------------------------------------
 # Reference principal policies
 # ---------------------------------------------------------------------------------------------
-# Their ``certificate.optimality_gap`` is measured against the unrestricted (dynamic) optimum, so a benchmark can
+# Their ``optimality_gap`` is measured against the unrestricted (dynamic) optimum, so a benchmark can
 # read off how much each simple policy leaves on the table.
 
 def best_constant_rule(game: StatefulGame, model: str = "rational", margin: float = 0.0,
                        **search_options) -> StackelbergResult:
     """The best rule used unchanged in every round: exact (:func:`milp_optimum` with ``constant=True``) for
     linear ``g``, :func:`search_optimum` with ``constant=True`` (and ``search_options``) for concave ``g``.
-    ``certificate.optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
+    ``optimality_gap`` is measured against the best *dynamic* policy: exactly (one more :func:`solve`) for
     linear ``g``, against the bound ``T B max(max_j lambda_j, 0)`` for concave ``g``."""
     check_instance(game, StatefulGame, "game")
     if game.is_linear:
@@ -587,7 +716,7 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
                             **search_options) -> StackelbergResult:
     """What a designer who ignores the state does: the optimal rule of round 1 alone (the game with ``T = 1``,
     where all response models coincide; ``search_options`` go to :func:`search_optimum` for concave ``g``),
-    repeated every round; ``model``'s agent responds to the repeated policy. ``certificate.optimality_gap`` as in
+    repeated every round; ``model``'s agent responds to the repeated policy. ``optimality_gap`` as in
     :func:`best_constant_rule`."""
     start = time.perf_counter()
     check_instance(game, StatefulGame, "game")
@@ -597,14 +726,14 @@ def repeated_one_round_rule(game: StatefulGame, model: str = "rational", margin:
 
 
 def uniform_weights(game: StatefulGame, model: str = "rational") -> StackelbergResult:
-    """Equal weight on every feature in every round, and ``model``'s response; ``certificate.optimality_gap`` as in
+    """Equal weight on every feature in every round, and ``model``'s response; ``optimality_gap`` as in
     :func:`best_constant_rule`."""
     check_instance(game, StatefulGame, "game")
     return _gap_to_optimum(game, model, evaluate_rule(game, uniform_rule(game), model, "uniform"))
 
 
 def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: str = "given") -> StackelbergResult:
-    """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (optimality gap inf)."""
+    """Any assessment policy ``theta`` ``(T, n)`` and ``model``'s response, as a result (``optimality_gap`` inf)."""
     start = time.perf_counter()
     check_instance(game, StatefulGame, "game")
     theta = check_assessment_policy(game, theta, batch=False)
@@ -613,7 +742,7 @@ def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: st
 
 
 def _gap_to_optimum(game: StatefulGame, model: str, result: StackelbergResult) -> StackelbergResult:
-    """``result`` with ``certificate.optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
+    """``result`` with ``optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
     (:func:`solve`) for linear ``g``, the bound of :func:`search_optimum` for concave ``g``."""
     bound = solve(game, model).principal_value if game.is_linear else _upper_bound(game)
     certificate = dataclasses.replace(result.certificate, optimum_bound=bound,
@@ -661,10 +790,11 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
     """The principal's optimal assessment policy against ``response_model``'s agent.
 
     ``method`` is one of :data:`METHODS`; ``options`` go to the chosen solver (e.g. ``constant=True``,
-    ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties broken in the principal's favour
-    (the agent may be exactly indifferent; use ``margin > 0`` for a strict incentive). Concave ``g`` results
-    are certified feasible with the certificate's ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must
-    then be 0.
+    ``time_limit`` seconds for ``milp``, ``n_samples`` for ``search``). Linear ``g`` results are exact, with ties
+    broken in the principal's favour (the agent may be indifferent within the tie zone; use ``margin > 0`` for a
+    strict incentive); a MILP stopped by ``time_limit`` returns its best policy with ``is_optimal`` False and the
+    certified ``optimality_gap``. Concave ``g`` results
+    are certified feasible with an ``optimality_gap`` (see :func:`search_optimum`); ``margin`` must then be 0.
     ``ValueError`` for bad arguments (e.g. ``game`` not a :class:`~stratgym.games.stateful.StatefulGame`).
     """
     check_instance(game, StatefulGame, "game")

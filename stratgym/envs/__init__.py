@@ -21,6 +21,8 @@ ENVIRONMENTS = {
     "stratgym/PersuasionScheme-v0": ("stratgym.envs.persuasion:PersuasionSchemeEnv", {}),
     "stratgym/PersuasionRecommend-v0": ("stratgym.envs.persuasion:PersuasionRecommendEnv", {"max_episode_steps": 100}),
     "stratgym/PersuasionAgent-v0": ("stratgym.envs.persuasion:PersuasionAgentEnv", {}),
+    "stratgym/StatefulPopulation-v0": ("stratgym.envs.population:StatefulPopulationEnv", {}),
+    "stratgym/PersuasionPopulation-v0": ("stratgym.envs.population:PersuasionPopulationEnv", {}),
 }
 
 

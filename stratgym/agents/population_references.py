@@ -1,0 +1,86 @@
+"""Reference values and social metrics of the population envs (``StatefulPopulation-v0``, ``PersuasionPopulation-v0``).
+
+Each ``*_reference(env, n_episodes, seed)`` returns the fields of a :class:`~stratgym.agents.references.Reference`
+it determines, as a dict (``optimum``, ``baselines``, ``uniform``, ``robust_optimum``, ``robust_note``,
+``score_basis``, ``n_episodes``), in the units of the env's return:
+
+* stateful population: the exact population optimum against the env's response model
+  (:func:`~stratgym.baselines.population.population_optimum`, per group if the env publishes per-group rules) and
+  the common-rule baselines of :func:`~stratgym.baselines.population.population_baselines`;
+* persuasion population: per evaluation episode ``seed + e``, the drawn applicant's signaling LP optimum, full
+  revelation and no information, averaged over the episodes the scorer plays (paired with the learner's score);
+  with the env on ``split="evaluation"`` these are the held-out applicants.
+
+:func:`policy_metrics` gives any policy's social metrics (per group, overall, disparities) on the same episodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+from stratgym.agents.evaluate import act, score_basis, score_policy
+from stratgym.baselines.applicants import POLICIES
+from stratgym.baselines.population import population_baselines, population_optimum
+from stratgym.games.applicants import ApplicantPopulation, population_metrics
+
+#: Why the population references have no robust optimum (yet).
+ROBUST_NOTE = "not computed for populations: margins per type are not implemented"
+
+
+def _uniform(env: gym.Env, n_episodes: int, seed: int) -> float:
+    zeros = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
+    return float(score_policy(lambda observation: zeros, env, n_episodes, seed).mean)
+
+
+def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> dict[str, Any]:
+    """``StatefulPopulation-v0``: the exact population optimum and the common-rule baselines."""
+    unwrapped = env.unwrapped
+    population, model = unwrapped.population, unwrapped.response_model.model
+    optimum = population_optimum(population, model, per_group=unwrapped.per_group).principal_value
+    baselines = {name: float(result.principal_value)
+                 for name, result in population_baselines(population, model).items()}
+    if unwrapped.per_group:
+        baselines["common optimum"] = float(population_optimum(population, model).principal_value)
+    return {"optimum": float(optimum), "baselines": baselines, "uniform": _uniform(env, 1, seed),
+            "robust_optimum": None, "robust_note": ROBUST_NOTE, "score_basis": score_basis(env), "n_episodes": 1}
+
+
+def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) -> dict[str, Any]:
+    """``PersuasionPopulation-v0``: each evaluation episode's applicant solved exactly, averaged over the episodes."""
+    population = env.unwrapped.population
+    totals = dict.fromkeys(POLICIES, 0.0)
+    for episode in range(n_episodes):
+        applicant = env.reset(seed=seed + episode)[1]["applicant"]
+        for name, solver in POLICIES.items():
+            totals[name] += solver(population.regions(applicant)).principal_value
+    means = {name: total / n_episodes for name, total in totals.items()}
+    optimum = means.pop("optimal signaling")
+    return {"optimum": float(optimum), "baselines": means, "uniform": _uniform(env, n_episodes, seed),
+            "robust_optimum": None, "robust_note": ROBUST_NOTE, "score_basis": score_basis(env),
+            "n_episodes": n_episodes}
+
+
+def policy_metrics(policy: Callable, env: gym.Env, n_episodes: int = 10, seed: int = 0) -> dict[str, float]:
+    """Flat social metrics (:meth:`~stratgym.games.metrics.SocialMetrics.flat`) of ``policy`` (observation -> action,
+    deterministic) on the episodes ``seed ..``: ``PersuasionPopulation-v0``: the episodes' applicants as a
+    population (one entry per episode, equal weights); ``StatefulPopulation-v0``: the metrics of the episode
+    ``seed`` (the env is deterministic)."""
+    unwrapped = env.unwrapped
+    if hasattr(unwrapped, "applicants"):
+        chosen, per_applicant = [], []
+        for episode in range(n_episodes):
+            observation, info = env.reset(seed=seed + episode)
+            chosen.append(info["applicant"])
+            per_applicant.append(env.step(act(policy, observation, True))[4]["metrics"])
+        population = unwrapped.population
+        episodes = ApplicantPopulation(population.template, population.features[chosen],
+                                       tuple(population.groups[i] for i in chosen))
+        return population_metrics(episodes, per_applicant).flat()
+    observation, _ = env.reset(seed=seed)
+    while True:
+        observation, _, terminated, truncated, info = env.step(act(policy, observation, True))
+        if terminated or truncated:
+            return info["metrics"]

@@ -1,0 +1,301 @@
+"""The principal's exact optimum against a population of the stateful game (:mod:`stratgym.games.population`).
+
+One rule sequence ``theta`` ``(T, n)`` faces every agent type ``k``; type ``k`` ranks its options in round ``tau``
+by values ``c^k_tau = A^k[tau] . theta`` (:func:`~stratgym.baselines.stateful.response_operator`, linear ``g``) and
+puts its budget on the principal's favourite argmax, exactly the single-agent tie rule. The principal's problem
+is a MILP (:func:`population_milp`): one binary per (type, round, option), the single-agent big-M argmax rows
+for every type on the *shared* rule variables, objective ``sum_k w_k B_k lambda^k . z^k``. Each type's rows are
+stated in units of its round scale (:func:`~stratgym.games.stateful.round_scales`, the unit of its ties), as in
+:func:`~stratgym.baselines.stateful.milp_optimum`. Since the MILP picks every type's option among its argmaxes,
+ties go to the principal per type (strong Stackelberg, type by type).
+
+The returned ``theta`` is the rule of a joint certificate LP (:func:`joint_certificate`) that makes every type's
+chosen pure policy a best response while maximizing the sum of the per-round strict incentives, so that ties the
+optimum does not need are broken; if that exact LP rejects the MILP's choice (HiGHS's MILP tolerance is looser),
+a no-good cut excludes it and the MILP is solved again. Every result is re-checked: each type's
+:func:`~stratgym.games.stateful.best_response` to the returned rule must give the principal the claimed value
+within ``VALUE_TOL`` (relative to ``T max_k B_k max|lambda^k|``), else ``RuntimeError``.
+:func:`population_brute_force` enumerates the types' pure policies jointly (small instances), the independent check.
+
+``per_group=True``: one rule sequence per group; the groups' problems separate (no type sees another group's
+rule), so each group's population is solved on its own and the values add up with the groups' weights.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from stratgym.baselines.results import SolverResult, deprecated_alias
+from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
+from stratgym.games._validation import as_bool, check_instance
+from stratgym.games.metrics import SocialMetrics
+from stratgym.games.population import StatefulPopulation, population_outcome
+from stratgym.games.stateful import RESPONSE_MODELS, round_scales, uniform_rule
+
+#: HiGHS LP tolerances of the certificate LP (those of the single-agent membership LP).
+LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+#: Default cap on the joint pure policies ``prod_k (d+1)^T`` that :func:`population_brute_force` enumerates.
+BRUTE_FORCE_CAP = 20_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class PopulationResult(SolverResult):
+    """A principal policy for a population and every type's response, re-checked before it is returned (the common
+    :class:`~stratgym.baselines.results.SolverResult` contract).
+
+    Attributes (beyond :class:`SolverResult`'s):
+        theta: ``(T, n)`` the published policy, or ``(G, T, n)`` one per group (``per_group``): the ``policy``.
+        effort: ``(K, T, d)`` each type's best response.
+        principal_utilities: ``(K,)`` each type's ``U_P^k``.
+        metrics: social metrics per group and overall (:mod:`stratgym.games.metrics`).
+        agent: the types' behaviour; ``per_group``: one rule per group.
+
+    ``principal_value`` is ``sum_k w_k U_P^k`` and ``agent_value`` ``sum_k w_k U_A^k``; ``diagnostics`` holds the
+    solver's bookkeeping (MILP status, nodes, cuts, the certificate LP's total slack).
+    """
+
+    theta: np.ndarray
+    effort: np.ndarray
+    principal_utilities: np.ndarray
+    metrics: SocialMetrics
+    agent: Any
+    per_group: bool = False
+
+    @property
+    def policy(self) -> np.ndarray:
+        """``theta``."""
+        return self.theta
+
+    @property
+    def principal_utility(self) -> float:
+        """Deprecated: ``principal_value``."""
+        deprecated_alias("PopulationResult.principal_utility", "principal_value")
+        return self.principal_value
+
+    @property
+    def response_model(self) -> str:
+        """Deprecated: ``agent`` (this returns its name)."""
+        deprecated_alias("PopulationResult.response_model", "agent")
+        return self.agent if isinstance(self.agent, str) else self.agent.name
+
+
+def _check(population: StatefulPopulation, model: str) -> None:
+    check_instance(population, StatefulPopulation, "population")
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    if population.types[0].conversion != "linear":
+        raise ValueError(f"the population optimum needs linear g, got conversion={population.types[0].conversion!r}")
+
+
+def _scaled_operators(population: StatefulPopulation, model: str, constant: bool) -> np.ndarray:
+    """``(K, T, d, R, n)``: every type's response operator in units of its round scales, folded to one rule if
+    ``constant`` (``R = 1``, else ``T``)."""
+    operators = []
+    for game in population.types:
+        operator = response_operator(game, model) / round_scales(game, model)[:, None, None, None]
+        operators.append(operator.sum(axis=2, keepdims=True) if constant else operator)
+    return np.array(operators)
+
+
+def _value_unit(population: StatefulPopulation) -> float:
+    """``max_k B_k max_j |lambda^k_j|`` (1 if all zero): the unit the MILP's objective is stated in."""
+    unit = max(game.budget * float(np.abs(game.effort_value).max()) for game in population.types)
+    return unit if unit > 0 else 1.0
+
+
+def _option_values(population: StatefulPopulation) -> np.ndarray:
+    """``(K, d + 1)``: ``w_k B_k lambda^k_j`` per option (no effort last, worth 0): the principal's value per round."""
+    return np.array([w * game.budget * np.append(game.effort_value, 0.0)
+                     for w, game in zip(population.weights, population.types)])
+
+
+def joint_certificate(values: np.ndarray, choices: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """Rules ``(R, n)`` making every type's pure choice ``choices`` ``(K, T)`` (option ``d`` = no effort) a best
+    response under scaled operators ``values`` ``(K, T, d, R, n)``, or ``None``; and the total slack.
+
+    Variables: the rules ``phi`` (rows on the simplex) and one strict incentive ``s_kt in [0, 1]`` per type and
+    round that spends its budget, maximized in sum: the chosen type beats every other type and no effort
+    (worth 0) by ``s_kt``. A round choosing no effort needs every type's value ``<= 0``.
+    """
+    K, T, d, R, n = values.shape
+    n_rules = R * n
+    slack_index = {}
+    rows, bounds = [], []
+    for k, tau in itertools.product(range(K), range(T)):
+        option = choices[k, tau]
+        block = values[k, tau].reshape(d, n_rules)
+        if option == d:
+            for j in range(d):
+                rows.append((block[j], None))
+            continue
+        slack_index[k, tau] = len(slack_index)
+        for j in range(d):
+            if j != option:
+                rows.append((block[j] - block[option], (k, tau)))
+        rows.append((-block[option], (k, tau)))
+    n_slacks = len(slack_index)
+    a_ub = np.zeros((len(rows), n_rules + n_slacks))
+    for r, (coefficients, slack) in enumerate(rows):
+        a_ub[r, :n_rules] = coefficients
+        if slack is not None:
+            a_ub[r, n_rules + slack_index[slack]] = 1.0
+    a_eq = np.zeros((R, n_rules + n_slacks))
+    a_eq[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
+    objective = np.r_[np.zeros(n_rules), -np.ones(n_slacks)]
+    result = linprog(objective, A_ub=a_ub if len(rows) else None, b_ub=np.zeros(len(rows)) if len(rows) else None,
+                     A_eq=a_eq, b_eq=np.ones(R), bounds=[(0.0, 1.0)] * (n_rules + n_slacks), method="highs",
+                     options=LP_OPTIONS)
+    if result.status == 2:
+        return None, float("nan")
+    if result.status != 0:
+        raise RuntimeError(f"joint certificate LP failed: {result.message}")
+    rules = np.clip(result.x[:n_rules].reshape(R, n), 0.0, None)
+    return rules / rules.sum(axis=1, keepdims=True), float(-result.fun)
+
+
+def population_milp(population: StatefulPopulation, model: str = "rational", constant: bool = False,
+                    time_limit: float | None = None) -> PopulationResult:
+    """The exact optimal rule sequence for ``population`` against ``model``'s agents (linear ``g``), as a MILP
+    (module docstring); ``constant`` restricts to one rule for every round. ``RuntimeError`` if HiGHS stops early."""
+    start = time.perf_counter()
+    _check(population, model)
+    constant = as_bool(constant, "constant")
+    values = _scaled_operators(population, model, constant)
+    K, T, d, R, n = values.shape
+    n_rules, n_options = R * n, d + 1
+    n_vars = n_rules + K * T * n_options
+    choice = lambda k, tau, option: n_rules + (k * T + tau) * n_options + option  # noqa: E731 (variable index)
+    rows, upper = [], []
+    impossible = np.zeros((K, T, n_options), dtype=bool)
+
+    def implication(k: int, tau: int, option: int, coefficients: np.ndarray) -> None:
+        """``z[k, tau, option] = 1  =>  coefficients . phi <= 0`` as a big-M row, or mark the option impossible."""
+        big_m = float(coefficients.max(axis=-1).sum())
+        if big_m <= 0.0:
+            return  # holds for every rule
+        if float(coefficients.min(axis=-1).sum()) > 1e-12:
+            impossible[k, tau, option] = True  # not even the best rule satisfies it
+            return
+        row = np.zeros(n_vars)
+        row[:n_rules] = coefficients.ravel()
+        row[choice(k, tau, option)] = big_m
+        rows.append(row)
+        upper.append(big_m)
+
+    for k, tau in itertools.product(range(K), range(T)):
+        block = values[k, tau]
+        for j in range(d):
+            for i in range(d):
+                if i != j:
+                    implication(k, tau, j, block[i] - block[j])
+            implication(k, tau, d, block[j])
+    rows.extend(np.concatenate([np.kron(np.eye(R), np.ones(n)), np.zeros((R, n_vars - n_rules))], axis=1))
+    rows.extend(np.concatenate([np.zeros((K * T, n_rules)), np.kron(np.eye(K * T), np.ones(n_options))], axis=1))
+    lower = [-np.inf] * len(upper) + [1.0] * (R + K * T)
+    upper = upper + [1.0] * (R + K * T)
+    unit = _value_unit(population)
+    objective = np.r_[np.zeros(n_rules), -np.repeat(_option_values(population) / unit, T, axis=0).ravel()]
+    integrality = np.r_[np.zeros(n_rules), np.ones(n_vars - n_rules)]
+    bounds = Bounds(np.zeros(n_vars), np.r_[np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()])
+    options = {"mip_rel_gap": 0.0} | ({} if time_limit is None else {"time_limit": float(time_limit)})
+    for cuts in range(MAX_NO_GOOD_CUTS + 1):
+        result = milp(objective, integrality=integrality, bounds=bounds,
+                      constraints=LinearConstraint(np.array(rows), lower, upper), options=options)
+        if result.status != 0:
+            raise RuntimeError(f"population MILP not solved to optimality after {cuts} no-good cuts: {result.message}")
+        chosen = result.x[n_rules:].reshape(K, T, n_options).argmax(axis=2)
+        rules, total_slack = joint_certificate(values, chosen)
+        if rules is not None:
+            break
+        cut = np.zeros(n_vars)  # forbid exactly this joint choice and solve again
+        cut[[choice(k, tau, o) for (k, tau), o in np.ndenumerate(chosen)]] = 1.0
+        rows.append(cut)
+        lower.append(-np.inf)
+        upper.append(K * T - 1.0)
+    else:
+        raise RuntimeError(f"the certificate LP rejected {MAX_NO_GOOD_CUTS + 1} successive MILP solutions")
+    diagnostics = {"milp_status": result.message, "milp_nodes": result.mip_node_count, "no_good_cuts": cuts,
+                   "total_slack": total_slack, "binaries": K * T * n_options}
+    theta = np.repeat(rules, T // R, axis=0)
+    return verified(population, theta, model, -result.fun * unit, "best-constant" if constant else "milp",
+                    diagnostics, start)
+
+
+def population_brute_force(population: StatefulPopulation, model: str = "rational",
+                           max_policies: int = BRUTE_FORCE_CAP) -> PopulationResult:
+    """The exact optimum by enumeration: every joint pure policy (each type: in each round the whole budget on one
+    type, or nothing), by decreasing weighted principal value, until :func:`joint_certificate` accepts one. Each
+    type's favourite response to any rule is pure, so this is the optimum. ``ValueError`` above ``max_policies``."""
+    start = time.perf_counter()
+    _check(population, model)
+    values = _scaled_operators(population, model, False)
+    K, T, d = values.shape[:3]
+    per_type = (d + 1) ** T
+    if per_type ** K > max_policies:
+        raise ValueError(f"brute force would enumerate ((d+1)^T)^K = {per_type}^{K} joint policies, more than "
+                         f"max_policies={max_policies}")
+    pure = np.stack(np.unravel_index(np.arange(per_type), (d + 1,) * T), axis=1)  # (P, T) options
+    type_values = _option_values(population)[:, pure].sum(axis=2)  # (K, P)
+    joint = np.stack(np.unravel_index(np.arange(per_type ** K), (per_type,) * K), axis=1)  # (P^K, K)
+    totals = type_values[np.arange(K), joint].sum(axis=1)
+    for checked, index in enumerate(np.argsort(-totals, kind="stable"), start=1):
+        rules, total_slack = joint_certificate(values, pure[joint[index]])
+        if rules is not None:
+            return verified(population, rules, model, float(totals[index]), "brute-force",
+                            {"policies_checked": checked, "total_slack": total_slack}, start)
+    raise RuntimeError("no joint pure policy has a certificate, yet no effort everywhere always has one")
+
+
+def population_optimum(population: StatefulPopulation, model: str = "rational", per_group: bool = False,
+                       constant: bool = False) -> PopulationResult:
+    """The optimum for ``population``: :func:`population_milp`, or with ``per_group`` one MILP per group (the
+    groups' problems separate), the rules stacked ``(G, T, n)`` in the order of ``population.group_names``."""
+    start = time.perf_counter()
+    per_group = as_bool(per_group, "per_group")
+    if not per_group:
+        return population_milp(population, model, constant)
+    _check(population, model)
+    parts = [population_milp(population.subpopulation(group), model, constant) for group in population.group_names]
+    theta = np.array([part.theta for part in parts])
+    claimed = sum(population.weights[np.array(population.groups) == group].sum() * part.principal_value
+                  for group, part in zip(population.group_names, parts))
+    diagnostics = {"groups": {group: part.diagnostics for group, part in zip(population.group_names, parts)}}
+    return verified(population, theta, model, float(claimed), parts[0].method, diagnostics, start, per_group=True)
+
+
+def evaluate_population_rule(population: StatefulPopulation, theta, model: str = "rational",
+                             per_group: bool = False, method: str = "given") -> PopulationResult:
+    """Any published policy (``(T, n)``, or ``(G, T, n)`` with ``per_group``) and every type's response."""
+    return verified(population, theta, model, None, method, {}, time.perf_counter(), per_group)
+
+
+def population_baselines(population: StatefulPopulation, model: str = "rational") -> dict[str, PopulationResult]:
+    """Reference policies: the best constant rule for everyone, the uniform rule, and the rule a designer who ignores
+    heterogeneity picks (the optimum of the heaviest type alone, published to all)."""
+    single = solve(population.types[int(np.argmax(population.weights))], model).theta
+    return {"best constant rule": population_milp(population, model, constant=True),
+            "uniform rule": evaluate_population_rule(population, uniform_rule(population.types[0]), model,
+                                                     method="uniform"),
+            "heaviest type's optimum": evaluate_population_rule(population, single, model, method="heaviest-type")}
+
+
+def verified(population: StatefulPopulation, theta: np.ndarray, model: str, claimed: float | None, method: str,
+             diagnostics: dict[str, Any], start: float, per_group: bool = False) -> PopulationResult:
+    """Recompute every type's best response to ``theta`` and return the result; ``RuntimeError`` if the principal's
+    weighted value differs from ``claimed`` by more than ``VALUE_TOL`` relative to ``T max_k B_k max|lambda^k|``."""
+    outcome = population_outcome(population, theta, model, per_group)
+    value = outcome.principal_utility
+    if claimed is not None and abs(value - claimed) > VALUE_TOL * population.horizon * _value_unit(population):
+        raise RuntimeError(f"{method}: the types' best responses to the returned rule give the principal {value!r}, "
+                           f"but the solver claimed {claimed!r}")
+    return PopulationResult(theta=np.asarray(theta, dtype=np.float64), effort=outcome.effort, principal_value=value,
+                            agent_value=float(population.weights @ outcome.agent_utilities),
+                            principal_utilities=outcome.principal_utilities, metrics=outcome.metrics, agent=model,
+                            method=method, per_group=per_group, diagnostics=diagnostics,
+                            solve_time=time.perf_counter() - start)

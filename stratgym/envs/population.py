@@ -1,0 +1,368 @@
+"""Gymnasium environments of populations: one principal policy facing many decision subjects.
+
+| Environment | Who learns | One step is | Opponent |
+|---|---|---|---|
+| ``StatefulPopulationEnv`` (``stratgym/StatefulPopulation-v0``) | principal | one round: publish ``theta_t`` (or one rule per group) | every agent type of a :class:`~stratgym.games.population.StatefulPopulation`, myopic or forecasting |
+| ``PersuasionPopulationEnv`` (``stratgym/PersuasionPopulation-v0``) | principal | one applicant: commit to a scheme over every decision pattern | the applicant's Bayesian best response |
+
+Both take their population as an object or by name (``NAMED_POPULATIONS``, ``NAMED_APPLICANTS``), report the
+social metrics of :mod:`stratgym.games.metrics` in ``info`` and import nothing from ``stratgym.baselines``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+from gymnasium import spaces
+
+from stratgym.envs._base import RoundEnv
+from stratgym.envs._spaces import simplex_action, simplex_box
+from stratgym.envs.stateful import PerRoundResponse, feature_bounds
+from stratgym.games._validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
+from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
+                                       pattern_table, synthetic_applicants)
+from stratgym.games.persuasion import TIE_TOL, evaluate_scheme
+from stratgym.games.population import NAMED_POPULATIONS, StatefulPopulation, classroom_groups, population_outcome
+from stratgym.games.stateful import next_state, observe
+from stratgym.games.ties import precision_slack
+
+
+def _named(value, kind: type, names: dict, default, what: str):
+    """``value`` if it is a ``kind``; a name of ``names`` built with its defaults; ``None``: ``default()``."""
+    if value is None:
+        return default()
+    if isinstance(value, str):
+        if value not in names:
+            raise ValueError(f"{what} must be a {kind.__name__} or one of {sorted(names)}, got {value!r}")
+        return names[value]()
+    return check_instance(value, kind, what)
+
+
+class StatefulPopulationEnv(RoundEnv):
+    """The principal publishes one rule per round to a whole population of agent types.
+
+    | | |
+    |---|---|
+    | Creation | ``gym.make("stratgym/StatefulPopulation-v0", population=None, response_model="forecasting", per_group=False)`` |
+    | Actions | Box ``[-1, 1]^n`` onto the simplex (``per_group``: ``[-1, 1]^(G, n)``, one rule per group) |
+    | Observations | Box ``[0, 1]^(1 + n + G' n (+ G n))``: round, average features, last rules |
+    | Players | principal (learns); every agent type, myopic or forecasting (ties to the principal) |
+    | Reference solver | ``stratgym.baselines.population.population_optimum(population, response_model, per_group)`` (exact MILP) |
+    | Known optimum | default ``classroom_groups()``, forecasting: ``U_P* = 3.35`` (uniform rule: 1.65) |
+
+    ## Description
+
+    The stateful game (Harris, Heidari, Wu, NeurIPS 2021) against a population
+    (:class:`~stratgym.games.population.StatefulPopulation`): every type ``k`` (own ``W``, budget, retention, initial
+    state) faces the published rule of its group and answers round by round as
+    :class:`~stratgym.envs.stateful.StatefulPrincipalEnv`'s agent does (``"myopic"`` or ``"forecasting"``, ties to
+    the principal, widened by the action's precision, :mod:`stratgym.games.ties`). The principal never sees
+    efforts or states, only the population's weighted average features. With ``per_group=True`` the principal
+    publishes one rule per group, so group-specific and common rules can be compared.
+
+    ## Action Space
+
+    ``Box(-1, 1, (n,), float32)`` (``per_group``: ``(G, n)``, rows in the order of ``population.group_names``),
+    mapped row-wise by ``box_to_simplex`` to rules ``theta_t``.
+
+    ## Observation Space
+
+    | Num | Observation | Min | Max |
+    |-----|-------------|-----|-----|
+    | 0 | rounds played ``t / T`` | 0 | 1 |
+    | ``1 .. n`` | last round's weighted average features ``/ O`` (``O`` the largest type's ``feature_bounds``; 0 before round 1) | 0 | 1 |
+    | next ``G n`` (``per_group`` only) | last round's average features per group ``/ O`` | 0 | 1 |
+    | last ``G' n`` | last rules (``G' = G`` with ``per_group``, else 1; 0 before round 1) | 0 | 1 |
+
+    ## Rewards
+
+    ``sum_k w_k lambda^k . e^k_t``: the population's weighted principal utility of this round; the return is the
+    population's ``U_P``.
+
+    ## Starting State
+
+    Every type at its initial state ``s_1``; ``reset`` draws nothing (the response models are deterministic).
+
+    ## Episode End
+
+    Termination after the ``T``-th round. No truncation.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import numpy as np
+    >>> import stratgym
+    >>> env = gym.make("stratgym/StatefulPopulation-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> project = np.array([-1.0, -1.0, 1.0], dtype=np.float32)  # all weight on the project score
+    >>> total = sum(env.step(project)[1] for _ in range(5))
+    >>> round(total, 6)  # the optimum, 3.35, mixes in other weights
+    3.15
+
+    ```
+
+    | Parameter | Type | Default | Description |
+    |---|---|---|---|
+    | ``population`` | ``StatefulPopulation``, a name of ``NAMED_POPULATIONS`` or ``None`` | ``None`` (``classroom_groups()``) | the agent types |
+    | ``response_model`` | ``"myopic"`` or ``"forecasting"`` | ``"forecasting"`` | every type's response |
+    | ``per_group`` | bool | ``False`` | one rule per group |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
+
+    ``info`` of a step: ``rules`` ``(G', n)``, ``efforts`` ``(K, d)``, ``states`` ``(K, d)``, ``features`` ``(K, n)``,
+    ``average_features`` ``(n,)``; after the last round also ``metrics``, the social metrics of the episode
+    (:meth:`~stratgym.games.metrics.SocialMetrics.flat`: per group, overall and disparities).
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    def __init__(self, population: StatefulPopulation | str | None = None, response_model: str = "forecasting",
+                 per_group: bool = False, render_mode: str | None = None):
+        self.population = _named(population, StatefulPopulation, NAMED_POPULATIONS, classroom_groups, "population")
+        super().__init__(render_mode, self.population.horizon)
+        self.response_model = PerRoundResponse(response_model)
+        self.per_group = as_bool(per_group, "per_group")
+        population = self.population
+        n, groups = population.n_features, len(population.group_names)
+        self._rule_rows = groups if self.per_group else 1
+        self._group_of_type = population.group_index() if self.per_group else np.zeros(population.n_types, dtype=int)
+        self.action_space = simplex_box(groups, n) if self.per_group else simplex_box(n)
+        size = 1 + n + (groups * n if self.per_group else 0) + self._rule_rows * n
+        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(size,), dtype=np.float32)
+        bound = np.max([feature_bounds(game) for game in population.types], axis=0)
+        self._feature_scale = np.where(bound > 0, 1.0 / np.where(bound > 0, bound, 1.0), 1.0)
+        self._group_weights = [population.weights * (population.group_index() == g) for g in range(groups)]
+        self._states = self._rules_played = self._efforts_played = None
+
+    def _observation(self, features: np.ndarray, rules: np.ndarray) -> np.ndarray:
+        """From every type's features ``(K, n)`` and the rules ``(G', n)`` of the last round."""
+        weights = self.population.weights
+        parts = [np.array([self._round / self.population.horizon]), (weights @ features) * self._feature_scale]
+        if self.per_group:
+            parts += [(w @ features / w.sum()) * self._feature_scale for w in self._group_weights]
+        parts.append(rules.ravel())
+        return np.clip(np.concatenate(parts), 0.0, 1.0).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._round = 0
+        self._states = np.array([game.initial_state for game in self.population.types])
+        self._rules_played, self._efforts_played = [], []
+        self._last_info = {}
+        n = self.population.n_features
+        return self._observation(np.zeros((self.population.n_types, n)), np.zeros((self._rule_rows, n))), {}
+
+    def step(self, action):
+        t = self._begin_step()
+        population = self.population
+        rules = np.atleast_2d(simplex_action(self.action_space, action))
+        tie_tol = TIE_TOL + precision_slack(action, population.n_features)
+        efforts, features, states = [], [], []
+        for game, state, group in zip(population.types, self._states, self._group_of_type):
+            effort = self.response_model.respond(game, rules[group], state, t, self.np_random, tie_tol=tie_tol)
+            efforts.append(effort)
+            features.append(observe(game, state, effort))
+            states.append(next_state(game, state, effort))
+        efforts, features = np.array(efforts), np.array(features)
+        info = {"rules": rules, "efforts": efforts, "states": self._states.copy(), "features": features,
+                "average_features": population.weights @ features}
+        self._states = np.array(states)
+        self._rules_played.append(rules)
+        self._efforts_played.append(efforts)
+        self._round = t + 1
+        reward = float(sum(w * game.effort_value.dot(e) for w, game, e in zip(population.weights, population.types,
+                                                                               efforts)))
+        terminated = self._round == population.horizon
+        if terminated:
+            theta = np.stack(self._rules_played, axis=-2)  # (G', T, n)
+            played = population_outcome(population, theta if self.per_group else theta[0],
+                                        per_group=self.per_group, effort=np.stack(self._efforts_played, axis=1))
+            info["metrics"] = played.metrics.flat()
+        self._last_info = info
+        return self._observation(features, rules), reward, terminated, False, info
+
+
+@functools.lru_cache(maxsize=1)
+def default_applicants() -> ApplicantPopulation:
+    """The default population of :class:`PersuasionPopulationEnv`: 40 of the synthetic rejected applicants, spread
+    over their fitted scores (:func:`~stratgym.games.applicants.synthetic_applicants`); built once (its regions
+    are cached on it as they are computed)."""
+    return synthetic_applicants(max_applicants=40)
+
+
+#: Splits of :class:`PersuasionPopulationEnv`.
+SPLITS = ("train", "evaluation", "all")
+
+
+def split_applicants(groups: Sequence[str], evaluation_fraction: float, split_seed: int) -> dict[str, np.ndarray]:
+    """``{"train", "evaluation", "all"}`` applicant indices (sorted), stratified by group so that both sets hold every
+    group with two or more members: within each group a seeded permutation, its first ``max(1, round(fraction n_g))``
+    members held out (at most ``n_g - 1``; a group of one trains)."""
+    groups = list(groups)
+    if len(groups) < 2:
+        raise ValueError(f"a train/evaluation split needs at least 2 applicants, got {len(groups)}; use split='all'")
+    fraction = as_nonnegative_float(evaluation_fraction, "evaluation_fraction")
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"evaluation_fraction must lie in (0, 1), got {evaluation_fraction!r}")
+    rng = np.random.default_rng(as_positive_int(split_seed, "split_seed", minimum=0))
+    held_out = []
+    for group in dict.fromkeys(groups):
+        members = rng.permutation([i for i, g in enumerate(groups) if g == group])
+        held_out.extend(members[:min(max(1, round(fraction * len(members))), len(members) - 1)].tolist())
+    evaluation = np.sort(np.array(held_out, dtype=np.int64))
+    return {"train": np.setdiff1d(np.arange(len(groups)), evaluation), "evaluation": evaluation,
+            "all": np.arange(len(groups))}
+
+
+class PersuasionPopulationEnv(RoundEnv):
+    """Each episode an applicant arrives; the principal sees its features and group and commits to a scheme.
+
+    | | |
+    |---|---|
+    | Creation | ``gym.make("stratgym/PersuasionPopulation-v0", population=None, split="train")`` |
+    | Actions | Box ``[-1, 1]^(2^A, A)``, row-wise onto the simplex: a scheme over every decision pattern |
+    | Observations | Box ``[0, 1]^(m - 1 + G + 2^A)``: features, group one-hot, pattern masses |
+    | Players | principal (learns, one contextual policy for every applicant); the applicant (posterior best response, ties to obedience) |
+    | Reference solver | per applicant ``stratgym.baselines.signaling.optimal_scheme(population.regions(i))``, averaged over the episodes (``stratgym.baselines.applicants.population_signaling`` over the population) |
+    | Known optimum | default population, all applicants: mean LP value 0.385 (full revelation 0.123, no information 0) |
+
+    ## Description
+
+    Bayesian persuasion for algorithmic recourse (Harris et al., NeurIPS 2022) over a population of applicants
+    (:class:`~stratgym.games.applicants.ApplicantPopulation`): all face one secret rule ``theta`` drawn from the
+    shared prior, each from its own features ``x_0``. An episode draws an applicant of the env's ``split`` (with
+    the population's weights, from ``self.np_random``), shows it, and the principal commits to a scheme for it:
+    a recommendation distribution for every decision pattern (``2^A`` rows in the order of
+    :func:`~stratgym.games.applicants.pattern_table`, so one action space fits every applicant; rows of patterns
+    that are not the applicant's regions are ignored). The applicant best-responds to each recommendation's
+    posterior, exactly as in ``PersuasionScheme-v0`` (ties within ``tie_tol`` widened by the action's precision).
+    A policy must generalize across applicants: train on ``split="train"``, score on ``split="evaluation"``, the
+    held-out applicants (a seeded split, ``evaluation_fraction`` of each group: :func:`split_applicants`).
+
+    ## Action Space
+
+    ``Box(-1, 1, (2^A, A), float32)``; row ``r`` is mapped by ``box_to_simplex`` to the recommendation distribution
+    when the rule's pattern is ``pattern_table(A)[r]``.
+
+    ## Observation Space
+
+    | Num | Observation | Min | Max |
+    |-----|-------------|-----|-----|
+    | ``0 .. m-2`` | the applicant's features but the intercept, min-max scaled over the population | 0 | 1 |
+    | next ``G`` | one-hot group (order of ``population.group_names``) | 0 | 1 |
+    | last ``2^A`` | prior mass of each pattern for this applicant (0 for patterns that are not its regions) | 0 | 1 |
+
+    The masses are a function of the features and the public prior; they are shown so that a policy need not
+    re-derive the Gaussian orthant probabilities.
+
+    ## Rewards
+
+    The principal's exact expected utility ``E[u_P]`` of the scheme for this applicant
+    (:func:`~stratgym.games.persuasion.evaluate_scheme`).
+
+    ## Starting State
+
+    An applicant of the split drawn with the population's weights; ``reset(options={"applicant": i})`` picks
+    population row ``i`` (it must be in the split).
+
+    ## Episode End
+
+    Termination after the single step. No truncation.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import numpy as np
+    >>> import stratgym
+    >>> env = gym.make("stratgym/PersuasionPopulation-v0", split="evaluation")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(np.zeros((16, 4), dtype=np.float32))
+    >>> terminated, sorted(info["metrics"])
+    (True, ['gaming', 'improvement', 'principal', 'recourse', 'welfare'])
+
+    ```
+
+    | Parameter | Type | Default | Description |
+    |---|---|---|---|
+    | ``population`` | ``ApplicantPopulation``, ``"synthetic"``, ``"german"`` or ``None`` | ``None`` (:func:`default_applicants`) | the applicants |
+    | ``split`` | ``"train"``, ``"evaluation"`` or ``"all"`` | ``"train"`` | which applicants episodes draw |
+    | ``evaluation_fraction`` | float in (0, 1) | 0.25 | share held out for evaluation |
+    | ``split_seed`` | int >= 0 | 0 | seed of the split (not of the episodes) |
+    | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
+    | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
+
+    ``info``: ``applicant`` (population row) and ``group`` after reset and step; after the step also ``scheme``
+    ``(R, A)`` (the applicant's regions), ``responses``, ``principal_value``, ``agent_value``, ``bic_slack`` and
+    ``metrics``, the applicant's social metrics (improvement, gaming, recourse, welfare, principal).
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    def __init__(self, population: ApplicantPopulation | str | None = None, split: str = "train",
+                 evaluation_fraction: float = 0.25, split_seed: int = 0, tie_tol: float = TIE_TOL,
+                 render_mode: str | None = None):
+        super().__init__(render_mode, 1)
+        self.population = _named(population, ApplicantPopulation, NAMED_APPLICANTS, default_applicants, "population")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.split = split
+        population = self.population
+        self.applicants = (np.arange(population.n_applicants) if split == "all" else
+                           split_applicants(population.groups, evaluation_fraction, split_seed)[split])
+        self.tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
+        n_actions = population.template.n_actions
+        self.patterns = pattern_table(n_actions)
+        self.action_space = simplex_box(len(self.patterns), n_actions)
+        m, groups = population.template.n_features, len(population.group_names)
+        self.observation_space = spaces.Box(0.0, 1.0, (m - 1 + groups + len(self.patterns),), np.float32)
+        low, high = population.features[:, 1:].min(axis=0), population.features[:, 1:].max(axis=0)
+        self._low, self._span = low, np.where(high > low, high - low, 1.0)
+        weights = population.weights[self.applicants]
+        self._cumulative = np.cumsum(weights / weights.sum() if weights.sum() > 0 else
+                                     np.full(len(weights), 1.0 / len(weights))).tolist()
+        self._applicant = None
+
+    def _observation(self, applicant: int) -> np.ndarray:
+        population = self.population
+        regions = population.regions(applicant)
+        masses = np.zeros(len(self.patterns))
+        masses[pattern_rows(regions)] = regions.masses / regions.masses.sum()
+        group = np.array([g == population.groups[applicant] for g in population.group_names], dtype=np.float64)
+        features = (population.features[applicant, 1:] - self._low) / self._span
+        return np.clip(np.concatenate([features, group, masses]), 0.0, 1.0).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        chosen = (options or {}).get("applicant")
+        if chosen is None:
+            draw = self.np_random.random()
+            chosen = int(self.applicants[min(np.searchsorted(self._cumulative, draw, side="right"),
+                                             len(self.applicants) - 1)])
+        elif chosen not in set(self.applicants.tolist()):
+            raise ValueError(f"options['applicant'] must be an applicant of split {self.split!r}, got {chosen!r}")
+        self._applicant = int(chosen)
+        self._round = 0
+        info = {"applicant": self._applicant, "group": self.population.groups[self._applicant]}
+        self._last_info = {}
+        return self._observation(self._applicant), info
+
+    def step(self, action):
+        self._begin_step()
+        regions = self.population.regions(self._applicant)
+        scheme = simplex_action(self.action_space, action)[pattern_rows(regions)]
+        precision = precision_slack(action, regions.n_actions)
+        evaluation = evaluate_scheme(regions, scheme, self.tie_tol, check=False, precision=precision)
+        info = {"applicant": self._applicant, "group": self.population.groups[self._applicant], "scheme": scheme,
+                "responses": evaluation.responses, "principal_value": evaluation.principal_value,
+                "agent_value": evaluation.agent_value, "bic_slack": evaluation.bic_slack,
+                "metrics": applicant_metrics(regions, scheme, self.tie_tol, precision)}
+        self._round = 1
+        self._last_info = info
+        return self._observation(self._applicant), float(evaluation.principal_value), True, False, info

@@ -1,0 +1,93 @@
+"""Social metrics of a policy facing a population: per group, overall, and the disparities between groups.
+
+Every population game reports the same five quantities per decision subject (a stateful agent type, a persuaded
+applicant), then :func:`social_metrics` averages them with the population's weights, per group and overall:
+
+* ``improvement``: real improvement: the share of the effort budget spent on effort the principal values
+  (stateful: ``lambda_j > 0``), or the probability of taking a desirable action (persuasion: ``u_P > 0``);
+* ``gaming``: effort that does not improve: the share of the budget on types with ``lambda_j <= 0``, or the
+  probability of an undesirable action other than doing nothing;
+* ``recourse``: the probability of a positive decision after acting (stateful: the last round's score reaches
+  the population's ``threshold``; persuasion: ``theta . (x_0 + Delta(a)) >= 0`` for the action taken);
+* ``welfare``: the agent's utility net of its cost (stateful ``U_A``, which has no cost; persuasion ``E[u_A]``);
+* ``principal``: the principal's utility (stateful ``U_P``, persuasion ``E[u_P]``).
+
+The stateful game adds ``state_gain``, the accumulated state (the improvement that lasts).
+
+Disparities, for every metric over the groups' values ``v_g``: ``difference = max_g v_g - min_g v_g`` (0 = parity)
+and ``ratio = min_g v_g / max_g v_g`` (1 = parity; 1 when both are 0, NaN when the signs differ or the largest is
+0 with a negative smallest: a ratio means nothing there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+#: The metrics every population game reports, in this order.
+METRICS = ("improvement", "gaming", "recourse", "welfare", "principal")
+
+
+@dataclass(frozen=True)
+class SocialMetrics:
+    """A policy's metrics over a population.
+
+    Attributes:
+        overall: metric -> population average (weighted).
+        groups: group label -> metric -> average within the group (weights renormalized in the group).
+        disparity: metric -> ``{"difference": ..., "ratio": ...}`` across the groups (module docstring).
+    """
+
+    overall: dict[str, float]
+    groups: dict[str, dict[str, float]]
+    disparity: dict[str, dict[str, float]]
+
+    def flat(self, prefix: str = "") -> dict[str, float]:
+        """One flat dict for tables and ``info``: ``overall/<metric>``, ``group/<label>/<metric>``,
+        ``disparity/<metric>/difference`` and ``.../ratio``, each key preceded by ``prefix``."""
+        flat = {f"{prefix}overall/{name}": value for name, value in self.overall.items()}
+        for label, values in self.groups.items():
+            flat |= {f"{prefix}group/{label}/{name}": value for name, value in values.items()}
+        for name, values in self.disparity.items():
+            flat |= {f"{prefix}disparity/{name}/{kind}": value for kind, value in values.items()}
+        return flat
+
+
+def disparity(values: Sequence[float]) -> dict[str, float]:
+    """``{"difference", "ratio"}`` of the group values ``values`` (module docstring)."""
+    values = np.asarray(values, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    if high == low:
+        ratio = 1.0
+    elif low >= 0.0 and high > 0.0:
+        ratio = low / high
+    elif high <= 0.0 and low < 0.0:  # both non-positive: the ratio of magnitudes, smallest over largest
+        ratio = high / low
+    else:
+        ratio = float("nan")
+    return {"difference": high - low, "ratio": ratio}
+
+
+def social_metrics(per_subject: Mapping[str, np.ndarray], weights, groups: Sequence[str]) -> SocialMetrics:
+    """Average per-subject metrics ``per_subject`` (metric -> ``(N,)``) with ``weights`` ``(N,)`` (``>= 0``, positive
+    sum), overall and within each label of ``groups`` (``N`` labels; groups in order of first appearance)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    labels = list(groups)
+    if weights.ndim != 1 or len(labels) != weights.shape[0] or weights.sum() <= 0 or np.any(weights < 0):
+        raise ValueError(f"weights must be (N,) >= 0 with a positive sum and groups N labels, got {weights.shape} "
+                         f"weights and {len(labels)} labels")
+    order = list(dict.fromkeys(labels))
+    masks = {label: np.array([g == label for g in labels]) for label in order}
+
+    def average(mask: np.ndarray) -> dict[str, float]:
+        total = weights[mask].sum()
+        # A group of weight 0 (possible when weights are 0) still gets its subjects' plain mean.
+        w = weights[mask] / total if total > 0 else np.full(int(mask.sum()), 1.0 / mask.sum())
+        return {name: float(np.asarray(per_subject[name], dtype=np.float64)[mask] @ w) for name in per_subject}
+
+    overall = average(np.ones(len(labels), dtype=bool))
+    by_group = {label: average(mask) for label, mask in masks.items()}
+    gaps = {name: disparity([by_group[label][name] for label in order]) for name in per_subject}
+    return SocialMetrics(overall, by_group, gaps)
