@@ -43,6 +43,7 @@ test-all: $(TEST_STAMP)
 bench: $(BASE_STAMP)
 	$(PY) scripts/bench_stateful.py --write
 	$(PY) scripts/bench_persuasion.py --write
+	$(PY) scripts/bench_matrix.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,24 +1,24 @@
 """stratgym: multi-round principal–agent games as exact solvers and Gymnasium environments.
 
-Importing the package registers the ``stratgym/`` environments with Gymnasium.
+Importing the package registers the ``stratgym/`` environments of every game family (:mod:`stratgym.registry`) with
+Gymnasium, and the principal policies that the families' agent envs accept by name.
 """
 
-import numpy as np
-
 from stratgym.envs import register_envs
-from stratgym.envs.persuasion import register_scheme
-from stratgym.games.persuasion import TIE_TOL, Regions
+from stratgym.registry import families, load
 
 __version__ = "0.1.0"
 __all__ = ["register_envs", "__version__"]
 
 
-def _optimal_signaling_scheme(regions: Regions, tie_tol: float = TIE_TOL) -> np.ndarray:
-    """The signaling LP's principal-optimal BIC scheme ``(R, A)``: ``PersuasionAgent-v0``'s default."""
-    # Imported on first use: the LP stack (scipy.optimize, HiGHS) would double the cost of `import stratgym`.
-    from stratgym.baselines.signaling import optimal_scheme
+def _register_named_policies() -> None:
+    """Hand each family's solver-built named policies (e.g. ``scheme="optimal"``) to its env module: envs import no
+    solver, the package sits above both."""
+    for family in families().values():
+        if family.named_policies:
+            register = load(family.register_policy)
+            for name, target in family.named_policies.items():
+                register(name, load(target))
 
-    return optimal_scheme(regions, tie_tol).scheme
 
-
-register_scheme("optimal", _optimal_signaling_scheme)
+_register_named_policies()

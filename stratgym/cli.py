@@ -14,11 +14,26 @@ from pathlib import Path
 
 from stratgym.games._validation import as_positive_int  # numpy only: keeps --help fast
 
-ENV_KWARGS_HELP = (
-    'JSON object of env constructor arguments; "game" is turned into a game instance: a name '
-    '(\'{"game": "classroom"}\'), a name with arguments (\'{"game": {"name": "classroom", "horizon": 3}}\'), '
-    'a random instance (\'{"game": {"name": "random", "seed": 3}}\') or the game\'s fields. Other keys go to the '
-    'env unchanged, e.g. \'{"game": "classroom", "response_model": "forecasting"}\'.')
+from stratgym.registry import env_entries, families  # strings only: keeps --help fast
+
+
+def _env_kwargs_help() -> str:
+    """The help of ``--env-kwargs``, with every family's named games from the registry."""
+    names = "; ".join(f"{family.name} envs: {', '.join(family.instances)}" for family in families().values())
+    return ('JSON object of env constructor arguments; "game" is turned into a game instance of the env\'s family: a '
+            'name (\'{"game": "classroom"}\'), a name with arguments (\'{"game": {"name": "classroom", "horizon": 3}}\'), '
+            'a random instance (\'{"game": {"name": "random", "seed": 3}}\') or the game\'s fields. Named games: '
+            f'{names}. Other keys go to the env unchanged, e.g. \'{{"game": "classroom", "response_model": '
+            '"forecasting"}\'.')
+
+
+def _solve_description() -> str:
+    """The description of ``stratgym solve``: each env's reference solver and baselines, from the registry."""
+    envs = "; ".join(f"{entry.name} ({entry.side}): {entry.solver}, against {entry.baselines}"
+                     for entry in env_entries().values())
+    return ("Compute the exact optimum of the learning side of ENV and the baselines, and print them as a table. "
+            f"Per env: {envs}.")
+
 
 #: `stratgym reproduce NAME` -> the function that parses its arguments and draws: in stratgym.figures, or
 #: "module:function" for another stratgym module.
@@ -79,23 +94,16 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Run 'stratgym COMMAND --help' for the options of a command.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("list", help="list the environments, who learns in each, and their reference solvers",
-                        description="List every registered stratgym environment with a one-line description, the "
-                                    "side that learns in it and the exact solver it is scored against.")
+    commands.add_parser("list", help="list the game families, their envs, who learns in each, and their reference solvers",
+                        description="List every game family of the registry with its named games, and each of its "
+                                    "environments with a one-line description, the side that learns in it and the "
+                                    "exact solver it is scored against.")
 
+    env_kwargs_help = _env_kwargs_help()
     solve = commands.add_parser("solve", help="exact optimum and baselines of an env instance",
-                                description="Compute the exact optimum of the learning side of ENV and the baselines, "
-                                            "and print them as a table. Stateful principal envs: the Stackelberg "
-                                            "optimum (MILP) against best constant rule, one-round rule repeated and "
-                                            "uniform rule; stateful agent: the exact best response against myopic, "
-                                            "forecasting and no-effort agents; signaling scheme: the optimal signaling "
-                                            "LP against full revelation and no information; recommendations to a "
-                                            "learning receiver: the LP value per round times the rounds (a commitment "
-                                            "bound) against those three schemes played on the receiver; persuasion "
-                                            "agent: the exact posterior best response against obeying the "
-                                            "recommendation and ignoring it.")
+                                description=_solve_description())
     solve.add_argument("env", metavar="ENV", help="env id, e.g. stratgym/StatefulCommitment-v0 (see 'stratgym list')")
-    solve.add_argument("--env-kwargs", metavar="JSON", help=ENV_KWARGS_HELP)
+    solve.add_argument("--env-kwargs", metavar="JSON", help=env_kwargs_help)
     solve.add_argument("--episodes", type=COUNT, default=10, metavar="N",
                        help="evaluation episodes averaged over when the values depend on the episode (default 10)")
     solve.add_argument("--json", action="store_true", help="print the values as JSON instead of a table")
@@ -112,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="training budget in env steps (default: the hyperparameter file's n_timesteps); "
                             "on-policy learners round it up to whole rollouts, and the steps actually trained "
                             "are what is recorded")
-    train.add_argument("--env-kwargs", metavar="JSON", help=ENV_KWARGS_HELP)
+    train.add_argument("--env-kwargs", metavar="JSON", help=env_kwargs_help)
     train.add_argument("--eval-env-kwargs", metavar="JSON",
                        help="env kwargs of the evaluations and the exact optimum (default: --env-kwargs), for a "
                             "reward used only to train, e.g. --env-kwargs '{\"reward\": \"penalized\"}' "
@@ -163,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
                             "listed below")
     which.add_argument("--envs", nargs="+", metavar="ENV", help="benchmark these env ids instead of a suite "
                                                                  "(not with --suite)")
-    bench.add_argument("--env-kwargs", metavar="JSON", help="with --envs: " + ENV_KWARGS_HELP)
+    bench.add_argument("--env-kwargs", metavar="JSON", help="with --envs: " + env_kwargs_help)
     bench.add_argument("--algos", nargs="+", metavar="ALGO", help="learners to run (default: the suite's; ppo with --envs)")
     bench.add_argument("--seeds", type=COUNT, metavar="N", help="number of seeds 0..N-1 (default: the suite's; 2 with --envs)")
     bench.add_argument("--timesteps", type=COUNT, metavar="N", help="training budget of every run (default: the suite's)")
@@ -212,16 +220,13 @@ def _print_table(header: list[str], rows: list[list[str]], title: str | None = N
 
 
 def _command_list(args) -> None:
-    import gymnasium as gym
-
-    from stratgym.agents.references import REFERENCES
-
-    for env_id in sorted(k for k in gym.registry if k.startswith("stratgym/")):
-        entry = REFERENCES.get(env_id)
-        if entry is None:
-            print(f"{env_id}\n    (no reference solver)")
-            continue
-        print(f"{env_id}  [{entry.side} learns]\n    {entry.description}\n    reference solver: {entry.solver}")
+    for family in families().values():
+        print(f"{family.name}: {family.title}\n  game {family.game}; named games: {', '.join(family.instances)}")
+        for entry in family.envs:
+            print(f"  {entry.id}  [{entry.side} learns]\n      {entry.description}\n"
+                  f"      reference solver: {entry.solver}\n      baselines: {entry.baselines}")
+            if entry.frozen_as:
+                print(f"      trained model: {entry.frozen_as}")
 
 
 def _command_solve(args) -> None:

@@ -19,6 +19,7 @@ from stratgym.agents.instances import make_env
 from stratgym.agents.references import reference_values
 from stratgym.agents.train import train
 from stratgym.baselines.population import population_optimum
+from stratgym.baselines.matrix import solve as matrix_solve
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve, uniform_weights
 from stratgym.envs import ENVIRONMENTS
@@ -93,6 +94,20 @@ def _persuasion_population(env: gym.Env) -> tuple[float, float]:
     return start / EPISODES, optimum / EPISODES
 
 
+def _matrix_commitment(env: gym.Env) -> tuple[float, float]:
+    # The uniform commitment's value in expectation over the follower types (the step's leader_value).
+    env.reset(seed=0)
+    start = env.step(_start(env))[4]["leader_value"]
+    return start, matrix_solve(env.unwrapped.game).principal_value
+
+
+def _matrix_follower(env: gym.Env) -> tuple[float, float]:
+    # A uniformly random column against the committed strategy, and the best responses, in expectation.
+    game, strategy = env.unwrapped.game, env.unwrapped.strategy
+    values = np.einsum("i,kij->kj", strategy, game.follower_payoffs)
+    return float(game.type_prior @ values.mean(axis=1)), float(game.type_prior @ values.max(axis=1))
+
+
 VALUES = {
     "stratgym/StatefulCommitment-v0": _stateful_principal,
     "stratgym/StatefulPrincipal-v0": _stateful_principal,
@@ -102,6 +117,8 @@ VALUES = {
     "stratgym/PersuasionAgent-v0": _persuasion_agent,
     "stratgym/StatefulPopulation-v0": _stateful_population,
     "stratgym/PersuasionPopulation-v0": _persuasion_population,
+    "stratgym/MatrixCommitment-v0": _matrix_commitment,
+    "stratgym/MatrixFollower-v0": _matrix_follower,
 }
 
 

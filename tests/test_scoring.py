@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -183,3 +184,35 @@ def test_a_margin_no_scheme_achieves_raises_a_value_error():
         solve_signaling_lp([[0.0, 1.0]], [[0.5, 0.5]], [1.0], bic_margin=1e-3)  # the agent is always indifferent
     with pytest.raises(ValueError, match="bic_margin"):
         solve_signaling_lp([[0.0, 1.0]], [[0.5, 0.5]], [1.0], bic_margin=-1.0)
+
+
+class _DeclaredScore(gym.Env):
+    """A two-action bandit that declares its own exact score (the protocol of stratgym.agents.evaluate): action a
+    pays 1 with probability ``(a + 1) / 4``."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, basis: str = "exact"):
+        self.score_basis = basis
+
+    def expected_return(self, act) -> float:
+        return (int(act(np.zeros(1, np.float32))) + 1) / 4
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, np.float32), float(self.np_random.random() < (action + 1) / 4), True, False, {}
+
+
+def test_an_env_can_declare_its_score_basis_and_exact_expected_return():
+    env = _DeclaredScore()
+    assert score_basis(env) == "exact" and score_basis(env, deterministic=False) == "sampled"
+    score = score_policy(lambda obs: 1, env, n_episodes=50)
+    assert score.basis == "exact" and score.mean == 0.5 and score.returns.size == 1  # not the coin flips' mean
+    sampled = score_policy(lambda obs: 1, _DeclaredScore("sampled"), n_episodes=50)
+    assert sampled.basis == "sampled" and sampled.returns.size == 50 and set(sampled.returns) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="score_basis must be one of"):
+        score_basis(_DeclaredScore("roughly"))

@@ -10,9 +10,11 @@
 * :mod:`~stratgym.agents.followers`: learning followers (Hedge, fictitious play) with their external regret, and
   the repeated games they play as the agent; :mod:`~stratgym.agents.twosided`: both sides learning at once on the
   PettingZoo envs of :mod:`stratgym.multiagent` (needs the ``multiagent`` extra), scored against the optimum.
-* :mod:`~stratgym.agents.references`: env id -> exact optimum and baselines; :mod:`~stratgym.agents.benchmark`:
-  the resumable benchmark behind ``stratgym benchmark``.
-* :mod:`~stratgym.agents.instances`: the JSON scheme of ``--env-kwargs``.
+* :mod:`~stratgym.agents.references`: env id -> exact optimum and baselines (each family's reference functions in
+  its module of the package, named by the family registry :mod:`stratgym.registry`);
+  :mod:`~stratgym.agents.benchmark`: the resumable benchmark behind ``stratgym benchmark`` (its suites' rows come
+  from the registry).
+* :mod:`~stratgym.agents.instances`: the JSON scheme of ``--env-kwargs`` (game and behaviour names from the registry).
 
 Submodules are imported on demand (training pulls in torch).
 """

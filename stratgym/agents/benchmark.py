@@ -54,32 +54,10 @@ from stratgym.agents.random_suite import N_EVAL_EPISODES, distribution_lines, ra
 from stratgym.agents.references import REFERENCE_VERSION, Reference, above_optimum, normalized_score, reference_values
 from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
+from stratgym.families.persuasion import SCHEME_TRAINING  # noqa: F401  (re-exported: the suites' names for them)
+from stratgym.families.stateful import RANDOM_STATEFUL  # noqa: F401
 from stratgym.games._validation import as_positive_int
-
-
-@dataclass(frozen=True)
-class BenchmarkEnv:
-    """One env instance of a suite.
-
-    Attributes:
-        label: unique, filesystem-safe name used in file names and tables.
-        env_id: registered env id.
-        env_kwargs: JSON-style env kwargs (see :mod:`stratgym.agents.instances`).
-        learners: algorithm names; those that do not fit the env's action space are an error.
-        n_timesteps: training budget per run; ``None``: the hyperparameter file's ``n_timesteps``.
-        n_eval_episodes: evaluation episodes; ``None``: the suite's (one-step envs with random outcomes
-            need more episodes for the same precision, and they are cheap).
-        train_env_kwargs: kwargs added to ``env_kwargs`` for training only (evaluations, learning curves and
-            references use ``env_kwargs``), e.g. ``{"reward": "penalized"}`` on ``PersuasionScheme-v0``.
-    """
-
-    label: str
-    env_id: str
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    learners: tuple[str, ...] = ("ppo",)
-    n_timesteps: int | None = None
-    n_eval_episodes: int | None = None
-    train_env_kwargs: dict[str, Any] = field(default_factory=dict)
+from stratgym.registry import BenchmarkEnv, env_entry, families
 
 
 @dataclass(frozen=True)
@@ -104,71 +82,29 @@ class Suite:
     timestep_scale: float = 1.0
 
 
-#: The random stateful instance used in the suites: 3 features, 4 effort types, T = 4, where the dynamic
-#: optimum (1.565) beats the best constant rule (1.310), the one-round rule repeated (0.452) and uniform (0.197).
-RANDOM_STATEFUL = {"name": "random", "seed": 132, "horizon": 4, "n_features": 3, "n_efforts": 4}
-
-#: Training reward of the scheme env's learners: the exact-penalty relaxation of the signaling LP, with a weight
-#: near twice the LP's BIC multipliers (the conservative default, 20 on the credit instance, trains PPO to
-#: 66-73% of the optimum at 30k steps against 91-98% with 5).
-#: The expected reward is 0 on most of the action box and drops off a cliff at the optimum, which stalls
-#: gradient learners (PPO 58-68% of the optimum, BENCHMARKS.md); learners are always scored on it.
-SCHEME_TRAINING = {"reward": "penalized", "penalty_weight": 5.0}
-
 BOX_LEARNERS = ("ppo", "sac", "td3", "a2c")
 DISCRETE_LEARNERS = ("ppo", "dqn", "a2c")
 
-#: Populations (issue 12): PPO, trained on the training applicants, scored on the held-out ones (not tuned yet).
-POPULATION_ENVS = (
-    BenchmarkEnv("population-classroom-groups", "stratgym/StatefulPopulation-v0", {"population": "classroom_groups"},
-                 ("ppo",), n_timesteps=8000),
-    BenchmarkEnv("population-credit-heldout", "stratgym/PersuasionPopulation-v0", {"split": "evaluation"}, ("ppo",),
-                 n_timesteps=30000, n_eval_episodes=50, train_env_kwargs={"split": "train"}),
-)
-_QUICK_ENVS = (
-    BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, n_timesteps=8000),
-    BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
-                 {"game": RANDOM_STATEFUL, "response_model": "forecasting"}, n_timesteps=8000),
-    BenchmarkEnv("agent-classroom", "stratgym/StatefulAgent-v0", {"game": "classroom"}, n_timesteps=8000),
-    BenchmarkEnv("scheme-credit", "stratgym/PersuasionScheme-v0", {}, n_timesteps=16000,
-                 train_env_kwargs=SCHEME_TRAINING),
-    BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, n_timesteps=30000),
-    BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, n_timesteps=8000,
-                 n_eval_episodes=100),
-    *(replace(env, n_timesteps=8000, n_eval_episodes=20 if env.n_eval_episodes else None) for env in POPULATION_ENVS),
-)
-# Budgets (measured, BENCHMARKS.md): on the classroom principal envs the uniform rule every policy starts
-# from is already optimal, so they get a token budget; SAC needs ~12k steps on commitment-random132 (8k:
-# stuck at the best constant rule) and levels off at 94.5% from ~12k on agent-classroom. The scheme env's
-# off-policy learner is TD3, with td3.yml's 60k steps (SAC: 0% of the optimum on the expected reward, 76% on the
-# penalized one at 20k steps, seed 0; see sac.yml).
-_DEFAULT_ENVS = (
-    BenchmarkEnv("commitment-classroom", "stratgym/StatefulCommitment-v0", {"game": "classroom"}, ("ppo", "sac"),
-                 n_timesteps=2000),
-    BenchmarkEnv("commitment-random132", "stratgym/StatefulCommitment-v0", {"game": RANDOM_STATEFUL}, ("ppo", "sac"),
-                 n_timesteps=16000),
-    BenchmarkEnv("principal-classroom-forecasting", "stratgym/StatefulPrincipal-v0",
-                 {"game": "classroom", "response_model": "forecasting"}, ("ppo", "sac"), n_timesteps=2000),
-    BenchmarkEnv("principal-random132-forecasting", "stratgym/StatefulPrincipal-v0",
-                 {"game": RANDOM_STATEFUL, "response_model": "forecasting"}, ("ppo", "sac"), n_timesteps=8000),
-    BenchmarkEnv("agent-classroom", "stratgym/StatefulAgent-v0", {"game": "classroom"}, ("ppo", "sac"),
-                 n_timesteps=20000),
-    BenchmarkEnv("scheme-credit", "stratgym/PersuasionScheme-v0", {}, ("ppo", "td3"), train_env_kwargs=SCHEME_TRAINING),
-    BenchmarkEnv("recommend-credit", "stratgym/PersuasionRecommend-v0", {}, ("ppo", "dqn")),
-    BenchmarkEnv("agent-credit-optimal", "stratgym/PersuasionAgent-v0", {"scheme": "optimal"}, ("ppo", "dqn"),
-                 n_eval_episodes=200),
-    *POPULATION_ENVS,
-)
-_FULL_ENVS = tuple(replace(env, learners=DISCRETE_LEARNERS if env.env_id in ("stratgym/PersuasionRecommend-v0",
-                                                                             "stratgym/PersuasionAgent-v0")
-                           else BOX_LEARNERS, n_timesteps=None) for env in _DEFAULT_ENVS
-                   if env not in POPULATION_ENVS) + POPULATION_ENVS + (
-    BenchmarkEnv("principal-random132-myopic", "stratgym/StatefulPrincipal-v0",
-                 {"game": RANDOM_STATEFUL, "response_model": "myopic"}, BOX_LEARNERS),
-    BenchmarkEnv("agent-random132", "stratgym/StatefulAgent-v0", {"game": RANDOM_STATEFUL}, BOX_LEARNERS),
-    BenchmarkEnv("agent-credit-full-revelation", "stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"},
-                 DISCRETE_LEARNERS, n_eval_episodes=200),
-)
+
+def suite_rows(suite_name: str) -> tuple[BenchmarkEnv, ...]:
+    """The rows every family declares for ``suite_name`` in the registry (``benchmarks``), in family order.
+
+    ``"full"``: the default rows with every learner that fits each env (:data:`DISCRETE_LEARNERS` on the envs the
+    registry declares ``discrete``, else :data:`BOX_LEARNERS`) and the learner files' budgets, then the families'
+    extra ``"full"`` rows, with the same learners.
+    """
+    def rows(name: str) -> list[BenchmarkEnv]:
+        return [row for family in families().values() for row in family.benchmarks.get(name, ())]
+
+    if suite_name != "full":
+        return tuple(rows(suite_name))
+
+    def every_learner(row: BenchmarkEnv) -> BenchmarkEnv:
+        return replace(row, learners=DISCRETE_LEARNERS if env_entry(row.env_id).discrete else BOX_LEARNERS)
+
+    return tuple([replace(every_learner(row), n_timesteps=None) for row in rows("default")]
+                 + [every_learner(row) for row in rows("full")])
+
 
 #: The ``random`` suite's instances (:mod:`stratgym.agents.random_suite`): PPO, the hyperparameter files' budgets.
 _RANDOM_ENVS = tuple(BenchmarkEnv(label, family.env_id, family.instance_kwargs(seed), train_env_kwargs=training)
@@ -178,10 +114,12 @@ _RANDOM_ENVS = tuple(BenchmarkEnv(label, family.env_id, family.instance_kwargs(s
 #: cores), ``default`` (PPO and an off-policy learner, 3 seeds, about 40 minutes on 2 cores), ``full`` (every
 #: learner that fits each env, more instances, three times the budgets, 5 seeds), ``random`` (PPO on seeded random
 #: instances of every principal env that discriminate, one seed each; its headline is the distribution over instances).
+#: The rows of the first three come from the family registry (:func:`suite_rows`).
 SUITES: dict[str, Suite] = {
-    "quick": Suite("quick", _QUICK_ENVS, seeds=(0, 1), n_eval_episodes=5, n_curve_points=8),
-    "default": Suite("default", _DEFAULT_ENVS, seeds=(0, 1, 2), n_eval_episodes=10, n_curve_points=10),
-    "full": Suite("full", _FULL_ENVS, seeds=(0, 1, 2, 3, 4), n_eval_episodes=20, n_curve_points=20, timestep_scale=3.0),
+    "quick": Suite("quick", suite_rows("quick"), seeds=(0, 1), n_eval_episodes=5, n_curve_points=8),
+    "default": Suite("default", suite_rows("default"), seeds=(0, 1, 2), n_eval_episodes=10, n_curve_points=10),
+    "full": Suite("full", suite_rows("full"), seeds=(0, 1, 2, 3, 4), n_eval_episodes=20, n_curve_points=20,
+                  timestep_scale=3.0),
     "random": Suite("random", _RANDOM_ENVS, seeds=(0,), n_eval_episodes=N_EVAL_EPISODES, n_curve_points=5),
 }
 

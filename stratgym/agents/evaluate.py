@@ -18,6 +18,11 @@ gives one (:func:`score_basis`):
   plan, and the references average over the same plans (paired), so ``learned <= optimum`` episode by episode;
 * ``"sampled"``: everything else (``PersuasionRecommend-v0``'s learning receiver, custom response models,
   stochastic policies): the mean over the evaluation episodes, with its standard error.
+
+Any env can say so itself (how the envs of a new family plug in): an unwrapped env with a ``score_basis`` attribute
+(one of :data:`SCORE_BASES`) is scored on that basis, and, when it is ``"exact"``, by its
+``expected_return(act) -> float`` method if it has one (``act(observation) -> action`` is the deterministic policy),
+else by one episode.
 """
 
 from __future__ import annotations
@@ -119,6 +124,11 @@ def score_basis(env: gym.Env, deterministic: bool = True) -> str:
     unwrapped = env.unwrapped
     if not deterministic:
         return "sampled"
+    declared = getattr(unwrapped, "score_basis", None)
+    if declared is not None:  # the env's own word (module doc)
+        if declared not in SCORE_BASES:
+            raise ValueError(f"{type(unwrapped).__name__}.score_basis must be one of {SCORE_BASES}, got {declared!r}")
+        return declared
     if isinstance(unwrapped, (PersuasionAgentEnv, PersuasionSchemeEnv)):
         return "exact"
     if isinstance(unwrapped, (StatefulCommitmentEnv, StatefulPrincipalEnv)):
@@ -145,7 +155,10 @@ def score_policy(policy: Policy, env: EnvSource, n_episodes: int = 10, seed: int
         if basis != "exact":
             return replace(evaluate_policy(policy, instance, n_episodes, seed, deterministic, discount=discount),
                            basis=basis)
-        if isinstance(unwrapped, PersuasionAgentEnv):
+        expected_return = getattr(unwrapped, "expected_return", None)
+        if callable(expected_return):
+            value = float(expected_return(lambda observation: act(policy, observation, deterministic)))
+        elif isinstance(unwrapped, PersuasionAgentEnv):
             value = persuasion_agent_value(policy, unwrapped, deterministic)
         elif isinstance(unwrapped, PersuasionSchemeEnv):
             observation, _ = instance.reset(seed=int(seed))

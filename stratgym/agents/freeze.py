@@ -28,9 +28,10 @@ from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, agent
 from stratgym.games.persuasion import PersuasionGame, Regions
 from stratgym.games._validation import as_positive_int, check_instance
 from stratgym.games.stateful import StatefulGame, best_response, rollout
+from stratgym.registry import family
 
-PRINCIPAL_ENV = "stratgym/StatefulPrincipal-v0"
-AGENT_ENV = "stratgym/StatefulAgent-v0"
+#: The envs :func:`alternate` trains in turn: the stateful family's ``alternation`` in the registry.
+PRINCIPAL_ENV, AGENT_ENV = family("stateful").alternation
 
 
 def agent_effort(game: StatefulGame, action) -> np.ndarray:

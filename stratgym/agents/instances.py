@@ -1,31 +1,33 @@
 """Environment keyword arguments from JSON: the scheme behind ``--env-kwargs``.
 
 A JSON object whose keys are passed to the env constructor, except ``"game"``, which is turned into a
-game instance of the env's family (``Stateful*`` envs: :class:`~stratgym.games.stateful.StatefulGame`;
-``Persuasion*`` envs: the persuasion game). ``"game"`` may be:
+game instance of the env's family (its game type in the family registry, :mod:`stratgym.registry`: ``Stateful*``
+envs :class:`~stratgym.games.stateful.StatefulGame`, ``Persuasion*`` envs the persuasion game, ...). ``"game"`` may be:
 
 * a name: ``{"game": "classroom"}`` — a named instance with its defaults;
 * a name with arguments: ``{"game": {"name": "classroom", "horizon": 3}}``;
 * the game's fields: ``{"game": {"conversion_matrix": [[1, 0.4, 0], [0, 0.4, 1]], "retention": [0, 1, 0], ...}}``
-  (a persuasion ``"prior"`` is ``{"mean": [...], "covariance": 0.4}`` or ``{"atoms": [[...]], "probabilities": [...]}``);
+  (fields the family declares in ``game_fields`` are built from JSON first: a persuasion ``"prior"`` is
+  ``{"mean": [...], "covariance": 0.4}`` or ``{"atoms": [[...]], "probabilities": [...]}``);
 * ``{"game": {"name": "random", "seed": 3, "horizon": 4}}`` — an instance drawn at random: named
   instances that take an ``rng`` get ``numpy.random.default_rng(seed)`` (seed 0 if absent); the other
   keys are the instance function's keyword arguments.
 
-The bounded-rationality agents of :mod:`stratgym.agents.responses` are named the same way:
+The behaviour models a family declares (``behaviours``: e.g. the bounded-rationality agents of
+:mod:`stratgym.agents.responses`) are named the same way:
 ``{"response_model": {"name": "quantal", "beta": 5, "lookahead": 1}}`` or ``{"name": "lookahead", "lookahead": 2}``
 (stateful principal envs), ``{"receiver": {"name": "quantal", "beta": 2}}`` or ``{"name": "learning"}``
-(``PersuasionRecommend-v0``); see :data:`NAMED_AGENTS`. A string ``response_model`` (``"myopic"``, ...) is the env's own.
+(``PersuasionRecommend-v0``). A string ``response_model`` (``"myopic"``, ...) is the env's own.
 
 Any other key goes to the env unchanged, e.g. ``{"game": {"name": "classroom", "horizon": 3},
 "response_model": "myopic"}`` or ``{"scheme": "no-information"}``. Values that are already game objects pass through, so resolved kwargs
-can be resolved again. The named instances of each family are listed in :data:`NAMED_GAMES`.
+can be resolved again. The named instances of each family are its registry entry's ``instances`` (``stratgym list``
+shows them).
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import inspect
 import json
 from typing import Any, Callable
@@ -34,42 +36,12 @@ import gymnasium as gym
 import numpy as np
 
 import stratgym  # noqa: F401  (registers the stratgym/ envs)
-
-#: family -> (game module, game class name).
-FAMILIES = {
-    "stateful": ("stratgym.games.stateful", "StatefulGame"),
-    "persuasion": ("stratgym.games.persuasion", "PersuasionGame"),
-}
-#: family -> {instance name: "module:function"}. A function with an ``rng`` parameter gets
-#: ``numpy.random.default_rng(seed)`` (``"seed"`` key, default 0).
-NAMED_GAMES = {
-    "stateful": {"classroom": "stratgym.games.stateful:classroom",
-                 "classroom_project": "stratgym.games.stateful:classroom_project",
-                 "random": "stratgym.games.stateful:random_game"},
-    "persuasion": {"synthetic_credit": "stratgym.games.credit:synthetic_credit",
-                   "german_credit": "stratgym.games.credit:german_credit",
-                   "prosecutor": "stratgym.games.persuasion:prosecutor",
-                   "random": "stratgym.games.persuasion:random_persuasion_game"},
-}
-
-
-#: env argument -> {name: "module:class"}: the agents a JSON object ``{"name": ..., **arguments}`` may name.
-NAMED_AGENTS = {
-    "response_model": {"quantal": "stratgym.agents.responses:QuantalResponse",
-                       "lookahead": "stratgym.agents.responses:LookaheadResponse"},
-    "receiver": {"quantal": "stratgym.agents.responses:QuantalReceiver",
-                 "learning": "stratgym.envs.persuasion:LearningReceiver"},
-}
+from stratgym.registry import env_entries, families, family, family_of, load
 
 
 def env_family(env_id: str) -> str:
-    """``"stateful"`` or ``"persuasion"``: the game family of a ``stratgym/`` env id."""
-    name = env_id.split("/", 1)[-1]
-    for family in FAMILIES:
-        if name.lower().startswith(family):
-            return family
-    raise ValueError(f"env id {env_id!r} belongs to no stratgym game family; expected stratgym/Stateful*-v0 "
-                     f"or stratgym/Persuasion*-v0")
+    """The name of the game family of a ``stratgym/`` env id (``"stateful"``, ``"persuasion"``, ...; registry lookup)."""
+    return family_of(env_id).name
 
 
 def parse_env_kwargs(text: str | None) -> dict[str, Any]:
@@ -90,28 +62,35 @@ def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict[s
     kwargs = dict(env_kwargs or {})
     if "game" in kwargs:
         kwargs["game"] = build_game(env_family(env_id), kwargs["game"])
-    for argument in NAMED_AGENTS:
-        if isinstance(kwargs.get(argument), dict):
-            kwargs[argument] = build_agent(argument, kwargs[argument])
+    if env_id in env_entries():  # other envs (CartPole, ...) take their kwargs as they are
+        owner = family_of(env_id)
+        for argument in owner.behaviours:
+            if isinstance(kwargs.get(argument), dict):
+                kwargs[argument] = build_agent(argument, kwargs[argument], owner.name)
     return kwargs
 
 
-def build_agent(argument: str, spec: dict):
-    """The agent a JSON object names for env argument ``argument`` (a key of :data:`NAMED_AGENTS`)."""
+def build_agent(argument: str, spec: dict, family_name: str | None = None):
+    """The behaviour model a JSON object names for env argument ``argument`` of family ``family_name`` (its
+    registry entry's ``behaviours``; ``None``: the first family that has that argument)."""
     arguments = dict(spec)
     name = arguments.pop("name", None)
-    names = NAMED_AGENTS[argument]
+    owners = [known for known in families().values() if argument in known.behaviours
+              and (family_name is None or known.name == family_name)]
+    if not owners:
+        raise ValueError(f"no behaviour models are named for argument {argument!r}"
+                         + (f" of {family_name} envs" if family_name else ""))
+    names = owners[0].behaviours[argument]
     if name not in names:
         raise ValueError(f"{argument} name must be one of {sorted(names)}, got {name!r}")
-    module_name, class_name = names[name].split(":")
-    return _call(getattr(importlib.import_module(module_name), class_name), arguments, f"{argument} {name!r}")
+    return _call(load(names[name]), arguments, f"{argument} {name!r}")
 
 
-def build_game(family: str, spec):
-    """A game instance of ``family`` from a JSON ``spec`` (name, name with arguments, or fields); games pass through."""
-    module_name, class_name = FAMILIES[family]
-    module = importlib.import_module(module_name)
-    game_class = getattr(module, class_name)
+def build_game(family_name: str, spec):
+    """A game instance of family ``family_name`` from a JSON ``spec`` (name, name with arguments, or fields); games
+    pass through."""
+    entry = family(family_name)
+    game_class = load(entry.game)
     if isinstance(spec, game_class):
         return spec
     if isinstance(spec, str):
@@ -121,14 +100,14 @@ def build_game(family: str, spec):
     arguments = dict(spec)
     name = arguments.pop("name", None)
     if name is None:
-        if family == "persuasion" and isinstance(arguments.get("prior"), dict):
-            arguments["prior"] = _build_prior(module, arguments["prior"])
-        return _call(game_class, arguments, f"{family} game fields")
-    names = NAMED_GAMES[family]
+        for field_name, builder in entry.game_fields.items():
+            if isinstance(arguments.get(field_name), dict):
+                arguments[field_name] = load(builder)(arguments[field_name])
+        return _call(game_class, arguments, f"{family_name} game fields")
+    names = entry.instances
     if name not in names:
-        raise ValueError(f"game name must be one of {sorted(names)} for {family} envs, got {name!r}")
-    function_module, function_name = names[name].split(":")
-    factory = getattr(importlib.import_module(function_module), function_name)
+        raise ValueError(f"game name must be one of {sorted(names)} for {family_name} envs, got {name!r}")
+    factory = load(names[name])
     seed = arguments.pop("seed", None)
     if "rng" in inspect.signature(factory).parameters:
         seed = 0 if seed is None else seed
@@ -140,8 +119,10 @@ def build_game(family: str, spec):
     return _call(factory, arguments, f"game {name!r}")
 
 
-def _build_prior(module, spec: dict):
+def build_prior(spec: dict):
     """A persuasion prior from JSON: ``{"mean", "covariance"}`` (Gaussian) or ``{"atoms", "probabilities"}`` (finite)."""
+    from stratgym.games import persuasion as module  # the persuasion family's game_fields entry names this builder
+
     if "mean" in spec:
         return _call(module.GaussianPrior, spec, "Gaussian prior")
     if "atoms" in spec:

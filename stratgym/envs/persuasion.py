@@ -621,8 +621,9 @@ class PersuasionRecommendEnv(_PersuasionEnv):
 # ---------------------------------------------------------------------------------------------
 
 #: Scheme builders ``(regions, tie_tol) -> (R, A) scheme`` that :class:`PersuasionAgentEnv` accepts by name.
-#: Envs import no solver, so ``"optimal"`` (the signaling LP) is added by ``stratgym/__init__.py``, which
-#: sits above both envs and baselines; add your own with :func:`register_scheme`.
+#: Envs import no solver, so ``"optimal"`` (the signaling LP) is declared in the persuasion family's registry entry
+#: (``named_policies``) and added by ``stratgym/__init__.py``, which sits above both envs and baselines; add your own
+#: with :func:`register_scheme`.
 SCHEME_BUILDERS: dict[str, Callable[[Regions, float], np.ndarray]] = {
     "full-revelation": full_revelation_scheme, "no-information": no_information_scheme}
 

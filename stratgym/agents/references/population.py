@@ -1,8 +1,7 @@
 """Reference values and social metrics of the population envs (``StatefulPopulation-v0``, ``PersuasionPopulation-v0``).
 
-Each ``*_reference(env, n_episodes, seed)`` returns the fields of a :class:`~stratgym.agents.references.Reference`
-it determines, as a dict (``optimum``, ``baselines``, ``uniform``, ``robust_optimum``, ``robust_note``,
-``score_basis``, ``n_episodes``), in the units of the env's return:
+Each ``*_reference(env, n_episodes, seed)`` returns the :class:`~stratgym.agents.references.ReferenceValues` it
+determines, in the units of the env's return:
 
 * stateful population: the exact population optimum against the env's response model
   (:func:`~stratgym.baselines.population.population_optimum`, per group if the env publishes per-group rules) and
@@ -22,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from stratgym.agents.evaluate import act, score_basis, score_policy
+from stratgym.agents.references import ReferenceValues
 from stratgym.baselines.applicants import POLICIES
 from stratgym.baselines.population import population_baselines, population_optimum
 from stratgym.games.applicants import ApplicantPopulation, population_metrics
@@ -35,7 +35,7 @@ def _uniform(env: gym.Env, n_episodes: int, seed: int) -> float:
     return float(score_policy(lambda observation: zeros, env, n_episodes, seed).mean)
 
 
-def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> dict[str, Any]:
+def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
     """``StatefulPopulation-v0``: the exact population optimum and the common-rule baselines."""
     unwrapped = env.unwrapped
     population, model = unwrapped.population, unwrapped.response_model.model
@@ -44,11 +44,10 @@ def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> d
                  for name, result in population_baselines(population, model).items()}
     if unwrapped.per_group:
         baselines["common optimum"] = float(population_optimum(population, model).principal_value)
-    return {"optimum": float(optimum), "baselines": baselines, "uniform": _uniform(env, 1, seed),
-            "robust_optimum": None, "robust_note": ROBUST_NOTE, "score_basis": score_basis(env), "n_episodes": 1}
+    return ReferenceValues(float(optimum), baselines, _uniform(env, 1, seed), None, ROBUST_NOTE, score_basis(env))
 
 
-def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) -> dict[str, Any]:
+def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
     """``PersuasionPopulation-v0``: each evaluation episode's applicant solved exactly, averaged over the episodes."""
     population = env.unwrapped.population
     totals = dict.fromkeys(POLICIES, 0.0)
@@ -58,9 +57,8 @@ def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) ->
             totals[name] += solver(population.regions(applicant)).principal_value
     means = {name: total / n_episodes for name, total in totals.items()}
     optimum = means.pop("optimal signaling")
-    return {"optimum": float(optimum), "baselines": means, "uniform": _uniform(env, n_episodes, seed),
-            "robust_optimum": None, "robust_note": ROBUST_NOTE, "score_basis": score_basis(env),
-            "n_episodes": n_episodes}
+    return ReferenceValues(float(optimum), means, _uniform(env, n_episodes, seed), None, ROBUST_NOTE, score_basis(env),
+                           n_episodes=n_episodes)
 
 
 def policy_metrics(policy: Callable, env: gym.Env, n_episodes: int = 10, seed: int = 0) -> dict[str, float]:

@@ -1,0 +1,100 @@
+"""Reference values of the persuasion envs (:mod:`stratgym.envs.persuasion`), named by their registry entries.
+
+* scheme env: the signaling LP optimum, full revelation and no information (:mod:`stratgym.baselines.signaling`, on
+  the env's own regions);
+* repeated env: the LP value per round times the rounds of an episode (the commitment benchmark: the env's receiver
+  learns rather than reasons, so this is not an upper bound, ``Reference.upper_bound`` is False), with the three
+  schemes *played* against the env's receiver on the evaluation episodes as baselines (sample means: a learning
+  receiver has no exact expectation);
+* agent env: the exact expected utility of the posterior best response (``env.evaluation.agent_value``), with
+  "always obey" and "always ignore" as baselines, exact too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from stratgym.agents.evaluate import persuasion_agent_value, score_basis, score_policy
+from stratgym.agents.references import (AGENT_ROBUST_NOTE, ROBUST_MARGIN, NoExactReference, ReferenceValues,
+                                        zero_action_value)
+from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
+from stratgym.envs.persuasion import receiver_context
+
+
+class SchemePolicy:
+    """A signaling scheme ``(R, A)`` played as a policy of ``PersuasionRecommend-v0``: recommend ``a ~ scheme[region]``.
+
+    The region is read from the observation's one-hot block; draws come from ``rng``.
+    """
+
+    def __init__(self, scheme: np.ndarray, rng: np.random.Generator):
+        self.cumulative, self.rng = np.cumsum(np.asarray(scheme, dtype=np.float64), axis=1), rng
+
+    def __call__(self, observation) -> int:
+        row = self.cumulative[int(np.argmax(observation[:self.cumulative.shape[0]]))]
+        return int(min(np.searchsorted(row, self.rng.random() * row[-1], side="right"), row.size - 1))
+
+
+def _signaling_values(regions) -> dict[str, Any]:
+    return {"optimal signaling": optimal_scheme(regions), "full revelation": full_revelation(regions),
+            "no information": no_information(regions)}
+
+
+def _robust_signaling(regions, rounds: int = 1) -> tuple[float | None, str]:
+    """The robust LP value (strict BIC with margin ``ROBUST_MARGIN x`` the range of ``u_A``) times ``rounds``."""
+    positive = regions.masses > 0
+    margin = ROBUST_MARGIN * float(np.ptp(regions.agent_payoffs[positive]))
+    if margin == 0:
+        return None, "none: u_A is constant, every recommendation is a tie"
+    try:
+        value = optimal_scheme(regions, bic_margin=margin).principal_value
+    except ValueError as error:
+        return None, f"none at bic_margin {margin:.3g}: {error}"
+    times = f" x {rounds} rounds" if rounds > 1 else ""
+    return float(value) * rounds, (f"optimal_scheme(regions, bic_margin={margin:.3g}){times} "
+                                   f"({ROBUST_MARGIN:g} x the range of u_A)")
+
+
+def scheme_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
+    if np.isfinite(env.unwrapped.agent_beta):
+        raise NoExactReference(f"exact references exist for the exact Bayesian agent only (agent_beta=inf), got "
+                               f"agent_beta={env.unwrapped.agent_beta}")
+    regions = env.unwrapped.regions
+    results = _signaling_values(regions)
+    optimum = results.pop("optimal signaling").principal_value
+    return ReferenceValues(float(optimum), {name: float(result.principal_value) for name, result in results.items()},
+                   zero_action_value(env, 1, seed), *_robust_signaling(regions), score_basis(env))
+
+
+def recommend_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
+    rounds = env.spec.max_episode_steps if env.spec is not None else None
+    if rounds is None:
+        raise ValueError("PersuasionRecommend-v0 needs a time limit (max_episode_steps) for its reference values")
+    regions = env.unwrapped.regions
+    results = _signaling_values(regions)
+    baselines = {f"{name} vs this receiver": score_policy(SchemePolicy(result.scheme, np.random.default_rng(seed)),
+                                                         env, n_episodes, seed).mean
+                 for name, result in results.items()}
+    # A learning receiver has no exact expectation: the uniformly random recommender is sampled, like every score.
+    uniform_rng = np.random.default_rng(seed)
+    uniform = score_policy(lambda observation: int(uniform_rng.integers(regions.n_actions)), env, n_episodes,
+                           seed).mean
+    return ReferenceValues(float(results["optimal signaling"].principal_value) * rounds, baselines, uniform,
+                   *_robust_signaling(regions, rounds), score_basis(env), n_episodes=n_episodes)
+
+
+def agent_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
+    unwrapped = env.unwrapped
+    default = receiver_context(unwrapped.game, unwrapped.regions, unwrapped.tie_tol).default_action
+    actions = unwrapped.regions.n_actions
+    policies = {"obey the recommendation": lambda obs: int(np.argmax(obs[:actions])),
+                "ignore it (prior best response)": lambda obs: default}
+    baselines = {name: persuasion_agent_value(policy, unwrapped) for name, policy in policies.items()}
+    masses = unwrapped.regions.masses / unwrapped.regions.masses.sum()
+    # The uniformly random action, whatever is recommended: its exact expectation.
+    uniform = float(masses @ unwrapped.regions.agent_payoffs.mean(axis=1))
+    optimum = float(unwrapped.evaluation.agent_value)
+    return ReferenceValues(optimum, baselines, uniform, optimum, AGENT_ROBUST_NOTE, score_basis(env))
