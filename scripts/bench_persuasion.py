@@ -21,6 +21,7 @@ import numpy as np
 import stratgym  # noqa: F401  (registers the envs)
 from _bench_common import (EnvSpec, common_arguments, env_speed_table, env_speeds, machine_description,
                            markdown_table, median, progress_bar, publish, seconds, time_call, verdict)
+from stratgym.baselines.results import Z95
 from stratgym.baselines.signaling import (BICViolationWarning, full_revelation, no_information, optimal_scheme,
                                           sampled_mechanism)
 from stratgym.games.credit import synthetic_credit
@@ -151,13 +152,13 @@ def sampled_section(settings: dict, progress: bool, measured: dict) -> str:
                                                n_trials=trials, allow_violation=True)
                 rows.append((name, f"{exact.principal_value:.3f} ({regions.n_regions} regions)", n_samples,
                              seconds(result.solve_time), seconds(result.solve_time / trials),
-                             f"{result.principal_value:.3f} ± {result.value_error:.3f}",
+                             f"{result.principal_value:.3f} ± {Z95 * result.principal_se:.3f}",
                              "yes" if result.is_bic else "**no**"))
                 bar.update()
     return ("### Sampled ε-BIC approximation vs number of samples\n\n"
             f"`sampled_mechanism(game, default_rng(0), n_samples=N, epsilon={epsilon:g}, n_trials={trials})`: each "
             "trial draws a rule, places it among N − 1 prior samples and solves the ε-BIC LP over their distinct "
-            "patterns (at most N rows, whatever the number of regions). Values are trial means ± 3 standard errors "
+            "patterns (at most N rows, whatever the number of regions). Values are trial means ± 1.96 standard errors (a 95% interval) "
             "of the principal's expected utility with the agent following, against the exact BIC optimum over all "
             "regions; an ε-BIC mechanism may exceed that optimum by O(ε) plus sampling error. The random instance "
             f"is the LP table's ({INSTANCE_RULE}). ε-BIC: no violation certified (`SignalingResult.is_bic`: the "

@@ -112,9 +112,9 @@ def tail_section(settings: dict, progress: bool) -> tuple[str, bool | None]:
                 if not result.is_optimal:
                     gaps.append(result.optimality_gap)
                     slowest.append((T, seed, f"> {TAIL_SECONDS:g} s", f"{result.optimality_gap:.3g}",
-                                    result.certificate["milp_nodes"]))
+                                    result.diagnostics["milp_nodes"]))
                 elif elapsed > 1.0:
-                    slowest.append((T, seed, seconds(elapsed), "0", result.certificate["milp_nodes"]))
+                    slowest.append((T, seed, seconds(elapsed), "0", result.diagnostics["milp_nodes"]))
                 bar.update()
             target = "—"
             if T == TAIL_HORIZON and len(seeds) >= 100:
@@ -186,8 +186,8 @@ def brute_force_section(settings: dict, progress: bool) -> str:
                 exact, brute = milp_optimum(game), brute_force_optimum(game)
                 milp_time = median(time_call(lambda: milp_optimum(game), settings["solver_repeats"]))
                 brute_time = median(time_call(lambda: brute_force_optimum(game), settings["solver_repeats"]))
-                agree = abs(exact.principal_utility - brute.principal_utility) <= 1e-6 * max(1.0, T)
-                checked = brute.certificate["policies_checked"]
+                agree = abs(exact.principal_value - brute.principal_value) <= 1e-6 * max(1.0, T)
+                checked = brute.diagnostics["policies_checked"]
                 rows.append((T, name, seconds(milp_time), seconds(brute_time), f"{brute_time / milp_time:.1f}×",
                              f"{checked} of {(game.n_efforts + 1) ** T}", "yes" if agree else "**NO**"))
                 bar.update()

@@ -101,7 +101,7 @@ def test_training_only_env_kwargs_train_but_never_score(tmp_path):
 def test_references_match_the_solvers_and_the_episodes():
     game = classroom(horizon=2)
     reference = reference_values("stratgym/StatefulCommitment-v0", CLASSROOM_2)
-    assert reference.optimum == pytest.approx(solve(game, "rational").principal_utility) == pytest.approx(1.0)
+    assert reference.optimum == pytest.approx(solve(game, "rational").principal_value) == pytest.approx(1.0)
     assert all(value <= reference.optimum + 1e-9 for value in reference.baselines.values())
     # Agent env with random plans: the optimum is the mean exact best-response utility over the very
     # plans the evaluation episodes draw.

@@ -50,7 +50,7 @@ def _stateful_principal(env: gym.Env) -> tuple[float, float]:
     unwrapped = env.unwrapped
     model = unwrapped.response_model
     model = model if isinstance(model, str) else model.model  # the commitment env keeps "rational" as the string
-    return _return(env, 0, _start), solve(unwrapped.game, model).principal_utility
+    return _return(env, 0, _start), solve(unwrapped.game, model).principal_value
 
 
 def _stateful_agent(env: gym.Env) -> tuple[float, float]:
@@ -82,7 +82,7 @@ def _persuasion_agent(env: gym.Env) -> tuple[float, float]:
 def _stateful_population(env: gym.Env) -> tuple[float, float]:
     unwrapped = env.unwrapped
     optimum = population_optimum(unwrapped.population, unwrapped.response_model.model, per_group=unwrapped.per_group)
-    return _return(env, 0, _start), optimum.principal_utility
+    return _return(env, 0, _start), optimum.principal_value
 
 
 def _persuasion_population(env: gym.Env) -> tuple[float, float]:
@@ -149,9 +149,9 @@ def test_the_default_stateful_values_are_the_documented_ones():
 def test_classroom_project_values_are_the_ones_its_docstring_derives(horizon):
     game = classroom_project(horizon)
     for model in RESPONSE_MODELS:
-        assert solve(game, model).principal_utility == pytest.approx(horizon), model
+        assert solve(game, model).principal_value == pytest.approx(horizon), model
         expected = 0.0 if model == "myopic" else max(horizon - 2.0, 0.0)
-        assert uniform_weights(game, model).principal_utility == pytest.approx(expected), model
+        assert uniform_weights(game, model).principal_value == pytest.approx(expected), model
 
 
 def test_the_default_stateful_game_is_the_named_instance_classroom_project():

@@ -89,7 +89,7 @@ def test_literature_values():
     result = solve(conitzer_sandholm())
     assert result.principal_value == pytest.approx(3.5) and result.method == "lp"
     np.testing.assert_allclose(result.theta, [0.5, 0.5], atol=1e-9)
-    assert result.effort.tolist() == [1] and result.principal_value == result.principal_utility
+    assert result.effort.tolist() == [1] and result.is_optimal
     assert best_pure_commitment(conitzer_sandholm()).principal_value == pytest.approx(3.0)
     assert [e.leader_value for e in nash_equilibria(conitzer_sandholm())] == pytest.approx([2.0])
     assert solve(paruchuri_example()).principal_value == pytest.approx(11 / 3)
@@ -108,7 +108,7 @@ def test_the_default_security_game_values_are_the_documented_ones():
     result = solve(game)
     assert result.method == "milp" and result.principal_value == pytest.approx(279 / 265)
     np.testing.assert_allclose(result.theta, np.array([11, 25, 17]) / 53, atol=1e-9)
-    assert result.effort.tolist() == [1, 2] and result.optimality_gap <= 1e-6
+    assert result.effort.tolist() == [1, 2] and result.certificate.optimality_gap <= 1e-6
     assert uniform_commitment(game).principal_value == pytest.approx(1 / 3)
     assert best_pure_commitment(game).principal_value == 0.0
     assert [e.leader_value for e in nash_equilibria(game)] == pytest.approx([0.75])
@@ -206,7 +206,7 @@ def test_robust_optimum_needs_strict_incentives():
     game = conitzer_sandholm()
     robust = solve(game, margin=1e-3)
     assert robust.principal_value < solve(game).principal_value and robust.principal_value == pytest.approx(3.5, abs=1e-2)
-    assert np.all(robust.certificate["incentive_margins"] >= 1e-3 - 1e-9)
+    assert np.all(robust.certificate.incentive_margins >= 1e-3 - 1e-9)
     twins = MatrixGame([[1.0, 2.0]], [[1.0, 1.0]])  # two identical columns: never a strict best response
     with pytest.raises(ValueError, match="margin"):
         solve(twins, margin=1e-3)

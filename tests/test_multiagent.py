@@ -208,7 +208,7 @@ def test_stateful_rewards_are_the_games_utilities_and_the_optimum_is_reached(gam
         for player in returns:
             returns[player] += shell.rewards[player]
     assert all(shell.terminations.values())
-    assert returns[PRINCIPAL] == pytest.approx(optimum.principal_utility)
+    assert returns[PRINCIPAL] == pytest.approx(optimum.principal_value)
     assert returns[AGENT] == pytest.approx(float(rollout(game, optimum.theta, effort).agent_utility))
 
 
@@ -222,7 +222,7 @@ def test_stateful_outcome_of_the_optimal_plan_and_best_response_has_no_regret():
     policies = {PRINCIPAL: lambda obs: plan_actions[int(np.argmax(obs[:T + 1]))],
                 AGENT: lambda obs: effort_actions[int(np.argmax(obs[:T + 1]))]}
     result = stateful_v0.outcome(stateful_v0.env(game), policies)
-    assert result["principal_value"] == pytest.approx(optimum.principal_utility)
+    assert result["principal_value"] == pytest.approx(optimum.principal_value)
     assert result["agent_regret"] == pytest.approx(0.0, abs=1e-6)
     lazy = dict(policies, **{AGENT: lambda obs: np.full(game.n_efforts + 1, -1.0, dtype=np.float32)})
     lazy_result = stateful_v0.outcome(stateful_v0.parallel_env(game), lazy)  # the same on either shell

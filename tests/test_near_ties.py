@@ -50,9 +50,9 @@ def near_tie_game(seed: int, eps: float) -> StatefulGame:
 
 def assert_earns_its_value(game: StatefulGame, result) -> None:
     """The result's rule, answered by the agent's own best response, gives the principal the reported value."""
-    effort = best_response(game, result.theta, result.response_model).effort
+    effort = best_response(game, result.theta, result.agent).effort
     np.testing.assert_array_equal(result.effort, effort)
-    assert result.principal_utility == pytest.approx(float(rollout(game, result.theta, effort).principal_utility),
+    assert result.principal_value == pytest.approx(float(rollout(game, result.theta, effort).principal_utility),
                                                      abs=1e-12)
 
 
@@ -62,8 +62,8 @@ def test_the_issue_instance_is_solved_with_the_tie_to_the_principal(model, metho
     """5e-10 < TIE_TOL: the agent is indifferent, takes the principal's type 1, and every solver says so."""
     game = issue_game(5e-10)
     result = solve(game, model, method=method)
-    assert result.principal_utility == 1.0
-    assert result.optimality_gap == 0.0 and result.is_optimal
+    assert result.principal_value == 1.0
+    assert result.certificate.optimality_gap == 0.0 and result.is_optimal
     assert_earns_its_value(game, result)
 
 
@@ -74,7 +74,7 @@ def test_the_issue_instance_on_both_sides_of_the_tie_zone(eps, expected):
     for model in MODELS:
         for method in ("auto", "brute-force"):
             result = solve(game, model, method=method)
-            assert result.principal_utility == expected
+            assert result.principal_value == expected
             assert_earns_its_value(game, result)
 
 
@@ -84,13 +84,13 @@ def check_near_tie_game(seed: int, eps: float) -> None:
     for model in MODELS:
         exact = solve(game, model)  # MILP (rational) or per-round (myopic, forecasting)
         enumerated = brute_force_optimum(game, model)
-        assert exact.principal_utility == pytest.approx(enumerated.principal_utility, abs=1e-9 * unit)
+        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-9 * unit)
         for result in (exact, enumerated):
             assert result.is_optimal
             assert_earns_its_value(game, result)
     constant = milp_optimum(game, constant=True)
-    assert constant.principal_utility == pytest.approx(
-        brute_force_optimum(game, constant=True).principal_utility, abs=1e-9 * unit)
+    assert constant.principal_value == pytest.approx(
+        brute_force_optimum(game, constant=True).principal_value, abs=1e-9 * unit)
     assert_earns_its_value(game, constant)
 
 

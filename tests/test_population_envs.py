@@ -43,7 +43,7 @@ def test_the_float32_optimum_earns_the_population_optimum(population, model, per
     optimum = population_optimum(population, model, per_group=per_group)
     env = gym.make("stratgym/StatefulPopulation-v0", population=population, response_model=model, per_group=per_group)
     total, info = play(env, optimum.theta, per_group)
-    assert total == pytest.approx(optimum.principal_utility, abs=1e-6)
+    assert total == pytest.approx(optimum.principal_value, abs=1e-6)
     flat = optimum.metrics.flat()
     assert info["metrics"].keys() == flat.keys()
     for key, value in flat.items():
@@ -52,7 +52,7 @@ def test_the_float32_optimum_earns_the_population_optimum(population, model, per
 
 def test_no_rule_in_the_env_beats_the_optimum():
     population = classroom_groups(3)
-    optimum = population_optimum(population, "forecasting").principal_utility
+    optimum = population_optimum(population, "forecasting").principal_value
     env = gym.make("stratgym/StatefulPopulation-v0", population=population)
     rng = np.random.default_rng(0)
     for theta in rng.dirichlet(np.ones(3), size=(50, 3)):

@@ -37,8 +37,8 @@ def small_population(seed: int, n_types: int = 2, horizon: int = 2) -> StatefulP
 def test_one_type_population_is_the_single_agent_game(game, model):
     population = StatefulPopulation((game,), None, ("everyone",))
     result = population_milp(population, model)
-    assert result.principal_utility == pytest.approx(solve(game, model).principal_utility, abs=1e-9)
-    assert result.metrics.overall["principal"] == pytest.approx(result.principal_utility)
+    assert result.principal_value == pytest.approx(solve(game, model).principal_value, abs=1e-9)
+    assert result.metrics.overall["principal"] == pytest.approx(result.principal_value)
 
 
 @settings(max_examples=30, deadline=None)
@@ -48,8 +48,8 @@ def test_one_random_type_matches_single_agent_solve(seed, model):
     game = random_game(rng, horizon=int(rng.integers(1, 5)), n_features=int(rng.integers(1, 4)),
                        n_efforts=int(rng.integers(1, 4))).replace(budget=float(rng.uniform(0.5, 2.0)))
     population = StatefulPopulation((game,), [1.0], ("g",))
-    assert population_milp(population, model).principal_utility == pytest.approx(
-        solve(game, model).principal_utility, abs=1e-7)
+    assert population_milp(population, model).principal_value == pytest.approx(
+        solve(game, model).principal_value, abs=1e-7)
 
 
 @settings(max_examples=30, deadline=None)
@@ -58,17 +58,17 @@ def test_milp_equals_brute_force_over_joint_vertex_responses(seed, model, n_type
     population = small_population(seed, n_types, horizon=2 if n_types == 2 else 1)
     milp = population_milp(population, model)
     brute = population_brute_force(population, model)
-    assert milp.principal_utility == pytest.approx(brute.principal_utility, abs=1e-7)
+    assert milp.principal_value == pytest.approx(brute.principal_value, abs=1e-7)
 
 
 @settings(max_examples=20, deadline=None)
 @given(seeds, models)
 def test_no_random_rule_beats_the_optimum(seed, model):
     population = small_population(seed, n_types=3, horizon=3)
-    optimum = population_milp(population, model).principal_utility
+    optimum = population_milp(population, model).principal_value
     rng = np.random.default_rng(seed)
     for theta in rng.dirichlet(np.ones(population.n_features), size=(40, population.horizon)):
-        value = evaluate_population_rule(population, theta, model).principal_utility
+        value = evaluate_population_rule(population, theta, model).principal_value
         assert value <= optimum + 1e-9
 
 
@@ -76,29 +76,29 @@ def test_no_random_rule_beats_the_optimum(seed, model):
 @given(seeds)
 def test_per_group_rules_never_lose_and_add_up_over_groups(seed):
     population = small_population(seed, n_types=4, horizon=2)
-    common = population_optimum(population).principal_utility
+    common = population_optimum(population).principal_value
     per_group = population_optimum(population, per_group=True)
     assert per_group.theta.shape == (2, population.horizon, population.n_features)
-    assert per_group.principal_utility >= common - 1e-9
+    assert per_group.principal_value >= common - 1e-9
     # Each group's rule is the optimum of that group alone (the groups' problems separate).
     for g, group in enumerate(population.group_names):
         alone = population_milp(population.subpopulation(group))
         evaluated = evaluate_population_rule(population.subpopulation(group), per_group.theta[g])
-        assert evaluated.principal_utility == pytest.approx(alone.principal_utility, abs=1e-7)
+        assert evaluated.principal_value == pytest.approx(alone.principal_value, abs=1e-7)
 
 
 def test_per_group_can_beat_a_common_rule():
-    gains = [population_optimum(p, per_group=True).principal_utility - population_optimum(p).principal_utility
+    gains = [population_optimum(p, per_group=True).principal_value - population_optimum(p).principal_value
              for p in (small_population(seed, n_types=4, horizon=2) for seed in range(12))]
     assert max(gains) > 1e-6
 
 
 def test_baselines_are_below_the_optimum():
     population = classroom_groups()
-    optimum = population_optimum(population).principal_utility
+    optimum = population_optimum(population).principal_value
     for name, result in population_baselines(population).items():
-        assert result.principal_utility <= optimum + 1e-9, name
-    assert population_baselines(population)["uniform rule"].principal_utility < optimum
+        assert result.principal_value <= optimum + 1e-9, name
+    assert population_baselines(population)["uniform rule"].principal_value < optimum
 
 
 def test_metrics_of_the_classroom_optimum_by_hand():

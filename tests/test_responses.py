@@ -271,7 +271,7 @@ def test_commitment_env_checks_a_custom_models_effort_and_its_reference_needs_a_
     game = classroom(horizon=4)
     for model in ("rational", "myopic", "forecasting"):
         reference = reference_values("stratgym/StatefulCommitment-v0", {"game": game, "response_model": model})
-        assert reference.optimum == pytest.approx(solve(game, model).principal_utility)
+        assert reference.optimum == pytest.approx(solve(game, model).principal_value)
     with pytest.raises(ValueError, match="exact references"):
         reference_values("stratgym/StatefulCommitment-v0", {"game": game, "response_model": QuantalResponse(1.0)})
 

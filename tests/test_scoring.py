@@ -93,7 +93,7 @@ def test_normalized_score_is_zero_for_the_uniform_policy_and_one_for_the_optimum
     reference = reference_values(COMMITMENT, kwargs)
     env = make_env(COMMITMENT, kwargs)
     game = env.unwrapped.game
-    assert reference.uniform == pytest.approx(uniform_weights(game).principal_utility, abs=1e-12)
+    assert reference.uniform == pytest.approx(uniform_weights(game).principal_value, abs=1e-12)
     zeros = np.zeros(env.action_space.shape, dtype=np.float32)
     optimal = simplex_to_box(solve(game).theta)  # float64: the exact optimum (ties aside, see issue 13 item 1)
     assert normalized_score(score_policy(lambda obs: zeros, env).mean, reference.optimum, reference.uniform) == 0.0
@@ -169,7 +169,7 @@ def test_robust_optima_are_strict_and_below_the_exact_ones():
     regions = make_env("stratgym/PersuasionScheme-v0").unwrapped.regions
     margin = 1e-3 * float(np.ptp(regions.agent_payoffs[regions.masses > 0]))
     robust = optimal_scheme(regions, bic_margin=margin)
-    assert robust.bic_slack >= margin - 1e-9  # every recommendation is followed by the margin
+    assert robust.certificate.bic_slack >= margin - 1e-9  # every recommendation is followed by the margin
     assert robust.principal_value == pytest.approx(scheme_reference.robust_optimum)
     assert scheme_reference.robust_optimum <= scheme_reference.optimum + 1e-12
     for kwargs in ({"game": NEGATIVE_OPTIMUM}, {"game": "classroom"}):

@@ -110,7 +110,7 @@ def test_optimum_dominates_baselines_and_any_scheme(seed, prior, decision_depend
     game, regions = random_instance(seed, prior, decision_dependent=decision_dependent)
     best, revealed, silent = optimal_scheme(regions), full_revelation(regions), no_information(regions)
     for result in (best, revealed, silent):
-        assert result.is_bic and result.bic_slack >= -TIE_TOL
+        assert result.is_bic and result.certificate.bic_slack >= -TIE_TOL
         assert np.allclose(result.scheme.sum(axis=1), 1.0) and np.all(result.scheme >= 0)
         again = evaluate_scheme(regions, result.scheme)
         assert again.obedient and again.principal_value == pytest.approx(result.principal_value, abs=1e-12)
@@ -159,10 +159,10 @@ def test_simulation_agrees_with_exact_evaluation(seed, prior):
     for scheme in schemes:
         exact = evaluate(regions, scheme)
         estimate = simulate(game, regions, scheme, rng, n_rounds=20_000)
-        # 3 standard errors of the simulation plus the masses' own error, widened to 4 sigma.
+        # 4 standard errors of the simulation plus the masses' own error.
         mass_error = float(regions.mass_errors.sum()) + 1e-12
-        assert abs(estimate.principal_value - exact.principal_value) <= 4 / 3 * estimate.principal_error + mass_error
-        assert abs(estimate.agent_value - exact.agent_value) <= 4 / 3 * estimate.agent_error + 2 * mass_error
+        assert abs(estimate.principal_value - exact.principal_value) <= 4 * estimate.principal_se + mass_error
+        assert abs(estimate.agent_value - exact.agent_value) <= 4 * estimate.agent_se + 2 * mass_error
 
 
 def exact_ex_ante_slack(regions, scheme) -> float:
@@ -247,15 +247,17 @@ def test_simulation_flags_a_violating_scheme_and_passes_the_optimum():
 @given(seed=seeds)
 def test_value_error_propagates_monte_carlo_mass_errors(seed):
     """Full revelation is obeyed whatever the masses, so its values under Monte Carlo and exact masses differ only
-    through the masses: by at most the propagated value_error."""
+    through the masses: by at most the propagated error bar (3 standard errors, as the masses' own)."""
     game, exact = random_instance(seed, "gaussian", max_actions=3)
     sampled = equivalence_regions(game, method="monte-carlo", rng=np.random.default_rng(seed), n_samples=2_000)
     assert sampled.mass_method == "monte-carlo" and np.array_equal(sampled.patterns, exact.patterns)
     revealed, truth = full_revelation(sampled), full_revelation(exact)
-    assert abs(revealed.principal_value - truth.principal_value) <= revealed.value_error + truth.value_error
+    assert abs(revealed.principal_value - truth.principal_value) <= 3 * (revealed.principal_se + truth.principal_se)
     spread = np.ptp(np.sum(revealed.scheme * sampled.principal_payoffs[:, revealed.responses], axis=1))
-    assert (revealed.value_error > 0) == (spread > 0)
-    assert optimal_scheme(equivalence_regions(prosecutor())).value_error == 0.0  # finite-sum masses are exact
+    assert (revealed.principal_se > 0) == (spread > 0)
+    assert optimal_scheme(equivalence_regions(prosecutor())).principal_se == 0.0  # finite-sum masses are exact
+    low, high = revealed.ci95()
+    assert low < revealed.principal_value < high or spread == 0
 
 
 def test_values_are_priced_at_the_agents_actual_response():
@@ -404,8 +406,8 @@ def test_sampled_mechanism_bic_is_judged_ex_ante_against_epsilon(monkeypatch):
         warnings.simplefilter("error")  # a BIC result comes without a warning, even when violations are allowed
         honest = sampled_mechanism(synthetic_credit(), np.random.default_rng(1), n_samples=100, epsilon=0.0,
                                    n_trials=200, allow_violation=True)
-    assert honest.is_bic and honest.epsilon == 0.0 and 0 < honest.bic_slack_se < 0.05
-    assert honest.bic_slack_bound >= 0.0
+    assert honest.is_bic and honest.certificate.epsilon == 0.0 and 0 < honest.certificate.bic_slack_se < 0.05
+    assert honest.certificate.bic_slack_bound >= 0.0
     monkeypatch.setattr(signaling, "sampled_recommendation", lambda game, theta, rng, n_samples, epsilon: np.eye(2)[1])
     # Refused like the exact solvers' violations, unless asked for; then returned with a warning, never silently.
     with pytest.raises(BICViolationError, match="allow_violation=True"):
@@ -413,8 +415,8 @@ def test_sampled_mechanism_bic_is_judged_ex_ante_against_epsilon(monkeypatch):
     with pytest.warns(BICViolationWarning, match="violates epsilon-BIC"):
         pushy = sampled_mechanism(prosecutor(), np.random.default_rng(0), n_samples=10, epsilon=0.01, n_trials=1000,
                                   allow_violation=True)
-    assert pushy.bic_slack == pytest.approx(0.3 * 0.5 - 0.7 * 0.5, abs=4 * pushy.bic_slack_se)
-    assert not pushy.is_bic and pushy.bic_slack_bound < -0.01
+    assert pushy.certificate.bic_slack == pytest.approx(0.3 * 0.5 - 0.7 * 0.5, abs=4 * pushy.certificate.bic_slack_se)
+    assert not pushy.is_bic and pushy.certificate.bic_slack_bound < -0.01
     with pytest.warns(BICViolationWarning):  # on the regions too, where the agent's refusal is priced: value 0
         priced = sampled_mechanism(prosecutor(), np.random.default_rng(0), n_samples=10, epsilon=0.01, n_trials=1000,
                                    regions=equivalence_regions(prosecutor()), allow_violation=True)
@@ -468,7 +470,7 @@ def test_sampled_mechanism_approaches_the_lp_on_gaussian_instances(seed):
 def test_sampled_mechanism_on_the_regions_agrees_with_simulating_the_mechanism(seed, epsilon):
     """The region-aligned result is evaluated exactly (masses, the agent's actual responses); an independent
     simulation runs the mechanism itself on fresh rules and fresh samples, with the agent playing those responses.
-    The two must agree within the simulation's error bar plus the result's value_error (masses + estimate)."""
+    The two must agree within the simulation's error bar plus the result's (masses + estimate, 3 standard errors)."""
     game, regions, _, _ = persuadable_gaussian_instance(seed)
     result = sampled_mechanism(game, np.random.default_rng(seed), n_samples=16, epsilon=epsilon, n_trials=100,
                                regions=regions, allow_violation=True)
@@ -482,9 +484,9 @@ def test_sampled_mechanism_on_the_regions_agrees_with_simulating_the_mechanism(s
     values = [sampled_recommendation(game, rule, rng, 16, epsilon) @ payoffs[result.responses]
               for rule, payoffs in zip(rules, principal)]
     simulated, simulated_se = float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values)))
-    assert abs(simulated - result.principal_value) <= 4 * simulated_se + result.value_error + 1e-12
+    assert abs(simulated - result.principal_value) <= 4 * simulated_se + 3 * result.principal_se + 1e-12
     # simulate() plays the estimated scheme itself: the exact values within its error bars.
     played = simulate(game, regions, result.scheme, rng, n_rounds=20_000)
     mass_error = float(regions.mass_errors.sum()) + 1e-12
-    assert abs(played.principal_value - result.principal_value) <= 4 / 3 * played.principal_error + mass_error
-    assert abs(played.agent_value - result.agent_value) <= 4 / 3 * played.agent_error + 2 * mass_error
+    assert abs(played.principal_value - result.principal_value) <= 4 * played.principal_se + mass_error
+    assert abs(played.agent_value - result.agent_value) <= 4 * played.agent_se + 2 * mass_error

@@ -23,9 +23,9 @@ def tail_game(seed: int, horizon: int):
 
 def assert_feasible(game, result) -> None:
     """The result's effort is the agent's response to its rule, and its value that response's."""
-    effort = best_response(game, result.theta, result.response_model).effort
+    effort = best_response(game, result.theta, result.agent).effort
     np.testing.assert_array_equal(result.effort, effort)
-    assert result.principal_utility == pytest.approx(float(rollout(game, result.theta, effort).principal_utility),
+    assert result.principal_value == pytest.approx(float(rollout(game, result.theta, effort).principal_utility),
                                                      abs=1e-12)
 
 
@@ -35,8 +35,8 @@ def test_milp_equals_brute_force_on_the_benchmark_family(seed, horizon, constant
     game = tail_game(seed, horizon)
     exact = milp_optimum(game, constant=constant)
     enumerated = brute_force_optimum(game, constant=constant, max_policies=5**4)
-    assert exact.is_optimal and exact.certificate["proven_optimal"]
-    assert exact.principal_utility == pytest.approx(enumerated.principal_utility, abs=1e-9 * horizon)
+    assert exact.is_optimal and exact.diagnostics["proven_optimal"]
+    assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-9 * horizon)
     assert_feasible(game, exact)
 
 
@@ -50,9 +50,9 @@ def test_a_stopped_solve_returns_a_feasible_policy_and_a_gap_that_brackets_the_o
     optimum = milp_optimum(game)
     assert optimum.is_optimal
     assert_feasible(game, stopped)
-    assert stopped.optimality_gap >= 0.0
-    assert stopped.is_optimal == (stopped.optimality_gap == 0.0) == stopped.certificate["proven_optimal"]
-    assert stopped.principal_utility <= optimum.principal_utility + 1e-9
-    assert optimum.principal_utility <= stopped.principal_utility + stopped.optimality_gap + 1e-9
+    assert stopped.certificate.optimality_gap >= 0.0
+    assert stopped.is_optimal == (stopped.certificate.optimality_gap == 0.0) == stopped.diagnostics["proven_optimal"]
+    assert stopped.principal_value <= optimum.principal_value + 1e-9
+    assert optimum.principal_value <= stopped.principal_value + stopped.certificate.optimality_gap + 1e-9
     if not stopped.is_optimal:
-        assert stopped.optimality_gap > 0.0
+        assert stopped.certificate.optimality_gap > 0.0

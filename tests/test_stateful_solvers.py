@@ -49,11 +49,11 @@ def principal_value(game: StatefulGame, theta: np.ndarray, model: str) -> float:
 
 def assert_rechecked(game: StatefulGame, result) -> None:
     """The result's effort is the agent's response to its theta, and the utilities are that response's."""
-    response = best_response(game, result.theta, result.response_model)
+    response = best_response(game, result.theta, result.agent)
     np.testing.assert_allclose(result.effort, response.effort, atol=1e-12)
     played = rollout(game, result.theta, response.effort)
-    assert result.principal_utility == pytest.approx(float(played.principal_utility), abs=1e-9)
-    assert result.agent_utility == pytest.approx(float(played.agent_utility), abs=1e-9)
+    assert result.principal_value == pytest.approx(float(played.principal_utility), abs=1e-9)
+    assert result.agent_value == pytest.approx(float(played.agent_utility), abs=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,14 +221,14 @@ def test_milp_equals_brute_force(seed, model, margin, constant):
     if exact is None:
         assert margin > 0
         return
-    assert exact.principal_utility == pytest.approx(enumerated.principal_utility, abs=1e-9)
+    assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-9)
     for result in (exact, enumerated):
         assert_rechecked(game, result)
-        assert np.all(result.certificate["round_margins"] >= margin - 1e-9)
+        assert np.all(result.certificate.incentive_margins >= margin - 1e-9)
         if constant:
             np.testing.assert_allclose(result.theta, np.tile(result.theta[0], (game.horizon, 1)))
     if model != "rational" and not constant:
-        assert per_round_optimum(game, model, margin).principal_utility == pytest.approx(exact.principal_utility,
+        assert per_round_optimum(game, model, margin).principal_value == pytest.approx(exact.principal_value,
                                                                                           abs=1e-9)
 
 
@@ -258,7 +258,7 @@ def test_per_round_optimum_equals_exhaustive_search_over_rules(seed, model):
     best = max(principal_value(game, np.array(rules), model)
                for rules in itertools.product(*(candidate_rules(game, model, tau) for tau in range(game.horizon))))
     result = per_round_optimum(game, model)
-    assert result.principal_utility == pytest.approx(best, abs=1e-9)
+    assert result.principal_value == pytest.approx(best, abs=1e-9)
     assert_rechecked(game, result)
 
 
@@ -274,8 +274,8 @@ def test_classroom_reachable_study_is_t_minus_one_over_t():
         assert result.effort[-1, 1] == 0.0  # the last round's study cannot pay
         averages.append(result.effort[:, 1].mean())
         assert averages[-1] == pytest.approx((horizon - 1) / horizon, abs=1e-12)
-        assert solve(game, margin=0.05).principal_utility == pytest.approx(horizon - 1, abs=1e-12)
-        assert solve(game, "myopic").principal_utility == 0.0  # 0.4 < 0.5: a myopic student never studies
+        assert solve(game, margin=0.05).principal_value == pytest.approx(horizon - 1, abs=1e-12)
+        assert solve(game, "myopic").principal_value == 0.0  # 0.4 < 0.5: a myopic student never studies
     assert np.all(np.diff(averages) > 0)
 
 
@@ -289,9 +289,9 @@ def test_myopic_optimum_can_beat_the_rational_one():
     only b retained, the principal values a. A myopic agent takes a (1 > 0.9) in both rounds: value 2. A rational
     (or forecasting) agent sees b worth 0.9 + 0.9 in round 1, so takes b, then a: value 1."""
     game = StatefulGame(conversion_matrix=[[1.0, 0.9]], retention=[0.0, 1.0], effort_value=[1.0, 0.0], horizon=2)
-    assert solve(game, "myopic").principal_utility == 2.0
-    assert solve(game).principal_utility == 1.0
-    assert solve(game, "forecasting").principal_utility == 1.0
+    assert solve(game, "myopic").principal_value == 2.0
+    assert solve(game).principal_value == 1.0
+    assert solve(game, "forecasting").principal_value == 1.0
 
 
 @given(seed=seeds)
@@ -300,7 +300,7 @@ def test_without_retention_all_agents_are_alike(seed):
     """``omega = 0``: effort has no future, so the three agents solve the same per-round problem."""
     game = small_game(seed)
     game = game.replace(retention=np.zeros(game.n_efforts))
-    values = [solve(game, model).principal_utility for model in ("rational", "myopic", "forecasting")]
+    values = [solve(game, model).principal_value for model in ("rational", "myopic", "forecasting")]
     assert values == pytest.approx([values[0]] * 3, abs=1e-9)
 
 
@@ -311,17 +311,17 @@ def test_reference_policies_are_ordered(seed, model):
     game = small_game(seed)
     optimum = solve(game, model)
     constant = best_constant_rule(game, model)
-    assert constant.principal_utility <= optimum.principal_utility + 1e-9
+    assert constant.principal_value <= optimum.principal_value + 1e-9
     for baseline in (uniform_weights(game, model), repeated_one_round_rule(game, model), constant):
-        assert baseline.principal_utility <= constant.principal_utility + 1e-9
-        assert baseline.optimality_gap == pytest.approx(optimum.principal_utility - baseline.principal_utility,
+        assert baseline.principal_value <= constant.principal_value + 1e-9
+        assert baseline.certificate.optimality_gap == pytest.approx(optimum.principal_value - baseline.principal_value,
                                                         abs=1e-9)
         assert_rechecked(game, baseline)
     one_round = solve(game.replace(horizon=1))
     np.testing.assert_allclose(repeated_one_round_rule(game, model).theta,
                                np.tile(one_round.theta, (game.horizon, 1)))
     if game.horizon == 1:
-        assert optimum.principal_utility == pytest.approx(one_round.principal_utility, abs=1e-9)
+        assert optimum.principal_value == pytest.approx(one_round.principal_value, abs=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,13 +334,13 @@ def test_concave_search_is_certified_and_beats_a_grid(seed, conversion):
     game = small_game(seed, conversion, max_horizon=1, n_features=2)
     result = solve(game, n_samples=16, n_refine=16)
     assert_rechecked(game, result)
-    assert result.certificate["agent_duality_gap"] <= GAP_TOL
+    assert result.certificate.agent_duality_gap <= GAP_TOL
     assert incentivizing_rule(game, result.effort) is not None
     grid = max(principal_value(game, np.array([[a, 1.0 - a]]), "rational") for a in np.linspace(0.0, 1.0, 101))
-    upper = result.principal_utility + result.optimality_gap
-    assert result.optimality_gap >= 0.0
+    upper = result.principal_value + result.certificate.optimality_gap
+    assert result.certificate.optimality_gap >= 0.0
     assert grid <= upper + 1e-9
-    assert result.principal_utility >= grid - 1e-3
+    assert result.principal_value >= grid - 1e-3
 
 
 @given(seed=seeds, conversion=st.sampled_from(CONCAVE), model=models)
@@ -350,17 +350,17 @@ def test_concave_search_over_several_rounds(seed, conversion, model):
     game = small_game(seed, conversion, max_horizon=3)
     result = search_optimum(game, model, n_samples=8, n_refine=8, seed=seed)
     assert_rechecked(game, result)
-    assert result.optimality_gap >= 0.0
+    assert result.certificate.optimality_gap >= 0.0
     samples = max(principal_value(game, random_rules(rng, game), model) for _ in range(8))
-    assert samples <= result.principal_utility + result.optimality_gap + 1e-9
+    assert samples <= result.principal_value + result.certificate.optimality_gap + 1e-9
 
 
 def test_concave_gap_is_zero_when_the_ideal_policy_is_reachable():
     """sqrt classroom where only studying moves the features: the agent always studies, the ideal policy."""
     game = classroom(2, conversion="sqrt", conversion_matrix=[[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
     result = solve(game, n_samples=2, n_refine=2)
-    assert result.principal_utility == pytest.approx(2.0, abs=1e-6)
-    assert result.optimality_gap == pytest.approx(0.0, abs=1e-6)
+    assert result.principal_value == pytest.approx(2.0, abs=1e-6)
+    assert result.certificate.optimality_gap == pytest.approx(0.0, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,12 +371,12 @@ def test_solve_dispatches_and_reports():
     game = classroom(3)
     for method, expected in (("auto", "milp"), ("milp", "milp"), ("brute-force", "brute-force")):
         result = solve(game, method=method)
-        assert result.method == expected and result.principal_utility == 2.0 and result.optimality_gap == 0.0
+        assert result.method == expected and result.principal_value == 2.0 and result.certificate.optimality_gap == 0.0
     assert solve(game, "forecasting").method == "per-round"
     assert solve(game, method="milp", constant=True).method == "best-constant"
     assert solve(classroom(2, conversion="log1p"), n_samples=2, n_refine=2).method == "search"
     result = solve(game)
-    assert result.certificate["milp_status"] and result.certificate["round_margins"].shape == (3,)
+    assert result.diagnostics["milp_status"] and result.certificate.incentive_margins.shape == (3,)
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [
@@ -454,14 +454,14 @@ def test_a_rejected_milp_choice_is_cut_off_and_the_milp_solved_again(monkeypatch
     monkeypatch.setattr(solvers, "_membership", reject_first)
     result = milp_optimum(game)
     assert len(calls) == 2 and not np.array_equal(calls[0], calls[1])
-    assert result.certificate["no_good_cuts"] == 1
-    assert result.principal_utility == brute_force_optimum(game).principal_utility == 2.0
+    assert result.diagnostics["no_good_cuts"] == 1
+    assert result.principal_value == brute_force_optimum(game).principal_value == 2.0
     # If every choice is rejected, the solver does not raise: it returns a simple policy, marked not proven optimal,
     # with its certified gap to the MILP's bound.
     monkeypatch.setattr(solvers, "_membership", lambda *args: (None, float("nan"), "rejected"))
     fallback = milp_optimum(game)
-    assert fallback.certificate["proven_optimal"] is False
-    assert fallback.principal_utility + fallback.optimality_gap >= 2.0 - 1e-9
+    assert fallback.diagnostics["proven_optimal"] is False
+    assert fallback.principal_value + fallback.certificate.optimality_gap >= 2.0 - 1e-9
     assert_rechecked(game, fallback)
 
 
@@ -501,8 +501,8 @@ def test_exact_solvers_do_not_depend_on_the_units_of_w_or_on_discounting(seed, m
     game = small_game(seed).replace(discount=discount)
     scaled = game.replace(conversion_matrix=game.conversion_matrix * 10.0 ** log_scale)
     exact = milp_optimum(scaled, model)
-    assert exact.principal_utility == pytest.approx(brute_force_optimum(scaled, model).principal_utility, abs=1e-9)
-    assert exact.principal_utility == pytest.approx(milp_optimum(game, model).principal_utility, abs=1e-9)
+    assert exact.principal_value == pytest.approx(brute_force_optimum(scaled, model).principal_value, abs=1e-9)
+    assert exact.principal_value == pytest.approx(milp_optimum(game, model).principal_value, abs=1e-9)
     assert_rechecked(scaled, exact)
 
 
@@ -518,7 +518,7 @@ def test_exact_optima_scale_with_the_budget_and_the_principal_values(seed, model
     unit = game.horizon * game.budget * np.abs(game.effort_value).max()
     for solver in (milp_optimum, brute_force_optimum):
         base, result = solver(game, model), solver(scaled, model)
-        assert result.principal_utility == pytest.approx(c * base.principal_utility, rel=1e-9, abs=1e-12 * c * unit)
+        assert result.principal_value == pytest.approx(c * base.principal_value, rel=1e-9, abs=1e-12 * c * unit)
         pattern = result.effort / scaled.budget  # entries exactly 0 or 1: every option is a budget vertex
         if field == "budget":  # B drops out of every solver step: the very same rule and choices
             np.testing.assert_array_equal(result.theta, base.theta)
@@ -526,7 +526,7 @@ def test_exact_optima_scale_with_the_budget_and_the_principal_values(seed, model
         elif not np.array_equal(pattern, base.effort / game.budget):
             # lambda * c rounds differently, which may pick another of several optimal patterns: then it must be one
             assert float(rollout(game, result.theta, pattern * game.budget).principal_utility) == pytest.approx(
-                base.principal_utility, rel=1e-9, abs=1e-12 * unit)
+                base.principal_value, rel=1e-9, abs=1e-12 * unit)
             np.testing.assert_array_equal(best_response(game, result.theta, model).effort, pattern * game.budget)
 
 
@@ -536,12 +536,12 @@ def test_classroom_optimum_at_any_budget(budget):
     policy beats it (their gaps are not clipped from below)."""
     game = classroom(3, budget=budget)
     for method in ("milp", "brute-force"):
-        assert solve(game, method=method).principal_utility == pytest.approx(2.0 * budget, rel=1e-12)
-    assert uniform_weights(game).optimality_gap == pytest.approx(0.0, abs=1e-12 * budget)
+        assert solve(game, method=method).principal_value == pytest.approx(2.0 * budget, rel=1e-12)
+    assert uniform_weights(game).certificate.optimality_gap == pytest.approx(0.0, abs=1e-12 * budget)
 
 
 def test_milp_is_quick_enough_for_long_classroom_horizons():
     """T = 20 classroom: the exact optimum studies in all but the last round (timings are reported, not asserted)."""
     result = solve(classroom(20))
-    assert result.principal_utility == 19.0
-    assert result.certificate["milp_nodes"] >= 0
+    assert result.principal_value == 19.0
+    assert result.diagnostics["milp_nodes"] >= 0

@@ -69,7 +69,7 @@ ISSUE_GAME = StatefulGame(conversion_matrix=[[3, 1.5, 0], [0, 0.5, 1]], retentio
 def test_the_issue_instance_earns_its_optimum_in_float32():
     """Optimum 3 with theta = (0.25, 0.75) every round, a three-way tie; its float32 action earned 0."""
     result = solve(ISSUE_GAME)
-    assert result.principal_utility == pytest.approx(3.0)
+    assert result.principal_value == pytest.approx(3.0)
     env = StatefulCommitmentEnv(ISSUE_GAME)
     env.reset(seed=0)
     assert env.step(simplex_to_box(result.theta))[1] == pytest.approx(3.0)
@@ -90,19 +90,19 @@ def test_float32_encoding_of_the_stateful_optima_earns_them(chunk):
         commitment = StatefulCommitmentEnv(game)
         for dtype in (np.float32, np.float64):
             commitment.reset(seed=0)
-            if not earned(commitment.step(encode(result.theta, dtype))[1], result.principal_utility):
+            if not earned(commitment.step(encode(result.theta, dtype))[1], result.principal_value):
                 failures.append((seed, "rational", dtype.__name__))
         for model in ("myopic", "forecasting"):
             result = solve(game, model)
             actions = simplex_to_box(result.theta)
             env = StatefulPrincipalEnv(game, response_model=model)
             env.reset(seed=0)
-            if not earned(sum(env.step(action)[1] for action in actions), result.principal_utility):
+            if not earned(sum(env.step(action)[1] for action in actions), result.principal_value):
                 failures.append((seed, model, "scalar"))
             vector = StatefulPrincipalVectorEnv(num_envs=2, game=game, response_model=model)
             vector.reset(seed=0)
             returns = sum(vector.step(np.stack([action, action]))[1] for action in actions)
-            if not all(earned(value, result.principal_utility) for value in returns):
+            if not all(earned(value, result.principal_value) for value in returns):
                 failures.append((seed, model, "vector"))
     assert not failures
 
@@ -118,7 +118,7 @@ def test_the_widening_is_what_float32_rounding_needs():
     robust = solve(ISSUE_GAME, margin=1e-4 * float(round_scales(ISSUE_GAME).min()))
     env = StatefulCommitmentEnv(ISSUE_GAME)
     env.reset(seed=0)
-    assert earned(env.step(simplex_to_box(robust.theta))[1], robust.principal_utility)
+    assert earned(env.step(simplex_to_box(robust.theta))[1], robust.principal_value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_no_float32_action_beats_the_stateful_optimum(chunk):
         env = StatefulCommitmentEnv(game)
         for action in float32_actions(result.theta, rng, 10):
             env.reset(seed=0)
-            if env.step(action)[1] > result.principal_utility + REL * abs(result.principal_utility) + 1e-12:
+            if env.step(action)[1] > result.principal_value + REL * abs(result.principal_value) + 1e-12:
                 beaten.append(seed)
     assert not beaten
 

@@ -345,8 +345,8 @@ def _evaluate(game: str, core, moves: str, sides: dict) -> dict[str, Any]:
         principal_best = max(stateful_v0.outcome(shell, dict(policies, **{
             PRINCIPAL: (lambda obs, plan=plan: vertices[plan[int(np.argmax(obs[:T + 1]))]])}))["principal_value"]
             for plan in itertools.product(range(n), repeat=T)) if n ** T <= 4096 else outcome["principal_value"]
-        optimum = solve(core.game, "rational").principal_utility
-        references = {"uniform plan": uniform_weights(core.game).principal_utility}
+        optimum = solve(core.game, "rational").principal_value
+        references = {"uniform plan": uniform_weights(core.game).principal_value}
         scale = float(T * core.game.budget * np.abs(core.game.effort_value).max()) or 1.0
         agent_scale = float(T * core.game.budget * core.game.conversion_matrix.max()) or 1.0
     value = outcome["principal_value"]

@@ -25,7 +25,7 @@ from math import comb
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from stratgym.baselines.results import StackelbergResult
+from stratgym.baselines.results import Certificate, StackelbergResult
 from stratgym.games.validation import as_nonnegative_float, check_instance
 from stratgym.games.matrix import Commitment, MatrixGame, evaluate_commitment, follower_response, follower_scales
 from stratgym.games.ties import TIE_TOL
@@ -43,12 +43,12 @@ NASH_TOL = 1e-9
 
 
 def _result(game: MatrixGame, outcome: Commitment, method: str, started: float, gap: float = 0.0,
-            **certificate) -> StackelbergResult:
-    return StackelbergResult(theta=outcome.strategy, effort=outcome.responses, principal_utility=outcome.leader_value,
-                             agent_utility=outcome.follower_value, response_model="rational", method=method,
-                             certificate={"incentive_margins": outcome.incentive_margins,
-                                          "leader_values": outcome.leader_values, **certificate},
-                             optimality_gap=gap, solve_time=time.perf_counter() - started)
+            bound: float | None = None) -> StackelbergResult:
+    certificate = Certificate(optimality_gap=gap, optimum_bound=bound, incentive_margins=outcome.incentive_margins)
+    return StackelbergResult(theta=outcome.strategy, effort=outcome.responses, principal_value=outcome.leader_value,
+                             agent_value=outcome.follower_value, agent="rational", method=method,
+                             certificate=certificate, diagnostics={"leader_values": outcome.leader_values},
+                             solve_time=time.perf_counter() - started)
 
 
 def profile_lp(game: MatrixGame, profile, margin: float = 0.0) -> np.ndarray | None:
@@ -141,10 +141,10 @@ def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL) -> St
 
     ``margin > 0`` asks for strict incentives: every type's column beats its alternatives by ``margin`` units (the
     robust optimum); ``ValueError`` if no strategy achieves it. Method ``"lp"`` (one type: the best of one LP per
-    column) or ``"milp"`` (several: DOBSS, then the LP of its profile); ``optimality_gap`` is 0 for ``"lp"`` and
-    the MILP's dual bound minus the value for ``"milp"`` (HiGHS's absolute gap, 1e-6 of ``max|A|``, at most).
-    ``certificate``: each type's ``incentive_margins`` (units of its scale) and ``leader_values``, and for
-    ``"milp"`` the ``milp_bound``.
+    column) or ``"milp"`` (several: DOBSS, then the LP of its profile). ``certificate``: ``optimality_gap`` is 0 for
+    ``"lp"`` and the MILP's dual bound (``optimum_bound``) minus the value for ``"milp"`` (HiGHS's absolute gap, 1e-6
+    of ``max|A|``, at most), and each type's ``incentive_margins`` (units of its scale); ``diagnostics``: each
+    type's ``leader_values``.
     """
     check_instance(game, MatrixGame, "game")
     margin = as_nonnegative_float(margin, "margin")
@@ -169,7 +169,7 @@ def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL) -> St
         raise ValueError(f"no strategy gives every follower type a best response by margin {margin:g} "
                          f"(the MILP's profile {profile.tolist()} is infeasible at LP precision)")
     outcome = max(outcomes, key=lambda candidate: candidate.leader_value)
-    return _result(game, outcome, "milp", started, gap=max(0.0, bound - outcome.leader_value), milp_bound=bound)
+    return _result(game, outcome, "milp", started, gap=max(0.0, bound - outcome.leader_value), bound=bound)
 
 
 def best_pure_commitment(game: MatrixGame, tie_tol: float = TIE_TOL) -> StackelbergResult:

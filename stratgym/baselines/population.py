@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from stratgym.baselines.results import SolverResult, deprecated_alias
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
 from stratgym.games.validation import as_bool, check_instance
 from stratgym.games.metrics import SocialMetrics
@@ -43,31 +44,45 @@ LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance
 BRUTE_FORCE_CAP = 20_000
 
 
-@dataclass(frozen=True)
-class PopulationResult:
-    """A principal policy for a population and every type's response, re-checked before it is returned.
+@dataclass(frozen=True, kw_only=True)
+class PopulationResult(SolverResult):
+    """A principal policy for a population and every type's response, re-checked before it is returned (the common
+    :class:`~stratgym.baselines.results.SolverResult` contract).
 
-    Attributes:
-        theta: ``(T, n)`` the published policy, or ``(G, T, n)`` one per group (``per_group``).
+    Attributes (beyond :class:`SolverResult`'s):
+        theta: ``(T, n)`` the published policy, or ``(G, T, n)`` one per group (``per_group``): the ``policy``.
         effort: ``(K, T, d)`` each type's best response.
-        principal_utility: ``sum_k w_k U_P^k``.
         principal_utilities: ``(K,)`` each type's ``U_P^k``.
         metrics: social metrics per group and overall (:mod:`stratgym.games.metrics`).
-        response_model, method, per_group: how it was computed.
-        certificate: solver evidence (MILP status, nodes, cuts, the certificate LP's total slack).
-        solve_time: seconds.
+        agent: the types' behaviour; ``per_group``: one rule per group.
+
+    ``principal_value`` is ``sum_k w_k U_P^k`` and ``agent_value`` ``sum_k w_k U_A^k``; ``diagnostics`` holds the
+    solver's bookkeeping (MILP status, nodes, cuts, the certificate LP's total slack).
     """
 
     theta: np.ndarray
     effort: np.ndarray
-    principal_utility: float
     principal_utilities: np.ndarray
     metrics: SocialMetrics
-    response_model: str
-    method: str
+    agent: Any
     per_group: bool = False
-    certificate: dict[str, Any] = field(default_factory=dict)
-    solve_time: float = 0.0
+
+    @property
+    def policy(self) -> np.ndarray:
+        """``theta``."""
+        return self.theta
+
+    @property
+    def principal_utility(self) -> float:
+        """Deprecated: ``principal_value``."""
+        deprecated_alias("PopulationResult.principal_utility", "principal_value")
+        return self.principal_value
+
+    @property
+    def response_model(self) -> str:
+        """Deprecated: ``agent`` (this returns its name)."""
+        deprecated_alias("PopulationResult.response_model", "agent")
+        return self.agent if isinstance(self.agent, str) else self.agent.name
 
 
 def _check(population: StatefulPopulation, model: str) -> None:
@@ -205,11 +220,11 @@ def population_milp(population: StatefulPopulation, model: str = "rational", con
         upper.append(K * T - 1.0)
     else:
         raise RuntimeError(f"the certificate LP rejected {MAX_NO_GOOD_CUTS + 1} successive MILP solutions")
-    certificate = {"milp_status": result.message, "milp_nodes": result.mip_node_count, "no_good_cuts": cuts,
+    diagnostics = {"milp_status": result.message, "milp_nodes": result.mip_node_count, "no_good_cuts": cuts,
                    "total_slack": total_slack, "binaries": K * T * n_options}
     theta = np.repeat(rules, T // R, axis=0)
     return verified(population, theta, model, -result.fun * unit, "best-constant" if constant else "milp",
-                    certificate, start)
+                    diagnostics, start)
 
 
 def population_brute_force(population: StatefulPopulation, model: str = "rational",
@@ -248,10 +263,10 @@ def population_optimum(population: StatefulPopulation, model: str = "rational", 
     _check(population, model)
     parts = [population_milp(population.subpopulation(group), model, constant) for group in population.group_names]
     theta = np.array([part.theta for part in parts])
-    claimed = sum(population.weights[np.array(population.groups) == group].sum() * part.principal_utility
+    claimed = sum(population.weights[np.array(population.groups) == group].sum() * part.principal_value
                   for group, part in zip(population.group_names, parts))
-    certificate = {"groups": {group: part.certificate for group, part in zip(population.group_names, parts)}}
-    return verified(population, theta, model, float(claimed), parts[0].method, certificate, start, per_group=True)
+    diagnostics = {"groups": {group: part.diagnostics for group, part in zip(population.group_names, parts)}}
+    return verified(population, theta, model, float(claimed), parts[0].method, diagnostics, start, per_group=True)
 
 
 def evaluate_population_rule(population: StatefulPopulation, theta, model: str = "rational",
@@ -271,7 +286,7 @@ def population_baselines(population: StatefulPopulation, model: str = "rational"
 
 
 def verified(population: StatefulPopulation, theta: np.ndarray, model: str, claimed: float | None, method: str,
-             certificate: dict[str, Any], start: float, per_group: bool = False) -> PopulationResult:
+             diagnostics: dict[str, Any], start: float, per_group: bool = False) -> PopulationResult:
     """Recompute every type's best response to ``theta`` and return the result; ``RuntimeError`` if the principal's
     weighted value differs from ``claimed`` by more than ``VALUE_TOL`` relative to ``T max_k B_k max|lambda^k|``."""
     outcome = population_outcome(population, theta, model, per_group)
@@ -279,5 +294,8 @@ def verified(population: StatefulPopulation, theta: np.ndarray, model: str, clai
     if claimed is not None and abs(value - claimed) > VALUE_TOL * population.horizon * _value_unit(population):
         raise RuntimeError(f"{method}: the types' best responses to the returned rule give the principal {value!r}, "
                            f"but the solver claimed {claimed!r}")
-    return PopulationResult(np.asarray(theta, dtype=np.float64), outcome.effort, value, outcome.principal_utilities,
-                            outcome.metrics, model, method, per_group, certificate, time.perf_counter() - start)
+    return PopulationResult(theta=np.asarray(theta, dtype=np.float64), effort=outcome.effort, principal_value=value,
+                            agent_value=float(population.weights @ outcome.agent_utilities),
+                            principal_utilities=outcome.principal_utilities, metrics=outcome.metrics, agent=model,
+                            method=method, per_group=per_group, diagnostics=diagnostics,
+                            solve_time=time.perf_counter() - start)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
+from stratgym.baselines.results import (SE_PER_ERROR_BAR, Certificate, PlayerValues, SolverResult, deprecated_alias,
+                                       standard_error)
 from stratgym.games.validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, check_scheme,
@@ -55,59 +57,85 @@ class BICViolationWarning(UserWarning):
     """A violating sampled mechanism was returned because the caller passed ``allow_violation=True``."""
 
 
-@dataclass(frozen=True)
-class SignalingResult:
-    """A signaling scheme with both players' expected utilities.
+@dataclass(frozen=True, kw_only=True)
+class SignalingResult(SolverResult):
+    """A signaling scheme with both players' expected utilities (the common :class:`SolverResult` contract).
 
-    Attributes:
-        scheme: ``(R, A)`` recommendation probabilities per region (rows on the simplex).
+    Attributes (beyond :class:`SolverResult`'s ``principal_value``, ``agent_value``, ``method``, ``solve_time``,
+    ``certificate``, ``principal_se``, ``agent_se``):
+        scheme: ``(R, A)`` recommendation probabilities per region (rows on the simplex): the ``policy``.
         patterns: ``(R, A)`` the regions' decision patterns.
         masses: ``(R,)`` the regions' prior masses used for the values.
-        principal_value, agent_value: expected ``u_P`` and ``u_A`` when the agent plays ``responses``.
-        bic_slack: exact evaluations (every method but ``"sampled-eps-bic"``): the smallest posterior advantage
-            of following over the best alternative (utility units, see
-            :class:`stratgym.games.persuasion.SchemeEvaluation`). ``"sampled-eps-bic"``: the estimated ex-ante
-            slack, in the units of the LP's BIC constraints (see :func:`sampled_mechanism`).
-        responses: ``(A,)`` the agent's action on each recommendation.
-        method: ``"lp"``, ``"full-revelation"``, ``"no-information"``, ``"sampled-eps-bic"`` or ``"given"``.
-        solve_time: wall-clock seconds.
+        responses: ``(A,)`` the agent's action on each recommendation (the values are those of this play).
         mass_method: how ``masses`` were obtained (``finite-sum``, ``orthant``, ``monte-carlo``).
-        value_error: about 3 standard errors of ``principal_value``. Exact evaluations propagate the masses'
-            errors ``e_s`` (``Regions.mass_errors``, about 3 standard errors each): with ``v_s`` the principal's
-            expected utility in region ``s``, the value is ``sum_s pi_s v_s`` and both the masses and their
-            estimates sum to 1, so it is off by at most ``sum_s e_s |v_s - principal_value|`` (0 for
-            ``finite-sum``; adding the regions' error bars is conservative for ``monte-carlo``).
-        epsilon: the BIC relaxation the scheme was built for (0 for exact BIC solvers).
-        tie_tol: posterior utilities within this are ties (the tolerance of ``bic_slack`` and ``is_bic``).
-        bic_slack_se: the standard error of ``bic_slack`` (0 when it is exact).
-        bic_slack_bound: for an estimated ``bic_slack``, an upper confidence bound on the true one at level
-            ``1 - BIC_DELTA`` (:func:`ex_ante_bic_slack`); ``None`` when ``bic_slack`` is exact.
+
+    ``method`` is ``"lp"``, ``"full-revelation"``, ``"no-information"``, ``"sampled-eps-bic"`` or ``"given"``.
+    ``principal_se``: exact evaluations propagate the masses' error bars ``e_s`` (``Regions.mass_errors``, about 3
+    standard errors each, so ``e_s / 3`` here): with ``v_s`` the principal's expected utility in region ``s``, the
+    value is ``sum_s pi_s v_s`` and both the masses and their estimates sum to 1, so its standard error is at most
+    ``sum_s (e_s / 3) |v_s - principal_value|`` (0 for ``finite-sum``; adding the regions' errors is conservative).
+
+    ``certificate`` (:class:`~stratgym.baselines.results.Certificate`): ``bic_slack`` of exact evaluations (every
+    method but ``"sampled-eps-bic"``) is the smallest posterior advantage of following over the best alternative
+    (utility units, see :class:`stratgym.games.persuasion.SchemeEvaluation`), with ``bic_slack_se = 0`` and
+    ``bic_slack_bound = None``; for ``"sampled-eps-bic"`` it is the estimated ex-ante slack in the units of the LP's
+    BIC constraints, its standard error and an upper confidence bound at level ``1 - BIC_DELTA``
+    (:func:`ex_ante_bic_slack`; see :func:`sampled_mechanism`). ``epsilon``: the BIC relaxation the scheme was built
+    for (0 for the exact solvers); ``tie_tol``: posterior utilities within it are ties.
     """
 
     scheme: np.ndarray
     patterns: np.ndarray
     masses: np.ndarray
-    principal_value: float
-    agent_value: float
-    bic_slack: float
     responses: np.ndarray
-    method: str
-    solve_time: float
     mass_method: str
-    value_error: float = 0.0
-    epsilon: float = 0.0
-    tie_tol: float = TIE_TOL
-    bic_slack_se: float = 0.0
-    bic_slack_bound: float | None = None
+
+    @property
+    def policy(self) -> np.ndarray:
+        """``scheme``."""
+        return self.scheme
 
     @property
     def is_bic(self) -> bool:
-        """Whether the scheme is (epsilon-)BIC: ``bic_slack >= -(epsilon + tie_tol)``, with ``bic_slack_bound`` in
-        place of an estimated ``bic_slack`` (a violation is reported only when it is certain at level
-        ``1 - BIC_DELTA``). For exact evaluations (``epsilon = 0``): the agent follows every recommendation.
-        """
-        slack = self.bic_slack if self.bic_slack_bound is None else self.bic_slack_bound
-        return slack >= -(self.epsilon + self.tie_tol)
+        """Whether the scheme is (epsilon-)BIC (``certificate.is_bic``): for exact evaluations (``epsilon = 0``), the
+        agent follows every recommendation; an estimated slack fails only when its confidence bound does."""
+        return self.certificate.is_bic
+
+    @property
+    def value_error(self) -> float:
+        """Deprecated: about 3 standard errors of ``principal_value``; use ``principal_se`` or ``ci95()``."""
+        deprecated_alias("SignalingResult.value_error (3 standard errors)", "principal_se (one) or ci95()")
+        return SE_PER_ERROR_BAR * self.principal_se
+
+    @property
+    def bic_slack(self) -> float:
+        """Deprecated: ``certificate.bic_slack``."""
+        deprecated_alias("SignalingResult.bic_slack", "certificate.bic_slack")
+        return self.certificate.bic_slack
+
+    @property
+    def bic_slack_se(self) -> float:
+        """Deprecated: ``certificate.bic_slack_se``."""
+        deprecated_alias("SignalingResult.bic_slack_se", "certificate.bic_slack_se")
+        return self.certificate.bic_slack_se
+
+    @property
+    def bic_slack_bound(self) -> float | None:
+        """Deprecated: ``certificate.bic_slack_bound``."""
+        deprecated_alias("SignalingResult.bic_slack_bound", "certificate.bic_slack_bound")
+        return self.certificate.bic_slack_bound
+
+    @property
+    def epsilon(self) -> float:
+        """Deprecated: ``certificate.epsilon``."""
+        deprecated_alias("SignalingResult.epsilon", "certificate.epsilon")
+        return self.certificate.epsilon
+
+    @property
+    def tie_tol(self) -> float:
+        """Deprecated: ``certificate.tie_tol``."""
+        deprecated_alias("SignalingResult.tie_tol", "certificate.tie_tol")
+        return self.certificate.tie_tol
 
 
 def _as_regions(game_or_regions: PersuasionGame | Regions) -> Regions:
@@ -120,19 +148,20 @@ def _as_regions(game_or_regions: PersuasionGame | Regions) -> Regions:
 
 def _result(regions: Regions, scheme: np.ndarray, method: str, started: float, tie_tol: float) -> SignalingResult:
     evaluation = evaluate_scheme(regions, scheme, tie_tol)
-    # v_s: the principal's expected utility in region s when the agent plays its responses (see value_error).
+    # v_s: the principal's expected utility in region s when the agent plays its responses (see principal_se).
     region_values = np.sum(scheme * regions.principal_payoffs[:, evaluation.responses], axis=1)
-    value_error = float(regions.mass_errors @ np.abs(region_values - evaluation.principal_value))
+    principal_se = float(regions.mass_errors @ np.abs(region_values - evaluation.principal_value)) / SE_PER_ERROR_BAR
     return SignalingResult(scheme=scheme, patterns=regions.patterns, masses=regions.masses,
                            principal_value=evaluation.principal_value, agent_value=evaluation.agent_value,
-                           bic_slack=evaluation.bic_slack, responses=evaluation.responses, method=method,
-                           solve_time=time.perf_counter() - started, mass_method=regions.mass_method,
-                           value_error=value_error, tie_tol=tie_tol)
+                           certificate=Certificate(bic_slack=evaluation.bic_slack, tie_tol=tie_tol),
+                           responses=evaluation.responses, method=method, solve_time=time.perf_counter() - started,
+                           mass_method=regions.mass_method, principal_se=principal_se)
 
 
 def _checked(result: SignalingResult) -> SignalingResult:
     if not result.is_bic:
-        raise BICViolationError(f"{result.method} scheme violates BIC: slack {result.bic_slack:.3g} < -{result.tie_tol:g}")
+        raise BICViolationError(f"{result.method} scheme violates BIC: slack {result.certificate.bic_slack:.3g} "
+                                f"< -{result.certificate.tie_tol:g}")
     return result
 
 
@@ -307,25 +336,38 @@ def ex_ante_bic_slack(rows, agent_payoffs, costs, delta: float = BIC_DELTA) -> t
 
 
 @dataclass(frozen=True)
-class SimulationEstimate:
-    """Monte Carlo estimates of a scheme's values; errors are 3 standard errors.
+class SimulationEstimate(PlayerValues):
+    """Monte Carlo estimates of a scheme's values, with standard errors (``ci95()`` for a 95% interval).
 
     Attributes:
-        principal_value, principal_error, agent_value, agent_error: means of realized ``u_P``, ``u_A``.
+        principal_value, principal_se, agent_value, agent_se: means of realized ``u_P``, ``u_A`` and their standard
+            errors (``std(ddof=1) / sqrt(n_rounds)``; ``inf`` for one round).
         n_rounds: number of simulated rounds.
         bic_slack, bic_slack_se, bic_slack_bound: the scheme's estimated ex-ante BIC slack, its standard error
-            (one, not three) and an upper confidence bound at level ``1 - BIC_DELTA`` (:func:`ex_ante_bic_slack`).
+            and an upper confidence bound at level ``1 - BIC_DELTA`` (:func:`ex_ante_bic_slack`).
             Exact counterpart: ``min_{a != b} sum_s pi_s q_s(a) (u_A(a, s) - u_A(b, s))`` over recommended ``a``.
     """
 
     principal_value: float
-    principal_error: float
+    principal_se: float
     agent_value: float
-    agent_error: float
+    agent_se: float
     n_rounds: int
     bic_slack: float
     bic_slack_se: float
     bic_slack_bound: float
+
+    @property
+    def principal_error(self) -> float:
+        """Deprecated: 3 standard errors of ``principal_value``; use ``principal_se`` or ``ci95()``."""
+        deprecated_alias("SimulationEstimate.principal_error (3 standard errors)", "principal_se (one) or ci95()")
+        return SE_PER_ERROR_BAR * self.principal_se
+
+    @property
+    def agent_error(self) -> float:
+        """Deprecated: 3 standard errors of ``agent_value``; use ``agent_se`` or ``ci95('agent')``."""
+        deprecated_alias("SimulationEstimate.agent_error (3 standard errors)", "agent_se (one) or ci95('agent')")
+        return SE_PER_ERROR_BAR * self.agent_se
 
 
 def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Generator, n_rounds: int = 10_000,
@@ -358,12 +400,8 @@ def simulate(game: PersuasionGame, regions: Regions, scheme, rng: np.random.Gene
     played = np.arange(n_rounds), action
     principal_payoffs, agent_payoffs = region_payoffs(game, patterns)
     principal, agent = principal_payoffs[played], agent_payoffs[played]
-    return SimulationEstimate(float(principal.mean()), _three_se(principal), float(agent.mean()), _three_se(agent),
-                              n_rounds, *ex_ante_bic_slack(rows, agent_payoffs, game.costs))
-
-
-def _three_se(values: np.ndarray) -> float:
-    return float(3.0 * values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("inf")
+    return SimulationEstimate(float(principal.mean()), standard_error(principal), float(agent.mean()),
+                              standard_error(agent), n_rounds, *ex_ante_bic_slack(rows, agent_payoffs, game.costs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,24 +442,24 @@ def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples:
 
     * ``regions=None`` (no enumeration: for many actions): ``patterns`` are those the trials met, ``masses`` their
       frequencies, ``scheme`` the average row per pattern. The agent is taken to follow (``responses`` is the
-      identity): the values are the trial averages of ``sum_a q_theta(a) u(a, theta)`` and ``value_error`` is 3
-      standard errors of the principal's.
+      identity): the values are the trial averages of ``sum_a q_theta(a) u(a, theta)``, with their standard
+      errors ``principal_se`` and ``agent_se``.
     * ``regions=equivalence_regions(game)``: the scheme is aligned with ``regions`` (rows placed with
       ``regions.locate``; a region of positive mass no trial met gets one row run at its witness, a region of zero
       mass the trials' mean row, which changes no value or posterior) and evaluated exactly on their masses with
       :func:`stratgym.games.persuasion.evaluate_scheme`: the values are those of the agent's actual responses to
       the estimated scheme's posteriors (``responses``, not always obedient: epsilon-BIC may leave a recommendation
       up to ``epsilon / P(a)`` short), so the result can be compared with :func:`optimal_scheme`'s and fed to
-      :func:`simulate`. ``value_error`` adds to the masses' propagated error (see :class:`SignalingResult`) 3
-      standard errors of the scheme's estimate, ``sqrt(sum_s pi_s^2 var_s / k_s)`` over the ``k_s`` rows of region
+      :func:`simulate`. ``principal_se`` adds to the masses' propagated error (see :class:`SignalingResult`) the
+      standard error of the scheme's estimate, ``sqrt(sum_s pi_s^2 var_s / k_s)`` over the ``k_s`` rows of region
       ``s`` (``var_s`` their values' variance, or ``(range of u_P in s)^2 / 4`` for a single row); it does not
       cover a response that the true scheme's posterior would flip. The exact posterior slack of the estimated
-      scheme is ``evaluate(regions, result.scheme).bic_slack``.
+      scheme is ``evaluate(regions, result.scheme).certificate.bic_slack``.
 
     BIC is judged ex ante in both cases, as the mechanism guarantees it: ``theta`` is exchangeable with the
     samples, so ``E[q_theta(a) (u_A(a, theta) - u_A(b, theta))] >= -epsilon`` for all ``a != b`` (the expectation of
-    the per-trial LP constraint). ``bic_slack`` is the smallest trial estimate of that expectation and
-    ``bic_slack_se`` its standard error (:func:`ex_ante_bic_slack`, in the LP's units: probability times
+    the per-trial LP constraint). ``certificate.bic_slack`` is the smallest trial estimate of that expectation and
+    ``certificate.bic_slack_se`` its standard error (:func:`ex_ante_bic_slack`, in the LP's units: probability times
     utility); ``is_bic`` fails only when the upper confidence bound ``bic_slack_bound`` (level ``1 - BIC_DELTA``,
     valid however heavy-tailed the trials are) is below ``-(epsilon + tie_tol)``. A result that
     fails raises :class:`BICViolationError`, as the exact solvers do; ``allow_violation=True`` returns it with a
@@ -447,23 +485,24 @@ def sampled_mechanism(game: PersuasionGame, rng: np.random.Generator, n_samples:
     if regions is None:
         met, inverse, counts = np.unique(patterns, axis=0, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(-1)
-        per_trial_principal = np.sum(rows * principal, axis=1)
+        per_trial_principal, per_trial_agent = np.sum(rows * principal, axis=1), np.sum(rows * agent, axis=1)
         scheme = np.zeros((met.shape[0], game.n_actions))
         np.add.at(scheme, inverse, rows)
         scheme /= counts[:, None]
         result = SignalingResult(scheme=scheme, patterns=met, masses=counts / n_trials,
                                  principal_value=float(per_trial_principal.mean()),
-                                 agent_value=float(np.sum(rows * agent, axis=1).mean()), bic_slack=bic_slack,
-                                 responses=np.arange(game.n_actions), method="sampled-eps-bic",
-                                 solve_time=0.0, mass_method="monte-carlo",
-                                 value_error=_three_se(per_trial_principal), tie_tol=tie_tol)
+                                 agent_value=float(per_trial_agent.mean()), responses=np.arange(game.n_actions),
+                                 method="sampled-eps-bic", mass_method="monte-carlo",
+                                 principal_se=standard_error(per_trial_principal),
+                                 agent_se=standard_error(per_trial_agent))
     else:
         scheme, located, rows = _induced_scheme(game, regions, rng, rows, patterns, n_samples, epsilon)
         result = _result(regions, scheme, "sampled-eps-bic", started, tie_tol)
-        result = dataclasses.replace(result, bic_slack=bic_slack, value_error=result.value_error
-                                     + 3.0 * _scheme_estimate_se(regions, located, rows, result.responses))
-    result = dataclasses.replace(result, epsilon=epsilon, bic_slack_se=bic_slack_se, bic_slack_bound=bic_slack_bound,
-                                 solve_time=time.perf_counter() - started)
+        result = dataclasses.replace(result, principal_se=result.principal_se
+                                     + _scheme_estimate_se(regions, located, rows, result.responses))
+    certificate = Certificate(bic_slack=bic_slack, bic_slack_se=bic_slack_se, bic_slack_bound=bic_slack_bound,
+                              epsilon=epsilon, tie_tol=tie_tol)
+    result = dataclasses.replace(result, certificate=certificate, solve_time=time.perf_counter() - started)
     return _reported(result, allow_violation)
 
 
@@ -505,9 +544,10 @@ def _reported(result: SignalingResult, allow_violation: bool) -> SignalingResult
     """``result`` if it is (epsilon-)BIC; otherwise ``BICViolationError``, or with ``allow_violation`` a warning."""
     if result.is_bic:
         return result
-    message = (f"{result.method} mechanism violates epsilon-BIC: estimated ex-ante slack {result.bic_slack:.3g} "
-               f"(standard error {result.bic_slack_se:.2g}), whose upper confidence bound {result.bic_slack_bound:.3g} "
-               f"(level {1 - BIC_DELTA:g}) is below -(epsilon + tie_tol) = {-(result.epsilon + result.tie_tol):.3g}")
+    bic = result.certificate
+    message = (f"{result.method} mechanism violates epsilon-BIC: estimated ex-ante slack {bic.bic_slack:.3g} "
+               f"(standard error {bic.bic_slack_se:.2g}), whose upper confidence bound {bic.bic_slack_bound:.3g} "
+               f"(level {1 - BIC_DELTA:g}) is below -(epsilon + tie_tol) = {-(bic.epsilon + bic.tie_tol):.3g}")
     if not allow_violation:
         raise BICViolationError(message + "; pass allow_violation=True to get the result anyway")
     warnings.warn(message, BICViolationWarning, stacklevel=3)

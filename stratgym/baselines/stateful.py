@@ -42,7 +42,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from stratgym.baselines.results import StackelbergResult
+from stratgym.baselines.results import Certificate, StackelbergResult
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.stateful import (GAP_TOL, RESPONSE_MODELS, TIE_TOL, StatefulGame, best_response,
                                      check_assessment_policy, check_effort_policy, clip_rows, feature_slopes,
@@ -341,10 +341,10 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     again (at most :data:`MAX_NO_GOOD_CUTS` times), so valid input never makes it raise.
 
     ``time_limit`` (seconds, ``None``: none) bounds the total HiGHS time. If it runs out, the result is the better
-    of HiGHS's incumbent and the best of the uniform and single-feature rules, with ``optimality_gap`` = the
-    certified upper bound (HiGHS's dual bound, or ``T B max(max_j lambda_j, 0)`` if lower) minus its value, and
-    ``certificate["proven_optimal"]`` / ``result.is_optimal`` False; a proven optimum has gap 0. ``ValueError`` if no rule achieves
-    ``margin`` or for bad arguments.
+    of HiGHS's incumbent and the best of the uniform and single-feature rules, with the certificate's
+    ``optimality_gap`` = ``optimum_bound`` (HiGHS's dual bound, or ``T B max(max_j lambda_j, 0)`` if lower) minus
+    its value, and ``result.is_optimal`` False; a proven optimum has gap 0 (``optimum_bound``: the dual bound).
+    ``ValueError`` if no rule achieves ``margin`` or for bad arguments.
 
     Cost: most random instances with ``T = 50, n = 3, d = 4`` solve at the root node in about 0.1 s; instances
     where retained types compete with the principal's favourite over many rounds can need many
@@ -395,12 +395,13 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
             if accepted is None or value > accepted[1]:
                 accepted = (theta, value, float("nan"), f"{source} (better than any MILP solution accepted)", False)
     theta, value, slack, status, proven = accepted
-    gap = 0.0 if proven else max(min(bound, _upper_bound(game)) - value, 0.0)
-    certificate = {"milp_status": "" if result is None else result.message, "proven_optimal": proven,
-                   "milp_nodes": 0 if result is None else result.mip_node_count, "milp_dual_bound": bound,
-                   "no_good_cuts": cuts, "certificate_lp_status": status, "min_slack": slack}
-    return _verified(game, theta, model, value, "best-constant" if constant else "milp", certificate, start,
-                     optimality_gap=gap)
+    optimum_bound = bound if proven else min(bound, _upper_bound(game))
+    gap = 0.0 if proven else max(optimum_bound - value, 0.0)
+    diagnostics = {"milp_status": "" if result is None else result.message, "proven_optimal": proven,
+                   "milp_nodes": 0 if result is None else result.mip_node_count, "no_good_cuts": cuts,
+                   "certificate_lp_status": status}
+    return _verified(game, theta, model, value, "best-constant" if constant else "milp", diagnostics, start,
+                     optimality_gap=gap, optimum_bound=optimum_bound, min_slack=slack)
 
 
 #: HiGHS options of the choice MILP: an exact optimum, and feasibility tolerances far inside the tie zone (TIE_TOL
@@ -505,7 +506,7 @@ def _fallback_policies(game: StatefulGame, model: str, margin: float, constant: 
                                 time_limit=None if np.isinf(time_left) else time_left)
         except ValueError:  # no constant rule achieves the margin
             return
-        yield best.theta, best.principal_utility, "best constant rule"
+        yield best.theta, best.principal_value, "best constant rule"
 
 
 def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarray:
@@ -515,12 +516,12 @@ def _pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarr
 
 def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, constant: bool,
                       max_policies: int, realized: Callable[[np.ndarray], float], scales: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
+                      ) -> tuple[np.ndarray, np.ndarray, float, float, dict[str, Any]]:
     """Enumerate all ``(d+1)^T`` pure policies by decreasing principal value; the first whose certificate (the
     membership LP, ``scales`` as there) the agent's own response confirms wins: ``realized(theta)``, the principal's
     value of the agent's best response to ``theta`` ``(T, n)``, must be at least the policy's value.
 
-    Returns ``(effort (T, d), theta (T, n), realized value, certificate)``. Policies of equal value keep
+    Returns ``(effort (T, d), theta (T, n), realized value, min_slack, diagnostics)``. Policies of equal value keep
     enumeration order (round 1's option varies slowest, types before no effort).
     """
     T, d = operator.shape[:2]
@@ -541,9 +542,8 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
         theta = _expand(rules, T)
         value = realized(theta)
         if value >= game.budget * float(values[index]) - tolerance:
-            certificate = {"policies_checked": checked, "n_policies": n_policies, "min_slack": slack,
-                           "certificate_lp_status": status}
-            return effort, theta, value, certificate
+            diagnostics = {"policies_checked": checked, "n_policies": n_policies, "certificate_lp_status": status}
+            return effort, theta, value, slack, diagnostics
     raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
                      f"of margin={margin} in every round")
 
@@ -564,10 +564,10 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     constant = as_bool(constant, "constant")
     max_policies = as_positive_int(max_policies, "max_policies")
     unfolded = response_operator(game, model)
-    _, theta, value, certificate = _best_pure_policy(game, _fold(unfolded, constant), margin, constant, max_policies,
-                                                     lambda theta: _principal_value(game, theta, model),
-                                                     _operator_scales(unfolded))
-    return _verified(game, theta, model, value, "brute-force", certificate, start)
+    _, theta, value, slack, diagnostics = _best_pure_policy(game, _fold(unfolded, constant), margin, constant,
+                                                            max_policies, lambda theta: _principal_value(game, theta, model),
+                                                            _operator_scales(unfolded))
+    return _verified(game, theta, model, value, "brute-force", diagnostics, start, min_slack=slack)
 
 
 def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> StackelbergResult:
@@ -588,7 +588,7 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
                          "are coupled through the state")
     margin = as_nonnegative_float(margin, "margin")
     operator = response_operator(game, model)
-    solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, dict[str, Any]]] = {}  # equal rounds are solved once
+    solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, float, dict[str, Any]]] = {}  # equal rounds: solved once
     rules, value, slacks = [], 0.0, []
     for tau in range(game.horizon):
         block = operator[tau:tau + 1, :, tau:tau + 1, :]
@@ -596,13 +596,13 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
             realized = lambda rule, tau=tau: float(  # noqa: E731
                 per_round_response(game, model, rule[0], tau) @ game.effort_value)
             solved[block.tobytes()] = _best_pure_policy(game, block, margin, False, BRUTE_FORCE_CAP, realized)
-        _, rule, round_value, round_certificate = solved[block.tobytes()]
+        _, rule, round_value, round_slack, _ = solved[block.tobytes()]
         rules.append(rule[0])
         value += round_value
-        slacks.append(round_certificate["min_slack"])
-    certificate = {"min_slack": min(slacks), "distinct_rounds": len(solved),
+        slacks.append(round_slack)
+    diagnostics = {"distinct_rounds": len(solved),
                    "lps_solved": sum(c["policies_checked"] for *_, c in solved.values())}
-    return _verified(game, np.array(rules), model, value, "per-round", certificate, start)
+    return _verified(game, np.array(rules), model, value, "per-round", diagnostics, start, min_slack=min(slacks))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,11 +680,10 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
             if theta is not None:
                 consider(theta[:shape[0]], "membership")
     upper_bound = _upper_bound(game)
-    certificate = {"best_source": best["source"], "upper_bound": upper_bound,
-                   "evaluated": best["evaluated"]}
+    diagnostics = {"best_source": best["source"], "evaluated": best["evaluated"]}
     method = "best-constant-search" if constant else "search"
-    return _verified(game, _expand(best["rules"], T), model, best["value"], method, certificate, start,
-                     optimality_gap=_gap(game, upper_bound, best["value"], method))
+    return _verified(game, _expand(best["rules"], T), model, best["value"], method, diagnostics, start,
+                     optimality_gap=_gap(game, upper_bound, best["value"], method), optimum_bound=upper_bound)
 
 
 def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.ndarray:
@@ -745,8 +744,10 @@ def evaluate_rule(game: StatefulGame, theta, model: str = "rational", method: st
 def _gap_to_optimum(game: StatefulGame, model: str, result: StackelbergResult) -> StackelbergResult:
     """``result`` with ``optimality_gap`` = (bound on the dynamic optimum) - its value: the exact optimum
     (:func:`solve`) for linear ``g``, the bound of :func:`search_optimum` for concave ``g``."""
-    bound = solve(game, model).principal_utility if game.is_linear else _upper_bound(game)
-    return dataclasses.replace(result, optimality_gap=_gap(game, bound, result.principal_utility, result.method))
+    bound = solve(game, model).principal_value if game.is_linear else _upper_bound(game)
+    certificate = dataclasses.replace(result.certificate, optimum_bound=bound,
+                                      optimality_gap=_gap(game, bound, result.principal_value, result.method))
+    return dataclasses.replace(result, certificate=certificate)
 
 
 def _gap(game: StatefulGame, bound: float, value: float, method: str) -> float:
@@ -813,19 +814,22 @@ def solve(game: StatefulGame, response_model: str = "rational", method: str = "a
 
 
 def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: float | None, method: str,
-              certificate: dict[str, Any], start: float, optimality_gap: float = 0.0) -> StackelbergResult:
-    """Recompute the agent's response to ``theta`` and return the result, or ``RuntimeError`` if the claim is off."""
+              diagnostics: dict[str, Any], start: float, optimality_gap: float = 0.0,
+              optimum_bound: float | None = None, min_slack: float | None = None) -> StackelbergResult:
+    """Recompute the agent's response to ``theta`` and return the result with its :class:`Certificate` (the solver's
+    ``optimality_gap``, ``optimum_bound``, ``min_slack``, and the re-checked response's margins and duality gap), or
+    ``RuntimeError`` if the claim is off."""
     response = best_response(game, theta, model)
     played = rollout(game, theta, response.effort)
     value = float(played.principal_utility)
     if claimed_value is not None and abs(value - claimed_value) > VALUE_TOL * _value_scale(game):
         raise RuntimeError(f"{method}: the {model} agent's best response to the returned rule gives the principal "
                            f"{value!r}, but the solver claimed {claimed_value!r}")
-    certificate = {**certificate, "agent_duality_gap": response.duality_gap}
     # The response itself is checked by second computations: the incentive margins through the response
     # operator (linear g: no used option more than a tie below an unused one) and, independently of that
     # operator, rollouts of every one-round deviation; or a fresh Frank–Wolfe gap (concave g: no more than the
     # gap best_response certified).
+    margins = None
     if game.is_linear:
         margins = incentive_margins(game, theta, response.effort, model)
         if np.any(margins < -2.0 * TIE_TOL * round_scales(game, model)):
@@ -835,7 +839,6 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
         if np.any(gains > tolerance):
             raise RuntimeError(f"{method}: one-round deviations scored by rollout beat the {model} agent's best "
                                f"response by {gains} (allowed {tolerance})")
-        certificate["round_margins"] = margins
     elif model == "rational":
         gap = frank_wolfe_gap(game, theta, response.effort)
         # max(1, ...) on purpose here: the concave agent's gap_tol is absolute (agent utility units), and so is
@@ -843,11 +846,13 @@ def _verified(game: StatefulGame, theta: np.ndarray, model: str, claimed_value: 
         if gap > response.duality_gap + 1e-9 * max(1.0, abs(float(played.agent_utility))):
             raise RuntimeError(f"{method}: the concave best response claimed duality gap {response.duality_gap!r}, "
                                f"but its Frank–Wolfe gap is {gap!r}")
-        certificate["round_margins"] = incentive_margins(game, theta, response.effort, model)
-    return StackelbergResult(theta=theta, effort=response.effort, principal_utility=value,
-                             agent_utility=float(played.agent_utility), response_model=model, method=method,
-                             certificate=certificate, optimality_gap=float(optimality_gap),
-                             solve_time=time.perf_counter() - start)
+        margins = incentive_margins(game, theta, response.effort, model)
+    certificate = Certificate(optimality_gap=float(optimality_gap), optimum_bound=optimum_bound,
+                              incentive_margins=margins, min_slack=min_slack,
+                              agent_duality_gap=float(response.duality_gap))
+    return StackelbergResult(theta=theta, effort=response.effort, principal_value=value,
+                             agent_value=float(played.agent_utility), agent=model, method=method,
+                             certificate=certificate, diagnostics=diagnostics, solve_time=time.perf_counter() - start)
 
 
 def _deviation_gains(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, model: str

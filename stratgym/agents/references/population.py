@@ -39,11 +39,11 @@ def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> R
     """``StatefulPopulation-v0``: the exact population optimum and the common-rule baselines."""
     unwrapped = env.unwrapped
     population, model = unwrapped.population, unwrapped.response_model.model
-    optimum = population_optimum(population, model, per_group=unwrapped.per_group).principal_utility
-    baselines = {name: float(result.principal_utility)
+    optimum = population_optimum(population, model, per_group=unwrapped.per_group).principal_value
+    baselines = {name: float(result.principal_value)
                  for name, result in population_baselines(population, model).items()}
     if unwrapped.per_group:
-        baselines["common optimum"] = float(population_optimum(population, model).principal_utility)
+        baselines["common optimum"] = float(population_optimum(population, model).principal_value)
     return ReferenceValues(float(optimum), baselines, _uniform(env, 1, seed), None, ROBUST_NOTE, score_basis(env))
 
 

@@ -22,7 +22,7 @@ from stratgym.games.stateful import RESPONSE_MODELS, best_response, rollout, rou
 def _robust_stateful(game, model: str) -> tuple[float | None, str]:
     margin = ROBUST_MARGIN * float(round_scales(game, model).min())
     try:
-        value = solve(game, model, margin=margin).principal_utility
+        value = solve(game, model, margin=margin).principal_value
     except ValueError as error:  # no rule achieves the margin (or concave g, where margins are not supported)
         return None, f"none at margin {margin:.3g}: {error}"
     return float(value), f"solve(game, {model!r}, margin={margin:.3g}) ({ROBUST_MARGIN:g} x the smallest round scale)"
@@ -40,10 +40,10 @@ def principal_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceVa
         raise NoExactReference(f"exact references exist for the game's own response models {RESPONSE_MODELS} "
                                f"only, got {response_model!r}")
     game = env.unwrapped.game
-    baselines = {"best constant rule": best_constant_rule(game, model).principal_utility,
-                 "one-round rule repeated": repeated_one_round_rule(game, model).principal_utility,
-                 "uniform rule": uniform_weights(game, model).principal_utility}
-    return ReferenceValues(float(solve(game, model).principal_utility), {name: float(v) for name, v in baselines.items()},
+    baselines = {"best constant rule": best_constant_rule(game, model).principal_value,
+                 "one-round rule repeated": repeated_one_round_rule(game, model).principal_value,
+                 "uniform rule": uniform_weights(game, model).principal_value}
+    return ReferenceValues(float(solve(game, model).principal_value), {name: float(v) for name, v in baselines.items()},
                    zero_action_value(env, 1, seed), *_robust_stateful(game, model), score_basis(env))
 
 
