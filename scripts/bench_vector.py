@@ -142,7 +142,8 @@ def ppo_section(settings: dict, progress: bool) -> tuple[str, bool]:
     text = ("### Env share of PPO wall time\n\n"
             f"SB3 PPO with its defaults (`MlpPolicy`, batch 64, 10 epochs) but {n} envs and "
             f"`n_steps={settings['ppo_steps']}`, {settings['ppo_timesteps']} timesteps, one torch thread; the env's "
-            "share is the time spent in the VecEnv's `reset` and `step_wait` (wrappers included) over the time of `learn`.\n\n"
+            "share is the time spent in the VecEnv's `reset` and `step_wait` (wrappers included) over the time of "
+            "`learn`.\n\n"
             + markdown_table(("env", "vec env", "env share", "learn time", "target ≤ CartPole's"), rows))
     return text, met
 
