@@ -44,6 +44,7 @@ bench: $(BASE_STAMP)
 	$(PY) scripts/bench_stateful.py --write
 	$(PY) scripts/bench_persuasion.py --write
 	$(PY) scripts/bench_matrix.py --write
+	$(PY) scripts/bench_vector.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -22,7 +22,7 @@ from gymnasium import spaces
 
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import check_action, simplex_action, simplex_box
-from stratgym.envs.vector import LoopVectorEnv
+from stratgym.envs.vector import loop_vector_env
 from stratgym.games.validation import check_instance
 from stratgym.games.matrix import (
     Follower,
@@ -355,16 +355,5 @@ class MatrixFollowerEnv(_MatrixEnv):
         return follower_observation(self.game, self.strategy, k), reward, True, False, info
 
 
-class MatrixCommitmentVectorEnv(LoopVectorEnv):
-    """``num_envs`` :class:`MatrixCommitmentEnv` episodes as a native vector env (``stratgym.envs.vector``: autoreset
-    ``NEXT_STEP`` or ``SAME_STEP``, one generator), played one sub-env at a time: exactly the scalar env, step for step,
-    at the speed of a synchronous vector env (no batched step yet)."""
-
-    scalar_env = MatrixCommitmentEnv
-
-
-class MatrixFollowerVectorEnv(LoopVectorEnv):
-    """``num_envs`` :class:`MatrixFollowerEnv` episodes as a native vector env, one sub-env at a time (see
-    :class:`MatrixCommitmentVectorEnv`)."""
-
-    scalar_env = MatrixFollowerEnv
+MatrixCommitmentVectorEnv = loop_vector_env(MatrixCommitmentEnv)
+MatrixFollowerVectorEnv = loop_vector_env(MatrixFollowerEnv)

@@ -19,7 +19,7 @@ from gymnasium import spaces
 
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import simplex_action, simplex_box
-from stratgym.envs.vector import LoopVectorEnv
+from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import PerRoundResponse, feature_bounds
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
@@ -369,16 +369,5 @@ class PersuasionPopulationEnv(RoundEnv):
         return self._observation(self._applicant), float(evaluation.principal_value), True, False, info
 
 
-class StatefulPopulationVectorEnv(LoopVectorEnv):
-    """``num_envs`` :class:`StatefulPopulationEnv` episodes as a native vector env (``stratgym.envs.vector``: autoreset
-    ``NEXT_STEP`` or ``SAME_STEP``, one generator), played one sub-env at a time: exactly the scalar env, step for step,
-    at the speed of a synchronous vector env (no batched step yet)."""
-
-    scalar_env = StatefulPopulationEnv
-
-
-class PersuasionPopulationVectorEnv(LoopVectorEnv):
-    """``num_envs`` :class:`PersuasionPopulationEnv` episodes as a native vector env, one sub-env at a time (see
-    :class:`StatefulPopulationVectorEnv`)."""
-
-    scalar_env = PersuasionPopulationEnv
+StatefulPopulationVectorEnv = loop_vector_env(StatefulPopulationEnv)
+PersuasionPopulationVectorEnv = loop_vector_env(PersuasionPopulationEnv)

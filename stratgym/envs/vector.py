@@ -237,7 +237,7 @@ class SubEnvLoop:
         return _stacked(infos)
 
     def play(self, rows, actions, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Step the sub-envs ``rows`` with their rows of ``actions``, in index order: ``(rewards, terminated, info)``."""
+        """Step the sub-envs ``rows`` with their rows of ``actions`` in index order: ``(rewards, terminated, info)``."""
         rewards, terminated, infos = [], [], []
         for i in np.arange(len(self.envs))[rows]:
             self.envs[i].np_random = rng
@@ -275,3 +275,14 @@ class LoopVectorEnv(RoundVectorEnv):
 
     def _observations(self) -> np.ndarray:
         return self._loop.obs.copy()
+
+
+def loop_vector_env(scalar_env: type) -> type:
+    """The :class:`LoopVectorEnv` of ``scalar_env``, named ``<Name>VectorEnv`` in the scalar env's module (bind it to
+    that name there, so that it pickles and serves as a ``vector_entry_point``)."""
+    name = scalar_env.__name__.removesuffix("Env") + "VectorEnv"
+    doc = (f"``num_envs`` :class:`{scalar_env.__name__}` episodes as a native vector env (``stratgym.envs.vector``: "
+           "autoreset ``NEXT_STEP`` or ``SAME_STEP``, one generator), played one sub-env at a time: exactly the scalar "
+           "env, step for step, at the speed of a synchronous vector env (no batched step yet).")
+    return type(name, (LoopVectorEnv,), {"scalar_env": scalar_env, "__doc__": doc, "__module__": scalar_env.__module__,
+                                         "__qualname__": name})

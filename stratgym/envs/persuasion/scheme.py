@@ -166,21 +166,31 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
         self._last_info = {}
         return self.constant_observation.copy(), {}
 
-    def step(self, action):
-        self._begin_step()
-        scheme = simplex_action(self.action_space, action)
-        # evaluate_scheme(regions, scheme, tie_tol, check=False, precision) without the posterior table nobody reads.
-        widening = precision_slack(action, self.regions.n_actions) * self.precision_unit
-        sums, responses, principal_value, agent_value, bic_slack = best_responses(self.weighted, scheme,
-                                                                                  self.tie_tol, widening)
-        info = {"scheme": scheme, "responses": np.array(responses), "principal_value": principal_value,
+    def scheme_values(self, schemes: np.ndarray, outcomes: tuple) -> tuple:
+        """``(reward, info, choice)`` of schemes (one ``(R, A)`` or a batch ``(k, R, A)``) from their ``outcomes``
+        (:func:`~stratgym.games.persuasion.best_responses` or :func:`~stratgym.envs.persuasion.core.scheme_outcomes`):
+        the exact agent's values, a quantal agent's instead (``choice``: its choice probabilities, else ``None``), the
+        penalized reward; everything but ``reward="sampled"``'s draws."""
+        sums, responses, principal_value, agent_value, bic_slack = outcomes
+        info = {"scheme": schemes, "responses": np.asarray(responses), "principal_value": principal_value,
                 "agent_value": agent_value, "bic_slack": bic_slack}
+        choice = None
         if self.quantal:
             choice, principal_value, agent_value = quantal_choice(sums, self.agent_beta)
             info |= {"choice_probabilities": choice, "principal_value": principal_value, "agent_value": agent_value}
         reward = principal_value
         if self.reward == "penalized":
             reward, info["bic_violation"] = penalized_value(sums, self.penalty_weight, self.bic_margin)
+        return reward, info, choice
+
+    def step(self, action):
+        self._begin_step()
+        scheme = simplex_action(self.action_space, action)
+        # evaluate_scheme(regions, scheme, tie_tol, check=False, precision) without the posterior table nobody reads.
+        widening = precision_slack(action, self.regions.n_actions) * self.precision_unit
+        outcomes = best_responses(self.weighted, scheme, self.tie_tol, widening)
+        reward, info, choice = self.scheme_values(scheme, outcomes)
+        responses = outcomes[1]
         if self.reward == "sampled":
             region = self._draw_region()
             recommendation = self._draw(np.cumsum(scheme[region]).tolist())
@@ -234,16 +244,9 @@ class PersuasionSchemeVectorEnv(RoundVectorEnv):
         single = self.single
         schemes = mapped[rows]
         widening = precision_slack(actions, self.regions.n_actions) * single.precision_unit
-        sums, responses, principal_value, agent_value, bic_slack = scheme_outcomes(single.weighted, schemes,
-                                                                                   single.tie_tol, widening)
-        info = {"scheme": schemes, "responses": responses, "principal_value": principal_value,
-                "agent_value": agent_value, "bic_slack": bic_slack}
-        if single.quantal:
-            choice, principal_value, agent_value = quantal_choice(sums, single.agent_beta)
-            info |= {"choice_probabilities": choice, "principal_value": principal_value, "agent_value": agent_value}
-        rewards = principal_value
-        if single.reward == "penalized":
-            rewards, info["bic_violation"] = penalized_value(sums, single.penalty_weight, single.bic_margin)
+        outcomes = scheme_outcomes(single.weighted, schemes, single.tie_tol, widening)
+        rewards, info, choice = single.scheme_values(schemes, outcomes)
+        responses = outcomes[1]
         if single.reward == "sampled":
             k = len(schemes)
             u = self.np_random.random((k, 3 if single.quantal else 2))

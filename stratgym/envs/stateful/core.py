@@ -173,7 +173,8 @@ def principal_step(game: StatefulGame, episodes: PrincipalState, rules: np.ndarr
     """One round of the principal env: ``(new episodes, rewards lambda . e_t, info)`` for the rules published and
     the agent's efforts."""
     info, states = play_round(game, rules, episodes.states, efforts)
-    return PrincipalState(episodes.rounds + 1, states, info["features"], rules), row_dot(efforts, game.effort_value), info
+    after = PrincipalState(episodes.rounds + 1, states, info["features"], rules)
+    return after, row_dot(efforts, game.effort_value), info
 
 
 def principal_observation(game: StatefulGame, feature_scale: np.ndarray, episodes: PrincipalState) -> np.ndarray:
