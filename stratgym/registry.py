@@ -12,9 +12,10 @@ list`` and the CLI's help, the game names of ``--env-kwargs`` (:mod:`stratgym.ag
 reference values (:mod:`stratgym.agents.references`), the benchmark suites
 (:mod:`stratgym.agents.benchmark`) and the freeze wiring (:mod:`stratgym.agents.freeze`).
 
-Every code reference is a ``"module:name"`` string, loaded on first use (:func:`load`), so reading the
-registry imports no game, env or solver: envs can be registered from it although the import direction is
-games <- baselines, envs <- agents <- cli.
+Every code reference of the packaged families is a ``"module:name"`` string, loaded on first use (:func:`load`), so
+reading the registry imports no game, env or solver: envs can be registered from it although the import direction is
+games <- baselines, envs <- agents <- cli. A family added at run time (:func:`register_family`, your own game) may
+give the objects themselves (classes, functions) instead of strings.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ SIDES = ("principal", "agent")
 SUITE_NAMES = ("quick", "default", "full")
 
 
-def load(target: str) -> Any:
-    """The object a ``"package.module:name"`` string names (``name`` may be dotted), importing its module."""
+def load(target: str | Callable) -> Any:
+    """The object a ``"package.module:name"`` string names (``name`` may be dotted), importing its module; a callable
+    (an object given in place of its name) is returned as it is."""
+    if callable(target):
+        return target
     if not isinstance(target, str) or target.count(":") != 1:
         raise ValueError(f"a registry target must be a 'module:name' string, got {target!r}")
     module_name, name = target.split(":")
@@ -48,9 +52,11 @@ def load(target: str) -> Any:
     return value
 
 
-def _check_target(target: str, what: str) -> None:
+def _check_target(target: str | Callable, what: str) -> None:
+    if callable(target):
+        return
     if not isinstance(target, str) or target.count(":") != 1 or not all(target.split(":")):
-        raise ValueError(f"{what} must be a 'module:name' string, got {target!r}")
+        raise ValueError(f"{what} must be a 'module:name' string or the object itself, got {target!r}")
 
 
 def _check_targets(targets: Mapping[str, str], what: str) -> None:
