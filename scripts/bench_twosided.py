@@ -22,6 +22,7 @@ from _bench_common import common_arguments, machine_description, markdown_table,
 from stratgym.agents.twosided import SCHEDULES, train_two_sided
 from stratgym.games.credit import synthetic_credit
 from stratgym.games.persuasion import prosecutor
+from stratgym.games.matrix import conitzer_sandholm, security_game
 from stratgym.games.stateful import classroom, classroom_project
 
 SECTION = "bench_twosided"
@@ -31,9 +32,11 @@ INSTANCES = {
     "stateful classroom(3)": ("stateful_v0", lambda: classroom(3)),
     "persuasion prosecutor()": ("persuasion_v0", prosecutor),
     "persuasion synthetic_credit()": ("persuasion_v0", synthetic_credit),
+    "matrix security_game()": ("matrix_v0", security_game),
+    "matrix conitzer_sandholm()": ("matrix_v0", conitzer_sandholm),
 }
 FULL = {"instances": tuple(INSTANCES), "rounds": 16384, "n_steps": 128, "seeds": (0, 1, 2)}
-QUICK = {"instances": ("stateful classroom(3)", "persuasion prosecutor()"), "rounds": 1024, "n_steps": 64,
+QUICK = {"instances": ("stateful classroom(3)", "persuasion prosecutor()", "matrix conitzer_sandholm()"), "rounds": 1024, "n_steps": 64,
          "seeds": (0,)}
 
 
@@ -41,7 +44,7 @@ def configurations(game: str) -> list[dict]:
     """The runs of one instance: every schedule in the Stackelberg order, the simultaneous-move game, a Hedge agent."""
     runs = [{"moves": "sequential", "schedule": schedule, "agent": "ppo"} for schedule in SCHEDULES]
     runs.append({"moves": "simultaneous", "schedule": "simultaneous", "agent": "ppo"})
-    if game == "persuasion_v0":
+    if game in ("persuasion_v0", "matrix_v0"):  # the games that reveal the agent's full-information feedback
         runs.append({"moves": "sequential", "schedule": "simultaneous", "agent": "hedge"})
     return runs
 

@@ -15,12 +15,15 @@ from gymnasium.utils.env_checker import data_equivalence
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
+from stratgym.baselines.matrix import nash_equilibria
+from stratgym.baselines.matrix import solve as solve_matrix
 from stratgym.baselines.signaling import no_information, optimal_scheme
 from stratgym.baselines.stateful import solve
 from stratgym.envs.spaces import simplex_to_box
+from stratgym.games.matrix import column_values, random_matrix_game, security_game, strong_response
 from stratgym.games.persuasion import equivalence_regions, prosecutor, random_persuasion_game
 from stratgym.games.stateful import best_response, classroom, classroom_project, rollout
-from stratgym.multiagent import ENVIRONMENTS, persuasion_v0, stateful_v0
+from stratgym.multiagent import ENVIRONMENTS, matrix_v0, persuasion_v0, stateful_v0
 from stratgym.multiagent.base import AGENT, PRINCIPAL, play_episode
 
 MODULES = [importlib.import_module(f"stratgym.multiagent.{name}") for name in ENVIRONMENTS]
@@ -41,7 +44,7 @@ def _caught(function, *args, **kwargs) -> set[str]:
 
 
 def test_every_module_is_listed_and_has_both_constructors():
-    assert set(ENVIRONMENTS) == {"stateful_v0", "persuasion_v0"}
+    assert set(ENVIRONMENTS) == {"stateful_v0", "persuasion_v0", "matrix_v0"}
     for module in MODULES:
         assert isinstance(module.env(), AECEnv) and isinstance(module.parallel_env(), ParallelEnv)
         assert module.env().metadata["name"] == module.NAME == module.__name__.rsplit(".", 1)[1]
@@ -189,6 +192,23 @@ def test_the_aec_persuasion_agent_hears_the_recommendation_and_the_parallel_one_
     assert np.array_equal(observations[AGENT], [0, 0, 1])
 
 
+def test_the_aec_follower_sees_the_commitment_and_its_type_and_the_parallel_one_only_its_type():
+    game = random_matrix_game(np.random.default_rng(3), n_leader_actions=3, n_follower_actions=2, n_types=2)
+    action = np.array([1.0, -1.0, -1.0], dtype=np.float32)  # x = e_0
+    shell = matrix_v0.env(game, rounds=3)
+    shell.reset(seed=0)
+    before = shell.observe(AGENT)
+    assert np.array_equal(before[:3], [0, 0, 0]) and before[3:].sum() == 1
+    shell.step(action)
+    assert np.array_equal(shell.observe(AGENT)[:3], [1, 0, 0])
+    assert shell.unwrapped.game.follower_context(shell.observe(AGENT)) == int(np.argmax(before[3:]))
+    parallel = matrix_v0.parallel_env(game, rounds=3)
+    observations, _ = parallel.reset(seed=0)
+    observations, *_ = parallel.step({PRINCIPAL: action, AGENT: 0})
+    assert np.array_equal(observations[AGENT][:3], [0, 0, 0])
+    assert observations[PRINCIPAL][1] == 1.0  # round 2 (one-hot)
+
+
 # ---------------------------------------------------------------------------------------------
 # Payoffs against the exact solvers
 # ---------------------------------------------------------------------------------------------
@@ -258,3 +278,38 @@ def test_persuasion_rejects_bad_rounds_and_foreign_regions():
         persuasion_v0.env(rounds=0)
     with pytest.raises(ValueError, match="regions"):
         persuasion_v0.env(game=prosecutor(0.4), regions=equivalence_regions(prosecutor()))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matrix_rewards_are_the_expected_payoffs_and_the_strong_response_earns_the_stackelberg_value(seed):
+    game = security_game() if seed == 0 else random_matrix_game(np.random.default_rng(seed), n_leader_actions=3,
+                                                                n_follower_actions=3, n_types=1 + seed % 3)
+    optimum = solve_matrix(game)
+    follower, leader = column_values(game, optimum.theta)
+    columns = strong_response(game, follower, leader)
+    result = matrix_v0.outcome(game, optimum.theta, columns)
+    assert result["principal_value"] == pytest.approx(optimum.principal_value, abs=1e-7)
+    assert result["agent_regret"] == pytest.approx(0.0, abs=1e-7)
+    # Every Nash equilibrium of the simultaneous game gives the leader at most the Stackelberg value.
+    assert all(e.leader_value <= optimum.principal_value + 1e-7 for e in nash_equilibria(game))
+    # Sampled rounds: each reward is x . A^k[:, j] of the drawn type k, and agent_payoffs is x . B^k.
+    shell = matrix_v0.env(game, rounds=200)
+    strategy = np.full(game.n_leader_actions, 1.0 / game.n_leader_actions)
+    policies = {PRINCIPAL: lambda obs: np.zeros(game.n_leader_actions, dtype=np.float32),
+                AGENT: lambda obs: int(np.argmax(obs[game.n_leader_actions:])) % game.n_follower_actions}
+    infos = play_episode(shell, policies, seed=seed)
+    follower, leader = column_values(game, strategy)
+    assert all(info["principal_utility"] == pytest.approx(leader[info["type"], info["column"]])
+               and np.allclose(info["agent_payoffs"], follower[info["type"]]) for info in infos)
+    if game.n_types > 1:
+        counts = np.bincount([info["type"] for info in infos], minlength=game.n_types) / len(infos)
+        assert np.abs(counts - game.type_prior).max() < 0.15
+
+
+def test_matrix_rejects_bad_rounds_games_and_columns():
+    with pytest.raises(ValueError, match="rounds"):
+        matrix_v0.env(rounds=0)
+    with pytest.raises(ValueError, match="game"):
+        matrix_v0.parallel_env(game=prosecutor())
+    with pytest.raises(ValueError, match="columns"):
+        matrix_v0.outcome(security_game(), np.full(security_game().n_leader_actions, 0.5), [0])

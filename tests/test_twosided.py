@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from stratgym.agents.twosided import SCHEDULES, TwoSidedResult, main, train_two_sided
+from stratgym.games.matrix import conitzer_sandholm, security_game
 from stratgym.games.stateful import classroom
 
 FIELDS = {"game", "moves", "schedule", "agent_learner", "seed", "rounds", "principal_value", "optimum", "value_ratio",
@@ -18,10 +19,10 @@ def _run(**kwargs) -> TwoSidedResult:
     return train_two_sided(**dict(dict(rounds=192, n_steps=32), **kwargs))
 
 
-@pytest.mark.parametrize("game", ["persuasion_v0", "stateful_v0"])
+@pytest.mark.parametrize("game", ["persuasion_v0", "stateful_v0", "matrix_v0"])
 @pytest.mark.parametrize("moves", ["sequential", "simultaneous"])
 def test_a_tiny_run_returns_the_documented_fields(game, moves):
-    instance = classroom(horizon=3) if game == "stateful_v0" else None
+    instance = {"stateful_v0": classroom(horizon=3), "matrix_v0": conitzer_sandholm()}.get(game)
     result = _run(game=game, instance=instance, moves=moves)
     assert set(result.to_json()) == FIELDS
     assert result.value_ratio == pytest.approx(result.principal_value / result.optimum)
@@ -31,7 +32,8 @@ def test_a_tiny_run_returns_the_documented_fields(game, moves):
     assert result.verdict.startswith(("Stackelberg optimum", "not converged", "Nash equilibrium below the optimum",
                                       "below the optimum, the agent best-responding"))
     assert result.curve and result.curve[-1][0] <= 192
-    expected_optimum = 2.0 if game == "stateful_v0" else 0.6  # classroom(3): T - 1; prosecutor(): 0.6
+    # classroom(3): T - 1; prosecutor(): 0.6; conitzer_sandholm(): 3.5 (commit to (1/2, 1/2))
+    expected_optimum = {"stateful_v0": 2.0, "persuasion_v0": 0.6, "matrix_v0": 3.5}[game]
     assert result.optimum == pytest.approx(expected_optimum)
 
 
@@ -60,9 +62,17 @@ def test_a_hedge_agent_learns_every_round_and_best_responds_to_a_fixed_principal
     assert result.agent_regret == pytest.approx(0.0, abs=0.05)
 
 
+def test_a_hedge_follower_of_the_matrix_game_learns_by_type_and_best_responds_to_a_fixed_leader():
+    result = _run(game="matrix_v0", instance=security_game(), agent="hedge", schedule="alternating", phase_updates=1,
+                  rounds=640)
+    assert result.updates["agent_0"] == 640
+    assert result.agent_regret == pytest.approx(0.0, abs=0.05 * float(np.ptp(security_game().follower_payoffs)))
+    assert result.references["best Nash equilibrium"] == pytest.approx(0.75)
+
+
 def test_bad_arguments_raise_value_error_naming_them():
     for kwargs, name in [({"schedule": "random"}, "schedule"), ({"moves": "turns"}, "moves"),
-                         ({"game": "matrix_v0"}, "game"), ({"agent": "dqn"}, "agent"), ({"rounds": 0}, "rounds"),
+                         ({"game": "chess_v0"}, "game"), ({"agent": "dqn"}, "agent"), ({"rounds": 0}, "rounds"),
                          ({"game": "stateful_v0", "agent": "hedge"}, "agent"), ({"n_steps": 1}, "n_steps")]:
         with pytest.raises(ValueError, match=name):
             train_two_sided(**kwargs)

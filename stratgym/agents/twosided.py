@@ -22,9 +22,11 @@ Schedules (who updates when; every schedule runs ``rounds`` rounds of play):
 
 Where learning ends (:class:`TwoSidedResult`): the final policies are evaluated exactly (persuasion: the principal's
 recommendation probabilities as a scheme against the agent's deterministic answers; stateful: one deterministic
-episode), with each side's regret against the other's final policy: the agent's against its exact best response,
-the principal's against its best response to the frozen agent (persuasion: exact; stateful: the best plan of
-vertex rules, a lower bound). Both regrets near 0 below the optimum means a Nash equilibrium of the learned game
+episode; matrix: the leader's deterministic commitment against each follower type's answer), with each side's
+regret against the other's final policy: the agent's against its exact best response, the principal's against its
+best response to the frozen agent (persuasion: exact; stateful: the best plan of vertex rules, a lower bound;
+matrix: the best of the pure, uniform, learned and Stackelberg commitments, exact when the follower does not see
+the commitment). Both regrets near 0 below the optimum means a Nash equilibrium of the learned game
 that is not the Stackelberg one; :attr:`TwoSidedResult.verdict` says which.
 """
 
@@ -46,13 +48,17 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import Logger
 
 from stratgym.agents.followers import Contextual, FictitiousPlay, Hedge
+from stratgym.baselines.matrix import best_pure_commitment, nash_equilibria, uniform_commitment
+from stratgym.baselines.matrix import solve as solve_matrix
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import solve, uniform_weights
-from stratgym.envs.spaces import simplex_to_box
+from stratgym.envs.matrix import follower_observation
+from stratgym.envs.spaces import simplex_action, simplex_to_box
 from stratgym.games.validation import as_positive_int
+from stratgym.games.matrix import MatrixGame, security_game
 from stratgym.games.persuasion import PersuasionGame, prosecutor
 from stratgym.games.stateful import StatefulGame, classroom_project
-from stratgym.multiagent import persuasion_v0, stateful_v0
+from stratgym.multiagent import matrix_v0, persuasion_v0, stateful_v0
 from stratgym.multiagent.base import AGENT, PLAYERS, PRINCIPAL
 
 SCHEDULES = ("simultaneous", "alternating", "fast-leader", "fast-follower")
@@ -145,15 +151,16 @@ class _PPOSide:
 
 
 class _FollowerSide:
-    """A :class:`Contextual` follower as the persuasion agent: context = the recommendation heard (or none)."""
+    """A :class:`Contextual` follower as the agent, in the context ``context(observation)`` the game defines
+    (persuasion: the recommendation heard, or none; matrix: the type)."""
 
-    def __init__(self, follower: Contextual, seed: int):
-        self.follower, self.rng = follower, np.random.default_rng(seed)
+    def __init__(self, follower: Contextual, context, seed: int):
+        self.follower, self.context_of, self.rng = follower, context, np.random.default_rng(seed)
         self.context: int | None = None
         self.updates = 0
 
     def act(self, observation: np.ndarray, learning: bool) -> int:
-        self.context = int(np.argmax(observation))
+        self.context = self.context_of(observation)
         return self.follower.act(self.context, self.rng)
 
     def complete_round(self, info: dict) -> None:
@@ -163,7 +170,7 @@ class _FollowerSide:
         self.context = None
 
     def predict(self, observation: np.ndarray) -> int:
-        return int(np.argmax(self.follower.probabilities(int(np.argmax(observation)))))
+        return int(np.argmax(self.follower.probabilities(self.context_of(observation))))
 
 
 @dataclass
@@ -209,8 +216,12 @@ class TwoSidedResult:
         return asdict(self)
 
 
+#: The multi-agent games two-sided training runs on (:mod:`stratgym.multiagent` modules).
+GAMES = {"stateful_v0": stateful_v0, "persuasion_v0": persuasion_v0, "matrix_v0": matrix_v0}
+
+
 def _make_env(game: str, game_instance, moves: str):
-    module = {"stateful_v0": stateful_v0, "persuasion_v0": persuasion_v0}[game]
+    module = GAMES[game]
     if moves == "sequential":
         return module.env(game_instance)
     return parallel_to_aec(module.parallel_env(game_instance))
@@ -222,32 +233,32 @@ def _check_choice(value, choices, name: str) -> str:
     return value
 
 
-def train_two_sided(game: str = "persuasion_v0", instance: StatefulGame | PersuasionGame | None = None,
+def train_two_sided(game: str = "persuasion_v0", instance: StatefulGame | PersuasionGame | MatrixGame | None = None,
                     moves: str = "sequential", schedule: str = "simultaneous", rounds: int = 4096,
                     n_steps: int = 128, ratio: int = 4, phase_updates: int = 4, agent: str = "ppo", seed: int = 0,
                     ppo_kwargs: dict | None = None, progress: bool = False) -> TwoSidedResult:
     """Train both sides of ``game`` (a :mod:`stratgym.multiagent` module name) for ``rounds`` rounds of play.
 
-    ``instance``: the game instance (``None``: the module's default, ``classroom_project()`` / ``prosecutor()``).
+    ``instance``: the game instance (``None``: the module's default, :func:`default_instance`).
     ``schedule``, ``moves``: see the module docstring. ``n_steps``: moves per PPO update of a fast (or any, if
     ``simultaneous``) player; ``ratio``: how many times slower the slow player of ``fast-leader`` /
     ``fast-follower`` updates; ``phase_updates``: updates per phase of ``alternating``. ``agent``: ``"ppo"``, or a
-    full-information follower (``"hedge"``, ``"fictitious-play"``; persuasion only: it learns from the revealed
+    full-information follower (``"hedge"``, ``"fictitious-play"``; persuasion and matrix: it learns from the revealed
     ``agent_payoffs``). PPO's discount: 1 for the principal (its return is ``U_P``), the game's ``gamma`` for the
     stateful agent (its return is ``U_A``). Deterministic for a given ``seed`` on one machine (one torch thread).
     """
-    _check_choice(game, ("stateful_v0", "persuasion_v0"), "game")
+    _check_choice(game, tuple(GAMES), "game")
     _check_choice(moves, MOVES, "moves")
     _check_choice(schedule, SCHEDULES, "schedule")
     _check_choice(agent, AGENT_LEARNERS, "agent")
     rounds, n_steps = as_positive_int(rounds, "rounds"), as_positive_int(n_steps, "n_steps", minimum=2)
     ratio, phase_updates = as_positive_int(ratio, "ratio"), as_positive_int(phase_updates, "phase_updates")
-    if agent != "ppo" and game != "persuasion_v0":
-        raise ValueError(f"agent={agent!r} learns from full-information feedback, which only persuasion_v0 reveals")
     torch.set_num_threads(1)
     started = time.perf_counter()
     env = _make_env(game, instance, moves)
     core = env.unwrapped.game
+    if agent != "ppo" and not hasattr(core, "follower_context"):
+        raise ValueError(f"agent={agent!r} learns from full-information feedback, which {game} does not reveal")
     agent_gamma = core.game.discount if game == "stateful_v0" else 1.0
     sizes = {PRINCIPAL: n_steps * (ratio if schedule == "fast-follower" else 1),
              AGENT: n_steps * (ratio if schedule == "fast-leader" else 1)}
@@ -257,11 +268,11 @@ def train_two_sided(game: str = "persuasion_v0", instance: StatefulGame | Persua
         sides[AGENT] = _PPOSide(env.observation_space(AGENT), env.action_space(AGENT), sizes[AGENT], agent_gamma,
                                 seed + 1, ppo_kwargs or {})
     else:
-        payoffs = core.regions.agent_payoffs
-        low, high = float(payoffs.min()), float(max(payoffs.max(), payoffs.min() + 1e-9))
-        make = (lambda: Hedge(core.regions.n_actions, horizon=rounds, reward_range=(low, high))) if agent == "hedge" \
-            else (lambda: FictitiousPlay(core.regions.n_actions))
-        sides[AGENT] = _FollowerSide(Contextual(core.regions.n_actions + 1, make), seed + 1)
+        n_actions = int(env.action_space(AGENT).n)
+        low, high = _agent_payoff_range(game, core)
+        make = (lambda: Hedge(n_actions, horizon=rounds, reward_range=(low, high))) if agent == "hedge" \
+            else (lambda: FictitiousPlay(n_actions))
+        sides[AGENT] = _FollowerSide(Contextual(core.n_follower_contexts, make), core.follower_context, seed + 1)
     learning = {PRINCIPAL: True, AGENT: schedule != "alternating"}
     returns, episode_returns = {player: 0.0 for player in PLAYERS}, []
     played, finished = 0, set()  # finished: players whose last move has been completed after the final round
@@ -316,39 +327,79 @@ def _curve(episode_returns: list, points: int = 10) -> list[tuple[int, float, fl
     return [(int(w[-1, 0]), float(w[:, 1].mean()), float(w[:, 2].mean())) for w in windows]
 
 
+def _persuasion_outcome(core, informed: bool, sides: dict) -> tuple:
+    """The persuasion game's final outcome: the principal's recommendation probabilities as a scheme against the
+    agent's deterministic answers, and its exact best response to those answers."""
+    regions = core.regions
+    R, A = regions.n_regions, regions.n_actions
+    scheme = np.array([sides[PRINCIPAL].probabilities(np.eye(R, dtype=np.float32)[s]) for s in range(R)])
+    scheme /= scheme.sum(axis=1, keepdims=True)
+    heard = np.eye(A + 1, dtype=np.float32)
+    responses = np.array([int(sides[AGENT].predict(heard[a if informed else A])) for a in range(A)])
+    outcome = persuasion_v0.outcome(regions, scheme, responses, informed=informed)
+    masses = regions.masses / regions.masses.sum()
+    principal_best = float(masses @ regions.principal_payoffs[:, responses].max(axis=1))
+    references = {"full revelation": full_revelation(regions).principal_value,
+                  "no information (the cheap-talk / Nash outcome)": no_information(regions).principal_value}
+    scales = float(np.ptp(regions.principal_payoffs)) or 1.0, float(np.ptp(regions.agent_payoffs)) or 1.0
+    return outcome, principal_best, optimal_scheme(regions).principal_value, references, scales
+
+
+def _stateful_outcome(core, informed: bool, sides: dict) -> tuple:
+    """The stateful game's final outcome: one deterministic episode, and the principal's best plan of vertex rules
+    against the frozen agent (a lower bound of its best response)."""
+    T, n = core.game.horizon, core.game.n_features
+    shell = stateful_v0.env(core.game) if informed else stateful_v0.parallel_env(core.game)
+    policies = {player: sides[player].predict for player in PLAYERS}
+    outcome = stateful_v0.outcome(shell, policies)
+    outcome.pop("plan")
+    outcome.pop("best_response_principal_value")
+    vertices = simplex_to_box(np.eye(n))
+    principal_best = max(stateful_v0.outcome(shell, dict(policies, **{
+        PRINCIPAL: (lambda obs, plan=plan: vertices[plan[int(np.argmax(obs[:T + 1]))]])}))["principal_value"]
+        for plan in itertools.product(range(n), repeat=T)) if n ** T <= 4096 else outcome["principal_value"]
+    references = {"uniform plan": uniform_weights(core.game).principal_value}
+    scales = (float(T * core.game.budget * np.abs(core.game.effort_value).max()) or 1.0,
+              float(T * core.game.budget * core.game.conversion_matrix.max()) or 1.0)
+    return outcome, principal_best, solve(core.game, "rational").principal_value, references, scales
+
+
+def _matrix_outcome(core, informed: bool, sides: dict) -> tuple:
+    """The matrix game's final outcome: the leader's deterministic commitment against each type's answer, and its
+    best response to the frozen follower over the pure strategies, the uniform one, its own and the Stackelberg one
+    (a lower bound; exact when the follower does not see the commitment)."""
+    game = core.game
+    start = np.eye(core.rounds + 1, dtype=np.float32)[0]
+    space = core.action_spaces[PRINCIPAL]
+
+    def columns(strategy: np.ndarray) -> np.ndarray:
+        seen = strategy if informed else np.zeros_like(strategy)
+        return np.array([int(sides[AGENT].predict(follower_observation(game, seen, k))) for k in range(game.n_types)])
+
+    strategy = simplex_action(space, sides[PRINCIPAL].predict(start))
+    outcome = matrix_v0.outcome(game, strategy, columns(strategy))
+    optimum = solve_matrix(game)
+    candidates = [*np.eye(game.n_leader_actions), np.full(game.n_leader_actions, 1.0 / game.n_leader_actions),
+                  strategy, optimum.theta]
+    principal_best = max(matrix_v0.outcome(game, x, columns(x))["principal_value"] for x in candidates)
+    references = {"best pure commitment": best_pure_commitment(game).principal_value,
+                  "uniform commitment": uniform_commitment(game).principal_value}
+    try:
+        references["best Nash equilibrium"] = max(e.leader_value for e in nash_equilibria(game))
+    except ValueError:  # too many supports to enumerate
+        pass
+    scales = float(np.ptp(game.leader_payoffs)) or 1.0, float(np.ptp(game.follower_payoffs)) or 1.0
+    return outcome, principal_best, optimum.principal_value, references, scales
+
+
+#: Each game's final-outcome function (``(outcome, principal_best, optimum, references, (scale, agent_scale))``).
+_OUTCOMES = {"persuasion_v0": _persuasion_outcome, "stateful_v0": _stateful_outcome, "matrix_v0": _matrix_outcome}
+
+
 def _evaluate(game: str, core, moves: str, sides: dict) -> dict[str, Any]:
     """The final policies' outcome, the optimum, the references and the verdict (see the module docstring)."""
-    informed = moves == "sequential"
-    if game == "persuasion_v0":
-        regions = core.regions
-        R, A = regions.n_regions, regions.n_actions
-        scheme = np.array([sides[PRINCIPAL].probabilities(np.eye(R, dtype=np.float32)[s]) for s in range(R)])
-        scheme /= scheme.sum(axis=1, keepdims=True)
-        heard = np.eye(A + 1, dtype=np.float32)
-        responses = np.array([int(sides[AGENT].predict(heard[a if informed else A])) for a in range(A)])
-        outcome = persuasion_v0.outcome(regions, scheme, responses, informed=informed)
-        masses = regions.masses / regions.masses.sum()
-        principal_best = float(masses @ regions.principal_payoffs[:, responses].max(axis=1))
-        optimum = optimal_scheme(regions).principal_value
-        references = {"full revelation": full_revelation(regions).principal_value,
-                      "no information (the cheap-talk / Nash outcome)": no_information(regions).principal_value}
-        scale = float(np.ptp(regions.principal_payoffs)) or 1.0
-        agent_scale = float(np.ptp(regions.agent_payoffs)) or 1.0
-    else:
-        T, n = core.game.horizon, core.game.n_features
-        shell = stateful_v0.env(core.game) if informed else stateful_v0.parallel_env(core.game)
-        policies = {player: sides[player].predict for player in PLAYERS}
-        outcome = stateful_v0.outcome(shell, policies)
-        outcome.pop("plan")
-        outcome.pop("best_response_principal_value")
-        vertices = simplex_to_box(np.eye(n))
-        principal_best = max(stateful_v0.outcome(shell, dict(policies, **{
-            PRINCIPAL: (lambda obs, plan=plan: vertices[plan[int(np.argmax(obs[:T + 1]))]])}))["principal_value"]
-            for plan in itertools.product(range(n), repeat=T)) if n ** T <= 4096 else outcome["principal_value"]
-        optimum = solve(core.game, "rational").principal_value
-        references = {"uniform plan": uniform_weights(core.game).principal_value}
-        scale = float(T * core.game.budget * np.abs(core.game.effort_value).max()) or 1.0
-        agent_scale = float(T * core.game.budget * core.game.conversion_matrix.max()) or 1.0
+    outcome, principal_best, optimum, references, (scale, agent_scale) = _OUTCOMES[game](
+        core, moves == "sequential", sides)
     value = outcome["principal_value"]
     principal_regret = max(principal_best - value, 0.0)
     candidates = {"Stackelberg optimum": optimum, **references}  # first on ties: the optimum
@@ -367,15 +418,21 @@ def _evaluate(game: str, core, moves: str, sides: dict) -> dict[str, Any]:
                 nearest_reference=nearest, verdict=verdict)
 
 
+def _agent_payoff_range(game: str, core) -> tuple[float, float]:
+    """The range of the agent's per-round payoffs (a Hedge follower's reward range)."""
+    payoffs = core.regions.agent_payoffs if game == "persuasion_v0" else core.game.follower_payoffs
+    return float(payoffs.min()), float(max(payoffs.max(), payoffs.min() + 1e-9))
+
+
 def default_instance(game: str):
-    """The game instance of ``game``'s module default (``classroom_project()`` or ``prosecutor()``)."""
-    return classroom_project() if game == "stateful_v0" else prosecutor()
+    """The game instance of ``game``'s module default (``classroom_project()``, ``prosecutor()``, ``security_game()``)."""
+    return {"stateful_v0": classroom_project, "persuasion_v0": prosecutor, "matrix_v0": security_game}[game]()
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m stratgym.agents.twosided``: one two-sided run, its result as JSON on stdout."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--game", choices=("stateful_v0", "persuasion_v0"), default="persuasion_v0")
+    parser.add_argument("--game", choices=tuple(GAMES), default="persuasion_v0")
     parser.add_argument("--moves", choices=MOVES, default="sequential")
     parser.add_argument("--schedule", choices=SCHEDULES, default="simultaneous")
     parser.add_argument("--agent", choices=AGENT_LEARNERS, default="ppo")

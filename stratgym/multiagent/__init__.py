@@ -6,6 +6,7 @@ reference solver, known optimum):
 
 * :mod:`~stratgym.multiagent.stateful_v0`: stateful strategic regression, ``T`` rounds per episode.
 * :mod:`~stratgym.multiagent.persuasion_v0`: Bayesian persuasion for recourse, ``rounds`` recommendations per episode.
+* :mod:`~stratgym.multiagent.matrix_v0`: Stackelberg matrix games, ``rounds`` commitments per episode.
 
 :mod:`~stratgym.multiagent.base` holds the shells both share. Training both sides at once lives one layer up,
 in :mod:`stratgym.agents.twosided` (it needs the solvers for its references; envs never import solvers).
@@ -13,4 +14,4 @@ Needs the ``multiagent`` extra (``pip install 'stratgym[multiagent]'``: PettingZ
 """
 
 #: Module names of the multi-agent envs (``stratgym.multiagent.<name>``), for registry-wide tests and tools.
-ENVIRONMENTS = ("stateful_v0", "persuasion_v0")
+ENVIRONMENTS = ("stateful_v0", "persuasion_v0", "matrix_v0")

@@ -1,6 +1,6 @@
 """What the two-player PettingZoo envs share: a round protocol for each game, and the AEC and parallel shells.
 
-A game module (``stateful_v0``, ``persuasion_v0``) writes one :class:`RoundGame`: the players' spaces, how a
+A game module (``stateful_v0``, ``persuasion_v0``, ``matrix_v0``) writes one :class:`RoundGame`: the players' spaces, how a
 round is played (the principal moves, then the agent), what each player observes. The shells add the PettingZoo
 bookkeeping once:
 
@@ -34,8 +34,12 @@ class RoundGame:
     """One game as rounds of "the principal moves, then the agent" (the protocol both shells drive).
 
     Subclasses set ``observation_spaces`` / ``action_spaces`` (dicts keyed by :data:`PLAYERS`) and ``rounds`` (the
-    episode length in rounds) in ``__init__`` and implement the four methods. Randomness only from the ``rng``
+    episode length in rounds) in ``__init__`` and implement the methods below. Randomness only from the ``rng``
     passed in (the shell's ``np_random``). ``info`` of a round is shared by both players.
+
+    A game whose ``info`` reveals ``agent_payoffs`` (what every agent action would have earned this round) also
+    sets ``n_follower_contexts`` and implements ``follower_context(observation) -> int``: the discrete context a
+    full-information follower (:mod:`stratgym.agents.followers`) conditions on.
     """
 
     observation_spaces: dict[str, spaces.Space]

@@ -92,6 +92,8 @@ class PersuasionRounds(RoundGame):
         self.observation_spaces = {PRINCIPAL: spaces.Box(0.0, 1.0, (R,), np.float32),
                                    AGENT: spaces.Box(0.0, 1.0, (A + 1,), np.float32)}
         self.action_spaces = {PRINCIPAL: spaces.Discrete(A), AGENT: spaces.Discrete(A)}
+        #: Contexts of a full-information follower (:meth:`follower_context`): the recommendations, and none.
+        self.n_follower_contexts = A + 1
         self._region, self._recommendation, self._last = 0, None, {}
 
     def start(self, rng: np.random.Generator) -> None:
@@ -107,6 +109,10 @@ class PersuasionRounds(RoundGame):
         else:
             obs[self.regions.n_actions if self._recommendation is None else self._recommendation] = 1.0
         return obs
+
+    def follower_context(self, observation: np.ndarray) -> int:
+        """A full-information follower's context in ``observation``: the recommendation heard (``A``: none)."""
+        return int(np.argmax(observation))
 
     def principal_moves(self, action, rng: np.random.Generator) -> None:
         self._recommendation = int(check_action(self.action_spaces[PRINCIPAL], action, name="principal action"))
