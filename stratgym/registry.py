@@ -85,6 +85,9 @@ class EnvEntry:
         optimum_name: what the optimum is, for legends ("exact optimum" unless the env has none).
         upper_bound: whether the optimum bounds every policy's expected return.
         frozen_as: one line: where a model trained in this env plugs in as an opponent (``""``: nowhere).
+        hyperparams: learner -> zoo-format hyperparameters (``{"n_timesteps": ..., "policy": ..., ...}``), used when
+            the packaged files (``stratgym/agents/hyperparams/<learner>.yml``) have no entry for this env: your own
+            game's defaults.
     """
 
     id: str
@@ -100,6 +103,7 @@ class EnvEntry:
     optimum_name: str = "exact optimum"
     upper_bound: bool = True
     frozen_as: str = ""
+    hyperparams: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id.startswith("stratgym/") or "-v" not in self.id:
@@ -113,6 +117,9 @@ class EnvEntry:
         if self.max_episode_steps is not None and (not isinstance(self.max_episode_steps, int)
                                                    or self.max_episode_steps < 1):
             raise ValueError(f"max_episode_steps of {self.id} must be None or an int >= 1, got {self.max_episode_steps!r}")
+        if not isinstance(self.hyperparams, Mapping) or not all(
+                isinstance(learner, str) and isinstance(entry, Mapping) for learner, entry in self.hyperparams.items()):
+            raise ValueError(f"hyperparams of {self.id} must map learner names to mappings, got {self.hyperparams!r}")
 
     @property
     def name(self) -> str:

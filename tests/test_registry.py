@@ -84,7 +84,8 @@ def _entry(**changes) -> EnvEntry:
 
 @pytest.mark.parametrize("changes, match", [
     ({"id": "Toy-v0"}, "stratgym/"), ({"side": "leader"}, "side"), ({"entry_point": "no.colon"}, "entry_point"),
-    ({"reference": ""}, "reference"), ({"max_episode_steps": 0}, "max_episode_steps")])
+    ({"reference": ""}, "reference"), ({"max_episode_steps": 0}, "max_episode_steps"),
+    ({"entry_point": 3}, "entry_point"), ({"hyperparams": {"ppo": 5}}, "hyperparams")])
 def test_bad_env_entries_are_rejected_naming_the_field(changes, match):
     with pytest.raises(ValueError, match=match):
         _entry(**changes)
@@ -136,6 +137,38 @@ def test_a_family_added_at_run_time_is_registered_listed_and_solvable():
     assert float(lines[0]) == pytest.approx(2.0)  # classroom(3): study pays in rounds 1..T-1
     assert any(line.startswith("toy: a toy family") for line in lines)
     assert any("stratgym/ToyCommitment-v0  [principal learns]" in line for line in lines)
+
+
+def test_objects_stand_for_their_names_and_declared_hyperparams_serve_envs_the_files_do_not_list():
+    from stratgym.agents.hyperparams import load_hyperparams
+    from stratgym.envs.stateful import StatefulCommitmentEnv
+
+    assert load(StatefulCommitmentEnv) is StatefulCommitmentEnv
+    assert _entry(entry_point=StatefulCommitmentEnv).entry_point is StatefulCommitmentEnv
+    declared = {"n_timesteps": 64, "policy": "MlpPolicy", "n_steps": 32}
+    script = textwrap.dedent(f"""
+        from stratgym import registry
+        from stratgym.agents.hyperparams import load_hyperparams
+        from stratgym.envs.stateful import StatefulCommitmentEnv
+        from stratgym.agents.references.stateful import principal_reference
+        from stratgym.games.stateful import StatefulGame, classroom
+        registry.register_family(registry.Family(
+            name="toy", title="t", game=StatefulGame, instances={{"lesson": classroom}},
+            envs=(registry.EnvEntry("stratgym/Toy-v0", StatefulCommitmentEnv, "principal", "toy", principal_reference,
+                                    "s", "b", hyperparams={{"ppo": {declared!r}}}),)))
+        print(load_hyperparams("ppo", "stratgym/Toy-v0"))
+        try:
+            load_hyperparams("sac", "stratgym/Toy-v0")
+        except ValueError as error:
+            print("sac:", error)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == repr(declared)
+    assert lines[1].startswith("sac: no hyperparameters for env 'stratgym/Toy-v0'")
+    with pytest.raises(ValueError, match="no hyperparameters for env 'CartPole-v1'"):
+        load_hyperparams("ppo", "CartPole-v1")
 
 
 def test_stratgym_list_shows_every_family_from_the_registry(capsys):

@@ -46,6 +46,7 @@ from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckA
 from stable_baselines3.common.utils import LinearSchedule
 
 from stratgym.games.validation import as_positive_int
+from stratgym.registry import env_entry
 
 #: Folder of the packaged hyperparameter files.
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
@@ -75,7 +76,8 @@ def hyperparams_file(algo: str) -> Path:
 
 
 def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> dict[str, Any]:
-    """The raw zoo-format entry of ``env_id`` in ``path`` (default: the packaged file of ``algo``), as a new dict."""
+    """The raw zoo-format entry of ``env_id`` in ``path`` (default: the packaged file of ``algo``, then the env's own
+    registry entry, :attr:`stratgym.registry.EnvEntry.hyperparams`), as a new dict."""
     path = hyperparams_file(algo) if path is None else Path(path)
     if not path.is_file():
         raise ValueError(f"hyperparameter file {str(path)!r} does not exist")
@@ -87,13 +89,24 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None) -> 
         raise ValueError(f"hyperparameter file {str(path)!r} is not valid YAML: "
                          f"{getattr(error, 'problem', None) or error}{where}") from error
     if not isinstance(table, dict) or env_id not in table:
-        known = sorted(table) if isinstance(table, dict) else []
-        raise ValueError(f"no hyperparameters for env {env_id!r} in {str(path)!r}; it has entries for {known}")
+        declared = _declared_hyperparams(env_id).get(algo) if path == hyperparams_file(algo) else None
+        if declared is None:
+            known = sorted(table) if isinstance(table, dict) else []
+            raise ValueError(f"no hyperparameters for env {env_id!r} in {str(path)!r}; it has entries for {known}")
+        table = {env_id: dict(declared)}
     entry = table[env_id]
     if not isinstance(entry, dict):
         raise ValueError(f"hyperparameters of {env_id!r} in {str(path)!r} must be a mapping, got {entry!r}")
     check_keys(entry, algo, f"hyperparameters of {env_id!r} in {str(path)!r}")
     return copy.deepcopy(entry)
+
+
+def _declared_hyperparams(env_id: str) -> dict[str, Any]:
+    """The hyperparameters ``env_id``'s registry entry declares (an env of a family added at run time); ``{}``."""
+    try:
+        return dict(env_entry(env_id).hyperparams)
+    except ValueError:  # not a stratgym env
+        return {}
 
 
 def check_keys(entry: dict[str, Any], algo: str, where: str = "hyperparams") -> None:
