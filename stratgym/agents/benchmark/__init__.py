@@ -22,7 +22,7 @@ benchmark loses at most the run in progress; on the next start, finished runs of
 are reused (and temporary folders left by dead processes removed). Runs of other configurations live in other
 folders and are kept; ``overwrite=True`` retrains and replaces the identical ones. Every other file is written
 atomically too (temporary file + ``os.replace``), so a reader never sees half a file. Records, ``meta.json``
-and ``summary.json`` carry the package versions and the command line (:func:`stratgym._io.provenance`).
+and ``summary.json`` carry the package versions and the command line (:func:`stratgym.io.provenance`).
 
 Runs train one after another in this process, or on a backend (:class:`stratgym.agents.backends.RayBackend`: Ray
 tasks on this machine or a cluster) that returns each finished run (:func:`train_run`) for this process to write

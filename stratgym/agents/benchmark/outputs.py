@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.benchmark.runs import evaluation_episodes
 from stratgym.agents.benchmark.suites import Suite
 from stratgym.agents.benchmark.summary import SummaryRow, scoring_errors, table_lines
 from stratgym.agents.evaluate import EVAL_SEED
 from stratgym.agents.random_suite import distribution_lines, score_distribution
 from stratgym.agents.references import Reference
+from stratgym.io import provenance, write_atomic, write_json_atomic
 
 
 def _blank(value: float | None) -> Any:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from stratgym._io import provenance, write_atomic, write_json_atomic
 from stratgym.agents.benchmark.suites import Suite
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCE_VERSION, Reference, reference_values
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
+from stratgym.io import provenance, write_atomic, write_json_atomic
 from stratgym.registry import BenchmarkEnv
 
 
