@@ -123,3 +123,15 @@ def test_episodes_average_to_the_population_reference():
 def test_bad_arguments_are_rejected(env_id, kwargs, message):
     with pytest.raises(ValueError, match=message):
         gym.make(env_id, **kwargs)
+
+
+@pytest.mark.parametrize("env_id, kwargs", [("stratgym/StatefulPopulation-v0", {}),
+                                            ("stratgym/StatefulPopulation-v0", {"per_group": True}),
+                                            ("stratgym/PersuasionPopulation-v0", {})])
+def test_population_references_report_a_robust_optimum_below_the_optimum(env_id, kwargs):
+    from stratgym.agents.references import reference_values
+
+    reference = reference_values(env_id, kwargs, n_episodes=4)
+    assert reference.robust_optimum is not None, reference.robust_note
+    assert reference.uniform < reference.robust_optimum <= reference.optimum + 1e-9
+    assert "margin" in reference.robust_note

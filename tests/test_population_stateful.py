@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from stratgym.baselines.population import (evaluate_population_rule, population_baselines, population_brute_force,
                                            population_milp, population_optimum)
-from stratgym.baselines.stateful import solve
+from stratgym.baselines.stateful import incentive_margins, solve
 from stratgym.games.metrics import disparity, social_metrics
 from stratgym.games.population import (StatefulPopulation, classroom_groups, population_outcome, random_population)
-from stratgym.games.stateful import classroom, classroom_project, random_game
+from stratgym.games.stateful import classroom, classroom_project, random_game, round_scales
 
 seeds = st.integers(0, 2**32 - 1)
 models = st.sampled_from(("rational", "myopic", "forecasting"))
@@ -153,3 +153,49 @@ def test_bad_populations_are_rejected_naming_the_field(kwargs, message):
 def test_per_group_policy_shape_is_checked():
     with pytest.raises(ValueError, match="per_group"):
         evaluate_population_rule(classroom_groups(3), np.full((3, 3), 1 / 3), per_group=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The robust optimum (strict incentives for every type)
+# ---------------------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(seeds, models, st.sampled_from((1e-3, 1e-2, 0.1)))
+def test_one_type_robust_optimum_is_the_single_agent_robust_optimum(seed, model, relative):
+    rng = np.random.default_rng(seed)
+    game = random_game(rng, horizon=int(rng.integers(1, 4)), n_features=int(rng.integers(1, 4)),
+                       n_efforts=int(rng.integers(1, 4)))
+    margin = relative * float(round_scales(game, model).min())
+    population = StatefulPopulation((game,), [1.0], ("g",))
+    try:
+        single = solve(game, model, margin=margin).principal_value
+    except ValueError:
+        with pytest.raises(ValueError, match="margin"):
+            population_milp(population, model, margin=margin)
+        return
+    assert population_milp(population, model, margin=margin).principal_value == pytest.approx(single, abs=1e-7)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds, models)
+def test_the_robust_optimum_gives_every_type_a_strict_incentive_and_never_beats_the_optimum(seed, model):
+    population = small_population(seed, n_types=3, horizon=2)
+    margin = 1e-3 * min(float(round_scales(game, model).min()) for game in population.types)
+    try:
+        robust = population_optimum(population, model, margin=margin)
+    except ValueError as error:
+        assert "margin" in str(error)
+        return
+    assert robust.principal_value <= population_optimum(population, model).principal_value + 1e-9
+    for game, effort in zip(population.types, robust.effort):
+        assert incentive_margins(game, robust.theta, effort, model).min() >= margin * (1 - 1e-6)
+
+
+def test_a_robust_optimum_exists_below_the_tie_optimum_on_the_classroom_groups():
+    population = classroom_groups()
+    margin = 1e-3 * min(float(round_scales(game, "rational").min()) for game in population.types)
+    robust, exact = population_optimum(population, margin=margin), population_optimum(population)
+    assert 0.0 < robust.principal_value <= exact.principal_value
+    assert robust.principal_value == pytest.approx(exact.principal_value, rel=0.05)
+    with pytest.raises(ValueError, match="margin"):
+        population_milp(population, margin=-1.0)

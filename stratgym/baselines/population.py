@@ -33,7 +33,8 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import SolverResult, deprecated_alias
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
-from stratgym.games.validation import as_bool, check_instance
+from stratgym.baselines.stateful.operators import round_leads
+from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.metrics import SocialMetrics
 from stratgym.games.population import StatefulPopulation, population_outcome
 from stratgym.games.stateful import RESPONSE_MODELS, round_scales, uniform_rule
@@ -115,15 +116,18 @@ def _option_values(population: StatefulPopulation) -> np.ndarray:
                      for w, game in zip(population.weights, population.types)])
 
 
-def joint_certificate(values: np.ndarray, choices: np.ndarray) -> tuple[np.ndarray | None, float]:
+def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray | None = None
+                      ) -> tuple[np.ndarray | None, float]:
     """Rules ``(R, n)`` making every type's pure choice ``choices`` ``(K, T)`` (option ``d`` = no effort) a best
     response under scaled operators ``values`` ``(K, T, d, R, n)``, or ``None``; and the total slack.
 
-    Variables: the rules ``phi`` (rows on the simplex) and one strict incentive ``s_kt in [0, 1]`` per type and
-    round that spends its budget, maximized in sum: the chosen type beats every other type and no effort
-    (worth 0) by ``s_kt``. A round choosing no effort needs every type's value ``<= 0``.
+    Variables: the rules ``phi`` (rows on the simplex) and one strict incentive ``s_kt in [lead_kt, 1]`` per type
+    and round that spends its budget, maximized in sum: the chosen type beats every other type and no effort
+    (worth 0) by ``s_kt``. A round choosing no effort needs every type's value ``<= -lead_kt``. ``leads``
+    ``(K, T)``: the strict incentive asked for, in units of each type's round scale (default 0: ties allowed).
     """
     K, T, d, R, n = values.shape
+    leads = np.zeros((K, T)) if leads is None else leads
     n_rules = R * n
     slack_index = {}
     rows, bounds = [], []
@@ -132,24 +136,26 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray) -> tuple[np.ndarr
         block = values[k, tau].reshape(d, n_rules)
         if option == d:
             for j in range(d):
-                rows.append((block[j], None))
+                rows.append((block[j], None, -leads[k, tau]))
             continue
         slack_index[k, tau] = len(slack_index)
         for j in range(d):
             if j != option:
-                rows.append((block[j] - block[option], (k, tau)))
-        rows.append((-block[option], (k, tau)))
+                rows.append((block[j] - block[option], (k, tau), 0.0))
+        rows.append((-block[option], (k, tau), 0.0))
     n_slacks = len(slack_index)
     a_ub = np.zeros((len(rows), n_rules + n_slacks))
-    for r, (coefficients, slack) in enumerate(rows):
+    b_ub = np.array([bound for *_, bound in rows])
+    for r, (coefficients, slack, _) in enumerate(rows):
         a_ub[r, :n_rules] = coefficients
         if slack is not None:
             a_ub[r, n_rules + slack_index[slack]] = 1.0
     a_eq = np.zeros((R, n_rules + n_slacks))
     a_eq[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     objective = np.r_[np.zeros(n_rules), -np.ones(n_slacks)]
-    result = linprog(objective, A_ub=a_ub if len(rows) else None, b_ub=np.zeros(len(rows)) if len(rows) else None,
-                     A_eq=a_eq, b_eq=np.ones(R), bounds=[(0.0, 1.0)] * (n_rules + n_slacks), method="highs",
+    slack_bounds = [(float(leads[key]), max(1.0, float(leads[key]))) for key in slack_index]
+    result = linprog(objective, A_ub=a_ub if len(rows) else None, b_ub=b_ub if len(rows) else None,
+                     A_eq=a_eq, b_eq=np.ones(R), bounds=[(0.0, 1.0)] * n_rules + slack_bounds, method="highs",
                      options=LP_OPTIONS)
     if result.status == 2:
         return None, float("nan")
@@ -160,14 +166,22 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray) -> tuple[np.ndarr
 
 
 def population_milp(population: StatefulPopulation, model: str = "rational", constant: bool = False,
-                    time_limit: float | None = None) -> PopulationResult:
+                    time_limit: float | None = None, margin: float = 0.0) -> PopulationResult:
     """The exact optimal rule sequence for ``population`` against ``model``'s agents (linear ``g``), as a MILP
-    (module docstring); ``constant`` restricts to one rule for every round. ``RuntimeError`` if HiGHS stops early."""
+    (module docstring); ``constant`` restricts to one rule for every round. ``RuntimeError`` if HiGHS stops early.
+
+    ``margin > 0`` (utility units, as :func:`stratgym.baselines.stateful.solve`'s): the robust optimum, where every
+    type's chosen option leads every other option by ``margin`` in every round (beyond the tie zone), so no type's
+    response rests on a tie; ``ValueError`` if no rule achieves it."""
     start = time.perf_counter()
     _check(population, model)
     constant = as_bool(constant, "constant")
+    margin = as_nonnegative_float(margin, "margin")
     values = _scaled_operators(population, model, constant)
     K, T, d, R, n = values.shape
+    # Each type's leads in units of its round scales: the single-agent solver's rule (round_leads), type by type.
+    leads = np.zeros((K, T)) if margin == 0.0 else np.array(
+        [round_leads(margin, round_scales(game, model), ties=True) for game in population.types])
     n_rules, n_options = R * n, d + 1
     n_vars = n_rules + K * T * n_options
     choice = lambda k, tau, option: n_rules + (k * T + tau) * n_options + option  # noqa: E731 (variable index)
@@ -175,18 +189,19 @@ def population_milp(population: StatefulPopulation, model: str = "rational", con
     impossible = np.zeros((K, T, n_options), dtype=bool)
 
     def implication(k: int, tau: int, option: int, coefficients: np.ndarray) -> None:
-        """``z[k, tau, option] = 1  =>  coefficients . phi <= 0`` as a big-M row, or mark the option impossible."""
-        big_m = float(coefficients.max(axis=-1).sum())
+        """``z[k, tau, option] = 1  =>  coefficients . phi <= -lead`` as a big-M row, or mark the option impossible."""
+        lead = float(leads[k, tau])
+        big_m = float(coefficients.max(axis=-1).sum()) + lead
         if big_m <= 0.0:
             return  # holds for every rule
-        if float(coefficients.min(axis=-1).sum()) > 1e-12:
+        if float(coefficients.min(axis=-1).sum()) + lead > 1e-12:
             impossible[k, tau, option] = True  # not even the best rule satisfies it
             return
         row = np.zeros(n_vars)
         row[:n_rules] = coefficients.ravel()
         row[choice(k, tau, option)] = big_m
         rows.append(row)
-        upper.append(big_m)
+        upper.append(big_m - lead)
 
     for k, tau in itertools.product(range(K), range(T)):
         block = values[k, tau]
@@ -207,10 +222,12 @@ def population_milp(population: StatefulPopulation, model: str = "rational", con
     for cuts in range(MAX_NO_GOOD_CUTS + 1):
         result = milp(objective, integrality=integrality, bounds=bounds,
                       constraints=LinearConstraint(np.array(rows), lower, upper), options=options)
+        if result.status == 2 and margin > 0.0:
+            raise ValueError(f"no policy gives every type a strict incentive of margin={margin:g}")
         if result.status != 0:
             raise RuntimeError(f"population MILP not solved to optimality after {cuts} no-good cuts: {result.message}")
         chosen = result.x[n_rules:].reshape(K, T, n_options).argmax(axis=2)
-        rules, total_slack = joint_certificate(values, chosen)
+        rules, total_slack = joint_certificate(values, chosen, leads)
         if rules is not None:
             break
         cut = np.zeros(n_vars)  # forbid exactly this joint choice and solve again
@@ -253,15 +270,17 @@ def population_brute_force(population: StatefulPopulation, model: str = "rationa
 
 
 def population_optimum(population: StatefulPopulation, model: str = "rational", per_group: bool = False,
-                       constant: bool = False) -> PopulationResult:
+                       constant: bool = False, margin: float = 0.0) -> PopulationResult:
     """The optimum for ``population``: :func:`population_milp`, or with ``per_group`` one MILP per group (the
-    groups' problems separate), the rules stacked ``(G, T, n)`` in the order of ``population.group_names``."""
+    groups' problems separate), the rules stacked ``(G, T, n)`` in the order of ``population.group_names``;
+    ``margin > 0``: the robust optimum (:func:`population_milp`)."""
     start = time.perf_counter()
     per_group = as_bool(per_group, "per_group")
     if not per_group:
-        return population_milp(population, model, constant)
+        return population_milp(population, model, constant, margin=margin)
     _check(population, model)
-    parts = [population_milp(population.subpopulation(group), model, constant) for group in population.group_names]
+    parts = [population_milp(population.subpopulation(group), model, constant, margin=margin)
+             for group in population.group_names]
     theta = np.array([part.theta for part in parts])
     claimed = sum(population.weights[np.array(population.groups) == group].sum() * part.principal_value
                   for group, part in zip(population.group_names, parts))

@@ -88,7 +88,7 @@ class Reference:
 
 
 #: Bumped whenever a :class:`Reference` gains a field or a value changes meaning, so cached references are recomputed.
-REFERENCE_VERSION = 2
+REFERENCE_VERSION = 3
 #: Margin of the robust optima, relative to the game's scale: ``ROBUST_MARGIN x`` the smallest round scale
 #: (stateful, :func:`stratgym.games.stateful.round_scales`) or the range of ``u_A`` (persuasion, posterior units).
 ROBUST_MARGIN = 1e-3

@@ -43,7 +43,7 @@ def _signaling_values(regions) -> dict[str, Any]:
             "no information": no_information(regions)}
 
 
-def _robust_signaling(regions, rounds: int = 1) -> tuple[float | None, str]:
+def robust_signaling(regions, rounds: int = 1) -> tuple[float | None, str]:
     """The robust LP value (strict BIC with margin ``ROBUST_MARGIN x`` the range of ``u_A``) times ``rounds``."""
     positive = regions.masses > 0
     margin = ROBUST_MARGIN * float(np.ptp(regions.agent_payoffs[positive]))
@@ -66,7 +66,7 @@ def scheme_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValue
     results = _signaling_values(regions)
     optimum = results.pop("optimal signaling").principal_value
     return ReferenceValues(float(optimum), {name: float(result.principal_value) for name, result in results.items()},
-                   zero_action_value(env, 1, seed), *_robust_signaling(regions), score_basis(env))
+                   zero_action_value(env, 1, seed), *robust_signaling(regions), score_basis(env))
 
 
 def recommend_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
@@ -83,7 +83,7 @@ def recommend_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceVa
     uniform = score_policy(lambda observation: int(uniform_rng.integers(regions.n_actions)), env, n_episodes,
                            seed).mean
     return ReferenceValues(float(results["optimal signaling"].principal_value) * rounds, baselines, uniform,
-                   *_robust_signaling(regions, rounds), score_basis(env), n_episodes=n_episodes)
+                   *robust_signaling(regions, rounds), score_basis(env), n_episodes=n_episodes)
 
 
 def agent_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:

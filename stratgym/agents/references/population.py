@@ -21,13 +21,13 @@ import gymnasium as gym
 import numpy as np
 
 from stratgym.agents.evaluate import act, score_basis, score_policy
-from stratgym.agents.references import ReferenceValues
+from stratgym.agents.references import ROBUST_MARGIN, ReferenceValues
+from stratgym.agents.references.persuasion import robust_signaling
 from stratgym.baselines.applicants import POLICIES
 from stratgym.baselines.population import population_baselines, population_optimum
 from stratgym.games.applicants import ApplicantPopulation, population_metrics
+from stratgym.games.stateful import round_scales
 
-#: Why the population references have no robust optimum (yet).
-ROBUST_NOTE = "not computed for populations: margins per type are not implemented"
 
 
 def _uniform(env: gym.Env, n_episodes: int, seed: int) -> float:
@@ -44,20 +44,36 @@ def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> R
                  for name, result in population_baselines(population, model).items()}
     if unwrapped.per_group:
         baselines["common optimum"] = float(population_optimum(population, model).principal_value)
-    return ReferenceValues(float(optimum), baselines, _uniform(env, 1, seed), None, ROBUST_NOTE, score_basis(env))
+    margin = ROBUST_MARGIN * min(float(round_scales(game, model).min()) for game in population.types)
+    try:
+        robust = float(population_optimum(population, model, per_group=unwrapped.per_group, margin=margin).principal_value)
+        note = (f"population_optimum(population, {model!r}, margin={margin:.3g}) ({ROBUST_MARGIN:g} x the smallest "
+                f"round scale of any type)")
+    except ValueError as error:  # no rule gives every type a strict incentive
+        robust, note = None, f"none at margin {margin:.3g}: {error}"
+    return ReferenceValues(float(optimum), baselines, _uniform(env, 1, seed), robust, note, score_basis(env))
 
 
 def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
     """``PersuasionPopulation-v0``: each evaluation episode's applicant solved exactly, averaged over the episodes."""
     population = env.unwrapped.population
     totals = dict.fromkeys(POLICIES, 0.0)
+    robust, notes = 0.0, []
     for episode in range(n_episodes):
         applicant = env.reset(seed=seed + episode)[1]["applicant"]
+        regions = population.regions(applicant)
         for name, solver in POLICIES.items():
-            totals[name] += solver(population.regions(applicant)).principal_value
+            totals[name] += solver(regions).principal_value
+        value, note = robust_signaling(regions)
+        robust = None if robust is None or value is None else robust + value
+        notes.append(note)
     means = {name: total / n_episodes for name, total in totals.items()}
     optimum = means.pop("optimal signaling")
-    return ReferenceValues(float(optimum), means, _uniform(env, n_episodes, seed), None, ROBUST_NOTE, score_basis(env),
+    robust_note = (f"mean over the episodes' applicants of optimal_scheme(regions, bic_margin={ROBUST_MARGIN:g} x the "
+                   f"range of the applicant's u_A)" if robust is not None
+                   else next(note for note in notes if note.startswith("none")))
+    return ReferenceValues(float(optimum), means, _uniform(env, n_episodes, seed),
+                           None if robust is None else robust / n_episodes, robust_note, score_basis(env),
                            n_episodes=n_episodes)
 
 
