@@ -85,6 +85,9 @@ class EnvEntry:
         optimum_name: what the optimum is, for legends ("exact optimum" unless the env has none).
         upper_bound: whether the optimum bounds every policy's expected return.
         frozen_as: one line: where a model trained in this env plugs in as an opponent (``""``: nowhere).
+        metrics: ``"module:function"``, ``function(policy, env, n_episodes, seed) -> {name: value}``: the social
+            metrics (:mod:`stratgym.games.metrics`, flat) of a policy on the evaluation episodes, reported by the
+            benchmark beside the score; ``None``: the env has none.
         hyperparams: learner -> zoo-format hyperparameters (``{"n_timesteps": ..., "policy": ..., ...}``), used when
             the packaged files (``stratgym/agents/hyperparams/<learner>.yml``) have no entry for this env: your own
             game's defaults.
@@ -103,6 +106,7 @@ class EnvEntry:
     optimum_name: str = "exact optimum"
     upper_bound: bool = True
     frozen_as: str = ""
+    metrics: str | Callable | None = None
     hyperparams: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -114,6 +118,8 @@ class EnvEntry:
         _check_target(self.reference, f"reference of {self.id}")
         if self.vector_entry_point is not None:
             _check_target(self.vector_entry_point, f"vector_entry_point of {self.id}")
+        if self.metrics is not None:
+            _check_target(self.metrics, f"metrics of {self.id}")
         if self.max_episode_steps is not None and (not isinstance(self.max_episode_steps, int)
                                                    or self.max_episode_steps < 1):
             raise ValueError(f"max_episode_steps of {self.id} must be None or an int >= 1, got {self.max_episode_steps!r}")

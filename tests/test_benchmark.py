@@ -277,3 +277,26 @@ def test_persuasion_references():
     draws = np.bincount([policy(np.array([1.0, 0.0, 0.0, 0.0, 0.0])) for _ in range(4000)], minlength=3) / 4000
     np.testing.assert_allclose(draws, rows[0], atol=0.032)
     assert {policy(np.array([0.0, 1.0, 0.0, 0.0, 0.0])) for _ in range(50)} == {0}
+
+
+@pytest.mark.parametrize("env_id, kwargs", [("stratgym/StatefulPopulation-v0", {"population": "classroom_groups"}),
+                                            ("stratgym/PersuasionPopulation-v0", {})])
+def test_population_rows_report_the_social_metrics_of_the_learned_and_the_optimal_policy(tmp_path, env_id, kwargs):
+    from stratgym.agents.instances import make_env
+    from stratgym.agents.references.population import policy_metrics
+
+    suite = custom_suite([env_id], kwargs, n_seeds=1, n_timesteps=128, n_eval_episodes=3)
+    row = run_benchmark(suite, tmp_path, progress=False).rows[0]
+    record = json.loads(next((tmp_path / "runs").glob("*/record.json")).read_text())
+    model, _ = load_model(tmp_path / "runs" / record["name"])
+    again = policy_metrics(model, make_env(env_id, kwargs), 3, EVAL_SEED)  # recomputed from the saved model
+    assert row.metrics == pytest.approx(again, nan_ok=True) and "overall/recourse" in row.metrics
+    reference = reference_values(env_id, kwargs, n_episodes=3)
+    assert row.optimum_metrics == pytest.approx(reference.metrics, nan_ok=True)
+    assert row.optimum_metrics["overall/principal"] == pytest.approx(row.optimum, rel=1e-6)
+    written = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert {(r["policy"], r["metric"]) for r in written} == (
+        {("learned", key) for key in row.metrics} | {("optimal", key) for key in row.optimum_metrics})
+    report = (tmp_path / "report.md").read_text()
+    assert "## Social metrics" in report and f"| {row.label} | ppo | optimal |" in report
+    assert json.loads((tmp_path / "summary.json").read_text())["rows"][0]["optimum_metrics"]

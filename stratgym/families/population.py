@@ -31,13 +31,15 @@ FAMILY = Family(
                  f"{_REFERENCES}:stateful_population_reference",
                  "baselines.population.population_optimum(population, response_model, per_group): exact population "
                  "MILP", "the best constant rule, the uniform rule and the heaviest type's optimum",
-                 vector_entry_point="stratgym.envs.population:StatefulPopulationVectorEnv"),
+                 vector_entry_point="stratgym.envs.population:StatefulPopulationVectorEnv",
+                 metrics=f"{_REFERENCES}:policy_metrics"),
         EnvEntry("stratgym/PersuasionPopulation-v0", "stratgym.envs.population:PersuasionPopulationEnv", "principal",
                  "persuasion population: a contextual scheme per applicant, scored on held-out applicants",
                  f"{_REFERENCES}:persuasion_population_reference",
                  "baselines.signaling.optimal_scheme per drawn applicant (the signaling LP), averaged over the "
                  "episodes", "full revelation and no information per applicant",
-                 vector_entry_point="stratgym.envs.population:PersuasionPopulationVectorEnv"),
+                 vector_entry_point="stratgym.envs.population:PersuasionPopulationVectorEnv",
+                 metrics=f"{_REFERENCES}:policy_metrics"),
     ),
     benchmarks={
         "quick": (BenchmarkEnv("population-classroom-groups", "stratgym/StatefulPopulation-v0",

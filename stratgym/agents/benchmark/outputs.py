@@ -16,6 +16,7 @@ from stratgym.agents.benchmark.summary import SummaryRow, scoring_errors, table_
 from stratgym.agents.evaluate import EVAL_SEED
 from stratgym.agents.random_suite import distribution_lines, score_distribution
 from stratgym.agents.references import Reference
+from stratgym.games.metrics import METRICS
 from stratgym.io import provenance, write_atomic, write_json_atomic
 
 
@@ -26,7 +27,8 @@ def _blank(value: float | None) -> Any:
 
 def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[dict[str, Any]],
                   references: dict[str, Reference], wall_time: float) -> None:
-    """Write ``summary.csv``, ``summary.json``, ``curves.csv``, ``references.csv``, ``curves.png`` and ``report.md``."""
+    """Write ``summary.csv``, ``summary.json``, ``curves.csv``, ``references.csv``, ``metrics.csv`` (the social
+    metrics of the envs that report them), ``curves.png`` and ``report.md``."""
     baseline_names = list(dict.fromkeys(name for row in rows for name in row.baselines))
     _write_csv(out / "summary.csv",
                ["env", "env_id", "side", "learner", "normalized_score", "normalized_ci95", "optimum", "robust_optimum",
@@ -50,6 +52,10 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
                [[label, reference.env_id, reference.side, name, value]
                 for label, reference in references.items()
                 for name, value in {"optimum": reference.optimum, **reference.baselines}.items()])
+    _write_csv(out / "metrics.csv", ["env", "learner", "policy", "metric", "value"],
+               [[row.label, row.learner, policy, name, _blank(value)] for row in rows
+                for policy, metrics in (("learned", row.metrics), ("optimal", row.optimum_metrics))
+                for name, value in metrics.items()])
     plot_curves(out / "curves.png", suite, curves, references)
     header, cells = table_lines(rows)
     lines = [f"# stratgym benchmark: suite `{suite.name}`", ""]
@@ -75,6 +81,7 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
         lines += ["", "## Normalized score over instances", "", "Per env and learner, over its instances (rows "
                   "above) whose normalized score is defined: median, p10 (linear interpolation) and min.", ""]
         lines += distribution_lines(distribution)
+    lines += metrics_lines(rows)
     notes = [f"- `{row.label}` / {row.learner}: {row.note}" for row in rows if row.note and not row.above_optimum]
     notes += [f"- `{label}`: no robust optimum: {reference.robust_note}" for label, reference in references.items()
               if reference.robust_optimum is None]
@@ -95,6 +102,28 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
     lines += ["", "Made with " + ", ".join(f"{name} {version}" for name, version in made["versions"].items())
               + f" by `{' '.join(made['command'])}`."]
     write_atomic(out / "report.md", "\n".join(lines) + "\n")
+
+
+def metrics_lines(rows: list[SummaryRow]) -> list[str]:
+    """The report's social-metrics table: per row that has metrics, the learned and the optimal policy's overall
+    value of each metric and its disparity between groups (max - min over groups); all values in ``metrics.csv``."""
+    rows = [row for row in rows if row.metrics or row.optimum_metrics]
+    if not rows:
+        return []
+    lines = ["", "## Social metrics", "", "The population envs' social metrics (`stratgym.games.metrics`) of the learned "
+             "policy (mean over seeds) and of the optimal one, on the evaluation episodes: overall value / disparity "
+             "between groups (max - min). Per group and the ratios: `metrics.csv`.", "",
+             "| env | learner | policy | " + " | ".join(METRICS) + " |", "|" + "---|" * (3 + len(METRICS))]
+    for row in rows:
+        for policy, metrics in (("learned", row.metrics), ("optimal", row.optimum_metrics)):
+            cells = [f"{_number(metrics.get(f'overall/{name}'))} / "
+                     f"{_number(metrics.get(f'disparity/{name}/difference'))}" for name in METRICS]
+            lines.append(f"| {row.label} | {row.learner} | {policy} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None or np.isnan(value) else f"{value:.3f}"
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:

@@ -18,7 +18,7 @@ from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCE_VERSION, Reference, reference_values
 from stratgym.agents.train import StepProgress, check_algorithm, run_folder_name, train
 from stratgym.io import provenance, write_atomic, write_json_atomic
-from stratgym.registry import BenchmarkEnv
+from stratgym.registry import BenchmarkEnv, env_entry, load
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +119,10 @@ def train_run(spec: RunSpec, reference: Reference, progress: bool | StepProgress
               "stderr": final.stderr, "returns": final.returns.tolist(), "score_basis": final.basis,
               "wall_time": result.wall_time, "n_timesteps": result.n_timesteps, "curve": result.curve.to_json(),
               **provenance()}
+    metrics = env_entry(env.env_id).metrics
+    if metrics is not None:  # the social metrics of the learned policy, on the episodes it was scored on
+        record["metrics"] = load(metrics)(result.model, make_env(env.env_id, env.env_kwargs), spec.n_eval_episodes,
+                                          EVAL_SEED)
     with tempfile.TemporaryDirectory(prefix="stratgym-run-") as folder:  # TrainingResult.save writes a folder
         result.save(folder)
         files = {path.name: path.read_bytes() for path in Path(folder).iterdir()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -50,6 +50,8 @@ class SummaryRow:
         above_optimum: :func:`above_optimum`: an error, not a result.
         upper_bound: whether ``optimum`` bounds every policy (False for a commitment value).
         note: why a score is undefined, or what is wrong.
+        metrics: the learned policies' social metrics (flat, :mod:`stratgym.games.metrics`), each the mean over
+            seeds; optimum_metrics: the optimal policy's; both ``{}`` for envs without metrics.
     """
 
     label: str
@@ -74,6 +76,8 @@ class SummaryRow:
     above_optimum: bool = False
     upper_bound: bool = True
     note: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    optimum_metrics: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (nan as ``None``)."""
@@ -122,7 +126,18 @@ def _row(env: BenchmarkEnv, learner: str, reference: Reference, runs: list[dict[
                       runs[0]["config"]["n_timesteps"], reference.uniform, reference.robust_optimum,
                       reference.robust_note, normalized,
                       None if normalized is None or np.isnan(ci95) else ci95 / spread, basis, error,
-                      reference.upper_bound, "; ".join(notes))
+                      reference.upper_bound, "; ".join(notes), seed_mean_metrics(runs), dict(reference.metrics))
+
+
+def seed_mean_metrics(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """The mean over runs of each social metric every run recorded (nan where a seed's value is undefined, e.g. a
+    ratio between groups of opposite signs, so it is not averaged away)."""
+    recorded = [run["metrics"] for run in runs if run.get("metrics")]
+    if len(recorded) != len(runs):
+        return {}
+    keys = [key for key in recorded[0] if all(key in metrics for metrics in recorded)]
+    return {key: float(np.mean([np.nan if metrics[key] is None else metrics[key] for metrics in recorded]))
+            for key in keys}
 
 
 def _trained_steps(record: dict[str, Any]) -> int:

@@ -60,6 +60,8 @@ class Reference:
             episode"`` or ``"sampled"`` (:func:`stratgym.agents.evaluate.score_basis`).
         upper_bound: whether ``optimum`` bounds every policy's expected return (not the commitment value of
             ``PersuasionRecommend-v0``); a learner above an upper bound beyond its CI is an error.
+        metrics: the optimal policy's social metrics (flat, :meth:`~stratgym.games.metrics.SocialMetrics.flat`) on
+            the evaluation episodes, for envs that report them (the population envs); ``{}`` otherwise.
     """
 
     env_id: str
@@ -76,6 +78,7 @@ class Reference:
     robust_note: str = ""
     score_basis: str = "sampled"
     upper_bound: bool = True
+    metrics: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -111,6 +114,7 @@ class ReferenceValues:
     score_basis: str
     discount: float = 1.0
     n_episodes: int = 1
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def zero_action_value(env: gym.Env, n_episodes: int, seed: int, discount: float = 1.0) -> float:
@@ -187,7 +191,7 @@ def reference_values(env_id: str, env_kwargs: dict | None = None, n_episodes: in
                      solver=entry.solver, discount=float(values.discount), solve_time=time.perf_counter() - start,
                      n_episodes=values.n_episodes, optimum_name=entry.optimum_name, uniform=values.uniform,
                      robust_optimum=values.robust_optimum, robust_note=values.robust_note,
-                     score_basis=values.score_basis, upper_bound=entry.upper_bound)
+                     score_basis=values.score_basis, upper_bound=entry.upper_bound, metrics=dict(values.metrics))
 
 
 # SchemePolicy's old home (it plays a scheme on PersuasionRecommend-v0); imported last: that module reads this one.

@@ -25,7 +25,7 @@ from stratgym.agents.references import ROBUST_MARGIN, ReferenceValues
 from stratgym.agents.references.persuasion import robust_signaling
 from stratgym.baselines.applicants import POLICIES
 from stratgym.baselines.population import population_baselines, population_optimum
-from stratgym.games.applicants import ApplicantPopulation, population_metrics
+from stratgym.games.applicants import ApplicantPopulation, applicant_metrics, population_metrics
 from stratgym.games.stateful import round_scales
 
 
@@ -39,7 +39,7 @@ def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> R
     """``StatefulPopulation-v0``: the exact population optimum and the common-rule baselines."""
     unwrapped = env.unwrapped
     population, model = unwrapped.population, unwrapped.response_model.model
-    optimum = population_optimum(population, model, per_group=unwrapped.per_group).principal_value
+    optimal = population_optimum(population, model, per_group=unwrapped.per_group)
     baselines = {name: float(result.principal_value)
                  for name, result in population_baselines(population, model).items()}
     if unwrapped.per_group:
@@ -51,19 +51,24 @@ def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> R
                 f"round scale of any type)")
     except ValueError as error:  # no rule gives every type a strict incentive
         robust, note = None, f"none at margin {margin:.3g}: {error}"
-    return ReferenceValues(float(optimum), baselines, _uniform(env, 1, seed), robust, note, score_basis(env))
+    return ReferenceValues(float(optimal.principal_value), baselines, _uniform(env, 1, seed), robust, note,
+                           score_basis(env), metrics=optimal.metrics.flat())
 
 
 def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
     """``PersuasionPopulation-v0``: each evaluation episode's applicant solved exactly, averaged over the episodes."""
     population = env.unwrapped.population
     totals = dict.fromkeys(POLICIES, 0.0)
-    robust, notes = 0.0, []
+    robust, notes, chosen, optimal_metrics = 0.0, [], [], []
     for episode in range(n_episodes):
         applicant = env.reset(seed=seed + episode)[1]["applicant"]
         regions = population.regions(applicant)
         for name, solver in POLICIES.items():
-            totals[name] += solver(regions).principal_value
+            result = solver(regions)
+            totals[name] += result.principal_value
+            if name == "optimal signaling":
+                optimal_metrics.append(applicant_metrics(regions, result.scheme))
+        chosen.append(applicant)
         value, note = robust_signaling(regions)
         robust = None if robust is None or value is None else robust + value
         notes.append(note)
@@ -74,7 +79,14 @@ def persuasion_population_reference(env: gym.Env, n_episodes: int, seed: int) ->
                    else next(note for note in notes if note.startswith("none")))
     return ReferenceValues(float(optimum), means, _uniform(env, n_episodes, seed),
                            None if robust is None else robust / n_episodes, robust_note, score_basis(env),
-                           n_episodes=n_episodes)
+                           n_episodes=n_episodes,
+                           metrics=population_metrics(_episode_population(population, chosen), optimal_metrics).flat())
+
+
+def _episode_population(population: ApplicantPopulation, chosen: list[int]) -> ApplicantPopulation:
+    """The applicants drawn by the evaluation episodes, one entry per episode (equal weights)."""
+    return ApplicantPopulation(population.template, population.features[chosen],
+                               tuple(population.groups[i] for i in chosen))
 
 
 def policy_metrics(policy: Callable, env: gym.Env, n_episodes: int = 10, seed: int = 0) -> dict[str, float]:
@@ -89,10 +101,7 @@ def policy_metrics(policy: Callable, env: gym.Env, n_episodes: int = 10, seed: i
             observation, info = env.reset(seed=seed + episode)
             chosen.append(info["applicant"])
             per_applicant.append(env.step(act(policy, observation, True))[4]["metrics"])
-        population = unwrapped.population
-        episodes = ApplicantPopulation(population.template, population.features[chosen],
-                                       tuple(population.groups[i] for i in chosen))
-        return population_metrics(episodes, per_applicant).flat()
+        return population_metrics(_episode_population(unwrapped.population, chosen), per_applicant).flat()
     observation, _ = env.reset(seed=seed)
     while True:
         observation, _, terminated, truncated, info = env.step(act(policy, observation, True))
