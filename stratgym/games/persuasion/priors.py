@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from stratgym.games.validation import as_positive_int, as_real_array, check_range
+from stratgym.games.validation import as_positive_int, as_real_array, as_vector, check_range
 
 
 def check_rng(rng, name: str = "rng") -> np.random.Generator:
@@ -54,10 +54,8 @@ class GaussianPrior:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        mean = as_real_array(self.mean, "mean (mu)", ndim=1)
+        mean = as_vector(self.mean, "mean (mu)")
         m = mean.shape[0]
-        if m < 1:
-            raise ValueError("mean (mu) must have at least one entry")
         if np.ndim(self.covariance) == 0:
             variance = as_real_array(self.covariance, "covariance (sigma^2)", shape=())
             check_range(variance, "covariance (sigma^2)", low=0.0, low_open=True)
