@@ -8,7 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from stratgym.games.persuasion.priors import FiniteSupportPrior, GaussianPrior, Prior, SamplerPrior, fields_equal
+from stratgym.games.persuasion.priors import (FiniteSupportPrior, GaussianPrior, Prior, SamplerPrior, as_vector,
+                                              fields_equal)
 from stratgym.games.validation import as_real_array, check_instance, check_range
 
 
@@ -47,10 +48,8 @@ class PersuasionGame:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        features = as_real_array(self.features, "features (x_0)", ndim=1)
+        features = as_vector(self.features, "features (x_0)")
         m = features.shape[0]
-        if m < 1:
-            raise ValueError("features (x_0) must have at least one entry")
         effects = as_real_array(self.effects, "effects (Delta)", shape=(None, m))
         n_actions = effects.shape[0]
         if n_actions < 2:

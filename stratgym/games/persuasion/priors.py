@@ -20,13 +20,23 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
     return rng
 
 
+def as_vector(value, name: str) -> np.ndarray:
+    """``value`` as a real array of shape ``(m,)`` with ``m >= 1``; ``ValueError`` naming ``name`` otherwise."""
+    array = as_real_array(value, name, ndim=1)
+    if array.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one entry")
+    return array
+
+
 def values_equal(a, b) -> bool:
+    """Whether two field values are equal: arrays element for element (same shape), anything else by ``==``."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.array_equal(a, b)
     return not a != b
 
 
 def fields_equal(first, second) -> bool:
+    """Whether two dataclass instances have the same type and equal fields (:func:`values_equal`)."""
     return type(first) is type(second) and all(values_equal(getattr(first, item.name), getattr(second, item.name))
                                                for item in dataclasses.fields(first))
 
@@ -54,10 +64,8 @@ class GaussianPrior:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        mean = as_real_array(self.mean, "mean (mu)", ndim=1)
+        mean = as_vector(self.mean, "mean (mu)")
         m = mean.shape[0]
-        if m < 1:
-            raise ValueError("mean (mu) must have at least one entry")
         if np.ndim(self.covariance) == 0:
             variance = as_real_array(self.covariance, "covariance (sigma^2)", shape=())
             check_range(variance, "covariance (sigma^2)", low=0.0, low_open=True)
