@@ -51,14 +51,6 @@ def as_real_array(value, name: str, shape: tuple | None = None, ndim: int | None
     return array
 
 
-def as_vector(value, name: str) -> np.ndarray:
-    """:func:`as_real_array` of a non-empty 1-d ``value``; ``ValueError`` naming ``name`` otherwise."""
-    array = as_real_array(value, name, ndim=1)
-    if array.shape[0] < 1:
-        raise ValueError(f"{name} must have at least one entry")
-    return array
-
-
 def _describe(shape: tuple | None, ndim: int | None) -> str:
     if shape is None:
         return f"a {ndim}-d array"

@@ -8,8 +8,9 @@ from typing import Callable
 
 import numpy as np
 
-from stratgym.games.persuasion.priors import FiniteSupportPrior, GaussianPrior, Prior, SamplerPrior, fields_equal
-from stratgym.games.validation import as_real_array, as_vector, check_instance, check_range
+from stratgym.games.persuasion.priors import (FiniteSupportPrior, GaussianPrior, Prior, SamplerPrior, as_vector,
+                                              fields_equal)
+from stratgym.games.validation import as_real_array, check_instance, check_range
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from stratgym.games.validation import as_positive_int, as_real_array, as_vector, check_range
+from stratgym.games.validation import as_positive_int, as_real_array, check_range
 
 
 def check_rng(rng, name: str = "rng") -> np.random.Generator:
@@ -20,13 +20,23 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
     return rng
 
 
+def as_vector(value, name: str) -> np.ndarray:
+    """``value`` as a real array of shape ``(m,)`` with ``m >= 1``; ``ValueError`` naming ``name`` otherwise."""
+    array = as_real_array(value, name, ndim=1)
+    if array.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one entry")
+    return array
+
+
 def values_equal(a, b) -> bool:
+    """Whether two field values are equal: arrays element for element (same shape), anything else by ``==``."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.array_equal(a, b)
     return not a != b
 
 
 def fields_equal(first, second) -> bool:
+    """Whether two dataclass instances have the same type and equal fields (:func:`values_equal`)."""
     return type(first) is type(second) and all(values_equal(getattr(first, item.name), getattr(second, item.name))
                                                for item in dataclasses.fields(first))
 
