@@ -27,7 +27,7 @@ def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: f
       favourite argmax of ``c_tau(theta)`` (``favoured_option``; values within ``tie_tol`` times the round's
       :func:`round_scales` entry are ties). Concave ``g``: the concave program solved to duality gap
       ``gap_tol`` (SLSQP, then Frank–Wolfe until its gap certificate is small enough); among the efforts as
-      good for the agent as that solution, the principal's favourite (:func:`_principal_favourite`).
+      good for the agent as that solution, the principal's favourite (:mod:`stratgym.games.stateful.concave`).
     * ``myopic``: each round maximizes that round's score only.
     * ``forecasting``: each round re-plans the rest of the horizon as if the current rule stayed in force,
       and plays the first round of that plan.
