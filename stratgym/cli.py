@@ -86,7 +86,8 @@ def _suites_epilog() -> str:
     return describe_suites()
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``stratgym`` command's argument parser (its subcommands and their options)."""
     parser = _Parser(
         prog="stratgym",
         description="Multi-round principal-agent games: exact solvers, Gymnasium envs, and RL learners benchmarked "
@@ -404,7 +405,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    parser = _parser()
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help (0) or a usage error (2), already printed

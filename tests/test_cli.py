@@ -224,8 +224,8 @@ def test_benchmark_says_what_it_reuses_and_trains(tmp_path):
 
 def test_every_named_suite_is_a_suite_choice():
     from stratgym.agents.benchmark import SUITES
-    from stratgym.cli import _parser
+    from stratgym.cli import build_parser
 
-    bench = _parser()._subparsers._group_actions[0].choices["benchmark"]
+    bench = build_parser()._subparsers._group_actions[0].choices["benchmark"]
     suite_action = next(action for action in bench._actions if "--suite" in action.option_strings)
     assert set(suite_action.choices) == set(SUITES)
