@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stratgym.baselines import stateful as solvers
+from stratgym.baselines.stateful import milp as milp_module
+from stratgym.baselines.stateful import verify
 from stratgym.baselines.stateful import (best_constant_rule, brute_force_optimum, incentive_margins,
                                          incentivizing_rule, milp_optimum, per_round_optimum, repeated_one_round_rule,
                                          response_operator, search_optimum, solve, uniform_weights)
@@ -429,15 +430,15 @@ def test_a_wrong_claim_is_caught_by_the_recheck(budget):
     game = classroom(3, budget=budget)
     theta = solve(game).theta
     with pytest.raises(RuntimeError, match="claimed"):
-        solvers._verified(game, theta, "rational", 3.0 * budget, "test", {}, 0.0)
-    solvers._verified(game, theta, "rational", 2.0 * budget * (1 + 1e-9), "test", {}, 0.0)
+        verify.verified_result(game, theta, "rational", 3.0 * budget, "test", {}, 0.0)
+    verify.verified_result(game, theta, "rational", 2.0 * budget * (1 + 1e-9), "test", {}, 0.0)
 
 
 def test_a_value_above_the_optimum_is_not_hidden_as_a_zero_gap():
     game = classroom(3, budget=1e-10)
-    assert solvers._gap(game, 2e-10, 2e-10 * (1 + 1e-9), "test") == 0.0  # rounding: clipped
+    assert verify.certified_gap(game, 2e-10, 2e-10 * (1 + 1e-9), "test") == 0.0  # rounding: clipped
     with pytest.raises(RuntimeError, match="exceeds"):
-        solvers._gap(game, 1e-10, 2e-10, "test")
+        verify.certified_gap(game, 1e-10, 2e-10, "test")
 
 
 def test_a_rejected_milp_choice_is_cut_off_and_the_milp_solved_again(monkeypatch):
@@ -445,20 +446,20 @@ def test_a_rejected_milp_choice_is_cut_off_and_the_milp_solved_again(monkeypatch
     MILP solution is certified instead; the optimum (2 in the classroom with T = 3) survives, since several
     patterns reach it (the last round may copy or look up)."""
     game = classroom(3)
-    membership, calls = solvers._membership, []
+    membership, calls = milp_module.membership_certificate, []
 
     def reject_first(game, effort, *args):
         calls.append(np.array(effort))
         return (None, float("nan"), "rejected") if len(calls) == 1 else membership(game, effort, *args)
 
-    monkeypatch.setattr(solvers, "_membership", reject_first)
+    monkeypatch.setattr(milp_module, "membership_certificate", reject_first)
     result = milp_optimum(game)
     assert len(calls) == 2 and not np.array_equal(calls[0], calls[1])
     assert result.diagnostics["no_good_cuts"] == 1
     assert result.principal_value == brute_force_optimum(game).principal_value == 2.0
     # If every choice is rejected, the solver does not raise: it returns a simple policy, marked not proven optimal,
     # with its certified gap to the MILP's bound.
-    monkeypatch.setattr(solvers, "_membership", lambda *args: (None, float("nan"), "rejected"))
+    monkeypatch.setattr(milp_module, "membership_certificate", lambda *args: (None, float("nan"), "rejected"))
     fallback = milp_optimum(game)
     assert fallback.diagnostics["proven_optimal"] is False
     assert fallback.principal_value + fallback.certificate.optimality_gap >= 2.0 - 1e-9
@@ -470,12 +471,12 @@ def test_a_wrong_response_is_caught_by_the_recheck(monkeypatch):
     game = classroom(3)
     theta = solve(game).theta
     lazy = lambda game, theta, model="rational", **_: Response(np.zeros((game.horizon, game.n_efforts)))  # noqa: E731
-    monkeypatch.setattr(solvers, "best_response", lazy)
+    monkeypatch.setattr(verify, "best_response", lazy)
     with pytest.raises(RuntimeError, match="incentive margins reject"):
-        solvers._verified(game, theta, "rational", None, "test", {}, 0.0)
+        verify.verified_result(game, theta, "rational", None, "test", {}, 0.0)
     concave = classroom(2, conversion="sqrt")
     with pytest.raises(RuntimeError, match="Frank–Wolfe gap"):
-        solvers._verified(concave, uniform_rule(concave), "rational", None, "test", {}, 0.0)
+        verify.verified_result(concave, uniform_rule(concave), "rational", None, "test", {}, 0.0)
 
 
 @pytest.mark.parametrize("model", ["rational", "myopic", "forecasting"])
@@ -485,12 +486,12 @@ def test_rollouts_of_one_round_deviations_catch_a_wrong_response_on_their_own(mo
     makes it study in rounds 1..T-1 (rational, forecasting) or look up homework (myopic, homework weighed 0.7)."""
     game = classroom(3)
     theta = solve(game, model).theta if model != "myopic" else np.tile([0.3, 0.7], (3, 1))
-    solvers._verified(game, theta, model, None, "test", {}, 0.0)  # the true response passes
+    verify.verified_result(game, theta, model, None, "test", {}, 0.0)  # the true response passes
     copying = lambda game, theta, model="rational", **_: Response(np.tile([1.0, 0.0, 0.0], (3, 1)))  # noqa: E731
-    monkeypatch.setattr(solvers, "best_response", copying)
-    monkeypatch.setattr(solvers, "incentive_margins", lambda *args: np.zeros(3))
+    monkeypatch.setattr(verify, "best_response", copying)
+    monkeypatch.setattr(verify, "incentive_margins", lambda *args: np.zeros(3))
     with pytest.raises(RuntimeError, match="one-round deviations"):
-        solvers._verified(game, theta, model, None, "test", {}, 0.0)
+        verify.verified_result(game, theta, model, None, "test", {}, 0.0)
 
 
 @given(seed=seeds, model=models, log_scale=st.integers(-12, 8), discount=st.sampled_from([1e-3, 0.02, 1.0]))

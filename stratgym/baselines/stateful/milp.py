@@ -1,0 +1,211 @@
+"""Exact optimum against a linear-``g`` agent as a MILP over which option the agent takes in each round."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from stratgym.baselines.results import StackelbergResult
+from stratgym.baselines.stateful.common import (VALUE_TOL, largest_value, pure_policy, require_linear, value_scale,
+                                                value_upper_bound)
+from stratgym.baselines.stateful.membership import membership_certificate
+from stratgym.baselines.stateful.operators import (best_over_rules, fold_operator, operator_scales, response_operator,
+                                                   round_leads)
+from stratgym.baselines.stateful.verify import principal_value_of, verified_result
+from stratgym.games.validation import as_bool, as_nonnegative_float
+from stratgym.games.stateful import StatefulGame, uniform_rule
+
+#: How often :func:`milp_optimum` re-solves after the exact membership LP rejects the MILP's choice.
+MAX_NO_GOOD_CUTS = 10
+
+
+def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.0, constant: bool = False,
+                 time_limit: float | None = None) -> StackelbergResult:
+    """The principal's exact optimum against a linear-``g`` agent, as a MILP (HiGHS).
+
+    Binaries ``z[tau, o]`` pick one option per round (``d`` effort types, then no effort); continuous
+    rules ``phi`` (``T`` rules, or one if ``constant``). With ``c = A . phi`` (:func:`response_operator`), each
+    round normalized by its scale ``S_tau`` as the agent's ties are, and the round's lead ``l_tau``
+    (:func:`round_leads`: ``-TIE_TOL`` without margin, ``margin / S_tau + TIE_TOL`` with one):
+
+    * ``z[tau, j] = 1`` implies ``c_tau_j >= c_tau_k + l_tau`` for every other type ``k`` and ``c_tau_j >= l_tau``;
+    * ``z[tau, none] = 1`` implies ``c_tau_k <= -l_tau`` for every type.
+
+    So with ``margin = 0`` the MILP picks, in every round, an option inside the agent's tie zone (within
+    ``TIE_TOL`` of the best), the very zone in which :func:`~stratgym.games.stateful.best_response` gives the
+    choice to the principal: ties go to the principal (strong Stackelberg), and the optimum is defined with the
+    tie semantics the agent uses. Each implication is a big-M row with ``M`` the exact range of its left side over
+    rules on the simplex (``sum_r max_i`` of the row's coefficients). Options that can never satisfy their rows are
+    fixed to 0 beforehand. The objective is ``max sum lambda_j B z[tau, j]``, handed to HiGHS divided by
+    ``B max|lambda|`` and scaled back; HiGHS runs with feasibility tolerances of 1e-10 (far inside ``TIE_TOL``).
+
+    Every choice is then re-derived: the max-min-slack rule inducing it (:func:`incentivizing_rule`'s LP) and the
+    agent's own best response to that rule must give the principal the MILP's value. A choice that fails (only
+    possible within HiGHS's tolerance of a tie zone's edge) is excluded by a no-good cut and the MILP solved
+    again (at most :data:`MAX_NO_GOOD_CUTS` times), so valid input never makes it raise.
+
+    ``time_limit`` (seconds, ``None``: none) bounds the total HiGHS time. If it runs out, the result is the better
+    of HiGHS's incumbent and the best of the uniform and single-feature rules, with the certificate's
+    ``optimality_gap`` = ``optimum_bound`` (HiGHS's dual bound, or ``T B max(max_j lambda_j, 0)`` if lower) minus
+    its value, and ``result.is_optimal`` False; a proven optimum has gap 0 (``optimum_bound``: the dual bound).
+    ``ValueError`` if no rule achieves ``margin`` or for bad arguments.
+
+    Cost: most random instances with ``T = 50, n = 3, d = 4`` solve at the root node in about 0.1 s; instances
+    where retained types compete with the principal's favourite over many rounds can need many
+    branch-and-bound nodes (see ``scripts/bench_stateful.py``).
+    """
+    start = time.perf_counter()
+    require_linear(game, "milp_optimum")
+    margin = as_nonnegative_float(margin, "margin")
+    constant = as_bool(constant, "constant")
+    if time_limit is not None:
+        time_limit = as_nonnegative_float(time_limit, "time_limit", positive=True)
+    unfolded = response_operator(game, model)
+    scales = operator_scales(unfolded)
+    program = _choice_program(game, fold_operator(unfolded, constant) / scales[:, None, None, None],
+                              round_leads(margin, scales, ties=True))
+    value_unit = game.budget * largest_value(game)
+    tolerance = VALUE_TOL * value_scale(game)
+    accepted, bound, result, cuts = None, np.inf, None, 0
+    # A stopped dynamic MILP keeps the last part of its time for the best constant rule (a small MILP, usually far
+    # better than HiGHS's incumbent then); the total stays within time_limit up to the LPs around the MILPs.
+    milp_limit = None if time_limit is None or constant else _DYNAMIC_SHARE * time_limit
+    for cuts in range(MAX_NO_GOOD_CUTS + 1):
+        remaining = None if milp_limit is None else milp_limit - (time.perf_counter() - start)
+        if remaining is not None and remaining <= 0.0:
+            break
+        result = program.solve(remaining)
+        if result.status == 2 and cuts == 0:
+            raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
+                             f"incentive of margin={margin} in every round")
+        if result.status not in (0, 1) or result.x is None:
+            break  # infeasible after cuts (every choice rejected), or out of time without an incumbent
+        bound = min(bound, -result.mip_dual_bound * value_unit) if np.isfinite(result.mip_dual_bound) else bound
+        chosen = program.choices(result.x)
+        claimed = -result.fun * value_unit
+        theta, slack, status = membership_certificate(game, pure_policy(chosen, game.n_efforts, game.budget), margin,
+                                                      model, constant, None)
+        value = None if theta is None else principal_value_of(game, theta, model)
+        if value is not None and value >= claimed - tolerance:
+            accepted = (theta, value, slack, status, result.status == 0)
+            break
+        # The exact LP, or the agent's own response, rejects a choice HiGHS's tolerance admitted: exclude exactly
+        # that choice (at most T - 1 of its T binaries may be 1) and solve again.
+        program.exclude(chosen)
+    if accepted is None or not accepted[-1]:
+        # Stopped early: HiGHS's incumbent may be worse than a simple rule, so return the best of them.
+        time_left = np.inf if time_limit is None else time_limit - (time.perf_counter() - start)
+        for theta, value, source in _fallback_policies(game, model, margin, constant, time_left):
+            if accepted is None or value > accepted[1]:
+                accepted = (theta, value, float("nan"), f"{source} (better than any MILP solution accepted)", False)
+    theta, value, slack, status, proven = accepted
+    optimum_bound = bound if proven else min(bound, value_upper_bound(game))
+    gap = 0.0 if proven else max(optimum_bound - value, 0.0)
+    diagnostics = {"milp_status": "" if result is None else result.message, "proven_optimal": proven,
+                   "milp_nodes": 0 if result is None else result.mip_node_count, "no_good_cuts": cuts,
+                   "certificate_lp_status": status}
+    return verified_result(game, theta, model, value, "best-constant" if constant else "milp", diagnostics, start,
+                           optimality_gap=gap, optimum_bound=optimum_bound, min_slack=slack)
+
+
+#: HiGHS options of the choice MILP: an exact optimum, and feasibility tolerances far inside the tie zone (TIE_TOL
+#: of the round's scale; the rows are in those units), so HiGHS admits almost no choice the exact LP rejects.
+_MILP_OPTIONS = {"mip_rel_gap": 0.0, "mip_feasibility_tolerance": 1e-10, "primal_feasibility_tolerance": 1e-10}
+
+
+@dataclasses.dataclass
+class _ChoiceProgram:
+    """The option-choice MILP of :func:`milp_optimum`: rows ``lower <= A x <= upper`` over ``x = (phi, z)``."""
+
+    objective: np.ndarray
+    bounds: Bounds
+    rows: list
+    lower: list
+    upper: list
+    n_rules: int
+    shape: tuple  # (T, d + 1): the binaries z
+
+    def solve(self, time_limit: float | None):
+        integrality = np.concatenate([np.zeros(self.n_rules), np.ones(self.objective.size - self.n_rules)])
+        options = dict(_MILP_OPTIONS, **({} if time_limit is None else {"time_limit": time_limit}))
+        with warnings.catch_warnings():  # scipy passes HiGHS options it does not list on verbatim, with a warning
+            warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
+            return milp(self.objective, integrality=integrality, bounds=self.bounds,
+                        constraints=LinearConstraint(np.array(self.rows), self.lower, self.upper), options=options)
+
+    def choices(self, x: np.ndarray) -> np.ndarray:
+        """The option index of every round, ``(T,)``, from a solution ``x``."""
+        return x[self.n_rules:].reshape(self.shape).argmax(axis=1)
+
+    def exclude(self, chosen: np.ndarray) -> None:
+        """A no-good cut: at most ``T - 1`` of the binaries of ``chosen`` may be 1."""
+        cut = np.zeros(self.objective.size)
+        cut[self.n_rules + np.ravel_multi_index((np.arange(len(chosen)), chosen), self.shape)] = 1.0
+        self.rows.append(cut)
+        self.lower.append(-np.inf)
+        self.upper.append(len(chosen) - 1.0)
+
+
+def _choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray) -> _ChoiceProgram:
+    """Build the big-M MILP of :func:`milp_optimum` from normalized ``values`` ``(T, d, R, n)`` and leads ``(T,)``."""
+    T, d, R, n = values.shape
+    n_rules, n_options = R * n, d + 1
+    rows, upper, impossible = [], [], np.zeros((T, n_options), dtype=bool)
+
+    def implication(tau: int, option: int, coefficients: np.ndarray) -> None:
+        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -leads[tau]``, or mark the option impossible."""
+        big_m = best_over_rules(coefficients) + leads[tau]
+        if big_m <= 0.0:
+            return  # the row holds for every rule
+        if -best_over_rules(-coefficients) + leads[tau] > 1e-12:
+            impossible[tau, option] = True  # not even the best rule satisfies it (beyond rounding)
+            return
+        row = np.zeros(n_rules + T * n_options)
+        row[:n_rules] = coefficients.ravel()
+        row[n_rules + tau * n_options + option] = big_m
+        rows.append(row)
+        upper.append(big_m - leads[tau])
+
+    for tau in range(T):
+        for j in range(d):
+            for k in range(d):
+                if k != j:
+                    implication(tau, j, values[tau, k] - values[tau, j])
+            implication(tau, j, -values[tau, j])
+            implication(tau, d, values[tau, j])
+    rows.extend(np.concatenate([np.kron(np.eye(R), np.ones(n)), np.zeros((R, T * n_options))], axis=1))
+    rows.extend(np.concatenate([np.zeros((T, n_rules)), np.kron(np.eye(T), np.ones(n_options))], axis=1))
+    lower = [-np.inf] * len(upper) + [1.0] * (R + T)
+    upper = upper + [1.0] * (R + T)
+    # Every option but "no effort" spends the whole budget, so B cancels: costs lambda / max|lambda|, in [-1, 1].
+    option_values = np.append(game.effort_value / largest_value(game), 0.0)
+    objective = np.concatenate([np.zeros(n_rules), -np.tile(option_values, T)])
+    bounds = Bounds(np.zeros(objective.size),
+                    np.concatenate([np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()]))
+    return _ChoiceProgram(objective, bounds, rows, lower, upper, n_rules, (T, n_options))
+
+
+#: Share of ``time_limit`` a dynamic :func:`milp_optimum` gives HiGHS before keeping the rest for a fallback.
+_DYNAMIC_SHARE = 0.8
+
+
+def _fallback_policies(game: StatefulGame, model: str, margin: float, constant: bool, time_left: float):
+    """``(theta (T, n), value, source)`` of the policies a stopped :func:`milp_optimum` compares its incumbent with:
+    the uniform rule, each single-feature rule and, for a dynamic MILP with time left, the best constant rule
+    (itself a MILP, stopped at ``time_left`` seconds; ``inf``: not stopped)."""
+    rules = [("uniform rule", uniform_rule(game))]
+    rules += [(f"feature {i} rule", np.tile(np.eye(game.n_features)[i], (game.horizon, 1)))
+              for i in range(game.n_features)]
+    for source, theta in rules:
+        yield theta, principal_value_of(game, theta, model), source
+    if not constant and time_left > 0.0:
+        try:
+            best = milp_optimum(game, model, margin, constant=True,
+                                time_limit=None if np.isinf(time_left) else time_left)
+        except ValueError:  # no constant rule achieves the margin
+            return
+        yield best.theta, best.principal_value, "best constant rule"

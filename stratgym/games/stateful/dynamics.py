@@ -1,0 +1,145 @@
+"""The game's dynamics: state transitions, observations and the rollout of a policy pair (one or a batch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stratgym.games.linalg import matmul_rows
+from stratgym.games.stateful.model import CONVERSIONS, StatefulGame, derived
+from stratgym.games.stateful.policies import checked_policies
+
+# ---------------------------------------------------------------------------------------------
+# Dynamics
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A played game. Leading batch axes ``...`` follow the policies given to :func:`rollout`.
+
+    Attributes:
+        states: ``(..., T + 1, d)``: ``s_1 .. s_{T+1}``.
+        features: ``(..., T, n)``: ``o_t``.
+        scores: ``(..., T)``: ``y_t``.
+        agent_utility: ``(...)``: ``sum_t gamma^(t-1) y_t``.
+        principal_utility: ``(...)``: ``sum_t lambda . e_t``.
+    """
+
+    states: np.ndarray
+    features: np.ndarray
+    scores: np.ndarray
+    agent_utility: np.ndarray
+    principal_utility: np.ndarray
+
+
+def next_state(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
+    """``s_{t+1} = p * s_t + omega * e_t``; shapes ``(..., d)``."""
+    return game.persistence * state + game.retention * effort
+
+
+def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
+    """Observable features ``g(W (s_t + e_t))``, shape ``(..., n)``."""
+    latent = state + effort
+    latent = latent @ game.conversion_matrix.T if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
+    return CONVERSIONS[game.conversion][0](latent)
+
+
+def rollout(game: StatefulGame, theta, effort, initial_state=None) -> Trajectory:
+    """Play assessment policy ``theta`` ``(..., T, n)`` against effort policy ``effort`` ``(..., T, d)``.
+
+    Leading batch axes broadcast against each other (an empty batch gives empty results). ``initial_state``
+    ``(..., d)`` overrides ``s_1``. ``ValueError`` naming the argument for bad input.
+    """
+    return play(game, *checked_policies(game, theta, effort, initial_state))
+
+
+def play(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> Trajectory:
+    """:func:`rollout` of checked policies."""
+    return Trajectory(*rollout_arrays(game, theta, effort, initial_state))
+
+
+def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> tuple:
+    """:func:`rollout` of policies already checked (or valid by construction, as an env's), without the checks:
+    ``(states, features, scores, agent_utility, principal_utility)`` as :class:`Trajectory`'s fields (envs read them
+    without building the dataclass). Leading batch axes as in :func:`rollout`.
+
+    Everything but ``g`` and the scores is linear in the effort and the initial state, so one product with
+    the game's cached rollout map replaces the round-by-round loop.
+    """
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    effect, start, default_start, values, discounts, ones = derived(game, rollout_map)
+    if theta.ndim != 2 or effort.ndim != 2:  # states and features take the batch of both policies
+        effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
+    flat = effort.reshape(effort.shape[:-2] + (T * d,))
+    # ndarray.dot: the product of @ at a third of its call overhead (on a batch, @ is the faster one).
+    linear = effect.dot(flat) if flat.ndim == 1 else matmul_rows(flat, effect.T)
+    if initial_state is None:
+        linear += default_start
+    else:
+        linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
+    batch = linear.shape[:-1]
+    features = CONVERSIONS[game.conversion][0](linear[..., (T + 1) * d:].reshape(batch + (T, n)))
+    if flat.ndim == 1:
+        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
+        return (linear[:(T + 1) * d].reshape(T + 1, d), features, scores, scores.dot(discounts), flat.dot(values))
+    scores = matmul_rows(theta * features, ones)
+    return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, matmul_rows(scores, discounts),
+            matmul_rows(flat, values))
+
+
+def rollout_map(game: StatefulGame) -> tuple[np.ndarray, ...]:
+    """What :func:`rollout_arrays` needs of the game (cache it with :func:`derived`): ``(E, S, S s_1, l, g, 1)``.
+
+    ``E`` ``((T + 1) d + T n, T d)`` and ``S`` ``((T + 1) d + T n, d)`` map the flat effort policy and the
+    initial state to the states ``s_1 .. s_{T+1}`` followed by the latent features ``W (s_t + e_t)``
+    (:func:`accumulated_effort`'s kernel, with ``W`` applied); ``l`` ``(T d,)`` is ``lambda`` per round,
+    ``g`` ``(T,)`` the discounts and ``1`` ``(n,)`` ones. Memory ``O(T^2 d (d + n))``.
+    """
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    W = game.conversion_matrix
+    to_state, decay = _state_kernel(game)
+    to_stock = _transfer_kernel(game)[0]
+    identity = np.eye(d)
+    effect = np.concatenate([np.einsum("tuj,jk->tjuk", to_state, identity).reshape((T + 1) * d, T * d),
+                             np.einsum("ij,tuj->tiuj", W, to_stock).reshape(T * n, T * d)])
+    start = np.concatenate([np.einsum("tj,jk->tjk", decay, identity).reshape((T + 1) * d, d),
+                            np.einsum("ij,tj->tij", W, decay[:T]).reshape(T * n, d)])
+    arrays = (effect, start, start @ game.initial_state, np.tile(game.effort_value, T), discount_factors(game),
+              np.ones(n))
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
+def accumulated_effort(game: StatefulGame, effort: np.ndarray, initial_state=None) -> np.ndarray:
+    """``s_t + e_t`` for every round, shape ``(..., T, d)``: what the features convert.
+
+    The state is linear in past effort, ``s_t = p^(t-1) s_1 + sum_{u<t} omega p^(t-1-u) e_u``, so one
+    contraction with a per-game kernel replaces the round-by-round loop.
+    """
+    transfer, decay = derived(game, _transfer_kernel)
+    state = game.initial_state if initial_state is None else np.asarray(initial_state, dtype=np.float64)
+    return np.einsum("tuj,...uj->...tj", transfer, effort) + decay * state[..., None, :]
+
+
+def _state_kernel(game: StatefulGame) -> tuple[np.ndarray, np.ndarray]:
+    """``(S, P)`` with ``s_t = P[t] s_1 + sum_u S[t, u] e_u`` (0-based ``t = 0..T``): ``S[t, u] = omega p^(t-1-u)``
+    if ``u < t``, else 0 (shape ``(T + 1, T, d)``), and ``P[t] = p^t`` (shape ``(T + 1, d)``)."""
+    T = game.horizon
+    lags = np.arange(T + 1)[:, None] - np.arange(T)[None, :] - 1  # t - 1 - u
+    powers = game.persistence ** np.maximum(lags, 0)[..., None]
+    return np.where((lags >= 0)[..., None], game.retention * powers, 0.0), game.persistence ** np.arange(T + 1)[:, None]
+
+
+def _transfer_kernel(game: StatefulGame) -> tuple[np.ndarray, np.ndarray]:
+    """``(K, P)`` with ``K[t, u] = 1`` if ``u = t``, ``omega p^(t-1-u)`` if ``u < t``, else 0 (shape ``(T, T, d)``),
+    and ``P[t] = p^t`` (shape ``(T, d)``) (cache it with :func:`derived`)."""
+    T = game.horizon
+    to_state, decay = _state_kernel(game)
+    return to_state[:T] + np.eye(T)[..., None], decay[:T]
+
+
+def discount_factors(game: StatefulGame) -> np.ndarray:
+    """``gamma^(t-1)`` for ``t = 1..T``, shape ``(T,)``."""
+    return game.discount ** np.arange(game.horizon)

@@ -1,0 +1,116 @@
+"""Agent responses to an assessment policy: :func:`best_response` under every response model, and the
+per-round responses of the myopic and forecasting agents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stratgym.games.linalg import matmul_rows
+from stratgym.games.stateful.concave import concave_best_response
+from stratgym.games.stateful.dynamics import next_state
+from stratgym.games.stateful.marginal import marginal_value_operator
+from stratgym.games.stateful.model import GAP_TOL, RESPONSE_MODELS, StatefulGame, derived
+from stratgym.games.stateful.policies import (Response, check_assessment_policy, check_state, check_tolerances,
+                                              on_simplex_rows, with_trailing_shape)
+from stratgym.games.stateful.tiebreak import budget_vertices, favoured_choices, favoured_option, response_tables
+from stratgym.games.ties import TIE_TOL
+
+# ---------------------------------------------------------------------------------------------
+# Agent responses
+# ---------------------------------------------------------------------------------------------
+
+def best_response(game: StatefulGame, theta, model: str = "rational", tie_tol: float = TIE_TOL,
+                  gap_tol: float = GAP_TOL, initial_state=None) -> Response:
+    """The agent's response to assessment policy ``theta`` ``(T, n)`` under a response ``model``.
+
+    * ``rational``: full-horizon best response. Linear ``g``: per round, the budget on the principal's
+      favourite argmax of ``c_tau(theta)`` (``favoured_option``; values within ``tie_tol`` times the round's
+      :func:`round_scales` entry are ties). Concave ``g``: the concave program solved to duality gap
+      ``gap_tol`` (SLSQP, then Frank–Wolfe until its gap certificate is small enough); among the efforts as
+      good for the agent as that solution, the principal's favourite (:func:`_principal_favourite`).
+    * ``myopic``: each round maximizes that round's score only.
+    * ``forecasting``: each round re-plans the rest of the horizon as if the current rule stayed in force,
+      and plays the first round of that plan.
+
+    ``initial_state`` ``(d,)`` overrides ``s_1``. ``ValueError`` for invalid arguments.
+    """
+    theta = check_assessment_policy(game, theta, batch=False)
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    tie_tol, gap_tol = check_tolerances(tie_tol, gap_tol)
+    state = game.initial_state if initial_state is None else check_state(game, initial_state, "initial_state",
+                                                                        batch=False)
+    if model == "rational":
+        if game.is_linear:
+            return Response(linear_rational_effort(game, theta, tie_tol))
+        return concave_best_response(game, theta, state, gap_tol)
+    efforts, gap = [], 0.0
+    for t in range(game.horizon):
+        response = _respond_in_round(game, model, theta[t], state, t, tie_tol, gap_tol)
+        efforts.append(response.effort[0])
+        gap += response.duality_gap
+        state = next_state(game, state, efforts[-1])
+    return Response(np.array(efforts), gap)
+
+
+def linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """The rational agent's best response ``(T, d)`` to a ``theta`` ``(T, n)`` of a linear game, without argument checks
+    (envs' hot path; :func:`best_response` is the checked entry): per round the budget on the favoured argmax of
+    ``c_tau(theta)``, with ``c`` from the game's cached operator."""
+    T, d = game.horizon, game.n_efforts
+    values = derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
+    scales = derived(game, response_tables)["rational"][2]
+    return derived(game, budget_vertices).take(favoured_choices(game, values.tolist(), tie_tol, scales), axis=0)
+
+
+def _marginal_value_matrix(game: StatefulGame) -> np.ndarray:
+    """:func:`marginal_value_operator` (linear ``g``) as a ``(T d, T n)`` matrix (cache it with :func:`derived`)."""
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    matrix = marginal_value_operator(game).reshape(T * d, T * n)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def respond_in_round(game: StatefulGame, model: str, rule, state, round_index: int,
+                     tie_tol: float = TIE_TOL, gap_tol: float = GAP_TOL) -> Response:
+    """One round of a ``myopic`` or ``forecasting`` agent facing ``rule`` ``(n,)`` in state ``state`` ``(d,)``.
+
+    ``round_index`` is 0-based. The returned ``effort`` has shape ``(1, d)``: this round's effort. The
+    agent's plan is a sub-game starting in ``state``; discounting from round ``round_index`` on is
+    rescaled to start at 1, which leaves the argmax unchanged. Linear ``g``: :func:`per_round_response`.
+    """
+    if model not in ("myopic", "forecasting"):
+        raise ValueError(f"model must be 'myopic' or 'forecasting' for a per-round response, got {model!r}")
+    if isinstance(round_index, (bool, np.bool_)) or not isinstance(round_index, (int, np.integer)) \
+            or not 0 <= round_index < game.horizon:
+        raise ValueError(f"round_index must be an integer in [0, {game.horizon - 1}], got {round_index!r}")
+    rule = on_simplex_rows(with_trailing_shape(rule, (game.n_features,), "rule", "(..., n)", batch=False), "rule")
+    state = check_state(game, state, batch=False)
+    return _respond_in_round(game, model, rule, state, int(round_index), *check_tolerances(tie_tol, gap_tol))
+
+
+def _respond_in_round(game: StatefulGame, model: str, rule: np.ndarray, state: np.ndarray, round_index: int,
+                      tie_tol: float, gap_tol: float) -> Response:
+    """:func:`respond_in_round` of checked arguments."""
+    if game.is_linear:
+        return Response(per_round_response(game, model, rule, round_index, tie_tol)[None, :])
+    horizon = 1 if model == "myopic" else game.horizon - round_index
+    sub_game = game.replace(horizon=horizon, initial_state=state)
+    plan = concave_best_response(sub_game, np.tile(rule, (horizon, 1)), sub_game.initial_state, gap_tol)
+    return Response(plan.effort[:1], plan.duality_gap)
+
+
+def per_round_response(game: StatefulGame, model: str, rule: np.ndarray, round_index, tie_tol: float = TIE_TOL):
+    """The ``myopic`` / ``forecasting`` agent's effort in a linear game, without argument checks (the envs' hot path;
+    :func:`respond_in_round` is the checked entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch
+    ``rule`` ``(k, n)`` with indices ``(k,)`` gives ``(k, d)``. The state does not matter with linear ``g``."""
+    weights, scales, _ = derived(game, response_tables)[model]
+    rule = np.asarray(rule, dtype=np.float64)
+    if rule.ndim == 1:
+        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index], scales[round_index],
+                               tie_tol)
+    round_index = np.asarray(round_index)
+    if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
+        round_index = int(round_index.flat[0])
+    return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * weights[round_index],
+                           scales[round_index], tie_tol)

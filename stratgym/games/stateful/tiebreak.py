@@ -1,0 +1,138 @@
+"""The linear agent's choice with ties to the principal (strong Stackelberg): the favoured option of marginal
+values, and the per-round scale ties are measured in."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stratgym.games.stateful.dynamics import discount_factors
+from stratgym.games.stateful.marginal import carry_forward, per_round_weights
+from stratgym.games.stateful.model import RESPONSE_MODELS, StatefulGame, derived
+from stratgym.games.ties import TIE_TOL
+
+# ---------------------------------------------------------------------------------------------
+# Agent responses
+# ---------------------------------------------------------------------------------------------
+
+def favoured_option(game: StatefulGame, values: np.ndarray, scale, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """Best vertex of the budget set for linear marginal ``values`` ``(..., d)``, ties to the principal.
+
+    Options are "all budget on type j" (worth ``B * values[j]``) and "no effort" (worth 0). Among options
+    within ``tie_tol * max(scale, best)`` of the best, the principal's favourite (largest ``lambda_j``,
+    0 for no effort) wins; then the lowest effort index, with no effort last. ``scale`` (a number, or an
+    array broadcasting against ``values[..., 0]``) is the unit of the tie tolerance: the round's
+    :func:`round_scales` entry. Returns efforts ``(..., d)``: :func:`favoured_choice` as budget vertices.
+    """
+    return derived(game, budget_vertices).take(favoured_choice(game, values, scale, tie_tol), axis=0)
+
+
+def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """:func:`favoured_option` as indices ``(...)``: the effort type that gets the budget, ``-1`` for no effort.
+
+    One vector is decided in plain Python (:func:`favoured_choices`, the envs' scalar hot path); a batch by numpy,
+    one pass per effort type over the whole batch from the principal's favourite down (reductions over a short
+    last axis cost numpy far more than that). Both are the same rule, tested equal bit for bit.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        listed = values.tolist()
+        total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
+        return favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1
+    order = derived(game, _preference_order)[1]
+    best = values[..., 0]
+    for j in range(1, values.shape[-1]):
+        best = np.maximum(best, values[..., j])  # NaN propagates: then nothing is tied
+    best = np.maximum(best, 0.0)  # "no effort" is worth 0
+    threshold = best - tie_tol * np.maximum(scale, best)
+    choice = np.full(threshold.shape, -1, dtype=np.int64)
+    for j in reversed(order):  # the principal's favourite last, so the first tied type in her order wins
+        choice = np.where(values[..., j] >= threshold, j, choice)
+    # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
+    preferred_nothing = (0.0 >= threshold) & (derived(game, _favour_with_nothing).take(choice) < 0.0)
+    return np.where(preferred_nothing, -1, choice)
+
+
+def favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float, scales: list[float]) -> list[int]:
+    """:func:`favoured_option`'s choice for each row of values (lists without NaN), each with its tie ``scale``, in
+    plain Python: the effort index that gets the budget, or -1 for no effort. Envs and the linear best response call
+    it every step, where numpy's per-call overhead on length-``d`` rows dominated (tested equal to the batched rule)."""
+    favour, order = derived(game, _preference_order)
+    choices = []
+    for listed, scale in zip(rows, scales):
+        best = max(listed)
+        best = best if best > 0.0 else 0.0  # "no effort" is worth 0
+        threshold = best - tie_tol * (best if best > scale else scale)
+        choice = -1
+        for j in order:
+            if listed[j] >= threshold:
+                choice = j
+                break
+        # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
+        choices.append(-1 if choice >= 0 and 0.0 >= threshold and favour[choice] < 0.0 else choice)
+    return choices
+
+
+def largest_marginal_values(game: StatefulGame, model: str = "rational") -> np.ndarray:
+    """The largest marginal value that any assessment policy can give an effort type in each round, shape ``(T,)``,
+    under ``model`` (of the linearized game for concave ``g``).
+
+    ``rational``: ``max_j sum_t gamma^(t-1) K_j(tau, t) max_i W_ij`` with ``K`` the carry-over of
+    :func:`marginal_values` (put all weight on the feature type ``j`` feeds most, every round); ``myopic`` /
+    ``forecasting``: ``max_j h_tau_j max_i W_ij`` with ``h`` from :func:`per_round_weights`.
+    """
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    column_max = game.conversion_matrix.max(axis=0)
+    if model == "rational":
+        return carry_forward(game, discount_factors(game)[:, None] * column_max).max(axis=1)
+    return (per_round_weights(game, model) * column_max).max(axis=1)
+
+
+def round_scales(game: StatefulGame, model: str = "rational") -> np.ndarray:
+    """The unit of the agent's ties in each round, shape ``(T,)``: :func:`largest_marginal_values`, or 1 in a round
+    where no rule gives any effort a value. Cached on the game.
+
+    Why: marginal values carry ``gamma^(tau-1)`` and the scale of ``W``, so an absolute tolerance would turn the
+    strict preferences of late discounted rounds, or of a game with a small ``W``, into ties. Ties are relative to
+    this scale instead, which depends on the game only, so the exact solvers share it: they normalize each
+    round's rows by it.
+    """
+    if model not in RESPONSE_MODELS:
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    return derived(game, response_tables)[model][1]
+
+
+def response_tables(game: StatefulGame) -> dict[str, tuple]:
+    """model -> ``(per-round weights (T, d) or None, round_scales (T,), the same scales as a list)``, for every
+    response model (cache it with :func:`derived`: the linear responses read it every step)."""
+    tables = {}
+    for model in RESPONSE_MODELS:
+        weights = None if model == "rational" else per_round_weights(game, model)
+        largest = largest_marginal_values(game, model)
+        scales = np.where(largest > 0.0, largest, 1.0)
+        for array in (weights, scales):
+            if array is not None:
+                array.setflags(write=False)
+        tables[model] = (weights, scales, scales.tolist())
+    return tables
+
+
+def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """``lambda`` as a tuple, and the effort types from the principal's favourite down (ties: lowest index first)."""
+    favour = tuple(game.effort_value.tolist())
+    return favour, tuple(sorted(range(game.n_efforts), key=lambda j: (-favour[j], j)))
+
+
+def _favour_with_nothing(game: StatefulGame) -> np.ndarray:
+    """``lambda`` followed by 0 (no effort), so that index ``-1`` of a choice reads the value of no effort."""
+    favour = np.append(game.effort_value, 0.0)
+    favour.setflags(write=False)
+    return favour
+
+
+def budget_vertices(game: StatefulGame) -> np.ndarray:
+    """``(d + 1, d)``: the effort "all budget on type j" in row ``j``, then no effort, so row ``-1`` is no effort
+    and ``take`` turns :func:`favoured_choices` into efforts (cache it with :func:`derived`)."""
+    vertices = np.vstack([np.eye(game.n_efforts) * game.budget, np.zeros(game.n_efforts)])
+    vertices.setflags(write=False)
+    return vertices
