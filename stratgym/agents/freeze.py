@@ -25,7 +25,8 @@ from stratgym.agents.evaluate import evaluate_policy
 from stratgym.agents.train import TrainingResult, train
 from stratgym.envs.spaces import box_to_simplex
 from stratgym.envs.persuasion import LearnedReceiver, scheme_observation
-from stratgym.envs.stateful import LearnedResponse, StatefulAgentEnv, StatefulPrincipalEnv, agent_effort, describe_game
+from stratgym.envs.stateful import (LearnedResponse, StatefulAgentEnv, StatefulPrincipalEnv, agent_effort,
+                                   agent_observation, describe_game)
 from stratgym.games.behaviour import Learned
 from stratgym.games.persuasion import Regions
 from stratgym.games.validation import as_positive_int, check_instance
@@ -40,7 +41,7 @@ PRINCIPAL_ENV, AGENT_ENV = family("stateful").alternation
 AgentPolicyResponse = LearnedResponse
 AgentPolicyReceiver = LearnedReceiver
 __all__ = ["AGENT_ENV", "AgentPolicyReceiver", "AgentPolicyResponse", "AlternationRound", "PRINCIPAL_ENV",
-           "agent_effort", "alternate", "committed_scheme", "principal_plan"]
+           "agent_effort", "agent_observation", "alternate", "committed_scheme", "principal_plan"]
 
 
 def principal_plan(model, game: StatefulGame, agent: Any = "forecasting",

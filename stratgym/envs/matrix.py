@@ -23,7 +23,8 @@ from gymnasium import spaces
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import check_action, simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
-from stratgym.games.behaviour import Rational, agent_argument, as_behaviour
+from stratgym.games.behaviour import (Bayesian, Learned, Learning, Lookahead, Quantal, Rational, agent_argument,
+                                      as_behaviour)
 from stratgym.games.validation import check_instance
 from stratgym.games.matrix import (
     Follower,
@@ -73,6 +74,11 @@ class _MatrixEnv(RoundEnv):
         sizes = {"type": game.n_types, "row": game.n_leader_actions, "column": game.n_follower_actions}
         one_hot = [np.eye(size)[self._last_info[key]][None, :] for key, size in sizes.items() if key in self._last_info]
         return super()._render_panels() + one_hot
+
+
+#: Behaviours of the other games, which no matrix follower follows (``Quantal`` is the stateful and persuasion logit;
+#: the matrix game's own is :class:`~stratgym.games.matrix.QuantalFollower`).
+OTHER_GAMES_BEHAVIOURS = (Bayesian, Learned, Learning, Lookahead, Quantal)
 
 
 class MatrixCommitmentEnv(_MatrixEnv):
@@ -160,7 +166,8 @@ class MatrixCommitmentEnv(_MatrixEnv):
                  render_mode: str | None = None, *, follower: Follower | str | None = None):
         super().__init__(game, render_mode)
         agent = as_behaviour(agent_argument(agent, Rational(), follower=follower), self.game)
-        if not isinstance(agent, Rational) and not callable(getattr(agent, "respond", None)):
+        if not isinstance(agent, Rational) and (isinstance(agent, OTHER_GAMES_BEHAVIOURS)
+                                                or not callable(getattr(agent, "respond", None))):
             raise ValueError(f"agent (the follower) must be Rational() ('rational') or an object with a "
                              f"respond(game, strategy, follower_type, rng) method, got {agent!r}")
         #: The follower: ``Rational()`` or the :class:`~stratgym.games.matrix.Follower` given.

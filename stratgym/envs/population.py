@@ -21,13 +21,13 @@ from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import RoundResponses, feature_bounds
-from stratgym.games.behaviour import Lookahead, agent_argument
+from stratgym.games.behaviour import Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
                                        pattern_table, synthetic_applicants)
 from stratgym.games.persuasion import TIE_TOL, evaluate_scheme
 from stratgym.games.population import NAMED_POPULATIONS, StatefulPopulation, classroom_groups, population_outcome
-from stratgym.games.stateful import next_state, observe, per_round_agent
+from stratgym.games.stateful import next_state, observe
 from stratgym.games.ties import precision_slack
 
 
@@ -126,8 +126,12 @@ class StatefulPopulationEnv(RoundEnv):
                  per_group: bool = False, render_mode: str | None = None, *, response_model: str | None = None):
         self.population = _named(population, StatefulPopulation, NAMED_POPULATIONS, classroom_groups, "population")
         super().__init__(render_mode, self.population.horizon)
+        agent = as_behaviour(agent_argument(agent, Lookahead(None), response_model=response_model))
+        if type(agent) is not Lookahead:
+            raise ValueError(f"agent must be a Lookahead(k) ('myopic', 'forecasting', ...): every type answers each "
+                             f"round's rule as the game's per-round agent, got {agent!r}")
         #: Every type's behaviour: a ``Lookahead(k)``.
-        self.agent = per_round_agent(agent_argument(agent, Lookahead(None), response_model=response_model))
+        self.agent = agent
         self._responses = [RoundResponses(game, self.agent) for game in self.population.types]
         self.per_group = as_bool(per_group, "per_group")
         population = self.population

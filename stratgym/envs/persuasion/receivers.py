@@ -9,7 +9,7 @@ import numpy as np
 
 from stratgym.envs.persuasion.core import recommendation_observation
 from stratgym.games.behaviour import (Learned, Learning, LearningReceiver, QuantalReceiver, Receiver, ReceiverContext,
-                                      as_behaviour, behaviour_name, learning_follows, learning_update,
+                                      as_behaviour, learning_follows, learning_update,
                                       receiver_context)
 from stratgym.games.persuasion import PersuasionGame
 from stratgym.games.validation import check_instance
@@ -73,7 +73,6 @@ def as_receiver(agent, game: PersuasionGame) -> Receiver:
         return LearnedReceiver(agent.model, game)
     for method in ("reset", "follow_probabilities", "respond", "update"):
         if not callable(getattr(agent, method, None)):
-            raise ValueError(f"agent must be Learning(...), Learned(model) or implement the Receiver protocol (reset, "
-                             f"follow_probabilities, respond, update); {behaviour_name(agent)!r} ({agent!r}) has no "
-                             f"{method}()")
+            raise ValueError(f"agent (the receiver) must be Learning(...), Learned(model) or implement the Receiver "
+                             f"protocol (reset, follow_probabilities, respond, update); {agent!r} has no {method}()")
     return agent

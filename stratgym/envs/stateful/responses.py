@@ -151,7 +151,7 @@ class RoundResponses:
 
     def __init__(self, game: StatefulGame, agent):
         self.game = game
-        self.agent = as_behaviour(agent)
+        self.agent = as_behaviour(agent, game)
         self.model = as_response_model(self.agent)
         # Exactly the game's own model: a subclass may override respond, so its efforts are checked.
         self.trusted = type(self.model) is Lookahead
@@ -193,7 +193,7 @@ class PolicyResponses:
 
     def __init__(self, game: StatefulGame, agent):
         self.game = game
-        self.agent = as_behaviour(agent)
+        self.agent = as_behaviour(agent, game)
         # The rational agent answers the whole policy at once; the others play it round by round.
         self.model = self.agent if type(self.agent) is Rational else as_response_model(self.agent)
         own = type(self.model) in (Rational, Lookahead)
