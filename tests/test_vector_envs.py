@@ -69,8 +69,8 @@ CONFIGURATIONS = {
     "scheme quantal expected": ("stratgym/PersuasionScheme-v0", {"agent": 0.5}),
     "recommend without history": ("stratgym/PersuasionRecommend-v0", {"history": False}),
     "recommend pessimistic receiver": ("stratgym/PersuasionRecommend-v0",
-                                       {"receiver": LearningReceiver(initial_values=[0.0, 0.0, 0.0, 0.0])}),
-    "recommend quantal receiver": ("stratgym/PersuasionRecommend-v0", {"receiver": QuantalReceiver(4.0)}),
+                                       {"agent": LearningReceiver(initial_values=[0.0, 0.0, 0.0, 0.0])}),
+    "recommend quantal receiver": ("stratgym/PersuasionRecommend-v0", {"agent": QuantalReceiver(4.0)}),
     "agent full revelation": ("stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"}),
     "agent no information": ("stratgym/PersuasionAgent-v0", {"scheme": "no-information"}),
 }
