@@ -27,6 +27,7 @@ from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learni
                                       quantal_choice, receiver_context, scheme_outcomes)
 from stratgym.envs.persuasion.core import cumulative_rows, draw_index, draw_indices
 from stratgym.envs.spaces import box_to_simplex
+from stratgym.games.behaviour import Lookahead
 from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
 from stratgym.games.stateful import classroom, random_game
 from vector_reference import SharedStreamEnvs, compare
@@ -59,6 +60,8 @@ CONFIGURATIONS = {
     "principal forecasting": ("stratgym/StatefulPrincipal-v0", {"agent": "forecasting"}),
     "principal quantal agent": ("stratgym/StatefulPrincipal-v0", {"agent": QuantalResponse(2.0, 1)}),
     "principal concave": ("stratgym/StatefulPrincipal-v0", {"game": classroom(2, conversion="log1p")}),
+    "principal lookahead 2": ("stratgym/StatefulPrincipal-v0", {"agent": Lookahead(2)}),
+    "commitment lookahead 2": ("stratgym/StatefulCommitment-v0", {"agent": Lookahead(2)}),
     "principal random game": ("stratgym/StatefulPrincipal-v0",
                               {"game": random_game(np.random.default_rng(4), horizon=4, n_features=3, n_efforts=2)}),
     "agent callable principal": ("stratgym/StatefulAgent-v0", {"principal": random_plan}),
