@@ -303,7 +303,7 @@ def _check_output_folder(path: Path, option: str) -> None:
 
 def _reference(env_id: str, env_kwargs: dict, episodes: int, seed: int):
     """The exact values of ``env_id`` on the evaluation episodes, or ``None`` (said on stderr) where there are none:
-    an env without a reference solver, or an agent no solver knows (a quantal or lookahead one)."""
+    an env without a reference solver, or an agent no solver knows (a quantal or learned one)."""
     from stratgym.agents.references import REFERENCES, NoExactReference, reference_values
 
     if env_id not in REFERENCES:
