@@ -2,8 +2,8 @@
 
 Modules: :mod:`stratgym.games.persuasion` and :mod:`stratgym.games.credit` (the game and its credit instances),
 :mod:`stratgym.baselines.signaling` (the signaling LP and reference schemes), :mod:`stratgym.envs.persuasion` (three
-envs), :mod:`stratgym.agents.responses` (the quantal receiver), :mod:`stratgym.agents.references.persuasion` (what the
-envs are scored against).
+envs), :mod:`stratgym.games.behaviour` (the agents: Bayesian, Quantal, Learning, Learned),
+:mod:`stratgym.agents.references.persuasion` (what the envs are scored against).
 """
 
 from stratgym.registry import BenchmarkEnv, EnvEntry, Family

@@ -1,8 +1,9 @@
 """The stateful game's family entry: Harris, Heidari and Wu, "Stateful Strategic Regression" (NeurIPS 2021).
 
 Modules: :mod:`stratgym.games.stateful` (the game), :mod:`stratgym.baselines.stateful` (exact solvers and reference
-rules), :mod:`stratgym.envs.stateful` (three envs and their vector versions), :mod:`stratgym.agents.responses`
-(bounded-rationality agents), :mod:`stratgym.agents.references.stateful` (what the envs are scored against).
+rules), :mod:`stratgym.envs.stateful` (three envs and their vector versions), :mod:`stratgym.games.behaviour`
+(the agents: Rational, Lookahead, Quantal, Learned), :mod:`stratgym.agents.references.stateful` (what the envs are
+scored against).
 """
 
 from stratgym.registry import BenchmarkEnv, EnvEntry, Family

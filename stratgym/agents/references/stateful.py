@@ -4,6 +4,9 @@
   the one-round optimal rule repeated, uniform weights), all from :mod:`stratgym.baselines.stateful`;
 * agent env: the exact best-response utility against the principal plan of each evaluation episode, and the myopic,
   forecasting and no-effort agents' utilities against the same plans.
+
+The env's agent is read as its behaviour object (``env.unwrapped.agent``); exact references exist for the game's
+own agents, ``Rational()`` and ``Lookahead(k)`` (any ``k``).
 """
 
 from __future__ import annotations
