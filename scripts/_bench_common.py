@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import gymnasium as gym
 
-from stratgym._io import write_atomic
+from stratgym.io import write_atomic
 
 #: BENCHMARKS.md at the root of the source tree.
 BENCHMARKS_PATH = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"

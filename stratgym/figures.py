@@ -26,7 +26,6 @@ from typing import Sequence
 
 import numpy as np
 
-from stratgym._io import write_atomic
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
 from stratgym.baselines.stateful import incentivizing_rule, milp_optimum
 from stratgym.games.validation import as_positive_int, as_real_array, check_range
@@ -34,6 +33,7 @@ from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, credi
                                    scaled_actions, synthetic_actions, synthetic_population)
 from stratgym.games.persuasion import equivalence_regions
 from stratgym.games.stateful import StatefulGame, classroom
+from stratgym.io import write_atomic
 
 __all__ = ["write_csv", "split_grid", "MembershipGrid", "grid_membership", "stateful_figure1",
            "PERSUASION_DATASETS", "persuasion_grid", "persuasion_figures"]

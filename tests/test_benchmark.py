@@ -21,13 +21,13 @@ from stratgym.agents.benchmark import (
     BenchmarkEnv,
     Suite,
     STALE_AFTER_S,
-    _remove_stale_temporaries,
     adjust_suite,
     confidence_half_width,
     custom_suite,
     plan_benchmark,
     plan_runs,
     remaining_seconds,
+    remove_stale_temporaries,
     run_benchmark,
 )
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
@@ -226,7 +226,7 @@ def test_only_temporaries_of_dead_processes_are_removed(tmp_path):
         folder.mkdir()
     old = time.time() - 2 * STALE_AFTER_S
     os.utime(ancient, (old, old))
-    _remove_stale_temporaries(tmp_path)
+    remove_stale_temporaries(tmp_path)
     assert live.exists() and not orphan.exists() and not ancient.exists()
 
 

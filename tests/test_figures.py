@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stratgym.baselines.stateful import incentivizing_rule
-from stratgym._io import write_atomic
 from stratgym.figures import grid_membership, persuasion_grid, split_grid
 from stratgym.games.stateful import best_response, classroom, random_game
+from stratgym.io import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from stratgym._io import write_atomic
+from stratgym.io import write_atomic
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])

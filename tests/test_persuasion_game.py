@@ -213,17 +213,17 @@ def test_cell_count_matches_the_general_position_formula(seed, dim, n_rows, cent
 def test_witness_pool_changes_no_cell(seed, dim, n_rows):
     """The seeded pool of candidate witnesses only saves LPs: with it and without it (every child decided by its
     LP) the cells are the same, and every witness lies strictly inside its cell."""
-    from stratgym.games import persuasion
+    from stratgym.games.persuasion import cells
 
     rng = np.random.default_rng(seed)
     normals, offsets = rng.standard_normal((n_rows, dim)), rng.standard_normal(n_rows)
     with_pool = enumerate_cells(normals, offsets)
-    saved = persuasion.CELL_POOL_SIZE
-    persuasion.CELL_POOL_SIZE = 0
+    saved = cells.CELL_POOL_SIZE
+    cells.CELL_POOL_SIZE = 0
     try:
         by_lp = enumerate_cells(normals, offsets)
     finally:
-        persuasion.CELL_POOL_SIZE = saved
+        cells.CELL_POOL_SIZE = saved
     assert np.array_equal(with_pool[0], by_lp[0])
     values = with_pool[1] @ normals.T + offsets
     assert np.array_equal(values > 0, with_pool[0]) and np.all(np.abs(values) > 0)
@@ -629,14 +629,14 @@ def test_real_german_credit_data():
 def test_orthant_masses_fall_back_to_the_public_cdf(monkeypatch):
     """Without scipy's private integrator the public cdf gives the same masses (error = the tolerance asked,
     widened by the renormalization)."""
-    import stratgym.games.persuasion as persuasion
+    import stratgym.games.persuasion.masses as masses
     from stratgym.games.credit import synthetic_credit
 
     game = synthetic_credit()
-    patterns, _ = persuasion.enumerate_regions(game)
-    private = persuasion.region_masses(game, patterns, method="exact", rng=np.random.default_rng(0))
-    monkeypatch.setattr(persuasion, "_qauto", None)
-    public = persuasion.region_masses(game, patterns, method="exact", rng=np.random.default_rng(1), abseps=1e-6)
+    patterns, _ = enumerate_regions(game)
+    private = region_masses(game, patterns, method="exact", rng=np.random.default_rng(0))
+    monkeypatch.setattr(masses, "_qauto", None)  # scipy's private integrator, imported by masses when available
+    public = region_masses(game, patterns, method="exact", rng=np.random.default_rng(1), abseps=1e-6)
     assert public.method == private.method == "orthant"
     regions = public.errors.size  # each bar gains at most every region's share: (e + (m + e) R e) / S
     assert np.all(public.errors >= 1e-6) and np.all(public.errors <= 1e-6 * (1 + regions) / (1 - regions * 1e-6))

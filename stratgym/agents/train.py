@@ -38,13 +38,13 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 
-from stratgym._io import config_hash, provenance, write_atomic, write_json_atomic
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.hyperparams import algorithm_arguments, check_keys, load_hyperparams
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import REFERENCES, NoExactReference, Reference, reference_values
 from stratgym.agents.vec import training_vec_env
 from stratgym.games.validation import as_positive_int
+from stratgym.io import config_hash, provenance, write_atomic, write_json_atomic
 
 #: Algorithms by name, with the action spaces each one accepts.
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[type[spaces.Space], ...]]] = {

@@ -44,6 +44,7 @@ def pure_policy(options: np.ndarray, n_efforts: int, budget: float) -> np.ndarra
 # ---------------------------------------------------------------------------------------------
 
 def require_linear(game: StatefulGame, what: str) -> None:
+    """``ValueError`` unless ``game`` is a :class:`StatefulGame` with linear ``g`` (``what`` names the caller)."""
     check_instance(game, StatefulGame, "game")
     if not game.is_linear:
         raise ValueError(f"{what} requires linear g (game.conversion='linear'), got conversion={game.conversion!r}; "
@@ -51,6 +52,7 @@ def require_linear(game: StatefulGame, what: str) -> None:
 
 
 def require_no_margin(margin: float, what: str) -> None:
+    """``NotImplementedError`` if ``margin > 0`` (``ValueError`` if negative): ``what`` has no strict incentive."""
     if as_nonnegative_float(margin, "margin") > 0.0:
         raise NotImplementedError(f"{what} does not enforce a strict incentive: margin must be 0, got {margin}")
 
@@ -62,4 +64,5 @@ def check_model(model) -> Rational | Lookahead:
 
 
 def check_effort(game: StatefulGame, effort) -> np.ndarray:
+    """``effort`` checked as one ``(T, d)`` effort policy, with round-off below 0 clipped to 0."""
     return np.clip(check_effort_policy(game, effort, batch=False), 0.0, None)

@@ -75,6 +75,7 @@ def check_state(game: StatefulGame, state, name: str = "state", batch: bool = Tr
 
 
 def check_tolerances(tie_tol, gap_tol) -> tuple[float, float]:
+    """``(tie_tol >= 0, gap_tol > 0)`` as floats; ``ValueError`` naming the bad one."""
     # gap_tol > 0: a duality gap of exactly 0 is not reachable in floating point.
     return as_nonnegative_float(tie_tol, "tie_tol"), as_nonnegative_float(gap_tol, "gap_tol", positive=True)
 
