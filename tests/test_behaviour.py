@@ -140,6 +140,7 @@ def _receiver_pairs():
     *[("stratgym/PersuasionRecommend-v0", {"game": prosecutor(), **legacy}, {"game": prosecutor(), **new})
       for legacy, new in _receiver_pairs()],
     ("stratgym/MatrixCommitment-v0", {"follower": "rational"}, {"agent": Rational()}),
+    ("stratgym/PersuasionPopulation-v0", {}, {"agent": Bayesian()}),
     ("stratgym/MatrixCommitment-v0", {"follower": QuantalFollower(2.0)}, {"agent": QuantalFollower(2.0)}),
 ])
 def test_names_and_objects_give_identical_rollouts(env_id, legacy, new):
@@ -320,6 +321,7 @@ def test_bad_parameters_raise_at_construction_naming_them(build, name):
     ("stratgym/StatefulCommitment-v0", 3.0), ("stratgym/StatefulPopulation-v0", Quantal(1.0)),
     ("stratgym/PersuasionScheme-v0", Lookahead(1)), ("stratgym/PersuasionScheme-v0", Quantal(1.0, 2)),
     ("stratgym/PersuasionRecommend-v0", Bayesian()), ("stratgym/MatrixCommitment-v0", Lookahead(1)),
+    ("stratgym/PersuasionPopulation-v0", Quantal(1.0)),
 ])
 def test_envs_refuse_a_behaviour_of_another_game_naming_the_agent(env_id, agent):
     with pytest.raises(ValueError, match="agent"):

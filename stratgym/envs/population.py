@@ -21,7 +21,7 @@ from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import RoundResponses, feature_bounds
-from stratgym.games.behaviour import Lookahead, agent_argument, as_behaviour
+from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
                                        pattern_table, synthetic_applicants)
@@ -304,6 +304,7 @@ class PersuasionPopulationEnv(RoundEnv):
     | ``split_seed`` | int >= 0 | 0 | seed of the split (not of the episodes) |
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
+    | ``agent`` | ``Bayesian()``, ``"bayesian"`` or ``None`` | ``None`` (``Bayesian()``) | every applicant's behaviour: the posterior best response (the only one this env plays) |
 
     ``info``: ``applicant`` (population row) and ``group`` after reset and step; after the step also ``scheme``
     ``(R, A)`` (the applicant's regions), ``responses``, ``principal_value``, ``agent_value``, ``bic_slack`` and
@@ -316,8 +317,13 @@ class PersuasionPopulationEnv(RoundEnv):
 
     def __init__(self, population: ApplicantPopulation | str | None = None, split: str = "train",
                  evaluation_fraction: float = 0.25, split_seed: int = 0, tie_tol: float = TIE_TOL,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, agent: Bayesian | str | None = None):
         super().__init__(render_mode, 1)
+        #: Every applicant's behaviour: the Bayesian agent.
+        self.agent = as_behaviour(Bayesian() if agent is None else agent)
+        if not isinstance(self.agent, Bayesian):
+            raise ValueError(f"agent of PersuasionPopulation-v0 must be Bayesian() (every applicant best-responds to its "
+                             f"posterior), got {self.agent!r}")
         self.population = _named(population, ApplicantPopulation, NAMED_APPLICANTS, default_applicants, "population")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
