@@ -23,8 +23,9 @@ def _env_kwargs_help() -> str:
     return ('JSON object of env constructor arguments; "game" is turned into a game instance of the env\'s family: a '
             'name (\'{"game": "classroom"}\'), a name with arguments (\'{"game": {"name": "classroom", "horizon": 3}}\'), '
             'a random instance (\'{"game": {"name": "random", "seed": 3}}\') or the game\'s fields. Named games: '
-            f'{names}. Other keys go to the env unchanged, e.g. \'{{"game": "classroom", "response_model": '
-            '"forecasting"}\'.')
+            f'{names}. "agent" names the principal envs\' agent (\'{{"agent": "forecasting"}}\', \'{{"agent": '
+            '{"name": "quantal", "beta": 5, "k": 1}}\'). Other keys go to the env unchanged, e.g. \'{"game": '
+            '"classroom", "agent": "forecasting"}\'.')
 
 
 def _solve_description() -> str:
@@ -303,7 +304,7 @@ def _check_output_folder(path: Path, option: str) -> None:
 
 def _reference(env_id: str, env_kwargs: dict, episodes: int, seed: int):
     """The exact values of ``env_id`` on the evaluation episodes, or ``None`` (said on stderr) where there are none:
-    an env without a reference solver, or an agent no solver knows (a quantal or lookahead one)."""
+    an env without a reference solver, or an agent no solver knows (a quantal or learned one)."""
     from stratgym.agents.references import REFERENCES, NoExactReference, reference_values
 
     if env_id not in REFERENCES:

@@ -33,7 +33,7 @@ from stratgym.agents.benchmark import (
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import build_game
 from stratgym.agents.references import REFERENCES, SchemePolicy, reference_values
-from stratgym.agents.responses import LookaheadResponse
+from stratgym.games.behaviour import Quantal
 from stratgym.agents.train import load_model
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.stateful import solve
@@ -112,8 +112,8 @@ def test_references_match_the_solvers_and_the_episodes():
     assert agent.optimum == pytest.approx(expected) and agent.n_episodes == 4
     assert agent.baselines["no effort"] == 0.0
     assert agent.optimum >= max(agent.baselines.values()) - 1e-9
-    with pytest.raises(ValueError, match="myopic"):
-        reference_values("stratgym/StatefulPrincipal-v0", {"game": "classroom", "response_model": LookaheadResponse(2)})
+    with pytest.raises(ValueError, match="exact references"):
+        reference_values("stratgym/StatefulPrincipal-v0", {"game": "classroom", "agent": Quantal(2.0, 2)})
 
 
 def _records(out: Path) -> dict[str, tuple[int, str]]:

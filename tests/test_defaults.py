@@ -48,9 +48,7 @@ def _start(env: gym.Env):
 
 def _stateful_principal(env: gym.Env) -> tuple[float, float]:
     unwrapped = env.unwrapped
-    model = unwrapped.response_model
-    model = model if isinstance(model, str) else model.model  # the commitment env keeps "rational" as the string
-    return _return(env, 0, _start), solve(unwrapped.game, model).principal_value
+    return _return(env, 0, _start), solve(unwrapped.game, agent=unwrapped.agent).principal_value
 
 
 def _stateful_agent(env: gym.Env) -> tuple[float, float]:
@@ -81,7 +79,7 @@ def _persuasion_agent(env: gym.Env) -> tuple[float, float]:
 
 def _stateful_population(env: gym.Env) -> tuple[float, float]:
     unwrapped = env.unwrapped
-    optimum = population_optimum(unwrapped.population, unwrapped.response_model.model, per_group=unwrapped.per_group)
+    optimum = population_optimum(unwrapped.population, unwrapped.agent, per_group=unwrapped.per_group)
     return _return(env, 0, _start), optimum.principal_value
 
 
@@ -141,7 +139,7 @@ def test_the_default_stateful_values_are_the_documented_ones():
     # principal env's default agent); the optimum 5 (study in every round).
     assert VALUES["stratgym/StatefulCommitment-v0"](gym.make("stratgym/StatefulCommitment-v0")) == pytest.approx((3.0, 5.0))
     assert VALUES["stratgym/StatefulPrincipal-v0"](gym.make("stratgym/StatefulPrincipal-v0")) == pytest.approx((0.0, 5.0))
-    forecasting = gym.make("stratgym/StatefulPrincipal-v0", response_model="forecasting")
+    forecasting = gym.make("stratgym/StatefulPrincipal-v0", agent="forecasting")
     assert VALUES["stratgym/StatefulPrincipal-v0"](forecasting) == pytest.approx((3.0, 5.0))
 
 

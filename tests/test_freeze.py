@@ -17,6 +17,7 @@ from stratgym.agents.freeze import (
 from stratgym.agents.train import train
 from stratgym.envs.spaces import box_to_simplex, simplex_to_box
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulPrincipalEnv, describe_game
+from stratgym.games.behaviour import Learned
 from stratgym.games.persuasion import prosecutor
 from stratgym.games.stateful import best_response, classroom, favoured_option, random_game, rollout
 
@@ -109,7 +110,7 @@ def test_trained_models_freeze_into_both_envs():
     _, info = StatefulAgentEnv(game, plan).reset(seed=3)
     np.testing.assert_allclose(info["theta"], expected / expected.sum(axis=1, keepdims=True))
 
-    round_by_round = train("stratgym/StatefulPrincipal-v0", seed=0, env_kwargs={"game": game, "response_model": "forecasting"},
+    round_by_round = train("stratgym/StatefulPrincipal-v0", seed=0, env_kwargs={"game": game, "agent": "forecasting"},
                            n_timesteps=64, hyperparams=TINY_PPO, progress_bar=False).model
     rules = principal_plan(round_by_round, game, "forecasting")(np.random.default_rng(0))
     env = StatefulPrincipalEnv(game, "forecasting")
@@ -146,8 +147,8 @@ def test_alternating_loop_runs_end_to_end():
         assert step.agent_return <= step.agent_best_response + 1e-9
         assert step.principal.seed != step.agent.seed
     # Round 2's principal faced the round-1 agent, frozen.
-    assert isinstance(history[1].principal.env_kwargs["response_model"], AgentPolicyResponse)
-    assert history[1].principal.env_kwargs["response_model"].model is history[0].agent.model
+    assert isinstance(history[1].principal.env_kwargs["agent"], Learned)
+    assert history[1].principal.env_kwargs["agent"].model is history[0].agent.model
     with pytest.raises(ValueError, match="rounds"):
         alternate(game, rounds=0)
 
@@ -191,7 +192,7 @@ def test_a_frozen_receiver_answers_the_repeated_env_as_its_model_does():
     game = gym.make("stratgym/PersuasionRecommend-v0").unwrapped.game
     answers = [0, 0] + list(range(2, game.n_actions))  # obeys every recommendation but action 1
     receiver = AgentPolicyReceiver(_FixedAnswers(game, answers), game)
-    env = gym.make("stratgym/PersuasionRecommend-v0", receiver=receiver)
+    env = gym.make("stratgym/PersuasionRecommend-v0", agent=receiver)
     obs, _ = env.reset(seed=0)
     regions = env.unwrapped.regions.n_regions
     np.testing.assert_array_equal(obs[regions:regions + game.n_actions], [1.0, 0.0] + [1.0] * (game.n_actions - 2))
@@ -220,7 +221,7 @@ def test_trained_scheme_and_receiver_models_plug_into_the_other_side():
     receiver_model = train("stratgym/PersuasionAgent-v0", "ppo", 1, env_kwargs={"scheme": "full-revelation"},
                            n_timesteps=64, progress_bar=False, hyperparams=TINY_PPO).model
     receiver = AgentPolicyReceiver(receiver_model, regions.game)
-    recommend = gym.make("stratgym/PersuasionRecommend-v0", receiver=receiver)
+    recommend = gym.make("stratgym/PersuasionRecommend-v0", agent=receiver)
     recommend.reset(seed=0)
     for recommendation in range(regions.n_actions):
         expected = int(receiver_model.predict(recommendation_observation(regions.game, recommendation),

@@ -300,14 +300,14 @@ def test_a_quantal_follower_replaces_the_rational_one():
     with pytest.raises(ValueError, match="beta"):
         QuantalFollower(-1.0)
     env = make_env(COMMITMENT, {"game": "conitzer_sandholm", "follower": {"name": "quantal", "beta": 2.0}})
-    assert isinstance(env.unwrapped.follower, QuantalFollower) and env.unwrapped.score_basis == "sampled"
+    assert isinstance(env.unwrapped.agent, QuantalFollower) and env.unwrapped.score_basis == "sampled"
     env.reset(seed=0)
     _, reward, _, _, info = env.step(simplex_to_box(strategy))
     assert "leader_value" not in info and reward == pytest.approx(strategy @ game.leader_payoffs[0, :, info["column"]])
     with pytest.raises(NoExactReference, match="rational follower"):
         reference_values(COMMITMENT, {"follower": {"name": "quantal", "beta": 2.0}})
-    with pytest.raises(ValueError, match="follower must be"):
-        gym.make(COMMITMENT, follower="myopic")
+    with pytest.raises(ValueError, match="the follower"):
+        gym.make(COMMITMENT, agent="myopic")
 
 
 def test_a_follower_returning_a_bad_column_is_an_error():
@@ -315,9 +315,9 @@ def test_a_follower_returning_a_bad_column_is_an_error():
         def respond(self, game, strategy, follower_type, rng):
             return 7
 
-    env = gym.make(COMMITMENT, follower=Stray())
+    env = gym.make(COMMITMENT, agent=Stray())
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="column returned by follower.respond"):
+    with pytest.raises(ValueError, match="column returned by agent.respond"):
         env.step(np.zeros(3, dtype=np.float32))
 
 

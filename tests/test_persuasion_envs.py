@@ -190,7 +190,7 @@ def test_recommend_env_pays_the_scheme_value_against_an_obedient_receiver(name):
     regions = equivalence_regions(game)
     best = optimal_scheme(regions)
     receiver = ObedientReceiver()
-    env = gym.make("stratgym/PersuasionRecommend-v0", game=game, regions=regions, receiver=receiver,
+    env = gym.make("stratgym/PersuasionRecommend-v0", game=game, regions=regions, agent=receiver,
                    max_episode_steps=5000)
     obs, _ = env.reset(seed=3)
     masses = regions.masses / regions.masses.sum()
@@ -295,7 +295,7 @@ def test_learning_receiver_alone():
 ])
 def test_bad_receivers_are_refused(receiver, message):
     with pytest.raises(ValueError, match=message):
-        env = PersuasionRecommendEnv(prosecutor(), receiver=receiver)
+        env = PersuasionRecommendEnv(prosecutor(), agent=receiver)
         env.reset(seed=0)
         env.step(1)
 

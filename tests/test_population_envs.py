@@ -41,7 +41,7 @@ def play(env, theta, per_group):
                          ids=["classroom_groups", "random4"])
 def test_the_float32_optimum_earns_the_population_optimum(population, model, per_group):
     optimum = population_optimum(population, model, per_group=per_group)
-    env = gym.make("stratgym/StatefulPopulation-v0", population=population, response_model=model, per_group=per_group)
+    env = gym.make("stratgym/StatefulPopulation-v0", population=population, agent=model, per_group=per_group)
     total, info = play(env, optimum.theta, per_group)
     assert total == pytest.approx(optimum.principal_value, abs=1e-6)
     flat = optimum.metrics.flat()
@@ -114,7 +114,7 @@ def test_episodes_average_to_the_population_reference():
 
 @pytest.mark.parametrize("env_id, kwargs, message", [
     ("stratgym/StatefulPopulation-v0", {"population": "nope"}, "population must be"),
-    ("stratgym/StatefulPopulation-v0", {"response_model": "rational"}, "response_model"),
+    ("stratgym/StatefulPopulation-v0", {"agent": "rational"}, "agent"),
     ("stratgym/StatefulPopulation-v0", {"per_group": "yes"}, "per_group"),
     ("stratgym/PersuasionPopulation-v0", {"split": "test"}, "split must be"),
     ("stratgym/PersuasionPopulation-v0", {"evaluation_fraction": 1.0}, "evaluation_fraction"),

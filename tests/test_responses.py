@@ -121,7 +121,7 @@ def test_a_huge_beta_is_the_best_response_not_nan():
 
     rewards = []
     for beta in (1e300, np.inf):  # full revelation has no posterior ties here: the limit is the exact agent
-        env = gym.make("stratgym/PersuasionScheme-v0", agent_beta=beta)
+        env = gym.make("stratgym/PersuasionScheme-v0", agent=beta)
         env.reset(seed=0)
         rewards.append(env.step(simplex_to_box(full_revelation(env.unwrapped.regions).scheme))[1])
     assert np.isfinite(rewards[0]) and rewards[0] == pytest.approx(rewards[1], abs=1e-6)
@@ -142,14 +142,14 @@ def test_models_plug_into_the_principal_env():
     pairs = [("myopic", QuantalResponse(np.inf, lookahead=1)), ("forecasting", LookaheadResponse(None)),
              ("myopic", LookaheadResponse(1))]
     for exact, model in pairs:
-        envs = [gym.make("stratgym/StatefulPrincipal-v0", game=game, response_model=m) for m in (exact, model)]
+        envs = [gym.make("stratgym/StatefulPrincipal-v0", game=game, agent=m) for m in (exact, model)]
         actions = np.random.default_rng(0).uniform(-1, 1, (4, 2)).astype(np.float32)
         trajectories = []
         for env in envs:
             env.reset(seed=1)
             trajectories.append([env.step(a)[4]["effort"] for a in actions])
         np.testing.assert_array_equal(trajectories[0], trajectories[1])
-    env = gym.make("stratgym/StatefulPrincipal-v0", game=game, response_model=QuantalResponse(1.0))
+    env = gym.make("stratgym/StatefulPrincipal-v0", game=game, agent=QuantalResponse(1.0))
     returns = []
     for _ in range(2):
         env.reset(seed=5)
@@ -180,7 +180,7 @@ def test_quantal_rejects_concave_games_and_bad_rounds():
 
 
 def _recommend_trajectory(receiver, seed=3, rounds=60):
-    env = gym.make("stratgym/PersuasionRecommend-v0", receiver=receiver)
+    env = gym.make("stratgym/PersuasionRecommend-v0", agent=receiver)
     env.reset(seed=seed)
     actions = np.random.default_rng(seed).integers(0, env.action_space.n, rounds)
     return [(info["action"], reward) for _, reward, _, _, info in (env.step(int(a)) for a in actions)]
@@ -234,7 +234,7 @@ def test_models_plug_into_the_commitment_env(seed, horizon):
     played = _mapped(action)
 
     def effort(model, env_seed=0):
-        env = gym.make("stratgym/StatefulCommitment-v0", game=game, response_model=model)
+        env = gym.make("stratgym/StatefulCommitment-v0", game=game, agent=model)
         env.reset(seed=env_seed)
         return env.step(action)[4]["effort"]
 
@@ -262,12 +262,12 @@ def test_commitment_env_checks_a_custom_models_effort_and_its_reference_needs_a_
         def respond(self, game, rule, state, round_index, rng):
             return np.full(game.n_efforts, game.budget)
 
-    env = gym.make("stratgym/StatefulCommitment-v0", response_model=Overspender())
+    env = gym.make("stratgym/StatefulCommitment-v0", agent=Overspender())
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="response_model.respond"):
+    with pytest.raises(ValueError, match="agent.respond"):
         env.step(np.zeros(env.action_space.shape, dtype=np.float32))
-    with pytest.raises(ValueError, match="response_model"):
-        gym.make("stratgym/StatefulCommitment-v0", response_model="clairvoyant")
+    with pytest.raises(ValueError, match="agent"):
+        gym.make("stratgym/StatefulCommitment-v0", agent="clairvoyant")
     game = classroom(horizon=4)
     for model in ("rational", "myopic", "forecasting"):
         reference = reference_values("stratgym/StatefulCommitment-v0", {"game": game, "response_model": model})
@@ -303,7 +303,7 @@ def test_quantal_agent_in_the_scheme_env_matches_a_direct_computation(seed, beta
     game = random_persuasion_game(rng, n_features=3, n_actions=int(rng.integers(2, 4)))
     regions = equivalence_regions(game, rng=np.random.default_rng(0))
     scheme = rng.dirichlet(np.ones(regions.n_actions), size=regions.n_regions)
-    env = gym.make("stratgym/PersuasionScheme-v0", game=game, regions=regions, agent_beta=beta)
+    env = gym.make("stratgym/PersuasionScheme-v0", game=game, regions=regions, agent=beta)
     env.reset(seed=0)
     reward = env.step(simplex_to_box(scheme))[1]
     assert reward == pytest.approx(_quantal_by_hand(regions, _mapped(simplex_to_box(scheme)), beta), abs=1e-9)
@@ -319,11 +319,11 @@ def test_quantal_scheme_agent_limits_sampling_and_arguments():
     scheme = full_revelation(regions).scheme
     exact_env.reset(seed=0)
     exact = exact_env.step(simplex_to_box(scheme))[1]
-    sharp = gym.make("stratgym/PersuasionScheme-v0", agent_beta=1e4)
+    sharp = gym.make("stratgym/PersuasionScheme-v0", agent=1e4)
     sharp.reset(seed=0)
     assert sharp.step(simplex_to_box(scheme))[1] == pytest.approx(exact, abs=1e-6)
-    sampled = gym.make("stratgym/PersuasionScheme-v0", agent_beta=2.0, reward="sampled")
-    expected = gym.make("stratgym/PersuasionScheme-v0", agent_beta=2.0)
+    sampled = gym.make("stratgym/PersuasionScheme-v0", agent=2.0, reward="sampled")
+    expected = gym.make("stratgym/PersuasionScheme-v0", agent=2.0)
     expected.reset(seed=0)
     mean = expected.step(simplex_to_box(scheme))[1]
     sampled.reset(seed=3)
@@ -332,10 +332,10 @@ def test_quantal_scheme_agent_limits_sampling_and_arguments():
         sampled.reset()
         draws.append(sampled.step(simplex_to_box(scheme))[1])
     assert abs(np.mean(draws) - mean) < 4 * np.std(draws) / np.sqrt(len(draws)) + 1e-12
-    with pytest.raises(ValueError, match="agent_beta"):
-        gym.make("stratgym/PersuasionScheme-v0", agent_beta=-1.0)
+    with pytest.raises(ValueError, match="agent"):
+        gym.make("stratgym/PersuasionScheme-v0", agent=-1.0)
     with pytest.raises(ValueError, match="agent_beta=inf"):
-        gym.make("stratgym/PersuasionScheme-v0", agent_beta=1.0, reward="penalized")
+        gym.make("stratgym/PersuasionScheme-v0", agent=1.0, reward="penalized")
 
 
 def test_json_names_build_the_same_agents_as_the_classes():

@@ -170,7 +170,7 @@ def test_commitment_observation_describes_the_game():
 
 def _check_principal_episode(game, model: str, actions) -> None:
     """The env's episode equals the model's ``best_response`` to the rules played, rolled out."""
-    env = gym.make(PRINCIPAL, game=game, response_model=model)
+    env = gym.make(PRINCIPAL, game=game, agent=model)
     obs, _ = env.reset(seed=0)
     np.testing.assert_array_equal(obs, np.zeros(1 + 2 * game.n_features))
     steps = _play(env, actions)
@@ -211,7 +211,7 @@ def test_principal_known_optima_on_the_classroom(seed):
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-1, 1, (5, 2))
     for model, optimum in (("myopic", 0.0), ("forecasting", 4.0)):
-        env = gym.make(PRINCIPAL, game=classroom(), response_model=model)
+        env = gym.make(PRINCIPAL, game=classroom(), agent=model)
         env.reset(seed=0)
         # Myopic: studying (0.4) never beats the better form of cheating (>= 0.5); forecasting: the last
         # round is the one-round game, and uniform rules make studying worth 0.4 (T - t) > 0.5 before it.
@@ -249,7 +249,7 @@ def test_a_custom_response_model_plays_the_agent():
     game = classroom(horizon=4)
     agent = RecordingAgent()
     assert isinstance(agent, ResponseModel)
-    env = gym.make(PRINCIPAL, game=game, response_model=agent)
+    env = gym.make(PRINCIPAL, game=game, agent=agent)
     env.reset(seed=3)
     actions = np.random.default_rng(0).uniform(-1, 1, (4, 2))
     steps = _play(env, actions)
@@ -264,7 +264,7 @@ def test_a_custom_response_model_plays_the_agent():
         state = next_state(game, state, call["effort"])
     # The agent's randomness is the env's: the same seed replays the same efforts.
     replay = RecordingAgent()
-    env = gym.make(PRINCIPAL, game=game, response_model=replay)
+    env = gym.make(PRINCIPAL, game=game, agent=replay)
     env.reset(seed=3)
     _play(env, actions)
     np.testing.assert_array_equal([c["effort"] for c in replay.calls], [c["effort"] for c in agent.calls])
@@ -281,14 +281,14 @@ class FixedEffortAgent:
 @pytest.mark.parametrize("effort", [[0.6, 0.6, 0.0], [-0.1, 0.5, 0.0], [np.nan, 0.0, 0.0], [0.5, 0.5],
                                     "lots"], ids=["over budget", "negative", "nan", "wrong shape", "not numeric"])
 def test_invalid_efforts_from_a_response_model_raise(effort):
-    env = gym.make(PRINCIPAL, game=classroom(), response_model=FixedEffortAgent(effort))
+    env = gym.make(PRINCIPAL, game=classroom(), agent=FixedEffortAgent(effort))
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="response_model"):
+    with pytest.raises(ValueError, match="agent.respond"):
         env.step(np.zeros(2, dtype=np.float32))
 
 
 def test_round_off_in_a_response_models_effort_is_clipped_into_the_budget_set():
-    env = gym.make(PRINCIPAL, game=classroom(), response_model=FixedEffortAgent([-1e-9, 1.0 + 1e-9, 0.0]))
+    env = gym.make(PRINCIPAL, game=classroom(), agent=FixedEffortAgent([-1e-9, 1.0 + 1e-9, 0.0]))
     env.reset(seed=0)
     effort = env.step(np.zeros(2, dtype=np.float32))[4]["effort"]
     assert effort.min() >= 0.0 and effort.sum() <= 1.0 + 1e-15
@@ -412,10 +412,10 @@ class NoRespond:
     (COMMITMENT, dict(game="classroom"), "game"),
     (PRINCIPAL, dict(game={"horizon": 3}), "game"),
     (AGENT, dict(game=np.eye(2)), "game"),
-    (PRINCIPAL, dict(response_model="rational"), "response_model"),
-    (PRINCIPAL, dict(response_model="greedy"), "response_model"),
-    (PRINCIPAL, dict(response_model=NoRespond()), "response_model"),
-    (PRINCIPAL, dict(response_model=None), "response_model"),
+    (PRINCIPAL, dict(agent="rational"), "agent"),
+    (PRINCIPAL, dict(agent="greedy"), "agent"),
+    (PRINCIPAL, dict(agent=NoRespond()), "agent"),
+    (PRINCIPAL, dict(agent=2.0), "agent"),
     (AGENT, dict(principal="uniform"), "principal"),
     (AGENT, dict(principal=np.full((4, 2), 0.5)), "principal"),
     (AGENT, dict(principal=np.full((2, 5, 2), 0.5)), "principal"),
@@ -571,7 +571,7 @@ def test_vector_envs_equal_synchronous_copies_of_the_scalar_env(seed, num_envs, 
         kind, kwargs = AGENT, dict(game=game, principal=_random_plan(game, rng))
     else:
         kind = PRINCIPAL
-        kwargs = dict(game=game, response_model=RuleFollowingAgent() if opponent == "custom agent" else opponent)
+        kwargs = dict(game=game, agent=RuleFollowingAgent() if opponent == "custom agent" else opponent)
     # Enough steps for several episodes each, so autoresets (NEXT_STEP) are compared too.
     _assert_vector_equals_sync(kind, num_envs, 3 * game.horizon + 2, rng,
                                ("rule", "state", "effort", "features", "score"), **kwargs)
@@ -585,7 +585,7 @@ def test_commitment_vector_env_equals_synchronous_copies_of_the_scalar_env(seed,
     model = {"custom agent": RuleFollowingAgent(), "concave": "rational"}.get(opponent, opponent)
     _assert_vector_equals_sync(COMMITMENT, num_envs, 5, rng, ("theta", "effort", "states", "features", "scores",
                                                               "agent_utility", "principal_utility"),
-                               game=game, response_model=model)
+                               game=game, agent=model)
 
 
 def test_commitment_vector_env_earns_the_float32_optimum_in_every_sub_env():

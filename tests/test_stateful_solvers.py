@@ -382,7 +382,7 @@ def test_solve_dispatches_and_reports():
 
 @pytest.mark.parametrize(("call", "error", "match"), [
     (lambda: solve(classroom(2), method="simplex"), ValueError, "method"),
-    (lambda: solve(classroom(2), "clairvoyant"), ValueError, "model"),
+    (lambda: solve(classroom(2), "clairvoyant"), ValueError, "agent"),
     (lambda: solve(classroom(2), margin=-0.1), ValueError, "margin"),
     (lambda: solve(classroom(2), margin=float("nan")), ValueError, "margin"),
     (lambda: solve(classroom(2), method="per-round"), ValueError, "rational"),

@@ -74,7 +74,7 @@ def test_the_issue_instance_earns_its_optimum_in_float32():
     env.reset(seed=0)
     assert env.step(simplex_to_box(result.theta))[1] == pytest.approx(3.0)
     myopic = solve(ISSUE_GAME, "myopic")
-    env = StatefulPrincipalEnv(ISSUE_GAME, response_model="myopic")
+    env = StatefulPrincipalEnv(ISSUE_GAME, agent="myopic")
     env.reset(seed=0)
     assert sum(env.step(simplex_to_box(rule))[1] for rule in myopic.theta) == pytest.approx(3.0)
 
@@ -95,11 +95,11 @@ def test_float32_encoding_of_the_stateful_optima_earns_them(chunk):
         for model in ("myopic", "forecasting"):
             result = solve(game, model)
             actions = simplex_to_box(result.theta)
-            env = StatefulPrincipalEnv(game, response_model=model)
+            env = StatefulPrincipalEnv(game, agent=model)
             env.reset(seed=0)
             if not earned(sum(env.step(action)[1] for action in actions), result.principal_value):
                 failures.append((seed, model, "scalar"))
-            vector = StatefulPrincipalVectorEnv(num_envs=2, game=game, response_model=model)
+            vector = StatefulPrincipalVectorEnv(num_envs=2, game=game, agent=model)
             vector.reset(seed=0)
             returns = sum(vector.step(np.stack([action, action]))[1] for action in actions)
             if not all(earned(value, result.principal_value) for value in returns):

@@ -241,8 +241,11 @@ def test_env_kwargs_scheme():
     assert first == build_game("stateful", {"name": "random", "seed": 3, "horizon": 2}) and first.horizon == 2
     assert first != build_game("stateful", {"name": "random", "seed": 4, "horizon": 2})
     game = classroom()
+    assert resolve_env_kwargs("stratgym/StatefulPrincipal-v0", {"game": game, "agent": "myopic"}) == \
+        {"game": game, "agent": "myopic"}
+    # The previous name of the argument is an alias of "agent" in this JSON scheme.
     assert resolve_env_kwargs("stratgym/StatefulPrincipal-v0", {"game": game, "response_model": "myopic"}) == \
-        {"game": game, "response_model": "myopic"}
+        {"game": game, "agent": "myopic"}
     prior_game = build_game("persuasion", {"features": [1.0, -0.5], "effects": [[0, 0], [0, 1]], "costs": [0, 0.3],
                                            "prior": {"mean": [0.0, 1.0], "covariance": 0.4}})
     assert prior_game.n_actions == 2 and prior_game.prior.covariance[0, 0] == pytest.approx(0.4)

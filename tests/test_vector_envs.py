@@ -27,6 +27,7 @@ from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learni
                                       quantal_choice, receiver_context, scheme_outcomes)
 from stratgym.envs.persuasion.core import cumulative_rows, draw_index, draw_indices
 from stratgym.envs.spaces import box_to_simplex
+from stratgym.games.behaviour import Lookahead
 from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
 from stratgym.games.stateful import classroom, random_game
 from vector_reference import SharedStreamEnvs, compare
@@ -51,26 +52,28 @@ def random_plan(rng):
 
 
 CONFIGURATIONS = {
-    "commitment myopic": ("stratgym/StatefulCommitment-v0", {"response_model": "myopic"}),
+    "commitment myopic": ("stratgym/StatefulCommitment-v0", {"agent": "myopic"}),
     "commitment forecasting, classroom": ("stratgym/StatefulCommitment-v0",
-                                          {"response_model": "forecasting", "game": classroom(3)}),
-    "commitment noisy agent": ("stratgym/StatefulCommitment-v0", {"response_model": NoisyAgent()}),
+                                          {"agent": "forecasting", "game": classroom(3)}),
+    "commitment noisy agent": ("stratgym/StatefulCommitment-v0", {"agent": NoisyAgent()}),
     "commitment concave": ("stratgym/StatefulCommitment-v0", {"game": classroom(2, conversion="sqrt")}),
-    "principal forecasting": ("stratgym/StatefulPrincipal-v0", {"response_model": "forecasting"}),
-    "principal quantal agent": ("stratgym/StatefulPrincipal-v0", {"response_model": QuantalResponse(2.0, 1)}),
+    "principal forecasting": ("stratgym/StatefulPrincipal-v0", {"agent": "forecasting"}),
+    "principal quantal agent": ("stratgym/StatefulPrincipal-v0", {"agent": QuantalResponse(2.0, 1)}),
     "principal concave": ("stratgym/StatefulPrincipal-v0", {"game": classroom(2, conversion="log1p")}),
+    "principal lookahead 2": ("stratgym/StatefulPrincipal-v0", {"agent": Lookahead(2)}),
+    "commitment lookahead 2": ("stratgym/StatefulCommitment-v0", {"agent": Lookahead(2)}),
     "principal random game": ("stratgym/StatefulPrincipal-v0",
                               {"game": random_game(np.random.default_rng(4), horizon=4, n_features=3, n_efforts=2)}),
     "agent callable principal": ("stratgym/StatefulAgent-v0", {"principal": random_plan}),
     "agent concave": ("stratgym/StatefulAgent-v0", {"game": classroom(3, conversion="sqrt")}),
     "scheme sampled": ("stratgym/PersuasionScheme-v0", {"reward": "sampled"}),
     "scheme penalized": ("stratgym/PersuasionScheme-v0", {"reward": "penalized"}),
-    "scheme quantal sampled": ("stratgym/PersuasionScheme-v0", {"reward": "sampled", "agent_beta": 3.0}),
-    "scheme quantal expected": ("stratgym/PersuasionScheme-v0", {"agent_beta": 0.5}),
+    "scheme quantal sampled": ("stratgym/PersuasionScheme-v0", {"reward": "sampled", "agent": 3.0}),
+    "scheme quantal expected": ("stratgym/PersuasionScheme-v0", {"agent": 0.5}),
     "recommend without history": ("stratgym/PersuasionRecommend-v0", {"history": False}),
     "recommend pessimistic receiver": ("stratgym/PersuasionRecommend-v0",
-                                       {"receiver": LearningReceiver(initial_values=[0.0, 0.0, 0.0, 0.0])}),
-    "recommend quantal receiver": ("stratgym/PersuasionRecommend-v0", {"receiver": QuantalReceiver(4.0)}),
+                                       {"agent": LearningReceiver(initial_values=[0.0, 0.0, 0.0, 0.0])}),
+    "recommend quantal receiver": ("stratgym/PersuasionRecommend-v0", {"agent": QuantalReceiver(4.0)}),
     "agent full revelation": ("stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"}),
     "agent no information": ("stratgym/PersuasionAgent-v0", {"scheme": "no-information"}),
 }

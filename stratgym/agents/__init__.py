@@ -1,11 +1,12 @@
 """Who acts: decision-subject response models, and RL learners trained, evaluated and benchmarked against the exact optima.
 
-* :mod:`~stratgym.agents.responses`: bounded-rationality agents (k-round lookahead, quantal response) and a
-  quantal receiver, pluggable into every principal env (the table in its docstring says which argument takes them).
+* :mod:`~stratgym.agents.responses`: the previous names of the bounded-rationality agents, which are now behaviour
+  objects of :mod:`stratgym.games.behaviour` (``Lookahead(k)``, ``Quantal(beta, k)``, ``Learning(beta)``) that every
+  principal env takes as ``agent=``.
 * :mod:`~stratgym.agents.train` / :mod:`~stratgym.agents.evaluate`: seeded stable-baselines3 training with
   zoo-format hyperparameters (:mod:`~stratgym.agents.hyperparams`, files in ``hyperparams/``), learning
   curves, saving/loading, and evaluation over seeded episodes.
-* :mod:`~stratgym.agents.freeze`: a trained agent as the principal env's response model, a trained
+* :mod:`~stratgym.agents.freeze`: a trained agent as the principal env's agent (``Learned(model)``), a trained
   principal as the agent env's plan, and the alternating loop.
 * :mod:`~stratgym.agents.followers`: learning followers (Hedge, fictitious play) with their external regret, and
   the repeated games they play as the agent; :mod:`~stratgym.agents.twosided`: both sides learning at once on the

@@ -36,7 +36,8 @@ import numpy as np
 from stratgym.agents.instances import make_env
 from stratgym.envs.spaces import check_action
 from stratgym.envs.persuasion import PersuasionAgentEnv, PersuasionSchemeEnv, recommendation_observation
-from stratgym.envs.stateful import PerRoundResponse, StatefulAgentEnv, StatefulCommitmentEnv, StatefulPrincipalEnv
+from stratgym.envs.stateful import StatefulAgentEnv, StatefulCommitmentEnv, StatefulPrincipalEnv
+from stratgym.games.behaviour import Lookahead, Rational
 from stratgym.games.validation import as_positive_int
 
 #: Seed of the first evaluation episode used by training curves, the benchmark and the CLI (kept apart
@@ -132,9 +133,8 @@ def score_basis(env: gym.Env, deterministic: bool = True) -> str:
     if isinstance(unwrapped, (PersuasionAgentEnv, PersuasionSchemeEnv)):
         return "exact"
     if isinstance(unwrapped, (StatefulCommitmentEnv, StatefulPrincipalEnv)):
-        # The game's own models are deterministic and reset draws nothing; another model may use np_random.
-        model = unwrapped.response_model
-        return "exact" if isinstance(model, str) or type(model) is PerRoundResponse else "sampled"
+        # The game's own agents are deterministic and reset draws nothing; another model may use np_random.
+        return "exact" if type(unwrapped.agent) in (Rational, Lookahead) else "sampled"
     if isinstance(unwrapped, StatefulAgentEnv):
         return "exact" if isinstance(unwrapped.principal, np.ndarray) else "exact per episode"
     return "sampled"

@@ -13,14 +13,20 @@ envs :class:`~stratgym.games.stateful.StatefulGame`, ``Persuasion*`` envs the pe
   instances that take an ``rng`` get ``numpy.random.default_rng(seed)`` (seed 0 if absent); the other
   keys are the instance function's keyword arguments.
 
-The behaviour models a family declares (``behaviours``: e.g. the bounded-rationality agents of
-:mod:`stratgym.agents.responses`) are named the same way:
-``{"response_model": {"name": "quantal", "beta": 5, "lookahead": 1}}`` or ``{"name": "lookahead", "lookahead": 2}``
-(stateful principal envs), ``{"receiver": {"name": "quantal", "beta": 2}}`` or ``{"name": "learning"}``
-(``PersuasionRecommend-v0``). A string ``response_model`` (``"myopic"``, ...) is the env's own.
+The behaviour models a family declares (``behaviours``: the agents of :mod:`stratgym.games.behaviour`, the matrix
+game's quantal follower) are named the same way under ``"agent"``, the argument every principal env takes them by:
+``{"agent": {"name": "quantal", "beta": 5, "k": 1}}`` or ``{"name": "lookahead", "k": 2}`` (stateful principal envs),
+``{"agent": {"name": "quantal", "beta": 2}}`` (``PersuasionScheme-v0``), ``{"agent": {"name": "learning", "beta":
+2}}`` (``PersuasionRecommend-v0``). A string (``"myopic"``, ``"forecasting"``, ``"rational"``, ``"bayesian"``) or a
+number (a persuasion agent's ``beta``) is the env's own name for a behaviour.
+
+The previous argument names ``response_model``, ``receiver``, ``follower`` and ``agent_beta`` remain keys of this
+scheme, with their previous JSON names (``{"response_model": {"name": "quantal", "beta": 5, "lookahead": 1}}``,
+``{"receiver": {"name": "quantal", "beta": 2}}``): they are passed to the env as ``agent``, so configurations stored
+with them keep their meaning (and the benchmark's run hashes).
 
 Any other key goes to the env unchanged, e.g. ``{"game": {"name": "classroom", "horizon": 3},
-"response_model": "myopic"}`` or ``{"scheme": "no-information"}``. Values that are already game objects pass through, so resolved kwargs
+"agent": "myopic"}`` or ``{"scheme": "no-information"}``. Values that are already game objects pass through, so resolved kwargs
 can be resolved again. The named instances of each family are its registry entry's ``instances`` (``stratgym list``
 shows them).
 """
@@ -67,7 +73,17 @@ def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict[s
         for argument in owner.behaviours:
             if isinstance(kwargs.get(argument), dict):
                 kwargs[argument] = build_agent(argument, kwargs[argument], owner.name)
+        legacy = [key for key in LEGACY_AGENT_KEYS if key in kwargs]
+        if legacy:
+            if len(legacy) > 1 or "agent" in kwargs:
+                raise ValueError(f"the agent was given twice ({', '.join(['agent'] * ('agent' in kwargs) + legacy)}): "
+                                 "give it as 'agent' only")
+            kwargs["agent"] = kwargs.pop(legacy[0])
     return kwargs
+
+
+#: Keys of the previous release that name the env's agent; :func:`resolve_env_kwargs` passes them as ``agent``.
+LEGACY_AGENT_KEYS = ("response_model", "receiver", "follower", "agent_beta")
 
 
 def build_agent(argument: str, spec: dict, family_name: str | None = None):

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import Certificate, StackelbergResult
+from stratgym.games.behaviour import Rational, choose_exact_method
 from stratgym.games.validation import as_nonnegative_float, check_instance
 from stratgym.games.matrix import Commitment, MatrixGame, evaluate_commitment, follower_response, follower_scales
 from stratgym.games.ties import TIE_TOL
@@ -46,7 +47,7 @@ def _result(game: MatrixGame, outcome: Commitment, method: str, started: float, 
             bound: float | None = None) -> StackelbergResult:
     certificate = Certificate(optimality_gap=gap, optimum_bound=bound, incentive_margins=outcome.incentive_margins)
     return StackelbergResult(theta=outcome.strategy, effort=outcome.responses, principal_value=outcome.leader_value,
-                             agent_value=outcome.follower_value, agent="rational", method=method,
+                             agent_value=outcome.follower_value, agent=Rational(), method=method,
                              certificate=certificate, diagnostics={"leader_values": outcome.leader_values},
                              solve_time=time.perf_counter() - started)
 
@@ -135,7 +136,7 @@ def _dobss(game: MatrixGame, margin: float) -> tuple[np.ndarray | None, np.ndarr
     return profile, strategy / strategy.sum(), -float(solution.mip_dual_bound) * scale
 
 
-def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL) -> StackelbergResult:
+def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL, *, agent=None) -> StackelbergResult:
     """The leader's optimal commitment (strong Stackelberg: followers break ties, within ``tie_tol`` units of
     :func:`~stratgym.games.matrix.follower_scales`, in the leader's favour).
 
@@ -144,9 +145,11 @@ def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL) -> St
     column) or ``"milp"`` (several: DOBSS, then the LP of its profile). ``certificate``: ``optimality_gap`` is 0 for
     ``"lp"`` and the MILP's dual bound (``optimum_bound``) minus the value for ``"milp"`` (HiGHS's absolute gap, 1e-6
     of ``max|A|``, at most), and each type's ``incentive_margins`` (units of its scale); ``diagnostics``: each
-    type's ``leader_values``.
+    type's ``leader_values``. ``agent`` (the follower; ``None``: ``Rational()``) must be one these methods handle:
+    :class:`~stratgym.games.behaviour.NoExactMethodError` otherwise (e.g. a quantal follower).
     """
     check_instance(game, MatrixGame, "game")
+    choose_exact_method(Rational() if agent is None else agent, game, "baselines.matrix.solve")
     margin = as_nonnegative_float(margin, "margin")
     started = time.perf_counter()
     if game.n_types == 1:

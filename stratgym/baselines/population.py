@@ -37,7 +37,7 @@ from stratgym.baselines.stateful.operators import round_leads
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.metrics import SocialMetrics
 from stratgym.games.population import StatefulPopulation, population_outcome
-from stratgym.games.stateful import RESPONSE_MODELS, round_scales, uniform_rule
+from stratgym.games.stateful import round_scales, stateful_agent, uniform_rule
 
 #: HiGHS LP tolerances of the certificate LP (those of the single-agent membership LP).
 LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -86,15 +86,14 @@ class PopulationResult(SolverResult):
         return self.agent if isinstance(self.agent, str) else self.agent.name
 
 
-def _check(population: StatefulPopulation, model: str) -> None:
+def _check(population: StatefulPopulation, model) -> None:
     check_instance(population, StatefulPopulation, "population")
-    if model not in RESPONSE_MODELS:
-        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    stateful_agent(model)  # Rational(), Lookahead(k) or their names; ValueError otherwise
     if population.types[0].conversion != "linear":
         raise ValueError(f"the population optimum needs linear g, got conversion={population.types[0].conversion!r}")
 
 
-def _scaled_operators(population: StatefulPopulation, model: str, constant: bool) -> np.ndarray:
+def _scaled_operators(population: StatefulPopulation, model, constant: bool) -> np.ndarray:
     """``(K, T, d, R, n)``: every type's response operator in units of its round scales, folded to one rule if
     ``constant`` (``R = 1``, else ``T``)."""
     operators = []
@@ -165,7 +164,7 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray
     return rules / rules.sum(axis=1, keepdims=True), float(-result.fun)
 
 
-def population_milp(population: StatefulPopulation, model: str = "rational", constant: bool = False,
+def population_milp(population: StatefulPopulation, model="rational", constant: bool = False,
                     time_limit: float | None = None, margin: float = 0.0) -> PopulationResult:
     """The exact optimal rule sequence for ``population`` against ``model``'s agents (linear ``g``), as a MILP
     (module docstring); ``constant`` restricts to one rule for every round. ``RuntimeError`` if HiGHS stops early.
@@ -244,7 +243,7 @@ def population_milp(population: StatefulPopulation, model: str = "rational", con
                     diagnostics, start)
 
 
-def population_brute_force(population: StatefulPopulation, model: str = "rational",
+def population_brute_force(population: StatefulPopulation, model="rational",
                            max_policies: int = BRUTE_FORCE_CAP) -> PopulationResult:
     """The exact optimum by enumeration: every joint pure policy (each type: in each round the whole budget on one
     type, or nothing), by decreasing weighted principal value, until :func:`joint_certificate` accepts one. Each
@@ -269,7 +268,7 @@ def population_brute_force(population: StatefulPopulation, model: str = "rationa
     raise RuntimeError("no joint pure policy has a certificate, yet no effort everywhere always has one")
 
 
-def population_optimum(population: StatefulPopulation, model: str = "rational", per_group: bool = False,
+def population_optimum(population: StatefulPopulation, model="rational", per_group: bool = False,
                        constant: bool = False, margin: float = 0.0) -> PopulationResult:
     """The optimum for ``population``: :func:`population_milp`, or with ``per_group`` one MILP per group (the
     groups' problems separate), the rules stacked ``(G, T, n)`` in the order of ``population.group_names``;
@@ -288,13 +287,13 @@ def population_optimum(population: StatefulPopulation, model: str = "rational", 
     return verified(population, theta, model, float(claimed), parts[0].method, diagnostics, start, per_group=True)
 
 
-def evaluate_population_rule(population: StatefulPopulation, theta, model: str = "rational",
+def evaluate_population_rule(population: StatefulPopulation, theta, model="rational",
                              per_group: bool = False, method: str = "given") -> PopulationResult:
     """Any published policy (``(T, n)``, or ``(G, T, n)`` with ``per_group``) and every type's response."""
     return verified(population, theta, model, None, method, {}, time.perf_counter(), per_group)
 
 
-def population_baselines(population: StatefulPopulation, model: str = "rational") -> dict[str, PopulationResult]:
+def population_baselines(population: StatefulPopulation, model="rational") -> dict[str, PopulationResult]:
     """Reference policies: the best constant rule for everyone, the uniform rule, and the rule a designer who ignores
     heterogeneity picks (the optimum of the heaviest type alone, published to all)."""
     single = solve(population.types[int(np.argmax(population.weights))], model).theta
@@ -304,7 +303,7 @@ def population_baselines(population: StatefulPopulation, model: str = "rational"
             "heaviest type's optimum": evaluate_population_rule(population, single, model, method="heaviest-type")}
 
 
-def verified(population: StatefulPopulation, theta: np.ndarray, model: str, claimed: float | None, method: str,
+def verified(population: StatefulPopulation, theta: np.ndarray, model, claimed: float | None, method: str,
              diagnostics: dict[str, Any], start: float, per_group: bool = False) -> PopulationResult:
     """Recompute every type's best response to ``theta`` and return the result; ``RuntimeError`` if the principal's
     weighted value differs from ``claimed`` by more than ``VALUE_TOL`` relative to ``T max_k B_k max|lambda^k|``."""
@@ -315,6 +314,7 @@ def verified(population: StatefulPopulation, theta: np.ndarray, model: str, clai
                            f"but the solver claimed {claimed!r}")
     return PopulationResult(theta=np.asarray(theta, dtype=np.float64), effort=outcome.effort, principal_value=value,
                             agent_value=float(population.weights @ outcome.agent_utilities),
-                            principal_utilities=outcome.principal_utilities, metrics=outcome.metrics, agent=model,
+                            principal_utilities=outcome.principal_utilities, metrics=outcome.metrics,
+                            agent=stateful_agent(model),
                             method=method, per_group=per_group, diagnostics=diagnostics,
                             solve_time=time.perf_counter() - start)

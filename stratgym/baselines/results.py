@@ -29,6 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from stratgym.games.behaviour import NoExactMethodError
 from stratgym.games.ties import TIE_TOL
 
 #: The standard normal's 97.5% quantile: a 95% confidence interval is ``value ± Z95 * se``.
@@ -37,8 +38,8 @@ Z95 = 1.959963984540054
 #: so do the region masses' (``Regions.mass_errors``), which the signaling results divide by it.
 SE_PER_ERROR_BAR = 3.0
 
-__all__ = ["Z95", "SE_PER_ERROR_BAR", "Certificate", "PlayerValues", "SolverResult", "StackelbergResult", "ci95",
-           "standard_error", "deprecated_alias"]
+__all__ = ["Z95", "SE_PER_ERROR_BAR", "Certificate", "NoExactMethodError", "PlayerValues", "SolverResult",
+           "StackelbergResult", "ci95", "standard_error", "deprecated_alias"]
 
 
 def ci95(value: float, se: float) -> tuple[float, float]:

@@ -33,6 +33,7 @@ from stratgym.baselines.results import (SE_PER_ERROR_BAR, Certificate, PlayerVal
                                        standard_error)
 from stratgym.games.validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
+from stratgym.games.behaviour import Bayesian, as_behaviour, choose_exact_method
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_rng, check_scheme,
                                        decision_patterns, equivalence_regions, evaluate_scheme, full_revelation_scheme,
                                        no_information_scheme, region_payoffs)
@@ -255,16 +256,20 @@ def _solve(objective, a_ub, b_ub, a_eq, b_eq, bounds):
 
 
 def optimal_scheme(game_or_regions: PersuasionGame | Regions, tie_tol: float = TIE_TOL,
-                   bic_margin: float = 0.0) -> SignalingResult:
+                   bic_margin: float = 0.0, *, agent=None) -> SignalingResult:
     """The principal-optimal BIC scheme (:func:`solve_signaling_lp` with ``epsilon = 0``); ``bic_margin > 0``:
     the best scheme whose every recommendation is followed by that margin (posterior utility units), the robust
-    optimum (``ValueError`` if none exists).
+    optimum (``ValueError`` if none exists). ``agent`` (``None``: ``Bayesian()``; also ``"bayesian"`` or the number
+    ``inf``) must be one the LP handles: :class:`~stratgym.games.behaviour.NoExactMethodError` otherwise (a
+    ``Quantal(beta)`` agent, say, has no exact method).
 
     The LP solution is passed through :func:`obedient_scheme` with the agent's exact responses (the
     identity whenever HiGHS's solution is BIC within ``tie_tol``), so the returned scheme is obeyed and
     its values are the agent's actual play; ``BICViolationError`` if it still is not BIC.
     """
     regions = _as_regions(game_or_regions)
+    choose_exact_method(Bayesian() if agent is None else as_behaviour(agent, regions), regions,
+                        "baselines.signaling.optimal_scheme")
     started = time.perf_counter()
     scheme = solve_signaling_lp(regions.principal_payoffs, regions.agent_payoffs, regions.masses, bic_margin=bic_margin)
     scheme = obedient_scheme(scheme, evaluate_scheme(regions, scheme, tie_tol).responses)

@@ -23,6 +23,8 @@ from gymnasium import spaces
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import check_action, simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
+from stratgym.games.behaviour import (Bayesian, Learned, Learning, Lookahead, Quantal, Rational, agent_argument,
+                                      as_behaviour)
 from stratgym.games.validation import check_instance
 from stratgym.games.matrix import (
     Follower,
@@ -74,15 +76,20 @@ class _MatrixEnv(RoundEnv):
         return super()._render_panels() + one_hot
 
 
+#: Behaviours of the other games, which no matrix follower follows (``Quantal`` is the stateful and persuasion logit;
+#: the matrix game's own is :class:`~stratgym.games.matrix.QuantalFollower`).
+OTHER_GAMES_BEHAVIOURS = (Bayesian, Learned, Learning, Lookahead, Quantal)
+
+
 class MatrixCommitmentEnv(_MatrixEnv):
     """The leader commits to a mixed strategy; a follower of a type drawn from the prior best-responds.
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/MatrixCommitment-v0", game=None, follower="rational")`` |
+    | Creation | ``gym.make("stratgym/MatrixCommitment-v0", game=None, agent=None)`` (``None``: ``Rational()``) |
     | Actions | Box ``[-1, 1]^m``, onto the simplex: the leader's mixed strategy ``x`` |
     | Observations | Box ``(2 K m n + K,)``: the game instance, normalized |
-    | Players | leader (learns); follower of type ``k ~ p``: rational (strong Stackelberg), or ``follower`` |
+    | Players | leader (learns); follower (``agent``) of type ``k ~ p``: ``Rational()`` (strong Stackelberg), or a :class:`~stratgym.games.matrix.Follower` |
     | Reference solver | ``stratgym.baselines.matrix.solve(game)``: one LP per column (K = 1) / DOBSS MILP (K > 1) |
     | Known optimum | default ``security_game()``: ``279/265 = 1.053`` (uniform 1/3, best pure 0, Nash 0.75); ``conitzer_sandholm()``: 3.5 |
 
@@ -93,7 +100,7 @@ class MatrixCommitmentEnv(_MatrixEnv):
     and plays a column maximizing ``x . B^k[:, j]``. Ties (:mod:`stratgym.games.ties`): columns within ``TIE_TOL``
     of the type's scale (its largest ``|B^k|``), plus ``m * eps(action dtype)`` of it for the precision of the
     action received, are tied and go to the leader, so the float32 encoding of the exact optimum earns it. A
-    custom ``follower`` (:class:`~stratgym.games.matrix.Follower`, e.g. a
+    custom ``agent`` (:class:`~stratgym.games.matrix.Follower`, e.g. a
     :class:`~stratgym.games.matrix.QuantalFollower`) chooses instead, drawing from ``self.np_random``.
 
     ## Action Space
@@ -143,7 +150,7 @@ class MatrixCommitmentEnv(_MatrixEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``MatrixGame`` or ``None`` | ``None`` (``security_game()``) | the game instance |
-    | ``follower`` | ``"rational"`` or a :class:`~stratgym.games.matrix.Follower` | ``"rational"`` | the follower |
+    | ``agent`` | ``Rational()``, ``"rational"``, a :class:`~stratgym.games.matrix.Follower` or ``None`` | ``None`` (``Rational()``) | the follower (``follower=``: its deprecated name) |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
 
     ``info`` after the step: ``strategy`` ``(m,)``, ``type``, ``column``, ``leader_utility`` (the reward),
@@ -155,13 +162,17 @@ class MatrixCommitmentEnv(_MatrixEnv):
     * v0: Initial version.
     """
 
-    def __init__(self, game: MatrixGame | None = None, follower: str | Follower = "rational",
-                 render_mode: str | None = None):
+    def __init__(self, game: MatrixGame | None = None, agent: Rational | Follower | str | None = None,
+                 render_mode: str | None = None, *, follower: Follower | str | None = None):
         super().__init__(game, render_mode)
-        if follower != "rational" and not callable(getattr(follower, "respond", None)):
-            raise ValueError(f"follower must be 'rational' or an object with a respond(game, strategy, "
-                             f"follower_type, rng) method, got {follower!r}")
-        self.follower = follower
+        agent = as_behaviour(agent_argument(agent, Rational(), follower=follower), self.game)
+        if not isinstance(agent, Rational) and (isinstance(agent, OTHER_GAMES_BEHAVIOURS)
+                                                or not callable(getattr(agent, "respond", None))):
+            raise ValueError(f"agent (the follower) must be Rational() ('rational') or an object with a "
+                             f"respond(game, strategy, follower_type, rng) method, got {agent!r}")
+        #: The follower: ``Rational()`` or the :class:`~stratgym.games.matrix.Follower` given.
+        self.agent = agent
+        self._rational = isinstance(agent, Rational)
         self.action_space = simplex_box(self.game.n_leader_actions)
         self._description, low, high = describe_game(self.game)
         self.observation_space = spaces.Box(low=low, high=high, dtype=np.float32)
@@ -169,11 +180,11 @@ class MatrixCommitmentEnv(_MatrixEnv):
     @property
     def score_basis(self) -> str:
         """``"exact"`` with the rational follower (``info["leader_value"]`` is the expectation), else ``"sampled"``."""
-        return "exact" if self.follower == "rational" else "sampled"
+        return "exact" if self._rational else "sampled"
 
     def expected_return(self, act: Callable[[np.ndarray], np.ndarray]) -> float:
         """The exact expected reward of the deterministic policy ``act(observation) -> action`` (rational follower)."""
-        if self.follower != "rational":
+        if not self._rational:
             raise ValueError("the expected return is exact only against the rational follower")
         observation, _ = self.reset()
         return float(self.step(act(observation))[4]["leader_value"])
@@ -191,7 +202,7 @@ class MatrixCommitmentEnv(_MatrixEnv):
         follower_type = self._draw(self._cumulative_prior) if game.n_types > 1 else 0
         follower, leader = column_values(game, strategy)
         info = {"strategy": strategy, "type": follower_type}
-        if self.follower == "rational":
+        if self._rational:
             # The action's precision widens the ties.
             responses = strong_response(game, follower, leader, TIE_TOL + precision_slack(action, game.n_leader_actions))
             column = int(responses[follower_type])
@@ -199,8 +210,8 @@ class MatrixCommitmentEnv(_MatrixEnv):
             info["leader_value"] = float(game.type_prior @ leader[self._types, responses])
         else:
             column = int(check_action(spaces.Discrete(game.n_follower_actions),
-                                      self.follower.respond(game, strategy, follower_type, self.np_random),
-                                      "column returned by follower.respond"))
+                                      self.agent.respond(game, strategy, follower_type, self.np_random),
+                                      "column returned by agent.respond"))
         reward = float(leader[follower_type, column])
         info.update(column=column, leader_utility=reward, follower_utility=float(follower[follower_type, column]))
         self._round = 1

@@ -20,7 +20,8 @@ from gymnasium import spaces
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
-from stratgym.envs.stateful import PerRoundResponse, feature_bounds
+from stratgym.envs.stateful import RoundResponses, feature_bounds
+from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
                                        pattern_table, synthetic_applicants)
@@ -46,11 +47,11 @@ class StatefulPopulationEnv(RoundEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/StatefulPopulation-v0", population=None, response_model="forecasting", per_group=False)`` |
+    | Creation | ``gym.make("stratgym/StatefulPopulation-v0", population=None, agent=None, per_group=False)`` (``None``: ``Lookahead(None)``, forecasting) |
     | Actions | Box ``[-1, 1]^n`` onto the simplex (``per_group``: ``[-1, 1]^(G, n)``, one rule per group) |
     | Observations | Box ``[0, 1]^(1 + n + G' n (+ G n))``: round, average features, last rules |
-    | Players | principal (learns); every agent type, myopic or forecasting (ties to the principal) |
-    | Reference solver | ``stratgym.baselines.population.population_optimum(population, response_model, per_group)`` (exact MILP) |
+    | Players | principal (learns); every agent type, a ``Lookahead(k)`` agent (myopic, forecasting, ...; ties to the principal) |
+    | Reference solver | ``stratgym.baselines.population.population_optimum(population, agent, per_group)`` (exact MILP) |
     | Known optimum | default ``classroom_groups()``, forecasting: ``U_P* = 3.35`` (uniform rule: 1.65) |
 
     ## Description
@@ -58,7 +59,7 @@ class StatefulPopulationEnv(RoundEnv):
     The stateful game (Harris, Heidari, Wu, NeurIPS 2021) against a population
     (:class:`~stratgym.games.population.StatefulPopulation`): every type ``k`` (own ``W``, budget, retention, initial
     state) faces the published rule of its group and answers round by round as
-    :class:`~stratgym.envs.stateful.StatefulPrincipalEnv`'s agent does (``"myopic"`` or ``"forecasting"``, ties to
+    :class:`~stratgym.envs.stateful.StatefulPrincipalEnv`'s ``Lookahead(k)`` agent does (e.g. ``"myopic"``, ties to
     the principal, widened by the action's precision, :mod:`stratgym.games.ties`). The principal never sees
     efforts or states, only the population's weighted average features. With ``per_group=True`` the principal
     publishes one rule per group, so group-specific and common rules can be compared.
@@ -108,7 +109,7 @@ class StatefulPopulationEnv(RoundEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``population`` | ``StatefulPopulation``, a name of ``NAMED_POPULATIONS`` or ``None`` | ``None`` (``classroom_groups()``) | the agent types |
-    | ``response_model`` | ``"myopic"`` or ``"forecasting"`` | ``"forecasting"`` | every type's response |
+    | ``agent`` | ``Lookahead(k)``, ``"myopic"``, ``"forecasting"`` or ``None`` | ``None`` (``Lookahead(None)``) | every type's response (``response_model=``: its deprecated name) |
     | ``per_group`` | bool | ``False`` | one rule per group |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
 
@@ -121,11 +122,17 @@ class StatefulPopulationEnv(RoundEnv):
     * v0: Initial version.
     """
 
-    def __init__(self, population: StatefulPopulation | str | None = None, response_model: str = "forecasting",
-                 per_group: bool = False, render_mode: str | None = None):
+    def __init__(self, population: StatefulPopulation | str | None = None, agent: Lookahead | str | None = None,
+                 per_group: bool = False, render_mode: str | None = None, *, response_model: str | None = None):
         self.population = _named(population, StatefulPopulation, NAMED_POPULATIONS, classroom_groups, "population")
         super().__init__(render_mode, self.population.horizon)
-        self.response_model = PerRoundResponse(response_model)
+        agent = as_behaviour(agent_argument(agent, Lookahead(None), response_model=response_model))
+        if type(agent) is not Lookahead:
+            raise ValueError(f"agent must be a Lookahead(k) ('myopic', 'forecasting', ...): every type answers each "
+                             f"round's rule as the game's per-round agent, got {agent!r}")
+        #: Every type's behaviour: a ``Lookahead(k)``.
+        self.agent = agent
+        self._responses = [RoundResponses(game, self.agent) for game in self.population.types]
         self.per_group = as_bool(per_group, "per_group")
         population = self.population
         n, groups = population.n_features, len(population.group_names)
@@ -163,8 +170,9 @@ class StatefulPopulationEnv(RoundEnv):
         rules = np.atleast_2d(simplex_action(self.action_space, action))
         tie_tol = TIE_TOL + precision_slack(action, population.n_features)
         efforts, features, states = [], [], []
-        for game, state, group in zip(population.types, self._states, self._group_of_type):
-            effort = self.response_model.respond(game, rules[group], state, t, self.np_random, tie_tol=tie_tol)
+        for game, responses, state, group in zip(population.types, self._responses, self._states,
+                                                 self._group_of_type):
+            effort = responses.respond(rules[group], state, t, self.np_random, tie_tol)
             efforts.append(effort)
             features.append(observe(game, state, effort))
             states.append(next_state(game, state, effort))
@@ -296,6 +304,7 @@ class PersuasionPopulationEnv(RoundEnv):
     | ``split_seed`` | int >= 0 | 0 | seed of the split (not of the episodes) |
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
+    | ``agent`` | ``Bayesian()``, ``"bayesian"`` or ``None`` | ``None`` (``Bayesian()``) | every applicant's behaviour: the posterior best response (the only one this env plays) |
 
     ``info``: ``applicant`` (population row) and ``group`` after reset and step; after the step also ``scheme``
     ``(R, A)`` (the applicant's regions), ``responses``, ``principal_value``, ``agent_value``, ``bic_slack`` and
@@ -308,8 +317,13 @@ class PersuasionPopulationEnv(RoundEnv):
 
     def __init__(self, population: ApplicantPopulation | str | None = None, split: str = "train",
                  evaluation_fraction: float = 0.25, split_seed: int = 0, tie_tol: float = TIE_TOL,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, agent: Bayesian | str | None = None):
         super().__init__(render_mode, 1)
+        #: Every applicant's behaviour: the Bayesian agent.
+        self.agent = as_behaviour(Bayesian() if agent is None else agent)
+        if not isinstance(self.agent, Bayesian):
+            raise ValueError(f"agent of PersuasionPopulation-v0 must be Bayesian() (every applicant best-responds to its "
+                             f"posterior), got {self.agent!r}")
         self.population = _named(population, ApplicantPopulation, NAMED_APPLICANTS, default_applicants, "population")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

@@ -48,7 +48,10 @@ FAMILY = Family(
                  "a uniformly random column and the leader's favourite column", discrete=True,
                  vector_entry_point="stratgym.envs.matrix:MatrixFollowerVectorEnv"),
     ),
-    behaviours={"follower": {"quantal": "stratgym.games.matrix:QuantalFollower"}},
+    # The agent= of MatrixCommitment-v0; follower= is its deprecated name.
+    behaviours={"agent": {"rational": "stratgym.games.behaviour:Rational",
+                          "quantal": "stratgym.games.matrix:QuantalFollower"},
+                "follower": {"quantal": "stratgym.games.matrix:QuantalFollower"}},
     named_policies={"optimal": "stratgym.families.matrix:optimal_commitment"},
     register_policy="stratgym.envs.matrix:register_leader",
     benchmarks={

@@ -2,8 +2,8 @@
 
 Modules: :mod:`stratgym.games.persuasion` and :mod:`stratgym.games.credit` (the game and its credit instances),
 :mod:`stratgym.baselines.signaling` (the signaling LP and reference schemes), :mod:`stratgym.envs.persuasion` (three
-envs), :mod:`stratgym.agents.responses` (the quantal receiver), :mod:`stratgym.agents.references.persuasion` (what the
-envs are scored against).
+envs), :mod:`stratgym.games.behaviour` (the agents: Bayesian, Quantal, Learning, Learned),
+:mod:`stratgym.agents.references.persuasion` (what the envs are scored against).
 """
 
 from stratgym.registry import BenchmarkEnv, EnvEntry, Family
@@ -56,9 +56,14 @@ FAMILY = Family(
                  "games.persuasion.evaluate_scheme(...).agent_value: exact expected utility of the posterior best "
                  "response", "obeying the recommendation and ignoring it", discrete=True,
                  vector_entry_point="stratgym.envs.persuasion:PersuasionAgentVectorEnv",
-                 frozen_as="the receiver= of PersuasionRecommend-v0 (agents.freeze.AgentPolicyReceiver)"),
+                 frozen_as="the agent= of PersuasionRecommend-v0 (games.behaviour.Learned)"),
     ),
-    behaviours={"receiver": {"quantal": "stratgym.agents.responses:QuantalReceiver",
+    # The agent= of the scheme env (Bayesian, Quantal) and of the repeated env (Learning); receiver= is the repeated
+    # env's deprecated name for it.
+    behaviours={"agent": {"bayesian": "stratgym.games.behaviour:Bayesian",
+                          "quantal": "stratgym.games.behaviour:Quantal",
+                          "learning": "stratgym.games.behaviour:Learning"},
+                "receiver": {"quantal": "stratgym.agents.responses:QuantalReceiver",
                              "learning": "stratgym.envs.persuasion:LearningReceiver"}},
     game_fields={"prior": "stratgym.agents.instances:build_prior"},
     named_policies={"optimal": "stratgym.families.persuasion:optimal_signaling_scheme"},

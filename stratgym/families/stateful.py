@@ -1,8 +1,9 @@
 """The stateful game's family entry: Harris, Heidari and Wu, "Stateful Strategic Regression" (NeurIPS 2021).
 
 Modules: :mod:`stratgym.games.stateful` (the game), :mod:`stratgym.baselines.stateful` (exact solvers and reference
-rules), :mod:`stratgym.envs.stateful` (three envs and their vector versions), :mod:`stratgym.agents.responses`
-(bounded-rationality agents), :mod:`stratgym.agents.references.stateful` (what the envs are scored against).
+rules), :mod:`stratgym.envs.stateful` (three envs and their vector versions), :mod:`stratgym.games.behaviour`
+(the agents: Rational, Lookahead, Quantal, Learned), :mod:`stratgym.agents.references.stateful` (what the envs are
+scored against).
 """
 
 from stratgym.registry import BenchmarkEnv, EnvEntry, Family
@@ -26,13 +27,13 @@ FAMILY = Family(
         EnvEntry("stratgym/StatefulCommitment-v0", "stratgym.envs.stateful:StatefulCommitmentEnv", "principal",
                  "stateful game: the principal commits to a whole assessment policy; a rational agent best-responds",
                  f"{_REFERENCES}:principal_reference",
-                 "baselines.stateful.solve(game, response_model): exact MILP (rational) / per-round optimum (linear g)",
+                 "baselines.stateful.solve(game, agent=agent): exact MILP (rational) / per-round optimum (linear g)",
                  _PRINCIPAL_BASELINES,
                  vector_entry_point="stratgym.envs.stateful:StatefulCommitmentVectorEnv"),
         EnvEntry("stratgym/StatefulPrincipal-v0", "stratgym.envs.stateful:StatefulPrincipalEnv", "principal",
                  "stateful game, round by round: the principal publishes one rule per round to a myopic/forecasting "
                  "agent", f"{_REFERENCES}:principal_reference",
-                 "baselines.stateful.solve(game, response_model): exact per-round optimum (linear g)",
+                 "baselines.stateful.solve(game, agent=agent): exact per-round optimum (linear g)",
                  _PRINCIPAL_BASELINES,
                  vector_entry_point="stratgym.envs.stateful:StatefulPrincipalVectorEnv",
                  frozen_as="its on-path plan is the principal= of StatefulAgent-v0 (agents.freeze.principal_plan)"),
@@ -42,9 +43,14 @@ FAMILY = Family(
                  "games.stateful.best_response(game, plan, 'rational'): exact best response",
                  "the myopic, forecasting and no-effort agents",
                  vector_entry_point="stratgym.envs.stateful:StatefulAgentVectorEnv",
-                 frozen_as="the response_model= of both principal envs (agents.freeze.AgentPolicyResponse)"),
+                 frozen_as="the agent= of both principal envs (games.behaviour.Learned)"),
     ),
-    behaviours={"response_model": {"quantal": "stratgym.agents.responses:QuantalResponse",
+    # The agent= of the principal envs ({"name": "quantal", "beta": 5, "k": 1}); response_model= is its deprecated
+    # name, whose JSON keeps the previous keyword ("lookahead").
+    behaviours={"agent": {"rational": "stratgym.games.behaviour:Rational",
+                          "lookahead": "stratgym.games.behaviour:Lookahead",
+                          "quantal": "stratgym.games.behaviour:Quantal"},
+                "response_model": {"quantal": "stratgym.agents.responses:QuantalResponse",
                                    "lookahead": "stratgym.agents.responses:LookaheadResponse"}},
     # Budgets (measured, BENCHMARKS.md): on the classroom principal envs the uniform rule every policy starts
     # from is already optimal, so they get a token budget; SAC needs ~12k steps on commitment-random132 (8k:

@@ -30,12 +30,14 @@ import numpy as np
 
 from stratgym.agents.evaluate import EVAL_SEED, score_policy
 from stratgym.agents.instances import make_env
+from stratgym.games.behaviour import NoExactMethodError
 from stratgym.games.validation import as_positive_int
 from stratgym.registry import EnvEntry, EnvTable, env_entry, load
 
 
-class NoExactReference(ValueError):
-    """The env has a reference solver, but not for this configuration (e.g. a quantal or lookahead agent)."""
+class NoExactReference(NoExactMethodError):
+    """The env has a reference solver, but not for this configuration (e.g. a quantal or learned agent): a
+    :class:`~stratgym.games.behaviour.NoExactMethodError` (a ``ValueError``)."""
 
 
 @dataclass(frozen=True)

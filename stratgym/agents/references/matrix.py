@@ -16,6 +16,7 @@ from stratgym.agents.evaluate import score_basis
 from stratgym.agents.references import (AGENT_ROBUST_NOTE, ROBUST_MARGIN, NoExactReference, ReferenceValues,
                                         zero_action_value)
 from stratgym.baselines.matrix import best_pure_commitment, nash_equilibria, solve, uniform_commitment
+from stratgym.games.behaviour import behaviour_name, exact_methods_of
 from stratgym.games.matrix import column_values
 
 
@@ -30,9 +31,10 @@ def _robust(game) -> tuple[float | None, str]:
 def commitment_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
     """``MatrixCommitment-v0``: exact references against the rational follower only."""
     unwrapped = env.unwrapped
-    if unwrapped.follower != "rational":
-        raise NoExactReference(f"exact references exist for the rational follower only, got {unwrapped.follower!r}")
     game = unwrapped.game
+    if not exact_methods_of(unwrapped.agent, game):
+        raise NoExactReference(f"exact references exist for the rational follower (Rational()) only, got the "
+                               f"{behaviour_name(unwrapped.agent)!r} follower {unwrapped.agent!r}")
     baselines = {"best pure commitment": best_pure_commitment(game).principal_value,
                  "uniform commitment": uniform_commitment(game).principal_value}
     try:

@@ -59,10 +59,10 @@ def robust_signaling(regions, rounds: int = 1) -> tuple[float | None, str]:
 
 
 def scheme_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
-    if np.isfinite(env.unwrapped.agent_beta):
-        raise NoExactReference(f"exact references exist for the exact Bayesian agent only (agent_beta=inf), got "
-                               f"agent_beta={env.unwrapped.agent_beta}")
-    regions = env.unwrapped.regions
+    agent, regions = env.unwrapped.agent, env.unwrapped.regions
+    if "lp" not in agent.exact_methods(regions):
+        raise NoExactReference(f"exact references exist for the exact Bayesian agent only (Bayesian(), agent_beta=inf), "
+                               f"got the {agent.name!r} agent {agent!r}")
     results = _signaling_values(regions)
     optimum = results.pop("optimal signaling").principal_value
     return ReferenceValues(float(optimum), {name: float(result.principal_value) for name, result in results.items()},

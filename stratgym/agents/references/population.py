@@ -38,7 +38,7 @@ def _uniform(env: gym.Env, n_episodes: int, seed: int) -> float:
 def stateful_population_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
     """``StatefulPopulation-v0``: the exact population optimum and the common-rule baselines."""
     unwrapped = env.unwrapped
-    population, model = unwrapped.population, unwrapped.response_model.model
+    population, model = unwrapped.population, unwrapped.agent
     optimal = population_optimum(population, model, per_group=unwrapped.per_group)
     baselines = {name: float(result.principal_value)
                  for name, result in population_baselines(population, model).items()}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from stratgym.games.validation import as_nonnegative_float, check_instance
-from stratgym.games.stateful import RESPONSE_MODELS, StatefulGame, check_effort_policy
+from stratgym.games.behaviour import Lookahead, Rational
+from stratgym.games.stateful import StatefulGame, check_effort_policy, stateful_agent
 
 #: Efforts above ``SUPPORT_TOL * B`` count as used (in the support); a round whose total is within
 #: ``SUPPORT_TOL * B`` of ``B`` counts as spending the whole budget.
@@ -56,10 +57,10 @@ def require_no_margin(margin: float, what: str) -> None:
         raise NotImplementedError(f"{what} does not enforce a strict incentive: margin must be 0, got {margin}")
 
 
-def check_model(model: str) -> None:
-    """``ValueError`` unless ``model`` is one of ``RESPONSE_MODELS``."""
-    if model not in RESPONSE_MODELS:
-        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+def check_model(model) -> Rational | Lookahead:
+    """``model`` (``Rational()``, ``Lookahead(k)`` or their names) as its behaviour object: the agents the solvers
+    compute best responses of; ``ValueError`` otherwise."""
+    return stateful_agent(model)
 
 
 def check_effort(game: StatefulGame, effort) -> np.ndarray:

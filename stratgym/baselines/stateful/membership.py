@@ -9,6 +9,7 @@ from scipy.optimize import linprog
 from stratgym.baselines.stateful.common import SUPPORT_TOL, check_effort, check_model
 from stratgym.baselines.stateful.operators import (best_over_rules, expand_rules, fold_operator, kkt_operator,
                                                    operator_scales, response_operator, round_leads)
+from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.stateful import GAP_TOL, StatefulGame, check_assessment_policy, clip_rows, marginal_values
 
@@ -100,19 +101,20 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     return clip_rows(result.x[:n_rules].reshape(R, n)), lead, result.message
 
 
-def membership_certificate(game: StatefulGame, effort, margin: float, model: str, constant: bool,
+def membership_certificate(game: StatefulGame, effort, margin: float, model, constant: bool,
                            regret_tol: float | None) -> tuple[np.ndarray | None, float, str]:
     """Validate, build the operator for ``game``'s ``g``, run :func:`membership_lp`; rules come back ``(T, n)``."""
     check_instance(game, StatefulGame, "game")
     effort = check_effort(game, effort)
     constant = as_bool(constant, "constant")
     margin = as_nonnegative_float(margin, "margin")
+    agent = check_model(model)
     if game.is_linear:
-        operator, forced_zero = response_operator(game, model), None
+        operator, forced_zero = response_operator(game, agent), None
         regret_tol = 0.0 if regret_tol is None else regret_tol
     else:
-        if model != "rational":
-            raise NotImplementedError(f"membership for a {model} agent with concave g is not implemented: its "
+        if not isinstance(agent, Rational):
+            raise NotImplementedError(f"membership for a {agent.name} agent with concave g is not implemented: its "
                                       "responses re-plan along the state path, so no single KKT system describes them")
         operator, forced_zero = kkt_operator(game, effort)
         regret_tol = GAP_TOL if regret_tol is None else regret_tol
@@ -124,7 +126,7 @@ def membership_certificate(game: StatefulGame, effort, margin: float, model: str
     return (None if rules is None else expand_rules(rules, game.horizon)), slack, status
 
 
-def incentivizing_rule(game: StatefulGame, effort, margin: float = 0.0, *, model: str = "rational",
+def incentivizing_rule(game: StatefulGame, effort, margin: float = 0.0, *, model="rational",
                        constant: bool = False, regret_tol: float | None = None) -> np.ndarray | None:
     """An assessment policy ``theta`` ``(T, n)`` to which ``effort`` ``(T, d)`` is a best response, or ``None``.
 
@@ -149,7 +151,7 @@ def incentivizing_rule(game: StatefulGame, effort, margin: float = 0.0, *, model
     return membership_certificate(game, effort, margin, model, constant, regret_tol)[0]
 
 
-def incentive_margins(game: StatefulGame, theta, effort, model: str = "rational") -> np.ndarray:
+def incentive_margins(game: StatefulGame, theta, effort, model="rational") -> np.ndarray:
     """Per round, how much the worst used option beats the best unused one, shape ``(T,)`` (``inf`` if none unused).
 
     Options are the effort types, valued by :func:`response_operator` (linear ``g``) or by the utility gradient
@@ -159,13 +161,13 @@ def incentive_margins(game: StatefulGame, theta, effort, model: str = "rational"
     check_instance(game, StatefulGame, "game")
     theta = check_assessment_policy(game, theta, batch=False)
     effort = check_effort(game, effort)
-    check_model(model)
+    agent = check_model(model)
     if game.is_linear:
-        values = np.einsum("tjri,ri->tj", response_operator(game, model), theta)
-    elif model == "rational":
+        values = np.einsum("tjri,ri->tj", response_operator(game, agent), theta)
+    elif isinstance(agent, Rational):
         values = marginal_values(game, theta, effort)
     else:
-        raise NotImplementedError(f"incentive margins of a {model} agent with concave g are not defined here")
+        raise NotImplementedError(f"incentive margins of a {agent.name} agent with concave g are not defined here")
     options = np.concatenate([values, np.zeros((game.horizon, 1))], axis=1)
     used = np.concatenate([effort > SUPPORT_TOL * game.budget,
                            effort.sum(axis=1, keepdims=True) < game.budget * (1.0 - SUPPORT_TOL)], axis=1)

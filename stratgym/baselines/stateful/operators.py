@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from stratgym.baselines.stateful.common import check_model, require_linear
+from stratgym.games.behaviour import Rational
 from stratgym.games.stateful import (TIE_TOL, StatefulGame, feature_slopes, marginal_value_operator,
                                      per_round_weights)
 
@@ -13,28 +14,29 @@ from stratgym.games.stateful import (TIE_TOL, StatefulGame, feature_slopes, marg
 # What the agent ranks its options by: a linear map of theta
 # ---------------------------------------------------------------------------------------------
 
-def response_operator(game: StatefulGame, model: str = "rational") -> np.ndarray:
+def response_operator(game: StatefulGame, model="rational") -> np.ndarray:
     """Linear map from ``theta`` to the values the agent ranks its options by, shape ``(T, d, T, n)``.
 
     ``c[tau, j] = sum_{t, i} A[tau, j, t, i] theta[t, i]``; in round ``tau`` the agent puts its budget on
     the principal's favourite argmax of ``c[tau]`` (or no effort if the maximum is ``<= 0``). Linear ``g`` only.
 
     * ``rational``: :func:`~stratgym.games.stateful.marginal_value_operator`, the full-horizon marginal values.
-    * ``myopic`` / ``forecasting``: block diagonal, round ``tau`` depends on ``theta_tau`` only:
+    * ``Lookahead(k)`` (``myopic``, ``forecasting``): block diagonal, round ``tau`` depends on ``theta_tau`` only:
       ``c_tau = (W^T theta_tau) * h_tau`` with ``h`` from :func:`~stratgym.games.stateful.per_round_weights`
       (``h = 1`` for myopic; for forecasting, the first-round marginal value of a constant plan over the
       remaining rounds, discounted from 1 as in :func:`~stratgym.games.stateful.respond_in_round`:
       ``h_tau = 1 + omega * sum_{u=1}^{T-1-tau} gamma^u p^(u-1)`` for 0-based ``tau``, which is the 1-based
-      ``gamma^(t-1) + omega * sum_{u>t} gamma^(u-1) p^(u-1-t)`` divided by ``gamma^(t-1)``). The current
-      state drops out: with linear ``g`` it only adds a constant to the agent's utility.
+      ``gamma^(t-1) + omega * sum_{u>t} gamma^(u-1) p^(u-1-t)`` divided by ``gamma^(t-1)``; a ``k``-round planner
+      stops the sum at ``min(k, T - tau) - 1``). The current state drops out: with linear ``g`` it only adds a
+      constant to the agent's utility.
     """
     require_linear(game, "response_operator")
-    check_model(model)
-    if model == "rational":
+    agent = check_model(model)
+    if isinstance(agent, Rational):
         return marginal_value_operator(game)
     T = game.horizon
     operator = np.zeros((T, game.n_efforts, T, game.n_features))
-    weights = per_round_weights(game, model)
+    weights = per_round_weights(game, agent)
     for tau in range(T):
         operator[tau, :, tau, :] = game.conversion_matrix.T * weights[tau][:, None]
     return operator

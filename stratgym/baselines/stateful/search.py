@@ -15,6 +15,7 @@ from stratgym.baselines.stateful.membership import incentivizing_rule, membershi
 from stratgym.baselines.stateful.milp import milp_optimum
 from stratgym.baselines.stateful.operators import expand_rules, fold_operator, operator_scales, response_operator
 from stratgym.baselines.stateful.verify import certified_gap, principal_value_of, verified_result
+from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.stateful import StatefulGame, best_response, per_round_response
 
@@ -60,7 +61,7 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
                      f"of margin={margin} in every round")
 
 
-def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.0, constant: bool = False,
+def brute_force_optimum(game: StatefulGame, model="rational", margin: float = 0.0, constant: bool = False,
                         max_policies: int = BRUTE_FORCE_CAP) -> StackelbergResult:
     """The principal's exact optimum against a linear-``g`` agent by enumeration (small ``T`` only).
 
@@ -82,8 +83,9 @@ def brute_force_optimum(game: StatefulGame, model: str = "rational", margin: flo
     return verified_result(game, theta, model, value, "brute-force", diagnostics, start, min_slack=slack)
 
 
-def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> StackelbergResult:
-    """The principal's exact optimum against a ``myopic`` or ``forecasting`` agent with linear ``g``.
+def per_round_optimum(game: StatefulGame, model, margin: float = 0.0) -> StackelbergResult:
+    """The principal's exact optimum against a ``Lookahead(k)`` agent (``myopic``, ``forecasting``, any ``k``) with
+    linear ``g``.
 
     Such an agent's choice in round ``tau`` depends on ``theta_tau`` only (:func:`response_operator`: the state
     adds a constant to its utility, and it ignores, resp. does not know, later rules), and the principal's
@@ -94,10 +96,10 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
     """
     start = time.perf_counter()
     require_linear(game, "per_round_optimum")
-    check_model(model)
-    if model == "rational":
-        raise ValueError("per_round_optimum needs model 'myopic' or 'forecasting': a rational agent's rounds "
-                         "are coupled through the state")
+    model = check_model(model)
+    if isinstance(model, Rational):
+        raise ValueError("per_round_optimum needs a Lookahead(k) agent ('myopic', 'forecasting'): a rational agent's "
+                         "rounds are coupled through the state")
     margin = as_nonnegative_float(margin, "margin")
     operator = response_operator(game, model)
     solved: dict[bytes, tuple[np.ndarray, np.ndarray, float, float, dict[str, Any]]] = {}  # equal rounds: solved once
@@ -121,7 +123,7 @@ def per_round_optimum(game: StatefulGame, model: str, margin: float = 0.0) -> St
 # Search over rules (concave g): certified lower bound with an optimality gap
 # ---------------------------------------------------------------------------------------------
 
-def search_optimum(game: StatefulGame, model: str = "rational", constant: bool = False, n_samples: int = 32,
+def search_optimum(game: StatefulGame, model="rational", constant: bool = False, n_samples: int = 32,
                    n_refine: int = 32, seed: int = 0) -> StackelbergResult:
     """A certified feasible principal policy and an optimality gap, for any ``g`` and response model.
 
@@ -151,7 +153,7 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
     """
     start = time.perf_counter()
     check_instance(game, StatefulGame, "game")
-    check_model(model)
+    model = check_model(model)
     n_samples = as_positive_int(n_samples, "n_samples", minimum=0)
     n_refine = as_positive_int(n_refine, "n_refine", minimum=0)
     constant = as_bool(constant, "constant")
@@ -184,7 +186,7 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
     for _ in range(n_refine):
         if not consider((1.0 - step) * best["rules"] + step * rng.dirichlet(np.ones(n), size=shape[0]), "refined"):
             step = max(0.8 * step, 1e-3)
-    if model == "rational":
+    if isinstance(model, Rational):
         ideal = pure_policy(np.full(T, int(np.argmax(game.effort_value)) if game.effort_value.max() > 0
                                     else game.n_efforts), game.n_efforts, game.budget)
         for share in (1.0, 0.5, 0.25, 0.125):
@@ -199,8 +201,8 @@ def search_optimum(game: StatefulGame, model: str = "rational", constant: bool =
                            optimum_bound=upper_bound)
 
 
-def _linear_optimum_rules(game: StatefulGame, model: str, constant: bool) -> np.ndarray:
+def _linear_optimum_rules(game: StatefulGame, model, constant: bool) -> np.ndarray:
     """Free rules ``(R, n)`` of the exact linear-``g`` optimum (a seed for the search)."""
-    theta = (milp_optimum(game, model, constant=constant) if constant or model == "rational"
+    theta = (milp_optimum(game, model, constant=constant) if constant or isinstance(model, Rational)
              else per_round_optimum(game, model)).theta
     return theta[:1] if constant else theta

@@ -3,8 +3,8 @@ Algorithmic Recourse", NeurIPS 2022; the model is ``stratgym.games.persuasion``)
 
 | Environment | Who learns | One step is | Opponent |
 |---|---|---|---|
-| ``PersuasionSchemeEnv`` (``stratgym/PersuasionScheme-v0``) | principal | the whole game: commit to a scheme (regions × actions) | Bayesian agent (posterior best response; logit with ``agent_beta``) |
-| ``PersuasionRecommendEnv`` (``stratgym/PersuasionRecommend-v0``) | principal | one round: see the rule's region, recommend an action | a :class:`Receiver` learning how much advice is worth |
+| ``PersuasionSchemeEnv`` (``stratgym/PersuasionScheme-v0``) | principal | the whole game: commit to a scheme (regions × actions) | ``agent``: ``Bayesian()`` (posterior best response) or ``Quantal(beta)`` (logit) |
+| ``PersuasionRecommendEnv`` (``stratgym/PersuasionRecommend-v0``) | principal | one round: see the rule's region, recommend an action | ``agent``: a receiver learning how much advice is worth (``Learning()``) |
 | ``PersuasionAgentEnv`` (``stratgym/PersuasionAgent-v0``) | agent | one decision: see a recommendation, act | a fixed scheme |
 
 Every env takes any :class:`~stratgym.games.persuasion.PersuasionGame` (``gym.make(id, game=...)``;
@@ -29,18 +29,20 @@ Modules: ``core`` (setup, draws, what a scheme earns), ``receivers`` (who is per
 
 from stratgym.envs.persuasion.agent import (SCHEME_BUILDERS, PersuasionAgentEnv, PersuasionAgentVectorEnv,
                                             register_scheme)
-from stratgym.envs.persuasion.core import (BIC_MARGIN, PersuasionRoundEnv, as_rationality, as_setup,
+from stratgym.envs.persuasion.core import (BIC_MARGIN, PersuasionRoundEnv, as_setup,
                                            conservative_penalty_weight, default_setup, penalized_value, quantal_choice,
                                            recommendation_observation, scheme_observation, scheme_outcomes)
-from stratgym.envs.persuasion.receivers import (LearningReceiver, Receiver, ReceiverContext, learning_follows,
-                                                learning_update, receiver_context)
+from stratgym.envs.persuasion.receivers import (LearnedReceiver, LearningReceiver, QuantalReceiver, Receiver,
+                                                ReceiverContext, as_receiver, learning_follows, learning_update,
+                                                receiver_context)
 from stratgym.envs.persuasion.recommend import (PersuasionRecommendEnv, PersuasionRecommendVectorEnv,
                                                 recommend_observation)
-from stratgym.envs.persuasion.scheme import PersuasionSchemeEnv, PersuasionSchemeVectorEnv
+from stratgym.envs.persuasion.scheme import PersuasionSchemeEnv, PersuasionSchemeVectorEnv, scheme_agent
+from stratgym.games.behaviour import as_rationality
 
-__all__ = ["BIC_MARGIN", "LearningReceiver", "PersuasionAgentEnv", "PersuasionAgentVectorEnv", "PersuasionRecommendEnv",
+__all__ = ["BIC_MARGIN", "LearnedReceiver", "LearningReceiver", "QuantalReceiver", "PersuasionAgentEnv", "PersuasionAgentVectorEnv", "PersuasionRecommendEnv",
            "PersuasionRecommendVectorEnv", "PersuasionRoundEnv", "PersuasionSchemeEnv", "PersuasionSchemeVectorEnv",
-           "Receiver", "ReceiverContext", "SCHEME_BUILDERS", "as_rationality", "as_setup",
+           "Receiver", "ReceiverContext", "SCHEME_BUILDERS", "as_rationality", "as_receiver", "as_setup",
            "conservative_penalty_weight", "default_setup", "learning_follows", "learning_update", "penalized_value",
            "quantal_choice", "receiver_context", "recommend_observation", "recommendation_observation",
-           "register_scheme", "scheme_observation", "scheme_outcomes"]
+           "register_scheme", "scheme_agent", "scheme_observation", "scheme_outcomes"]

@@ -175,14 +175,6 @@ def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) 
     return (float(reward), float(violation)) if sums.ndim == 2 else (reward, violation)
 
 
-def as_rationality(beta, name: str) -> float:
-    """A logit rationality ``beta >= 0`` (1/utility units; ``inf`` allowed) as a float, ``ValueError`` naming ``name``."""
-    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.integer, np.floating)) \
-            or np.isnan(beta) or beta < 0:
-        raise ValueError(f"{name} must be a number >= 0 (inf allowed), got {beta!r}")
-    return float(beta)
-
-
 def quantal_choice(sums: np.ndarray, beta: float) -> tuple:
     """A logit agent's ``(choice probabilities (..., A, A), principal value, agent value)`` from the
     per-recommendation sums ``(..., A, 2A + 1)`` of :func:`~stratgym.games.persuasion.evaluate_scheme`

@@ -1,143 +1,78 @@
-"""Who a principal persuades round after round: the :class:`Receiver` protocol, what a receiver knows
-(:class:`ReceiverContext`), and the default :class:`LearningReceiver`, whose rules (:func:`learning_follows`,
-:func:`learning_update`) take one receiver's ``(A,)`` arrays or a batch's ``(k, A)``, so the vector env runs the
-same rule for thousands of receivers at once."""
+"""Who a principal persuades round after round in ``PersuasionRecommend-v0``: the receivers of the game layer
+(:mod:`stratgym.games.behaviour.receivers`, re-exported here: the :class:`Receiver` protocol, the
+:class:`ReceiverContext`, the default :class:`LearningReceiver` and its rules), a trained agent model as a receiver
+(:class:`LearnedReceiver`), and :func:`as_receiver`, which turns the env's ``agent=`` into a receiver."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
-
 import numpy as np
 
-from stratgym.games.persuasion import TIE_TOL, PersuasionGame, Regions, no_information_scheme
+from stratgym.envs.persuasion.core import recommendation_observation
+from stratgym.games.behaviour import (Learned, Learning, LearningReceiver, QuantalReceiver, Receiver, ReceiverContext,
+                                      as_behaviour, learning_follows, learning_update,
+                                      receiver_context)
+from stratgym.games.persuasion import PersuasionGame
+from stratgym.games.validation import check_instance
+
+__all__ = ["LearnedReceiver", "LearningReceiver", "QuantalReceiver", "Receiver", "ReceiverContext", "as_receiver",
+           "learning_follows", "learning_update", "receiver_context"]
 
 
-@dataclass(frozen=True)
-class ReceiverContext:
-    """What a receiver knows before the first round: prior-level facts, never a rule.
-
-    Attributes:
-        prior_values: ``(A,)`` prior expected utility ``E[u_A(a)]`` of each action.
-        default_action: the no-information action: the best response to the prior (ties to the principal).
-        costs: ``(A,)`` action costs ``c(a)``.
+class LearnedReceiver:
+    """A trained ``PersuasionAgent-v0`` model as the :class:`Receiver` of ``PersuasionRecommend-v0``: on recommendation
+    ``a`` it takes the model's deterministic action for the agent env's observation of ``a``
+    (:func:`~stratgym.envs.persuasion.recommendation_observation`), asked once at construction. It is frozen and
+    deterministic (a sampled SB3 action would draw from torch's generator, not the env's): ``update`` learns nothing,
+    and ``follow_probabilities`` is 1 where the model obeys. ``game`` must be the env's game (the model must have
+    been trained on it). The env builds one from ``agent=Learned(model)``.
     """
 
-    prior_values: np.ndarray
-    default_action: int
-    costs: np.ndarray
+    def __init__(self, model, game: PersuasionGame):
+        if not hasattr(model, "predict"):
+            raise ValueError(f"model must have SB3's predict(obs, deterministic) method, got {type(model).__name__}")
+        check_instance(game, PersuasionGame, "game")
+        expected = (game.n_actions + game.features.size,)
+        if tuple(model.observation_space.shape) != expected:
+            raise ValueError(f"the receiver model observes shape {tuple(model.observation_space.shape)}, but this "
+                             f"game's agent observation has shape {expected}: train it on PersuasionAgent-v0 of this game")
+        self.model, self.game = model, game
+        self.answers = np.array([int(model.predict(recommendation_observation(game, a), deterministic=True)[0])
+                                 for a in range(game.n_actions)])
 
-
-@runtime_checkable
-class Receiver(Protocol):
-    """A decision subject facing a stream of recommendations (the opponent of ``PersuasionRecommendEnv``).
-
-    * ``reset(context, rng)``: start an episode with the prior-level :class:`ReceiverContext`; ``rng`` is
-      the env's ``np_random`` (the only allowed source of randomness, so episodes stay seeded).
-    * ``follow_probabilities()``: ``(A,)`` in ``[0, 1]``, the probability of following each recommendation
-      now (part of the principal's observation).
-    * ``respond(recommendation, rng)``: the action (an int in ``0..A-1``) taken on this recommendation.
-    * ``update(recommendation, action, utility)``: what the receiver experienced: its realized ``u_A``.
-
-    RL or quantal-response receivers (``stratgym.agents``) plug in through this protocol; the env checks
-    what they return (``ValueError`` otherwise).
-    """
-
-    def reset(self, context: ReceiverContext, rng: np.random.Generator) -> None:
-        """Start an episode."""
-        ...
-
-    def follow_probabilities(self) -> np.ndarray:
-        """``(A,)`` probabilities of following each recommendation now."""
-        ...
-
-    def respond(self, recommendation: int, rng: np.random.Generator) -> int:
-        """The action taken on ``recommendation``."""
-        ...
-
-    def update(self, recommendation: int, action: int, utility: float) -> None:
-        """Learn from one round."""
-        ...
-
-
-def learning_follows(values: np.ndarray, default_action: int, benchmark: float) -> np.ndarray:
-    """Whether a :class:`LearningReceiver` with running means ``values`` ``(..., A)`` follows each recommendation:
-    ``values >= benchmark``, and always the default action; ``(..., A)`` bool."""
-    follows = values >= benchmark
-    follows[..., default_action] = True
-    return follows
-
-
-def learning_update(values: np.ndarray, counts: np.ndarray, recommendation, action, utility) -> None:
-    """Fold the realized ``utility`` into the running mean of ``recommendation`` where it was followed (``action ==
-    recommendation``), in place: one receiver (``(A,)`` arrays, numbers) or a batch (``(k, A)``, ``(k,)``)."""
-    if values.ndim == 1:
-        if action == recommendation:
-            counts[action] += 1
-            values[action] += (utility - values[action]) / counts[action]
-        return
-    rows = np.flatnonzero(action == recommendation)
-    followed = recommendation[rows]
-    counts[rows, followed] += 1
-    values[rows, followed] += (utility[rows] - values[rows, followed]) / counts[rows, followed]
-
-
-class LearningReceiver:
-    """A deterministic receiver that learns how much following each recommendation is worth.
-
-    It keeps, per recommendation ``a``, the running mean ``v_a`` of the realized utilities ``u_A`` of the
-    rounds in which it followed ``a``, starting optimistically at ``v_a = 1 - c(a)`` (the most ``a`` can
-    yield: a positive decision at cost ``c(a)``) until ``a`` has been followed once; the first realized
-    utility then replaces the initial value (``v_a`` is the plain mean of what it experienced). On
-    recommendation ``a`` it follows iff ``a`` is the default action (the best response to the prior,
-    ``d``) or ``v_a >= V_d``, the prior expected utility of ``d`` (ties to obedience); otherwise it plays
-    ``d``. Only followed recommendations are updated (the receiver cannot see what following would have
-    given). A recommendation whose mean drops below ``V_d`` is ignored from then on: trust, once lost,
-    is not tested again. ``initial_values`` ``(A,)`` overrides the optimistic start.
-    """
-
-    def __init__(self, initial_values=None):
-        self.initial_values = None if initial_values is None else np.array(initial_values, dtype=np.float64)
-        self.values = np.zeros(0)
-        self.counts = np.zeros(0, dtype=np.int64)
-        self.default_action = 0
-        self.benchmark = 0.0
-
-    def start_values(self, context: ReceiverContext) -> np.ndarray:
-        """The values ``(A,)`` an episode starts from: ``initial_values`` or the optimistic ``1 - c(a)``."""
-        start = 1.0 - context.costs if self.initial_values is None else self.initial_values
-        if start.shape != context.costs.shape or not np.all(np.isfinite(start)):
-            raise ValueError(f"initial_values must be {context.costs.shape[0]} finite numbers, got {start}")
-        return start
+    def __deepcopy__(self, memo) -> "LearnedReceiver":
+        # make_env deep-copies env kwargs, and the frozen model is only read.
+        return LearnedReceiver(self.model, self.game)
 
     def reset(self, context: ReceiverContext, rng: np.random.Generator | None = None) -> None:
-        """Forget everything: values back to the initial (optimistic) ones, counts to 0."""
-        self.values = self.start_values(context).copy()
-        self.counts = np.zeros(context.costs.shape[0], dtype=np.int64)
-        self.default_action = int(context.default_action)
-        self.benchmark = float(context.prior_values[self.default_action])
+        """Nothing to forget: the receiver is frozen (``context`` must be of its game's size)."""
+        if context.costs.shape != (self.game.n_actions,):
+            raise ValueError(f"the env's game has {context.costs.shape[0]} actions, the receiver's {self.game.n_actions}")
 
     def follow_probabilities(self) -> np.ndarray:
-        """``(A,)``: 1 where the receiver would follow now, 0 elsewhere."""
-        return learning_follows(self.values, self.default_action, self.benchmark).astype(np.float64)
+        """``(A,)``: 1 where the model's answer to recommendation ``a`` is ``a``, 0 elsewhere."""
+        return (self.answers == np.arange(self.game.n_actions)).astype(np.float64)
 
     def respond(self, recommendation: int, rng: np.random.Generator | None = None) -> int:
-        """``recommendation`` if followed, else the default action."""
-        followed = learning_follows(self.values, self.default_action, self.benchmark)[recommendation]
-        return int(recommendation) if followed else self.default_action
+        """The model's action on ``recommendation``."""
+        return int(self.answers[recommendation])
 
     def update(self, recommendation: int, action: int, utility: float) -> None:
-        """Fold ``utility`` into the running mean of ``recommendation`` if it was followed."""
-        learning_update(self.values, self.counts, recommendation, action, utility)
-
-    def __repr__(self) -> str:
-        return f"LearningReceiver(initial_values={self.initial_values!r})"
+        """A frozen receiver learns nothing."""
 
 
-def receiver_context(game: PersuasionGame, regions: Regions, tie_tol: float = TIE_TOL) -> ReceiverContext:
-    """The :class:`ReceiverContext` of ``game``: prior values ``(A,)``, the no-information action, the costs."""
-    masses = regions.masses / regions.masses.sum()
-    prior_values = masses @ regions.agent_payoffs
-    default = int(no_information_scheme(regions, tie_tol)[0].argmax())  # one-hot rows: the prior best response
-    prior_values.setflags(write=False)
-    return ReceiverContext(prior_values, default, game.costs)
+def as_receiver(agent, game: PersuasionGame) -> Receiver:
+    """The receiver ``PersuasionRecommend-v0`` plays against for its ``agent=``: ``None`` or ``"learning"`` a fresh
+    ``LearningReceiver()``, a :class:`~stratgym.games.behaviour.Learning` its receiver, a
+    :class:`~stratgym.games.behaviour.Learned` model a :class:`LearnedReceiver`, any object implementing the
+    :class:`Receiver` protocol as it is. ``ValueError`` otherwise (e.g. ``Bayesian()``: the repeated game's receiver
+    sees no committed scheme to reason about)."""
+    agent = as_behaviour(Learning() if agent is None else agent, game)
+    if isinstance(agent, Learning):
+        return agent.receiver()
+    if isinstance(agent, Learned):
+        return LearnedReceiver(agent.model, game)
+    for method in ("reset", "follow_probabilities", "respond", "update"):
+        if not callable(getattr(agent, method, None)):
+            raise ValueError(f"agent (the receiver) must be Learning(...), Learned(model) or implement the Receiver "
+                             f"protocol (reset, follow_probabilities, respond, update); {agent!r} has no {method}()")
+    return agent

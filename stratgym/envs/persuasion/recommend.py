@@ -10,9 +10,10 @@ from gymnasium.vector import AutoresetMode
 
 from stratgym.envs.persuasion.core import PersuasionRoundEnv, draw_indices
 from stratgym.envs.spaces import check_action
-from stratgym.envs.persuasion.receivers import (LearningReceiver, Receiver, learning_follows, learning_update,
-                                                receiver_context)
+from stratgym.envs.persuasion.receivers import (LearningReceiver, Receiver, as_receiver, learning_follows,
+                                                learning_update, receiver_context)
 from stratgym.envs.vector import RoundVectorEnv, SubEnvLoop, count
+from stratgym.games.behaviour import Behaviour, Learning, agent_argument, as_behaviour
 from stratgym.games.persuasion import TIE_TOL, PersuasionGame, Regions
 
 
@@ -37,10 +38,10 @@ class PersuasionRecommendEnv(PersuasionRoundEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/PersuasionRecommend-v0", game=None, receiver=None)`` |
+    | Creation | ``gym.make("stratgym/PersuasionRecommend-v0", game=None, agent=None)`` |
     | Actions | Discrete ``A``: the recommended action |
     | Observations | Box ``(R + 2A,)``: one-hot region of this round's rule, the receiver's follow probabilities, its cumulative gain from following each recommendation (``history=False``: without the last) |
-    | Players | principal (learns); receiver = :class:`LearningReceiver` or any :class:`Receiver` |
+    | Players | principal (learns); receiver (``agent``) = ``Learning()`` (:class:`LearningReceiver`), ``Learned(model)`` or any :class:`Receiver` |
     | Reference solver | ``stratgym.baselines.signaling.optimal_scheme`` (one-shot BIC value per round) |
     | Known optimum | no closed form; per round at most ``sum_s pi_s max_a u_P(a, s)`` (an always-obedient receiver) |
 
@@ -107,7 +108,7 @@ class PersuasionRecommendEnv(PersuasionRoundEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``PersuasionGame`` or ``None`` | ``None`` (``synthetic_credit()``) | the game instance |
-    | ``receiver`` | a :class:`Receiver` or ``None`` | ``None`` (``LearningReceiver()``) | who decides whether to follow |
+    | ``agent`` | ``Learning(beta, initial_values)``, ``"learning"``, ``Learned(model)``, a :class:`Receiver` or ``None`` | ``None`` (``Learning()``) | who decides whether to follow (:func:`~stratgym.envs.persuasion.receivers.as_receiver`; ``receiver=``: its deprecated name) |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | ties in the receiver's prior best response |
     | ``history`` | bool | ``True`` | observe the cumulative gain of following each recommendation |
@@ -126,21 +127,17 @@ class PersuasionRecommendEnv(PersuasionRoundEnv):
     * v0: Initial version.
     """
 
-    def __init__(self, game: PersuasionGame | None = None, receiver: Receiver | None = None,
+    def __init__(self, game: PersuasionGame | None = None, agent: Behaviour | Receiver | str | None = None,
                  regions: Regions | None = None, tie_tol: float = TIE_TOL, render_mode: str | None = None,
-                 history: bool = True):
+                 history: bool = True, *, receiver: Receiver | None = None):
         super().__init__(game, regions, render_mode, tie_tol, episode_length=None)
         if not isinstance(history, (bool, np.bool_)):
             raise ValueError(f"history must be True or False, got {history!r}")
-        if receiver is None:
-            receiver = LearningReceiver()
-        for method in ("reset", "follow_probabilities", "respond", "update"):
-            if not callable(getattr(receiver, method, None)):
-                raise ValueError(f"receiver must implement the Receiver protocol (reset, follow_probabilities, "
-                                 f"respond, update); {receiver!r} has no {method}()")
-        self.receiver = receiver
+        #: The agent's behaviour (``Learning()`` by default); :attr:`receiver` plays it.
+        self.agent = as_behaviour(agent_argument(agent, Learning(), receiver=receiver), self.game)
+        self.receiver = as_receiver(self.agent, self.game)
         #: Exactly the default receiver (a subclass may override its methods, so what it returns is checked).
-        self.trusted_receiver = type(receiver) is LearningReceiver
+        self.trusted_receiver = type(self.receiver) is LearningReceiver
         self.context = receiver_context(self.game, self.regions, self.tie_tol)
         n_regions, n_actions = self.regions.n_regions, self.regions.n_actions
         self.action_space = spaces.Discrete(n_actions)
@@ -217,10 +214,12 @@ class PersuasionRecommendVectorEnv(RoundVectorEnv):
     ```
     """
 
-    def __init__(self, num_envs: int = 1, game: PersuasionGame | None = None, receiver: Receiver | None = None,
-                 regions: Regions | None = None, tie_tol: float = TIE_TOL, history: bool = True,
-                 max_episode_steps: int | None = None, autoreset_mode=AutoresetMode.NEXT_STEP):
-        single = PersuasionRecommendEnv(game, receiver, regions, tie_tol, history=history)
+    def __init__(self, num_envs: int = 1, game: PersuasionGame | None = None,
+                 agent: Behaviour | Receiver | str | None = None, regions: Regions | None = None,
+                 tie_tol: float = TIE_TOL, history: bool = True, max_episode_steps: int | None = None,
+                 autoreset_mode=AutoresetMode.NEXT_STEP, *, receiver: Receiver | None = None):
+        single = PersuasionRecommendEnv(game, agent_argument(agent, None, receiver=receiver), regions, tie_tol,
+                                        history=history)
         super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
         self.game, self.regions = single.game, single.regions
         self._region_cdf = np.array(single.region_cdf)

@@ -7,14 +7,30 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from stratgym.envs.persuasion.core import (BIC_MARGIN, PersuasionRoundEnv, as_rationality, conservative_penalty_weight,
+from stratgym.envs.persuasion.core import (BIC_MARGIN, PersuasionRoundEnv, conservative_penalty_weight,
                                            cumulative_rows, draw_indices, penalized_value, quantal_choice,
                                            scheme_observation, scheme_outcomes)
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import RoundVectorEnv
+from stratgym.games.behaviour import Bayesian, Quantal, agent_argument, as_behaviour
 from stratgym.games.persuasion import TIE_TOL, PersuasionGame, Regions, best_responses, precision_unit, weighted_payoffs
 from stratgym.games.ties import precision_slack
 from stratgym.games.validation import as_nonnegative_float
+
+
+def scheme_agent(agent, game: PersuasionGame) -> Bayesian | Quantal:
+    """``PersuasionScheme-v0``'s ``agent=`` as ``Bayesian()`` or ``Quantal(beta)`` (a number is ``beta``, ``inf``
+    ``Bayesian()``); ``ValueError`` naming ``agent`` otherwise."""
+    try:
+        agent = as_behaviour(agent, game)
+    except ValueError as error:
+        raise ValueError(f"agent: {error}") from None
+    if isinstance(agent, Quantal) and agent.k is None:
+        return Bayesian() if np.isinf(agent.beta) else agent
+    if isinstance(agent, Bayesian):
+        return agent
+    raise ValueError(f"agent of PersuasionScheme-v0 must be Bayesian(), Quantal(beta) (no lookahead: the game is one "
+                     f"decision) or a number beta >= 0, got {agent!r}")
 
 
 class PersuasionSchemeEnv(PersuasionRoundEnv):
@@ -22,10 +38,10 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/PersuasionScheme-v0", game=None, reward="expected", agent_beta=inf)`` |
+    | Creation | ``gym.make("stratgym/PersuasionScheme-v0", game=None, reward="expected", agent=None)`` |
     | Actions | Box ``[-1, 1]^(R, A)``, row-wise onto the simplex: the scheme ``q`` (``R`` regions, ``A`` actions) |
     | Observations | Box ``[0, 1]^R``: the region masses (constant) |
-    | Players | principal (learns); agent (exact posterior best response, ties to obedience; or quantal, ``agent_beta``) |
+    | Players | principal (learns); agent ``Bayesian()`` (exact posterior best response, ties to obedience) or ``Quantal(beta)`` |
     | Reference solver | ``stratgym.baselines.signaling.optimal_scheme(game)`` (LP over regions) |
     | Known optimum | the LP value; ``stratgym.games.persuasion.prosecutor()`` (0.3 approving mass, cost 0.5): 0.6 |
 
@@ -45,7 +61,7 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
     which leaves the agent exactly indifferent, earns the LP value. The episode is this one decision, a contextual
     bandit; the same game is played every episode.
 
-    A finite ``agent_beta`` replaces that agent by a quantal (logit) one: after recommendation ``a`` it
+    ``agent=Quantal(beta)`` (finite ``beta``) replaces that agent by a quantal (logit) one: after recommendation ``a`` it
     takes action ``b`` with probability ``exp(beta U_a(b)) / sum_b' exp(beta U_a(b'))``, ``U_a(b)`` its
     posterior expected utility of ``b`` (:func:`quantal_choice`). As ``beta`` grows this approaches a best
     response (splitting exact ties evenly, where the exact agent obeys); ``beta = 0`` acts uniformly.
@@ -79,7 +95,7 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
     schemes BIC with that margin it equals the expected reward; for a weight above the LP's BIC
     multipliers its maximum is the LP optimum tightened by the margin (``BIC_MARGIN = 0.005`` costs 1.1%
     of the optimum on ``synthetic_credit()``). ``penalty_weight=None``: :func:`conservative_penalty_weight`.
-    It relaxes the exact agent's obedience constraints, so it needs ``agent_beta=inf`` (a quantal agent's
+    It relaxes the exact agent's obedience constraints, so it needs the ``Bayesian()`` agent (a quantal agent's
     expected reward is smooth already).
 
     ## Starting State
@@ -117,7 +133,7 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
     | ``bic_margin`` | float >= 0 or ``None`` | ``None`` (``BIC_MARGIN``) | ``"penalized"`` only: margin of the BIC constraints |
     | ``regions`` | ``Regions`` or ``None`` | ``None`` (computed) | precomputed ``equivalence_regions(game)`` |
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties (before the action's precision widens it) |
-    | ``agent_beta`` | float >= 0 or ``inf`` | ``inf`` (exact agent) | the agent's logit rationality (1/utility units) |
+    | ``agent`` | ``Bayesian()``, ``Quantal(beta)`` (``beta >= 0`` in 1/utility units), ``"bayesian"``, a number ``beta`` or ``None`` | ``None`` (``Bayesian()``) | the agent (``agent_beta=beta``: its deprecated form; ``inf`` is ``Bayesian()``) |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` after the step: ``scheme`` ``(R, A)``, ``responses`` ``(A,)`` (the exact agent's response to
@@ -137,15 +153,18 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
 
     def __init__(self, game: PersuasionGame | None = None, reward: str = "expected", regions: Regions | None = None,
                  tie_tol: float = TIE_TOL, render_mode: str | None = None, penalty_weight: float | None = None,
-                 bic_margin: float | None = None, agent_beta: float = float("inf")):
+                 bic_margin: float | None = None, agent: Bayesian | Quantal | str | float | None = None, *,
+                 agent_beta: float | None = None):
         super().__init__(game, regions, render_mode, tie_tol)
         if reward not in ("expected", "sampled", "penalized"):
             raise ValueError(f"reward must be 'expected', 'sampled' or 'penalized', got {reward!r}")
-        self.agent_beta = as_rationality(agent_beta, "agent_beta")
+        self.agent = scheme_agent(agent_argument(agent, Bayesian(), agent_beta=agent_beta), self.game)
+        #: The agent's rationality: ``inf`` for the Bayesian agent.
+        self.agent_beta = float("inf") if isinstance(self.agent, Bayesian) else self.agent.beta
         self.quantal = bool(np.isfinite(self.agent_beta))  # decided once: step is a hot path
         if reward == "penalized" and self.quantal:
-            raise ValueError(f"reward='penalized' relaxes the exact agent's obedience constraints; it needs "
-                             f"agent_beta=inf, got agent_beta={agent_beta!r}")
+            raise ValueError(f"reward='penalized' relaxes the exact agent's obedience constraints; it needs the "
+                             f"Bayesian() agent (agent_beta=inf), got agent={self.agent!r}")
         for name, value in (("penalty_weight", penalty_weight), ("bic_margin", bic_margin)):
             if value is not None and reward != "penalized":
                 raise ValueError(f"{name} applies only to reward='penalized' (reward is {reward!r}); leave it None")
@@ -228,10 +247,10 @@ class PersuasionSchemeVectorEnv(RoundVectorEnv):
 
     def __init__(self, num_envs: int = 1, game: PersuasionGame | None = None, reward: str = "expected",
                  regions: Regions | None = None, tie_tol: float = TIE_TOL, penalty_weight: float | None = None,
-                 bic_margin: float | None = None, agent_beta: float = float("inf"),
-                 autoreset_mode=AutoresetMode.NEXT_STEP):
+                 bic_margin: float | None = None, agent: Bayesian | Quantal | str | float | None = None,
+                 autoreset_mode=AutoresetMode.NEXT_STEP, *, agent_beta: float | None = None):
         single = PersuasionSchemeEnv(game, reward, regions, tie_tol, penalty_weight=penalty_weight,
-                                     bic_margin=bic_margin, agent_beta=agent_beta)
+                                     bic_margin=bic_margin, agent=agent_argument(agent, None, agent_beta=agent_beta))
         super().__init__(single, num_envs, autoreset_mode)
         self.game, self.regions = single.game, single.regions
         self._region_cdf = np.array(single.region_cdf)

@@ -30,12 +30,13 @@ from stratgym.envs.stateful.core import (AgentObservations, AgentState, Principa
                                          agent_observation, as_game, describe_game, feature_bounds,
                                          marginal_value_bound, state_bounds)
 from stratgym.envs.stateful.principal import StatefulPrincipalEnv, StatefulPrincipalVectorEnv
-from stratgym.envs.stateful.responses import (EFFORT_TOL, PerRoundResponse, PolicyResponses, ResponseModel,
-                                              RoundResponses, as_response_model, check_round_effort, respond_to_policy)
+from stratgym.envs.stateful.responses import (EFFORT_TOL, LearnedResponse, PerRoundResponse, PolicyResponses,
+                                              ResponseModel, RoundResponses, agent_effort, as_response_model,
+                                              check_round_effort, respond_to_policy)
 
-__all__ = ["AgentObservations", "AgentState", "EFFORT_TOL", "PerRoundResponse", "PolicyResponses", "PrincipalPlan",
+__all__ = ["AgentObservations", "AgentState", "EFFORT_TOL", "LearnedResponse", "PerRoundResponse", "PolicyResponses", "PrincipalPlan",
            "PrincipalState", "ResponseModel", "RoundResponses", "StatefulAgentEnv", "StatefulAgentVectorEnv",
            "StatefulCommitmentEnv", "StatefulCommitmentVectorEnv", "StatefulPrincipalEnv", "StatefulPrincipalVectorEnv",
-           "StatefulRoundEnv", "agent_observation", "as_game", "as_response_model", "check_round_effort",
+           "StatefulRoundEnv", "agent_effort", "agent_observation", "as_game", "as_response_model", "check_round_effort",
            "commitment_step", "describe_game", "feature_bounds", "marginal_value_bound", "respond_to_policy",
            "state_bounds"]

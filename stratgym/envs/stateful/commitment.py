@@ -11,6 +11,7 @@ from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.stateful.core import StatefulRoundEnv, describe_game
 from stratgym.envs.stateful.responses import PolicyResponses, ResponseModel
 from stratgym.envs.vector import RoundVectorEnv
+from stratgym.games.behaviour import Behaviour, Rational, agent_argument
 from stratgym.games.stateful import StatefulGame, rollout_arrays
 from stratgym.games.ties import TIE_TOL, precision_slack
 
@@ -31,11 +32,11 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/StatefulCommitment-v0", game=None, response_model="rational")`` |
+    | Creation | ``gym.make("stratgym/StatefulCommitment-v0", game=None, agent=None)`` (``None``: ``Rational()``) |
     | Actions | Box ``[-1, 1]^(T, n)``, row-wise onto the simplex: the policy ``theta`` |
     | Observations | Box ``(n d + 4 d + 2 + len(CONVERSIONS),)``: the game instance, normalized |
-    | Players | principal (learns); rational agent (exact best response), or ``response_model`` |
-    | Reference solver | ``stratgym.baselines`` ``solve(game, response_model)`` (exact MILP / per-round optimum for linear ``g``) |
+    | Players | principal (learns); ``agent``: ``Rational()`` (exact best response), ``Lookahead(k)``, ``Quantal(beta, k)``, ``Learned(model)`` or any :class:`ResponseModel` |
+    | Reference solver | ``stratgym.baselines`` ``solve(game, agent=agent)`` (exact MILP / per-round optimum for linear ``g``) |
     | Known optimum | default ``classroom_project(5)``: ``U_P* = 5`` (uniform rule: 3); ``classroom(T)``: ``U_P* = T - 1`` (study in rounds ``1..T-1``) |
 
     ## Description
@@ -51,11 +52,10 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
     and go to the principal, so the float32 encoding of the exact optimum earns it. The
     episode is this one decision, a contextual bandit; the same game is played every episode.
 
-    Other agents face the same committed policy through ``response_model``: ``"myopic"`` and
-    ``"forecasting"`` (``best_response(game, theta, model)``), or any :class:`ResponseModel` (a quantal or
-    bounded-lookahead agent from ``stratgym.agents.responses``, a learned agent from
-    ``stratgym.agents.freeze``), which answers one round at a time along the state path
-    (:func:`respond_to_policy`), drawing its randomness from ``self.np_random``.
+    Other agents (``agent=``, :mod:`stratgym.games.behaviour`) face the same committed policy: ``Lookahead(k)``
+    (``"myopic"``, ``"forecasting"``: ``best_response(game, theta, agent)``), or ``Quantal(beta, k)``,
+    ``Learned(model)`` or any :class:`ResponseModel`, which answer one round at a time along the state path
+    (:func:`respond_to_policy`), drawing their randomness from ``self.np_random``.
 
     ## Action Space
 
@@ -85,7 +85,7 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
     ## Starting State
 
     Deterministic: the game's initial state ``s_1``. ``reset`` draws nothing (a stochastic
-    ``response_model`` draws from ``self.np_random`` during the step).
+    ``agent`` draws from ``self.np_random`` during the step).
 
     ## Episode End
 
@@ -109,7 +109,7 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom_project()``) | the game instance |
-    | ``response_model`` | ``"rational"``, ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"rational"`` | the agent |
+    | ``agent`` | a behaviour (``Rational()``, ``Lookahead(k)``, ``Quantal(beta, k)``, ``Learned(model)``), ``"rational"``, ``"myopic"``, ``"forecasting"``, a :class:`ResponseModel` or ``None`` | ``None`` (``Rational()``) | the agent (``response_model=``: its deprecated name) |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` after the step: ``theta`` ``(T, n)``, ``effort`` ``(T, d)``, ``states`` ``(T + 1, d)``,
@@ -127,10 +127,12 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
 
 
     def __init__(self, game: StatefulGame | None = None, render_mode: str | None = None,
-                 response_model: str | ResponseModel = "rational"):
+                 agent: Behaviour | ResponseModel | str | None = None, *,
+                 response_model: ResponseModel | str | None = None):
         super().__init__(game, render_mode)
-        self.responses = PolicyResponses(self.game, response_model)
-        self.response_model = self.responses.model
+        self.responses = PolicyResponses(self.game, agent_argument(agent, Rational(), response_model=response_model))
+        #: The agent's behaviour (``Rational()`` by default, or the object given).
+        self.agent = self.responses.agent
         self._episode_length = 1
         game = self.game
         self.action_space = simplex_box(game.horizon, game.n_features)
@@ -181,8 +183,10 @@ class StatefulCommitmentVectorEnv(RoundVectorEnv):
 
 
     def __init__(self, num_envs: int = 1, game: StatefulGame | None = None,
-                 response_model: str | ResponseModel = "rational", autoreset_mode=AutoresetMode.NEXT_STEP):
-        super().__init__(StatefulCommitmentEnv(game, response_model=response_model), num_envs, autoreset_mode)
+                 agent: Behaviour | ResponseModel | str | None = None, autoreset_mode=AutoresetMode.NEXT_STEP, *,
+                 response_model: ResponseModel | str | None = None):
+        super().__init__(StatefulCommitmentEnv(game, agent=agent_argument(agent, None, response_model=response_model)),
+                         num_envs, autoreset_mode)
         self.game = self.single.game
         self._observation = np.repeat(self.single.description[None], self.num_envs, axis=0)
 

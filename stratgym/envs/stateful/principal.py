@@ -12,6 +12,7 @@ from stratgym.envs.stateful.core import (StatefulRoundEnv, feature_bounds, princ
                                          principal_step, reciprocal_scale)
 from stratgym.envs.stateful.responses import ResponseModel, RoundResponses
 from stratgym.envs.vector import RoundVectorEnv, count, rows_of, with_rows
+from stratgym.games.behaviour import Behaviour, Lookahead, agent_argument
 from stratgym.games.stateful import StatefulGame
 from stratgym.games.ties import TIE_TOL, precision_slack
 
@@ -21,23 +22,25 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/StatefulPrincipal-v0", game=None, response_model="myopic")`` |
+    | Creation | ``gym.make("stratgym/StatefulPrincipal-v0", game=None, agent=None)`` (``None``: ``Lookahead(1)``, myopic) |
     | Actions | Box ``[-1, 1]^n`` onto the simplex: this round's rule ``theta_t`` |
     | Observations | Box ``(1 + 2n,)``: round, last round's features, last rule |
-    | Players | principal (learns); agent = ``response_model`` (myopic, forecasting, or any :class:`ResponseModel`) |
-    | Reference solver | ``stratgym.baselines`` ``solve(game, response_model)`` (myopic / forecasting) |
+    | Players | principal (learns); ``agent``: ``Lookahead(k)`` (``"myopic"``, ``"forecasting"``), ``Quantal(beta, k)``, ``Learned(model)`` or any :class:`ResponseModel` |
+    | Reference solver | ``stratgym.baselines`` ``solve(game, agent=agent)`` (exact per-round optimum against ``Lookahead(k)``, linear ``g``) |
     | Known optimum | default ``classroom_project(5)``: ``U_P* = 5`` against myopic and forecasting (uniform rule: 0 and 3) |
 
     ## Description
 
     Harris, Heidari and Wu, "Stateful Strategic Regression" (NeurIPS 2021), played one round per step.
     At round ``t`` the principal publishes ``theta_t``; the agent answers with an effort ``e_t`` given
-    its state ``s_t``; the state evolves as ``s_{t+1} = p * s_t + omega * e_t``. The agent is a
-    :class:`ResponseModel`: ``"myopic"`` (maximizes this round's score), ``"forecasting"`` (re-plans as if
-    ``theta_t`` stayed in force until ``T``), both with ties broken in the principal's favour (widened by the
-    action's precision, as in :class:`StatefulCommitmentEnv`), or any
-    object with ``respond(game, rule, state, round_index, rng)`` (a learned or bounded-rationality
-    agent). The rational agent needs the whole policy in advance: see :class:`StatefulCommitmentEnv`.
+    its state ``s_t``; the state evolves as ``s_{t+1} = p * s_t + omega * e_t``. The agent
+    (:mod:`stratgym.games.behaviour`) is ``Lookahead(k)``: it best-responds to ``theta_t`` as if it stayed in force
+    for ``k`` rounds (``Lookahead(1)`` = ``"myopic"`` maximizes this round's score, ``Lookahead(None)`` =
+    ``"forecasting"`` re-plans until ``T``), ties broken in the principal's favour (widened by the action's
+    precision, as in :class:`StatefulCommitmentEnv`); or ``Quantal(beta, k)``, ``Learned(model)`` (a trained
+    ``StatefulAgent-v0`` model, :class:`~stratgym.envs.stateful.responses.LearnedResponse`), or any object with
+    ``respond(game, rule, state, round_index, rng)``. The rational agent needs the whole policy in advance: see
+    :class:`StatefulCommitmentEnv`.
     The response is applied exactly once per step.
 
     ## Action Space
@@ -73,7 +76,7 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
     >>> import gymnasium as gym
     >>> import numpy as np
     >>> import stratgym
-    >>> env = gym.make("stratgym/StatefulPrincipal-v0", response_model="forecasting")
+    >>> env = gym.make("stratgym/StatefulPrincipal-v0", agent="forecasting")
     >>> obs, info = env.reset(seed=0)
     >>> obs, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
     >>> reward, info["effort"]
@@ -84,7 +87,7 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
     | Parameter | Type | Default | Description |
     |---|---|---|---|
     | ``game`` | ``StatefulGame`` or ``None`` | ``None`` (``classroom_project()``) | the game instance |
-    | ``response_model`` | ``"myopic"``, ``"forecasting"`` or a :class:`ResponseModel` | ``"myopic"`` | the agent |
+    | ``agent`` | a behaviour (``Lookahead(k)``, ``Quantal(beta, k)``, ``Learned(model)``), ``"myopic"``, ``"forecasting"``, a :class:`ResponseModel` or ``None`` | ``None`` (``Lookahead(1)``) | the agent (``response_model=``: its deprecated name) |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step (``RoundEnv.render``) |
 
     ``info`` of a step: ``rule`` ``theta_t`` ``(n,)``, ``state`` ``s_t`` ``(d,)``, ``effort`` ``e_t``
@@ -101,11 +104,12 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
     """
 
 
-    def __init__(self, game: StatefulGame | None = None, response_model: str | ResponseModel = "myopic",
-                 render_mode: str | None = None):
+    def __init__(self, game: StatefulGame | None = None, agent: Behaviour | ResponseModel | str | None = None,
+                 render_mode: str | None = None, *, response_model: ResponseModel | str | None = None):
         super().__init__(game, render_mode)
-        self.responses = RoundResponses(self.game, response_model)
-        self.response_model = self.responses.model
+        self.responses = RoundResponses(self.game, agent_argument(agent, Lookahead(1), response_model=response_model))
+        #: The agent's behaviour (``Lookahead(1)`` by default, or the object given).
+        self.agent = self.responses.agent
         n = self.game.n_features
         self.action_space = simplex_box(n)
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(1 + 2 * n,), dtype=np.float32)
@@ -147,7 +151,7 @@ class StatefulPrincipalVectorEnv(RoundVectorEnv):
     ```python
     >>> import numpy as np
     >>> from stratgym.envs.stateful import StatefulPrincipalVectorEnv
-    >>> envs = StatefulPrincipalVectorEnv(num_envs=3, response_model="forecasting")
+    >>> envs = StatefulPrincipalVectorEnv(num_envs=3, agent="forecasting")
     >>> obs, info = envs.reset(seed=0)
     >>> obs, rewards, terminated, truncated, info = envs.step(np.zeros((3, 3), dtype=np.float32))
     >>> rewards
@@ -158,8 +162,10 @@ class StatefulPrincipalVectorEnv(RoundVectorEnv):
 
 
     def __init__(self, num_envs: int = 1, game: StatefulGame | None = None,
-                 response_model: str | ResponseModel = "myopic", autoreset_mode=AutoresetMode.NEXT_STEP):
-        super().__init__(StatefulPrincipalEnv(game, response_model), num_envs, autoreset_mode)
+                 agent: Behaviour | ResponseModel | str | None = None, autoreset_mode=AutoresetMode.NEXT_STEP, *,
+                 response_model: ResponseModel | str | None = None):
+        super().__init__(StatefulPrincipalEnv(game, agent_argument(agent, None, response_model=response_model)),
+                         num_envs, autoreset_mode)
         self.game = self.single.game
         self._episodes = principal_start(self.game, (self.num_envs,))
 

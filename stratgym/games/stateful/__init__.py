@@ -14,7 +14,10 @@ the principal values most (largest ``lambda_j``); remaining ties go to the lowes
 "no effort" counts as the last option. Marginal values within ``tie_tol`` (default ``TIE_TOL``) times the round's
 scale (:func:`round_scales`) of the maximum are ties: the one meaning of a tie in :mod:`stratgym.games.ties`.
 
-Modules: ``model`` (:class:`StatefulGame`, response models, conversion shapes), ``policies`` (checks of policies and
+Agents: ``Rational()`` and ``Lookahead(k)`` (:mod:`stratgym.games.behaviour`), or their names ``"rational"``,
+``"myopic"`` (``k = 1``), ``"forecasting"`` (``k = None``), wherever a ``model`` is taken.
+
+Modules: ``model`` (:class:`StatefulGame`, its agents' names, conversion shapes), ``policies`` (checks of policies and
 states, :class:`Response`), ``dynamics`` (transitions, observations, :func:`rollout`), ``marginal`` (marginal
 values and per-round weights), ``tiebreak`` (the favoured option, round scales), ``concave`` (the concave best
 response, :func:`frank_wolfe_gap`), ``responses`` (:func:`best_response`, per-round responses), ``instances``
@@ -25,7 +28,8 @@ from stratgym.games.stateful.concave import frank_wolfe_gap
 from stratgym.games.stateful.dynamics import Trajectory, accumulated_effort, next_state, observe, rollout, rollout_arrays
 from stratgym.games.stateful.instances import classroom, classroom_project, random_game
 from stratgym.games.stateful.marginal import feature_slopes, marginal_value_operator, marginal_values, per_round_weights
-from stratgym.games.stateful.model import CONVERSIONS, GAP_TOL, RESPONSE_MODELS, StatefulGame
+from stratgym.games.stateful.model import (CONVERSIONS, GAP_TOL, RESPONSE_MODELS, StatefulGame, per_round_agent,
+                                          stateful_agent)
 from stratgym.games.stateful.policies import (Response, check_assessment_policy, check_effort_policy, check_state, clip_rows,
                                              uniform_rule)
 from stratgym.games.stateful.responses import best_response, linear_rational_effort, per_round_response, respond_in_round
@@ -36,5 +40,5 @@ __all__ = ["CONVERSIONS", "GAP_TOL", "RESPONSE_MODELS", "Response", "StatefulGam
            "accumulated_effort", "best_response", "check_assessment_policy", "check_effort_policy", "check_state",
            "classroom", "classroom_project", "clip_rows", "favoured_choice", "favoured_option", "feature_slopes",
            "frank_wolfe_gap", "largest_marginal_values", "linear_rational_effort", "marginal_value_operator",
-           "marginal_values", "next_state", "observe", "per_round_response", "per_round_weights", "random_game",
-           "respond_in_round", "rollout", "rollout_arrays", "round_scales", "uniform_rule"]
+           "marginal_values", "next_state", "observe", "per_round_agent", "per_round_response", "per_round_weights", "random_game",
+           "respond_in_round", "rollout", "rollout_arrays", "round_scales", "stateful_agent", "uniform_rule"]

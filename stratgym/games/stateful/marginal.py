@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from stratgym.games.stateful.dynamics import accumulated_effort, discount_factors
-from stratgym.games.stateful.model import CONVERSIONS, StatefulGame
+from stratgym.games.stateful.model import CONVERSIONS, StatefulGame, per_round_agent
 from stratgym.games.stateful.policies import checked_policies
 
 # ---------------------------------------------------------------------------------------------
@@ -79,20 +79,17 @@ def marginal_value_operator(game: StatefulGame, slopes: np.ndarray | None = None
     return linear if slopes is None else zero_safe_times(linear, np.asarray(slopes, dtype=np.float64))
 
 
-def per_round_weights(game: StatefulGame, model: str) -> np.ndarray:
+def per_round_weights(game: StatefulGame, model) -> np.ndarray:
     """Per-round effort weights ``h`` ``(T, d)`` of a linear game: the agent's marginal value is ``h_t * W^T theta_t``.
 
-    ``myopic``: ``h_t = 1``. ``forecasting`` (the rule of round t assumed in force until T, discounting
-    rescaled to start at round t): ``h_t = 1 + omega * sum_{u=1}^{T-1-t} gamma^u p^(u-1)`` (t 0-based,
-    ``T - t - 1`` later rounds), i.e. ``c`` of a constant plan over the remaining horizon.
+    A ``Lookahead(k)`` agent (:mod:`stratgym.games.behaviour`) plans ``r_t = min(k, T - t)`` rounds in round ``t``
+    (0-based) with the rule of round ``t`` assumed in force, discounting rescaled to start at round ``t``:
+    ``h_t = 1 + omega * sum_{u=1}^{r_t - 1} gamma^u p^(u-1)``, i.e. ``c`` of a constant plan over those rounds.
+    ``myopic`` (``k = 1``): ``h_t = 1``; ``forecasting`` (``k = None``): ``r_t = T - t``, the remaining horizon.
     """
-    if model == "myopic":
-        return np.ones((game.horizon, game.n_efforts))
-    if model != "forecasting":
-        raise ValueError(f"model must be 'myopic' or 'forecasting', got {model!r}")
-    weights = np.empty((game.horizon, game.n_efforts))
-    carried = np.zeros(game.n_efforts)  # sum_{u=1}^{remaining} gamma^u p^(u-1), built from the last round back
-    for t in range(game.horizon - 1, -1, -1):
-        weights[t] = 1.0 + game.retention * carried
-        carried = game.discount * (1.0 + game.persistence * carried)
-    return weights
+    agent = per_round_agent(model)
+    # carried[r - 1] = sum_{u=1}^{r-1} gamma^u p^(u-1) for a plan of r rounds: c_1 = 0, c_{r+1} = gamma (1 + p c_r).
+    carried = [np.zeros(game.n_efforts)]
+    for _ in range(game.horizon - 1):
+        carried.append(game.discount * (1.0 + game.persistence * carried[-1]))
+    return np.array([1.0 + game.retention * carried[agent.rounds(game, t) - 1] for t in range(game.horizon)])

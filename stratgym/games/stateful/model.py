@@ -1,5 +1,6 @@
-"""The game's parameters: :class:`StatefulGame` (validated at construction), its response models and
-conversion shapes, and the cache of values derived from a game."""
+"""The game's parameters: :class:`StatefulGame` (validated at construction), its agent behaviours (the legacy names
+and the objects of :mod:`stratgym.games.behaviour` they stand for), conversion shapes, and the cache of values
+derived from a game."""
 
 from __future__ import annotations
 
@@ -9,11 +10,36 @@ from typing import Callable
 
 import numpy as np
 
+from stratgym.games.behaviour import Lookahead, Rational, as_behaviour
 from stratgym.games.validation import as_positive_int, as_real_array, check_range
 
-#: Agent response models of this game: full-horizon best response, current round only, and
-#: re-planning each round as if the current rule stayed in force.
+#: The legacy names of this game's agent behaviours (:mod:`stratgym.games.behaviour`): full-horizon best response
+#: (``Rational()``), current round only (``Lookahead(1)``), and re-planning each round as if the current rule stayed
+#: in force (``Lookahead(None)``). Every ``model`` argument of the game's functions takes these names or the objects.
 RESPONSE_MODELS = ("rational", "myopic", "forecasting")
+
+
+def stateful_agent(model) -> Rational | Lookahead:
+    """``model`` (a name of :data:`RESPONSE_MODELS`, ``"lookahead-k"``, ``Rational()`` or ``Lookahead(k)``) as its
+    behaviour object: the agents whose best response this package computes. ``ValueError`` otherwise."""
+    try:
+        agent = as_behaviour(model)
+    except ValueError:
+        agent = None
+    if not isinstance(agent, (Rational, Lookahead)):
+        raise ValueError(f"model must be one of {RESPONSE_MODELS}, Rational() or Lookahead(k) (a best response is "
+                         f"computed for those only), got {model!r}")
+    return agent
+
+
+def per_round_agent(model) -> Lookahead:
+    """``model`` as the :class:`~stratgym.games.behaviour.Lookahead` it names (``"myopic"``, ``"forecasting"``,
+    ``Lookahead(k)``): the agents that answer one round's rule at a time. ``ValueError`` otherwise."""
+    agent = stateful_agent(model)
+    if not isinstance(agent, Lookahead):
+        raise ValueError(f"model must be 'myopic', 'forecasting' or Lookahead(k) for a per-round response, got "
+                         f"{model!r}")
+    return agent
 
 #: Default duality-gap tolerance (in utility units) of the concave best response.
 GAP_TOL = 1e-7

@@ -7,7 +7,8 @@ import numpy as np
 
 from stratgym.games.stateful.dynamics import discount_factors
 from stratgym.games.stateful.marginal import carry_forward, per_round_weights
-from stratgym.games.stateful.model import RESPONSE_MODELS, StatefulGame, derived
+from stratgym.games.behaviour import Rational
+from stratgym.games.stateful.model import StatefulGame, derived, stateful_agent
 from stratgym.games.ties import TIE_TOL
 
 # ---------------------------------------------------------------------------------------------
@@ -72,23 +73,22 @@ def favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float
     return choices
 
 
-def largest_marginal_values(game: StatefulGame, model: str = "rational") -> np.ndarray:
+def largest_marginal_values(game: StatefulGame, model="rational") -> np.ndarray:
     """The largest marginal value that any assessment policy can give an effort type in each round, shape ``(T,)``,
     under ``model`` (of the linearized game for concave ``g``).
 
     ``rational``: ``max_j sum_t gamma^(t-1) K_j(tau, t) max_i W_ij`` with ``K`` the carry-over of
     :func:`marginal_values` (put all weight on the feature type ``j`` feeds most, every round); ``myopic`` /
-    ``forecasting``: ``max_j h_tau_j max_i W_ij`` with ``h`` from :func:`per_round_weights`.
+    ``forecasting`` (any ``Lookahead(k)``): ``max_j h_tau_j max_i W_ij`` with ``h`` from :func:`per_round_weights`.
     """
-    if model not in RESPONSE_MODELS:
-        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
+    agent = stateful_agent(model)
     column_max = game.conversion_matrix.max(axis=0)
-    if model == "rational":
+    if isinstance(agent, Rational):
         return carry_forward(game, discount_factors(game)[:, None] * column_max).max(axis=1)
-    return (per_round_weights(game, model) * column_max).max(axis=1)
+    return (per_round_weights(game, agent) * column_max).max(axis=1)
 
 
-def round_scales(game: StatefulGame, model: str = "rational") -> np.ndarray:
+def round_scales(game: StatefulGame, model="rational") -> np.ndarray:
     """The unit of the agent's ties in each round, shape ``(T,)``: :func:`largest_marginal_values`, or 1 in a round
     where no rule gives any effort a value. Cached on the game.
 
@@ -97,24 +97,31 @@ def round_scales(game: StatefulGame, model: str = "rational") -> np.ndarray:
     this scale instead, which depends on the game only, so the exact solvers share it: they normalize each
     round's rows by it.
     """
-    if model not in RESPONSE_MODELS:
-        raise ValueError(f"model must be one of {RESPONSE_MODELS}, got {model!r}")
-    return derived(game, response_tables)[model][1]
+    return response_table(game, model)[1]
+
+
+def response_table(game: StatefulGame, model) -> tuple:
+    """``(per-round weights (T, d) or None, round_scales (T,), the same scales as a list)`` of ``model``, cached on
+    the game under the model's name (the linear responses read it every step; a name string is the fast key)."""
+    tables = derived(game, response_tables)
+    table = tables.get(model) if isinstance(model, str) else None
+    if table is None:
+        agent = stateful_agent(model)
+        table = tables.get(agent.name)
+        if table is None:
+            weights = None if isinstance(agent, Rational) else per_round_weights(game, agent)
+            largest = largest_marginal_values(game, agent)
+            scales = np.where(largest > 0.0, largest, 1.0)
+            for array in (weights, scales):
+                if array is not None:
+                    array.setflags(write=False)
+            table = tables[agent.name] = (weights, scales, scales.tolist())
+    return table
 
 
 def response_tables(game: StatefulGame) -> dict[str, tuple]:
-    """model -> ``(per-round weights (T, d) or None, round_scales (T,), the same scales as a list)``, for every
-    response model (cache it with :func:`derived`: the linear responses read it every step)."""
-    tables = {}
-    for model in RESPONSE_MODELS:
-        weights = None if model == "rational" else per_round_weights(game, model)
-        largest = largest_marginal_values(game, model)
-        scales = np.where(largest > 0.0, largest, 1.0)
-        for array in (weights, scales):
-            if array is not None:
-                array.setflags(write=False)
-        tables[model] = (weights, scales, scales.tolist())
-    return tables
+    """The cache of :func:`response_table`, model name -> its tables (cache it with :func:`derived`)."""
+    return {}
 
 
 def _preference_order(game: StatefulGame) -> tuple[tuple[float, ...], tuple[int, ...]]:
