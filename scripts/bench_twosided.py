@@ -35,7 +35,7 @@ INSTANCES = {
     "matrix security_game()": ("matrix_v0", security_game),
     "matrix conitzer_sandholm()": ("matrix_v0", conitzer_sandholm),
 }
-FULL = {"instances": tuple(INSTANCES), "rounds": 16384, "n_steps": 128, "seeds": (0, 1, 2)}
+FULL = {"instances": tuple(INSTANCES), "rounds": 8192, "n_steps": 128, "seeds": (0, 1)}
 QUICK = {"instances": ("stateful classroom(3)", "persuasion prosecutor()", "matrix conitzer_sandholm()"), "rounds": 1024, "n_steps": 64,
          "seeds": (0,)}
 
