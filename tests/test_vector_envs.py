@@ -25,7 +25,7 @@ from stratgym.agents.responses import QuantalReceiver, QuantalResponse
 from stratgym.agents.vec import NativeVecEnv, native_vec_env
 from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learning_update, penalized_value,
                                       quantal_choice, receiver_context, scheme_outcomes)
-from stratgym.envs.persuasion.core import cumulative_rows, draw_index, draw_indices
+from stratgym.envs.persuasion.core import batch_last_simplex, cumulative_rows, draw_index, draw_indices
 from stratgym.envs.spaces import box_to_simplex
 from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
 from stratgym.games.matrix import (MatrixGame, QuantalFollower, column_values, conitzer_sandholm, follower_scales,
@@ -148,6 +148,43 @@ def test_scheme_outcomes_equal_best_responses(seed, widening):
         np.testing.assert_allclose(sums[k], one[0], rtol=1e-12, atol=1e-15)
         assert responses[k].tolist() == one[1]
         np.testing.assert_allclose([principal_value[k], agent_value[k], bic_slack[k]], one[2:], rtol=1e-12, atol=1e-15)
+
+
+@given(seed=seeds, k=st.integers(1, 40), n_actions=st.integers(1, 5), dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=40, deadline=None)
+def test_batch_last_schemes_are_box_to_simplex_bit_for_bit_and_score_alike(seed, k, n_actions, dtype):
+    rng = np.random.default_rng(seed)
+    actions = rng.uniform(-1, 1, (k, 3, n_actions)).astype(dtype)
+    actions[0, 0] = np.nextafter(dtype(1), dtype(0))  # the largest and smallest entries inside the box
+    actions[-1, -1] = np.nextafter(dtype(-1), dtype(0))
+    schemes = batch_last_simplex(actions)
+    assert schemes.base is not None and schemes.transpose(1, 2, 0).flags.c_contiguous  # laid out batch last
+    np.testing.assert_array_equal(schemes, box_to_simplex(actions))
+    weighted = rng.normal(size=(3, 2 * n_actions + 1))
+    batch_last = scheme_outcomes(weighted, schemes, 1e-9)
+    for got, expected in zip(batch_last, scheme_outcomes(weighted, box_to_simplex(actions), 1e-9)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_scheme_vector_env_maps_the_box_edges_like_the_scalar_env():
+    """Vertices (entries exactly -1 or 1) and all -1 rows (uniform) take simplex_action's path, not the batch-last
+    one; both equal the scalar env."""
+    native = gym.make_vec("stratgym/PersuasionScheme-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    reference = SharedStreamEnvs("stratgym/PersuasionScheme-v0", 3, AutoresetMode.NEXT_STEP)
+    native.reset(seed=0)
+    reference.reset(0)
+    shape = native.single_action_space.shape
+    vertices = np.where(np.arange(shape[1]) == np.arange(shape[0])[:, None] % shape[1], 1.0, -1.0)
+    for actions in (np.stack([vertices, -np.ones(shape), np.zeros(shape)]).astype(np.float32),
+                    np.random.default_rng(0).uniform(-1, 1, (3,) + shape).astype(np.float32)):
+        for _ in range(2):  # a step, then the autoreset
+            _, rewards, _, _, info = native.step(actions)
+            _, expected, _, _, infos, _ = reference.step(actions, native.action_space)
+            np.testing.assert_allclose(rewards, expected, rtol=1e-12)
+            for i, entries in enumerate(infos):
+                for kind, values in entries:
+                    for key, value in values.items():
+                        np.testing.assert_allclose(info[key][i], value, rtol=1e-12, err_msg=key)
 
 
 @given(seed=seeds, beta=st.sampled_from([0.0, 0.7, 30.0]))
