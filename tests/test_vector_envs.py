@@ -25,10 +25,12 @@ from stratgym.agents.responses import QuantalReceiver, QuantalResponse
 from stratgym.agents.vec import NativeVecEnv, native_vec_env
 from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learning_update, penalized_value,
                                       quantal_choice, receiver_context, scheme_outcomes)
-from stratgym.envs.persuasion.core import cumulative_rows, draw_index, draw_indices
+from stratgym.envs.persuasion.core import batch_last_simplex, cumulative_rows, draw_index, draw_indices
 from stratgym.envs.spaces import box_to_simplex
 from stratgym.games.behaviour import Lookahead
 from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
+from stratgym.games.matrix import (MatrixGame, QuantalFollower, column_values, conitzer_sandholm, follower_scales,
+                                   random_matrix_game, strong_response)
 from stratgym.games.stateful import classroom, random_game
 from vector_reference import SharedStreamEnvs, compare
 
@@ -50,6 +52,16 @@ class NoisyAgent:
 def random_plan(rng):
     return rng.dirichlet(np.ones(3), size=5)
 
+
+class RandomFollower:
+    """A custom matrix-game follower that draws: a uniformly random column (no batched rule covers it)."""
+
+    def respond(self, game, strategy, follower_type, rng):
+        return int(rng.integers(game.n_follower_actions))
+
+
+#: Three follower types, four rows, five columns.
+THREE_TYPES = random_matrix_game(np.random.default_rng(7), n_leader_actions=4, n_follower_actions=5, n_types=3)
 
 CONFIGURATIONS = {
     "commitment myopic": ("stratgym/StatefulCommitment-v0", {"agent": "myopic"}),
@@ -75,6 +87,16 @@ CONFIGURATIONS = {
                                        {"agent": LearningReceiver(initial_values=[0.0, 0.0, 0.0, 0.0])}),
     "recommend quantal receiver": ("stratgym/PersuasionRecommend-v0", {"agent": QuantalReceiver(4.0)}),
     "agent full revelation": ("stratgym/PersuasionAgent-v0", {"scheme": "full-revelation"}),
+    "matrix commitment one type": ("stratgym/MatrixCommitment-v0", {"game": conitzer_sandholm()}),
+    "matrix commitment three types": ("stratgym/MatrixCommitment-v0", {"game": THREE_TYPES}),
+    "matrix commitment quantal": ("stratgym/MatrixCommitment-v0", {"follower": QuantalFollower(3.0)}),
+    "matrix commitment quantal, one type": ("stratgym/MatrixCommitment-v0",
+                                            {"game": conitzer_sandholm(), "follower": QuantalFollower(0.5)}),
+    "matrix commitment quantal, three types": ("stratgym/MatrixCommitment-v0",
+                                               {"game": THREE_TYPES, "follower": QuantalFollower(20.0)}),
+    "matrix commitment custom follower": ("stratgym/MatrixCommitment-v0", {"follower": RandomFollower()}),
+    "matrix follower one type": ("stratgym/MatrixFollower-v0", {"game": conitzer_sandholm(), "leader": [0.3, 0.7]}),
+    "matrix follower three types": ("stratgym/MatrixFollower-v0", {"game": THREE_TYPES, "leader": "uniform"}),
     "agent no information": ("stratgym/PersuasionAgent-v0", {"scheme": "no-information"}),
 }
 
@@ -131,6 +153,43 @@ def test_scheme_outcomes_equal_best_responses(seed, widening):
         np.testing.assert_allclose([principal_value[k], agent_value[k], bic_slack[k]], one[2:], rtol=1e-12, atol=1e-15)
 
 
+@given(seed=seeds, k=st.integers(1, 40), n_actions=st.integers(1, 5), dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=40, deadline=None)
+def test_batch_last_schemes_are_box_to_simplex_bit_for_bit_and_score_alike(seed, k, n_actions, dtype):
+    rng = np.random.default_rng(seed)
+    actions = rng.uniform(-1, 1, (k, 3, n_actions)).astype(dtype)
+    actions[0, 0] = np.nextafter(dtype(1), dtype(0))  # the largest and smallest entries inside the box
+    actions[-1, -1] = np.nextafter(dtype(-1), dtype(0))
+    schemes = batch_last_simplex(actions)
+    assert schemes.base is not None and schemes.transpose(1, 2, 0).flags.c_contiguous  # laid out batch last
+    np.testing.assert_array_equal(schemes, box_to_simplex(actions))
+    weighted = rng.normal(size=(3, 2 * n_actions + 1))
+    batch_last = scheme_outcomes(weighted, schemes, 1e-9)
+    for got, expected in zip(batch_last, scheme_outcomes(weighted, box_to_simplex(actions), 1e-9)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_scheme_vector_env_maps_the_box_edges_like_the_scalar_env():
+    """Vertices (entries exactly -1 or 1) and all -1 rows (uniform) take simplex_action's path, not the batch-last
+    one; both equal the scalar env."""
+    native = gym.make_vec("stratgym/PersuasionScheme-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    reference = SharedStreamEnvs("stratgym/PersuasionScheme-v0", 3, AutoresetMode.NEXT_STEP)
+    native.reset(seed=0)
+    reference.reset(0)
+    shape = native.single_action_space.shape
+    vertices = np.where(np.arange(shape[1]) == np.arange(shape[0])[:, None] % shape[1], 1.0, -1.0)
+    for actions in (np.stack([vertices, -np.ones(shape), np.zeros(shape)]).astype(np.float32),
+                    np.random.default_rng(0).uniform(-1, 1, (3,) + shape).astype(np.float32)):
+        for _ in range(2):  # a step, then the autoreset
+            _, rewards, _, _, info = native.step(actions)
+            _, expected, _, _, infos, _ = reference.step(actions, native.action_space)
+            np.testing.assert_allclose(rewards, expected, rtol=1e-12)
+            for i, entries in enumerate(infos):
+                for kind, values in entries:
+                    for key, value in values.items():
+                        np.testing.assert_allclose(info[key][i], value, rtol=1e-12, err_msg=key)
+
+
 @given(seed=seeds, beta=st.sampled_from([0.0, 0.7, 30.0]))
 @settings(max_examples=25, deadline=None)
 def test_quantal_and_penalized_values_of_a_batch_equal_one_scheme_at_a_time(seed, beta):
@@ -145,6 +204,48 @@ def test_quantal_and_penalized_values_of_a_batch_equal_one_scheme_at_a_time(seed
         np.testing.assert_array_equal(choice[k], one_choice)
         assert (principal[k], agent[k]) == (one_principal, one_agent)
         assert (reward[k], violation[k]) == penalized_value(sums[k], 3.0, 0.01)
+
+
+def _strong_response_by_hand(game, strategy, tie_tol):
+    """Each type's column in plain Python: the columns within ``tie_tol`` units of the best, the leader's best of
+    them, then the lowest index."""
+    columns = []
+    for k in range(game.n_types):
+        follower = [float(strategy @ game.follower_payoffs[k, :, j]) for j in range(game.n_follower_actions)]
+        leader = [float(strategy @ game.leader_payoffs[k, :, j]) for j in range(game.n_follower_actions)]
+        tied = [j for j, value in enumerate(follower) if value >= max(follower) - tie_tol * follower_scales(game)[k]]
+        columns.append(max(tied, key=lambda j: (leader[j], -j)))
+    return columns
+
+
+@given(seed=seeds, tie_tol=st.sampled_from([0.0, 1e-9, 0.05]))
+@settings(max_examples=40, deadline=None)
+def test_strong_responses_of_a_batch_equal_one_strategy_by_hand(seed, tie_tol):
+    """Integer payoffs and strategies on a coarse grid make exact ties common; one-hot and uniform ones included."""
+    rng = np.random.default_rng(seed)
+    m, n, k = (int(size) for size in rng.integers(1, 5, size=3))
+    game = MatrixGame(rng.integers(-2, 3, (k, m, n)), rng.integers(-2, 3, (k, m, n)))
+    strategies = rng.integers(0, 3, (7, m)).astype(float) + np.eye(7, m)
+    strategies[strategies.sum(axis=1) == 0] = 1.0
+    strategies /= strategies.sum(axis=1, keepdims=True)
+    responses = strong_response(game, *column_values(game, strategies), tie_tol)
+    assert responses.shape == (7, k)
+    for strategy, response in zip(strategies, responses):
+        assert response.tolist() == _strong_response_by_hand(game, strategy, tie_tol)
+        assert strong_response(game, *column_values(game, strategy), tie_tol).tolist() == response.tolist()
+
+
+@given(seed=seeds, beta=st.sampled_from([0.0, 0.7, 30.0]))
+@settings(max_examples=25, deadline=None)
+def test_quantal_follower_probabilities_of_a_batch_equal_one_strategy_at_a_time(seed, beta):
+    rng = np.random.default_rng(seed)
+    game = random_matrix_game(rng, int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 4)))
+    strategies = rng.dirichlet(np.ones(game.n_leader_actions), size=6)
+    types = rng.integers(game.n_types, size=6)
+    follower = QuantalFollower(beta)
+    batch = follower.choice_probabilities(game, column_values(game, strategies)[0][np.arange(6), types], types)
+    for strategy, follower_type, probabilities in zip(strategies, types, batch):
+        np.testing.assert_allclose(probabilities, follower.probabilities(game, strategy, follower_type), rtol=1e-13)
 
 
 @given(seed=seeds, size=st.integers(1, 9))

@@ -19,16 +19,18 @@ from typing import Callable
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
 
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.spaces import check_action, simplex_action, simplex_box
-from stratgym.envs.vector import loop_vector_env
+from stratgym.envs.vector import RoundVectorEnv, SubEnvLoop, count
 from stratgym.games.behaviour import (Bayesian, Learned, Learning, Lookahead, Quantal, Rational, agent_argument,
                                       as_behaviour)
 from stratgym.games.validation import check_instance
 from stratgym.games.matrix import (
     Follower,
     MatrixGame,
+    QuantalFollower,
     check_strategy,
     column_values,
     follower_scales,
@@ -366,5 +368,106 @@ class MatrixFollowerEnv(_MatrixEnv):
         return follower_observation(self.game, self.strategy, k), reward, True, False, info
 
 
-MatrixCommitmentVectorEnv = loop_vector_env(MatrixCommitmentEnv)
-MatrixFollowerVectorEnv = loop_vector_env(MatrixFollowerEnv)
+def draw_batch(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``_MatrixEnv._draw`` for a batch of uniforms ``u`` ``(k,)`` from the cumulative sums ``cumulative`` ``(c,)``."""
+    return np.minimum(np.searchsorted(cumulative, u * cumulative[-1], side="right"), len(cumulative) - 1)
+
+
+class MatrixCommitmentVectorEnv(RoundVectorEnv):
+    """``num_envs`` :class:`MatrixCommitmentEnv` episodes stepped together (native vector env; keyword arguments go
+    to the scalar env).
+
+    Autoreset ``NEXT_STEP`` (default: an episode is one step, so a sub-env that just played is reset by the next
+    step) or ``SAME_STEP`` (:mod:`stratgym.envs.vector`). The rational follower's columns for the whole batch come
+    from one product and :func:`~stratgym.games.matrix.strong_response`; a
+    :class:`~stratgym.games.matrix.QuantalFollower`'s from its batched probabilities, drawn as its ``respond``
+    draws. Each stepping sub-env draws, in index order, its type (if ``K > 1``), then a quantal follower's column.
+    Any other follower answers one sub-env at a time (:class:`~stratgym.envs.vector.SubEnvLoop`). ``info``: the
+    scalar env's keys batched, each with its mask.
+    """
+
+    def __init__(self, num_envs: int = 1, autoreset_mode=AutoresetMode.NEXT_STEP, max_episode_steps: int | None = None,
+                 **kwargs):
+        single = MatrixCommitmentEnv(**kwargs)
+        super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
+        self.game = game = single.game
+        self._rational = single.score_basis == "exact"
+        follower = single.agent
+        self._quantal = follower if type(follower) is QuantalFollower else None  # a subclass may respond otherwise
+        self._loop = None if self._rational or self._quantal is not None else SubEnvLoop(single, self.num_envs)
+        self._cumulative_prior = np.array(single._cumulative_prior)
+        self._type_draws = int(game.n_types > 1)
+        self._observation = np.repeat(describe_game(game)[0][None], self.num_envs, axis=0)
+
+    def _restart(self, rows) -> dict:
+        return {} if self._loop is None else self._loop.restart(rows, self.np_random)
+
+    def _play(self, rows, mapped: np.ndarray, actions):
+        if self._loop is not None:
+            return self._loop.play(rows, actions, self.np_random)
+        game, strategies = self.game, mapped[rows]
+        k = len(strategies)
+        envs = np.arange(k)
+        u = self.np_random.random((k, self._type_draws + (self._quantal is not None)))  # per sub-env, in order
+        types = draw_batch(self._cumulative_prior, u[:, 0]) if self._type_draws else np.zeros(k, dtype=np.int64)
+        follower, leader = column_values(game, strategies)  # (k, K, n)
+        info = {"strategy": strategies, "type": types}
+        if self._rational:
+            responses = strong_response(game, follower, leader, TIE_TOL + precision_slack(actions, game.n_leader_actions))
+            columns = responses[envs, types]
+            info["responses"] = responses
+            info["leader_value"] = leader[envs[:, None], np.arange(game.n_types), responses] @ game.type_prior
+        else:  # QuantalFollower.respond: rng.choice(n, p) inverts one uniform on p's normalized cumulative sums
+            probabilities = self._quantal.choice_probabilities(game, follower[envs, types], types)
+            cumulative = np.cumsum(probabilities, axis=-1)
+            cumulative /= cumulative[:, -1:]
+            columns = (cumulative <= u[:, -1:]).sum(axis=-1)
+        rewards = leader[envs, types, columns]
+        info.update(column=columns, leader_utility=rewards, follower_utility=follower[envs, types, columns])
+        return rewards, np.ones(k, dtype=bool), info
+
+    def _observations(self) -> np.ndarray:
+        return self._observation.copy() if self._loop is None else self._loop.obs.copy()
+
+
+class MatrixFollowerVectorEnv(RoundVectorEnv):
+    """``num_envs`` :class:`MatrixFollowerEnv` episodes stepped together (native vector env; keyword arguments go to
+    the scalar env).
+
+    Autoreset ``NEXT_STEP`` (default) or ``SAME_STEP`` (:mod:`stratgym.envs.vector`). Each new episode draws, sub-env
+    after sub-env, its type (if ``K > 1``) and then the leader's row; the reset info has them. ``info`` of a step:
+    the scalar env's keys batched, each with its mask.
+    """
+
+    def __init__(self, num_envs: int = 1, autoreset_mode=AutoresetMode.NEXT_STEP, max_episode_steps: int | None = None,
+                 **kwargs):
+        single = MatrixFollowerEnv(**kwargs)
+        super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
+        self.game = game = single.game
+        self.strategy = single.strategy
+        self._cumulative_prior = np.array(single._cumulative_prior)
+        self._cumulative_strategy = np.array(single._cumulative_strategy)
+        self._type_draws = int(game.n_types > 1)
+        self._observation_rows = np.stack([follower_observation(game, self.strategy, k) for k in range(game.n_types)])
+        self._types = np.zeros(self.num_envs, dtype=np.int64)
+        self._rows = np.zeros(self.num_envs, dtype=np.int64)
+
+    def _restart(self, rows) -> dict:
+        k = count(rows, self.num_envs)
+        u = self.np_random.random((k, self._type_draws + 1))  # per new episode: its type, its row
+        types = draw_batch(self._cumulative_prior, u[:, 0]) if self._type_draws else np.zeros(k, dtype=np.int64)
+        drawn_rows = draw_batch(self._cumulative_strategy, u[:, -1])
+        # Copies: the arrays of earlier infos are never changed.
+        self._types, self._rows = self._types.copy(), self._rows.copy()
+        self._types[rows], self._rows[rows] = types, drawn_rows
+        return {"type": types, "row": drawn_rows}
+
+    def _play(self, rows, mapped: np.ndarray, actions):
+        columns, types, drawn_rows = mapped[rows], self._types[rows], self._rows[rows]
+        rewards = self.game.follower_payoffs[types, drawn_rows, columns]
+        info = {"type": types, "row": drawn_rows, "column": columns, "follower_utility": rewards,
+                "leader_utility": self.game.leader_payoffs[types, drawn_rows, columns]}
+        return rewards, np.ones(len(columns), dtype=bool), info
+
+    def _observations(self) -> np.ndarray:
+        return self._observation_rows[self._types]

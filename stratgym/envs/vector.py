@@ -186,7 +186,9 @@ class RoundVectorEnv(VectorEnv):
             nobody = np.zeros(n, dtype=bool)
             step_info = {}
             for key, (shape, dtype) in self._step_keys.items():
-                step_info[key], step_info["_" + key] = np.zeros((n,) + shape, dtype=dtype), nobody
+                # Read-only zeros of the full shape without their memory (a batch of schemes is megabytes).
+                step_info[key] = np.broadcast_to(np.zeros(shape, dtype=dtype), (n,) + shape)
+                step_info["_" + key] = nobody
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()

@@ -4,8 +4,9 @@ OpenBLAS splits a product over its threads once it is big enough (``m n k`` abov
 matrix product, ``m n`` above ``9216`` for a matrix-vector product), which for the small matrices of these games
 and a batch of thousands of rows happens on every env step. On a busy machine (or inside a process whose other
 threads, a learner's, hold the cores) the threads wait for each other: a product of a few hundred microseconds
-was measured at 10 ms on average. :func:`matmul_rows` multiplies blocks of rows below those sizes instead, which
-changes no row's result (a row's sums do not depend on how the rows are grouped).
+was measured at 10 ms on average. :func:`matmul_rows` (:func:`matmul_columns`) multiplies blocks of rows (of
+columns) below those sizes instead, which changes no row's (column's) result: its sums do not depend on how the
+rows are grouped.
 """
 
 from __future__ import annotations
@@ -34,3 +35,16 @@ def matmul_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for start in range(0, len(rows), block):
             np.matmul(rows[start:start + block], b, out=product[start:start + block])
     return product.reshape(a.shape[:-1] + b.shape[1:])
+
+
+def matmul_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for ``a`` ``(p, m)`` and ``b`` ``(m, n)``, the columns of ``b`` multiplied in blocks that OpenBLAS
+    keeps on one thread (a few rows against a batch laid out along the columns; see the module docstring)."""
+    block = max(GEMM_SINGLE_THREAD // max(a.shape[0] * a.shape[1], 1), 1)
+    n = b.shape[1]
+    if n <= block:
+        return a @ b
+    product = np.empty((a.shape[0], n), dtype=np.result_type(a, b))
+    for start in range(0, n, block):
+        np.matmul(a, b[:, start:start + block], out=product[:, start:start + block])
+    return product

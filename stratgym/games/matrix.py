@@ -148,9 +148,19 @@ def leader_values(game: MatrixGame, strategy: np.ndarray) -> np.ndarray:
 def strong_response(game: MatrixGame, follower: np.ndarray, leader: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
     """``(..., K)`` int: each type's column given the :func:`column_values` ``follower`` and ``leader``: a best
     response, ties (within ``tie_tol`` units of :func:`follower_scales`) to the leader, then the lowest index."""
-    threshold = follower.max(axis=-1, keepdims=True) - tie_tol * game._scales[:, None]
-    # argmax returns the first maximum: among tied columns the leader's best, then the lowest index.
-    return np.where(follower >= threshold, leader, -np.inf).argmax(axis=-1)
+    # One pass per column (a reduction over a short last axis costs numpy far more on a batch).
+    best = follower[..., 0]
+    for j in range(1, follower.shape[-1]):
+        best = np.maximum(best, follower[..., j])
+    threshold = best - tie_tol * game._scales
+    # Among tied columns the leader's best; a later column replaces it only if strictly better: the lowest index.
+    top = np.where(follower[..., 0] >= threshold, leader[..., 0], -np.inf)
+    choice = np.zeros(top.shape, dtype=np.int64)
+    for j in range(1, follower.shape[-1]):
+        value = np.where(follower[..., j] >= threshold, leader[..., j], -np.inf)
+        choice = np.where(value > top, j, choice)
+        top = np.maximum(top, value)
+    return choice
 
 
 def follower_response(game: MatrixGame, strategy: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
@@ -226,9 +236,14 @@ class QuantalFollower:
 
     def probabilities(self, game: MatrixGame, strategy: np.ndarray, follower_type: int) -> np.ndarray:
         """``(n,)`` the column probabilities of ``follower_type`` against ``strategy``."""
-        values = follower_values(game, strategy)[follower_type] / follower_scales(game)[follower_type]
-        weights = np.exp(self.beta * (values - values.max()))
-        return weights / weights.sum()
+        return self.choice_probabilities(game, follower_values(game, strategy)[follower_type], follower_type)
+
+    def choice_probabilities(self, game: MatrixGame, values: np.ndarray, follower_type) -> np.ndarray:
+        """``(..., n)`` the column probabilities from the type's :func:`follower_values` ``values`` ``(..., n)``
+        (``follower_type``: an int, or ``(...)`` ints for a batch); one rule for one strategy and a batch."""
+        values = values / follower_scales(game)[follower_type][..., None]
+        weights = np.exp(self.beta * (values - values.max(axis=-1, keepdims=True)))
+        return weights / weights.sum(axis=-1, keepdims=True)
 
     def respond(self, game: MatrixGame, strategy: np.ndarray, follower_type: int, rng: np.random.Generator) -> int:
         """A column drawn from :meth:`probabilities` with ``rng``."""

@@ -19,7 +19,7 @@ from scipy.special import softmax
 
 from stratgym.envs.base import RoundEnv
 from stratgym.games.credit import synthetic_credit
-from stratgym.games.linalg import matmul_rows
+from stratgym.games.linalg import matmul_columns
 from stratgym.games.persuasion import PersuasionGame, Regions, equivalence_regions
 from stratgym.games.validation import as_nonnegative_float, as_positive_int
 
@@ -184,6 +184,7 @@ def quantal_choice(sums: np.ndarray, beta: float) -> tuple:
     (uniform for a never-recommended ``a``, which adds nothing to either value). Finite ``beta >= 0``.
     """
     n_actions = sums.shape[-1] // 2
+    sums = np.ascontiguousarray(sums)  # numpy's sums below add in memory order: one order for a batch and one scheme
     probability = sums[..., 2 * n_actions]
     posterior = sums[..., :n_actions] / np.where(probability > 0, probability, 1.0)[..., None]
     with np.errstate(over="ignore"):  # shifted by the row maximum: a huge beta gives -inf (probability 0), never NaN
@@ -197,38 +198,65 @@ def scheme_outcomes(weighted: np.ndarray, schemes: np.ndarray, tie_tol: float, w
     """:func:`~stratgym.games.persuasion.best_responses` for a batch of schemes ``(k, R, A)`` on the simplex:
     ``(sums (k, A, 2A + 1), responses (k, A), principal_value (k,), agent_value (k,), bic_slack (k,))``, by the same
     rule (the agent obeys a recommendation among its best within ``tie_tol * P(a) + widening``, else takes the best
-    action the principal values most, then the lowest index), one pass per action over the batch."""
-    k, _, A = schemes.shape
-    # One product for the whole batch: rows (scheme, recommendation) against the weighted payoffs; then each column
-    # (E[u_A(b); a], E[u_P(b); a] for one b, or P(a)) of every row contiguous, for the passes below.
-    sums = matmul_rows(schemes.transpose(0, 2, 1), weighted)
-    columns = np.moveaxis(sums, -1, 0).copy()  # (2A + 1, k, A)
+    action the principal values most, then the lowest index), a few passes over the batch.
+
+    The batch is laid out last, ``(R, A, k)``: then the product is one pass over it and every pass below runs over
+    contiguous rows of ``k``. ``schemes`` already in that layout (a view, as :func:`batch_last_simplex` returns) is not
+    copied; ``sums`` and ``responses`` are views of such arrays."""
+    k, R, A = schemes.shape
+    batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0)).reshape(R, A * k)
+    # One product for the whole batch: columns[c, a] is, for every scheme, sum c (E[u_A(b); a], E[u_P(b); a] for one
+    # b, or P(a)) of recommendation a.
+    columns = matmul_columns(weighted.T, batch_last).reshape(2 * A + 1, A, k)
     agent, principal, probability = columns[:A], columns[A:2 * A], columns[2 * A]
+    actions = np.arange(A)
     tolerance = tie_tol * probability + widening
-    threshold = _row_max(np.moveaxis(agent, 0, -1)) - tolerance
-    tied = [agent[b] >= threshold for b in range(A)]
+    threshold = agent.max(axis=0) - tolerance  # a reduction over the leading axis: one pass per b
     # The principal's favourite among the agent's best actions (within the tolerance), then the lowest index.
-    favourite = np.where(tied[0], principal[0], -np.inf)
-    for b in range(1, A):
-        favourite = np.maximum(favourite, np.where(tied[b], principal[b], -np.inf))
-    favourite = favourite - tolerance
-    choice = np.zeros((k, A), dtype=np.int64)
-    for b in range(A - 1, -1, -1):  # from the last down, so the lowest qualifying index is kept
-        choice = np.where(tied[b] & (principal[b] >= favourite), b, choice)
-    flat, diagonal = columns.reshape(-1), np.arange(k * A).reshape(k, A)
-    own = flat.take(diagonal % A * (k * A) + diagonal)  # agent[a][:, a]: E[u_A(a); a]
-    responses = np.where(own >= threshold, np.arange(A), choice)
-    principal_value = _in_order(flat.take((A + responses) * (k * A) + diagonal))
-    agent_value = _in_order(flat.take(responses * (k * A) + diagonal))
+    value = np.where(agent >= threshold, principal, -np.inf)
+    favourite = value.max(axis=0) - tolerance
+    choice = np.where(value[A - 1] >= favourite, A - 1, 0)
+    for b in range(A - 2, 0, -1):  # from the last down, so the lowest qualifying index is kept
+        choice = np.where(value[b] >= favourite, b, choice)
+    own = agent[actions, actions]  # (A, k): E[u_A(a); a]
+    responses = np.where(own >= threshold, actions[:, None], choice)
+    chosen = responses * (A * k) + _batch_index(A, k)  # flat index of agent[response, a, i]
+    flat = columns.reshape(-1)
+    principal_value = _in_order(flat.take(chosen + A * A * k).T)
+    agent_value = _in_order(flat.take(chosen).T)
     # The best other action's value, max over b != a (whether or not a itself is the best).
-    other = np.full((k, A), -np.inf)
-    for b in range(A):
-        others = agent[b].copy()
-        others[:, b] = -np.inf
-        other = np.maximum(other, others)
+    others = agent.copy()
+    others[actions, actions] = -np.inf
+    other = others.max(axis=0)
     safe = np.where(probability > 0, probability, 1.0)
     slack = np.where(probability > 0, own / safe - other / safe, np.inf)
-    return sums, responses, principal_value, agent_value, _row_min(slack)
+    return columns.transpose(2, 1, 0), responses.T, principal_value, agent_value, _row_min(slack.T)
+
+
+@functools.lru_cache(maxsize=8)
+def _batch_index(n_actions: int, k: int) -> np.ndarray:
+    """``(A, k)`` the flat indices ``a k + i`` of an ``(A, k)`` array (offsets of row ``a``, scheme ``i``)."""
+    index = np.arange(n_actions * k).reshape(n_actions, k)
+    index.setflags(write=False)
+    return index
+
+
+def batch_last_simplex(actions: np.ndarray) -> np.ndarray:
+    """:func:`~stratgym.envs.spaces.box_to_simplex` of a batch of schemes ``(k, R, A)`` whose entries all lie in
+    ``(-1, 1)`` (so every weight is positive), with ``simplex_action``'s bits (``w = a + 1`` in float64, row totals
+    added in order, ``w / total``): a ``(k, R, A)`` view of an ``(R, A, k)`` array, the layout :func:`scheme_outcomes`
+    multiplies without a copy."""
+    k, R, A = actions.shape
+    actions = np.ascontiguousarray(actions)
+    # Transposed in two cache-friendly moves: whole rows of A entries (one opaque item each) to (R, k), then each
+    # region's (k, A) block while converting to float64 (exact) and adding 1.
+    rows = actions.view(np.dtype((np.void, A * actions.itemsize))).reshape(k, R).T.copy()
+    weights = np.add(rows.view(actions.dtype).reshape(R, k, A).transpose(0, 2, 1), 1.0, dtype=np.float64, order="C")
+    totals = weights[:, 0].copy()
+    for j in range(1, A):
+        totals += weights[:, j]
+    np.divide(weights, totals[:, None, :], out=weights)
+    return weights.transpose(2, 0, 1)
 
 
 def _row_min(values: np.ndarray) -> np.ndarray:

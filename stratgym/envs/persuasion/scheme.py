@@ -10,6 +10,7 @@ from gymnasium.vector import AutoresetMode
 from stratgym.envs.persuasion.core import (BIC_MARGIN, PersuasionRoundEnv, conservative_penalty_weight,
                                            cumulative_rows, draw_indices, penalized_value, quantal_choice,
                                            scheme_observation, scheme_outcomes)
+from stratgym.envs.persuasion.core import batch_last_simplex
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import RoundVectorEnv
 from stratgym.games.behaviour import Bayesian, Quantal, agent_argument, as_behaviour
@@ -258,6 +259,14 @@ class PersuasionSchemeVectorEnv(RoundVectorEnv):
 
     def _restart(self, rows) -> dict:
         return {}
+
+    def _map_actions(self, actions) -> np.ndarray:
+        """The schemes laid out batch last for the product of ``scheme_outcomes`` when every entry lies inside the box (a
+        policy's actions; the same bits as ``simplex_action``), else through ``simplex_action``'s checks."""
+        if isinstance(actions, np.ndarray) and actions.shape == self.action_space.shape \
+                and actions.dtype in (np.float32, np.float64) and max(-actions.min(), actions.max()) < 1.0:  # not NaN
+            return batch_last_simplex(actions)
+        return super()._map_actions(actions)
 
     def _play(self, rows, mapped: np.ndarray, actions):
         single = self.single
