@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stratgym.envs.base import RoundEnv
+from stratgym.envs.persuasion.core import BIC_MARGIN, conservative_penalty_weight, penalized_value
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import RoundResponses, feature_bounds
@@ -25,7 +26,7 @@ from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_beh
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
                                        pattern_table, synthetic_applicants)
-from stratgym.games.persuasion import TIE_TOL, evaluate_scheme
+from stratgym.games.persuasion import TIE_TOL, best_responses, precision_unit, weighted_payoffs
 from stratgym.games.population import NAMED_POPULATIONS, StatefulPopulation, classroom_groups, population_outcome
 from stratgym.games.stateful import next_state, observe
 from stratgym.games.ties import precision_slack
@@ -232,7 +233,7 @@ class PersuasionPopulationEnv(RoundEnv):
 
     | | |
     |---|---|
-    | Creation | ``gym.make("stratgym/PersuasionPopulation-v0", population=None, split="train")`` |
+    | Creation | ``gym.make("stratgym/PersuasionPopulation-v0", population=None, split="train", reward="expected")`` |
     | Actions | Box ``[-1, 1]^(2^A, A)``, row-wise onto the simplex: a scheme over every decision pattern |
     | Observations | Box ``[0, 1]^(m - 1 + G + 2^A)``: features, group one-hot, pattern masses |
     | Players | principal (learns, one contextual policy for every applicant); the applicant (posterior best response, ties to obedience) |
@@ -270,8 +271,19 @@ class PersuasionPopulationEnv(RoundEnv):
 
     ## Rewards
 
-    The principal's exact expected utility ``E[u_P]`` of the scheme for this applicant
-    (:func:`~stratgym.games.persuasion.evaluate_scheme`).
+    ``reward="expected"`` (default): the principal's exact expected utility ``E[u_P]`` of the scheme for this
+    applicant (:func:`~stratgym.games.persuasion.evaluate_scheme`).
+
+    ``reward="penalized"``, for training only (score learners with ``"expected"``): as in
+    ``PersuasionScheme-v0``, the expected reward is 0 on most of the box and drops where a recommendation stops
+    being obeyed, right at each applicant's optimum, which stalls gradient learners. This reward is the
+    exact-penalty relaxation of the applicant's signaling LP
+    (:func:`~stratgym.envs.persuasion.core.penalized_value`, the scheme env's function): the principal's utility
+    if the applicant obeyed, minus ``penalty_weight`` times each recommendation's BIC violation measured with
+    margin ``bic_margin`` (posterior utility units). On schemes BIC with that margin it equals the expected
+    reward; for a weight above the LP's BIC multipliers its maximum is the applicant's LP optimum tightened by the
+    margin. ``penalty_weight=None``: :func:`~stratgym.envs.persuasion.core.conservative_penalty_weight` of the
+    episode's applicant (20 for every applicant of the default population).
 
     ## Starting State
 
@@ -305,10 +317,14 @@ class PersuasionPopulationEnv(RoundEnv):
     | ``tie_tol`` | float | ``TIE_TOL`` | posterior utilities this close are ties |
     | ``render_mode`` | ``"ansi"``, ``"rgb_array"`` or ``None`` | ``None`` | text, or a numpy-drawn frame of the last step |
     | ``agent`` | ``Bayesian()``, ``"bayesian"`` or ``None`` | ``None`` (``Bayesian()``) | every applicant's behaviour: the posterior best response (the only one this env plays) |
+    | ``reward`` | ``"expected"`` or ``"penalized"`` | ``"expected"`` | exact expectation, or the training relaxation |
+    | ``penalty_weight`` | float > 0 or ``None`` | ``None`` (the applicant's ``conservative_penalty_weight``) | ``"penalized"`` only: weight of the BIC violation |
+    | ``bic_margin`` | float >= 0 or ``None`` | ``None`` (``BIC_MARGIN``) | ``"penalized"`` only: margin of the BIC constraints |
 
     ``info``: ``applicant`` (population row) and ``group`` after reset and step; after the step also ``scheme``
-    ``(R, A)`` (the applicant's regions), ``responses``, ``principal_value``, ``agent_value``, ``bic_slack`` and
-    ``metrics``, the applicant's social metrics (improvement, gaming, recourse, welfare, principal).
+    ``(R, A)`` (the applicant's regions), ``responses``, ``principal_value``, ``agent_value``, ``bic_slack`` (exact,
+    whatever the reward), ``metrics``, the applicant's social metrics (improvement, gaming, recourse, welfare,
+    principal), and for ``"penalized"`` the ``bic_violation``.
 
     ## Version History
 
@@ -317,7 +333,8 @@ class PersuasionPopulationEnv(RoundEnv):
 
     def __init__(self, population: ApplicantPopulation | str | None = None, split: str = "train",
                  evaluation_fraction: float = 0.25, split_seed: int = 0, tie_tol: float = TIE_TOL,
-                 render_mode: str | None = None, agent: Bayesian | str | None = None):
+                 render_mode: str | None = None, agent: Bayesian | str | None = None, reward: str = "expected",
+                 penalty_weight: float | None = None, bic_margin: float | None = None):
         super().__init__(render_mode, 1)
         #: Every applicant's behaviour: the Bayesian agent.
         self.agent = as_behaviour(Bayesian() if agent is None else agent)
@@ -332,6 +349,18 @@ class PersuasionPopulationEnv(RoundEnv):
         self.applicants = (np.arange(population.n_applicants) if split == "all" else
                            split_applicants(population.groups, evaluation_fraction, split_seed)[split])
         self.tie_tol = as_nonnegative_float(tie_tol, "tie_tol")
+        if reward not in ("expected", "penalized"):
+            raise ValueError(f"reward must be 'expected' or 'penalized', got {reward!r}")
+        for name, value in (("penalty_weight", penalty_weight), ("bic_margin", bic_margin)):
+            if value is not None and reward != "penalized":
+                raise ValueError(f"{name} applies only to reward='penalized' (reward is {reward!r}); leave it None")
+        self.reward = reward
+        if reward == "penalized":
+            #: ``None``: each applicant's ``conservative_penalty_weight`` (``_penalty_weights``, filled as drawn).
+            self.penalty_weight = (None if penalty_weight is None
+                                   else as_nonnegative_float(penalty_weight, "penalty_weight", positive=True))
+            self.bic_margin = BIC_MARGIN if bic_margin is None else as_nonnegative_float(bic_margin, "bic_margin")
+            self._penalty_weights = {}
         n_actions = population.template.n_actions
         self.patterns = pattern_table(n_actions)
         self.action_space = simplex_box(len(self.patterns), n_actions)
@@ -373,14 +402,26 @@ class PersuasionPopulationEnv(RoundEnv):
         regions = self.population.regions(self._applicant)
         scheme = simplex_action(self.action_space, action)[pattern_rows(regions)]
         precision = precision_slack(action, regions.n_actions)
-        evaluation = evaluate_scheme(regions, scheme, self.tie_tol, check=False, precision=precision)
+        # evaluate_scheme(regions, scheme, tie_tol, check=False, precision), keeping the sums the penalty reads.
+        sums, responses, principal_value, agent_value, bic_slack = best_responses(
+            weighted_payoffs(regions), scheme, self.tie_tol, precision * precision_unit(regions))
         info = {"applicant": self._applicant, "group": self.population.groups[self._applicant], "scheme": scheme,
-                "responses": evaluation.responses, "principal_value": evaluation.principal_value,
-                "agent_value": evaluation.agent_value, "bic_slack": evaluation.bic_slack,
-                "metrics": applicant_metrics(regions, scheme, self.tie_tol, precision)}
+                "responses": np.array(responses), "principal_value": principal_value, "agent_value": agent_value,
+                "bic_slack": bic_slack, "metrics": applicant_metrics(regions, scheme, self.tie_tol, precision)}
+        reward = principal_value
+        if self.reward == "penalized":
+            reward, info["bic_violation"] = penalized_value(sums, self._penalty_weight(regions), self.bic_margin)
         self._round = 1
         self._last_info = info
-        return self._observation(self._applicant), float(evaluation.principal_value), True, False, info
+        return self._observation(self._applicant), float(reward), True, False, info
+
+    def _penalty_weight(self, regions) -> float:
+        """``penalty_weight``, or the episode's applicant's conservative weight (computed once per applicant)."""
+        if self.penalty_weight is not None:
+            return self.penalty_weight
+        if self._applicant not in self._penalty_weights:
+            self._penalty_weights[self._applicant] = conservative_penalty_weight(regions)
+        return self._penalty_weights[self._applicant]
 
 
 StatefulPopulationVectorEnv = loop_vector_env(StatefulPopulationEnv)
