@@ -131,3 +131,16 @@ def test_formulation_is_checked():
         milp_optimum(game, constant=True, formulation="state")
     with pytest.raises(ValueError, match="formulation='state' needs"):
         milp_optimum(game, "myopic", formulation="state")
+
+
+def test_a_constant_rule_milp_stops_at_its_time_limit():
+    """Seed 69 of the tail family at T = 50: the best constant rule needs branch-and-bound (seconds). With a 1 ms limit
+    HiGHS stops (it used to run unlimited when ``constant=True``): the result is feasible, not proven, and its
+    certified bound is at least its value."""
+    game = random_game(np.random.default_rng(69), horizon=50, n_features=3, n_efforts=4)
+    stopped = milp_optimum(game, constant=True, time_limit=1e-3)
+    assert not stopped.is_optimal and not stopped.diagnostics["proven_optimal"]
+    assert stopped.certificate.optimality_gap > 0.0
+    assert stopped.certificate.optimum_bound >= stopped.principal_value
+    np.testing.assert_allclose(stopped.theta, np.tile(stopped.theta[0], (50, 1)))
+    assert_earns_its_value(game, stopped)

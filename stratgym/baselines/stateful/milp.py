@@ -83,7 +83,7 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     accepted, bound, result, cuts = None, np.inf, None, 0
     # A stopped dynamic MILP keeps the last part of its time for the best constant rule (a small MILP, usually far
     # better than HiGHS's incumbent then); the total stays within time_limit up to the LPs around the MILPs.
-    milp_limit = None if time_limit is None or constant else _DYNAMIC_SHARE * time_limit
+    milp_limit = None if time_limit is None else time_limit * (1.0 if constant else _DYNAMIC_SHARE)
     for cuts in range(MAX_NO_GOOD_CUTS + 1):
         remaining = None if milp_limit is None else milp_limit - (time.perf_counter() - start)
         if remaining is not None and remaining <= 0.0:
