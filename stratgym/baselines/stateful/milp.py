@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
-import warnings
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from stratgym.baselines.results import StackelbergResult
+from stratgym.baselines.stateful.choice_program import FORMULATIONS, choice_program
 from stratgym.baselines.stateful.common import (VALUE_TOL, largest_value, pure_policy, require_linear, value_scale,
                                                 value_upper_bound)
 from stratgym.baselines.stateful.membership import membership_certificate
-from stratgym.baselines.stateful.operators import (best_over_rules, fold_operator, operator_scales, response_operator,
-                                                   round_leads)
+from stratgym.baselines.stateful.operators import fold_operator, operator_scales, response_operator, round_leads
 from stratgym.baselines.stateful.verify import principal_value_of, verified_result
 from stratgym.games.validation import as_bool, as_nonnegative_float
 from stratgym.games.stateful import StatefulGame, uniform_rule
@@ -24,7 +21,7 @@ MAX_NO_GOOD_CUTS = 10
 
 
 def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.0, constant: bool = False,
-                 time_limit: float | None = None) -> StackelbergResult:
+                 time_limit: float | None = None, formulation: str = "auto") -> StackelbergResult:
     """The principal's exact optimum against a linear-``g`` agent, as a MILP (HiGHS).
 
     Binaries ``z[tau, o]`` pick one option per round (``d`` effort types, then no effort); continuous
@@ -42,6 +39,12 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     rules on the simplex (``sum_r max_i`` of the row's coefficients). Options that can never satisfy their rows are
     fixed to 0 beforehand. The objective is ``max sum lambda_j B z[tau, j]``, handed to HiGHS divided by
     ``B max|lambda|`` and scaled back; HiGHS runs with feasibility tolerances of 1e-10 (far inside ``TIE_TOL``).
+
+    ``formulation`` (:data:`~stratgym.baselines.stateful.choice_program.FORMULATIONS`) says how ``c`` enters the
+    rows: ``rules`` over the rules themselves; ``state`` through state variables for the retained types' later
+    scores, linked to the rules by the game's recursion (rational agent, dynamic rules only); ``auto`` (default)
+    takes ``state`` where it applies. Both have the same feasible choices, LP relaxation and optimum
+    (:mod:`~stratgym.baselines.stateful.choice_program`); the state form is much sparser, hence faster.
 
     Every choice is then re-derived: the max-min-slack rule inducing it (:func:`incentivizing_rule`'s LP) and the
     agent's own best response to that rule must give the principal the MILP's value. A choice that fails (only
@@ -64,16 +67,23 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     constant = as_bool(constant, "constant")
     if time_limit is not None:
         time_limit = as_nonnegative_float(time_limit, "time_limit", positive=True)
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    state_applies = model == "rational" and not constant
+    if formulation == "state" and not state_applies:
+        raise ValueError("formulation='state' needs a rational agent and dynamic rules (constant=False), got "
+                         f"model={model!r}, constant={constant}")
     unfolded = response_operator(game, model)
     scales = operator_scales(unfolded)
-    program = _choice_program(game, fold_operator(unfolded, constant) / scales[:, None, None, None],
-                              round_leads(margin, scales, ties=True))
+    program = choice_program(game, fold_operator(unfolded, constant) / scales[:, None, None, None],
+                             round_leads(margin, scales, ties=True), scales,
+                             state=state_applies and formulation != "rules")
     value_unit = game.budget * largest_value(game)
     tolerance = VALUE_TOL * value_scale(game)
     accepted, bound, result, cuts = None, np.inf, None, 0
     # A stopped dynamic MILP keeps the last part of its time for the best constant rule (a small MILP, usually far
     # better than HiGHS's incumbent then); the total stays within time_limit up to the LPs around the MILPs.
-    milp_limit = None if time_limit is None or constant else _DYNAMIC_SHARE * time_limit
+    milp_limit = None if time_limit is None else time_limit * (1.0 if constant else _DYNAMIC_SHARE)
     for cuts in range(MAX_NO_GOOD_CUTS + 1):
         remaining = None if milp_limit is None else milp_limit - (time.perf_counter() - start)
         if remaining is not None and remaining <= 0.0:
@@ -110,83 +120,6 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
                    "certificate_lp_status": status}
     return verified_result(game, theta, model, value, "best-constant" if constant else "milp", diagnostics, start,
                            optimality_gap=gap, optimum_bound=optimum_bound, min_slack=slack)
-
-
-#: HiGHS options of the choice MILP: an exact optimum, and feasibility tolerances far inside the tie zone (TIE_TOL
-#: of the round's scale; the rows are in those units), so HiGHS admits almost no choice the exact LP rejects.
-_MILP_OPTIONS = {"mip_rel_gap": 0.0, "mip_feasibility_tolerance": 1e-10, "primal_feasibility_tolerance": 1e-10}
-
-
-@dataclasses.dataclass
-class _ChoiceProgram:
-    """The option-choice MILP of :func:`milp_optimum`: rows ``lower <= A x <= upper`` over ``x = (phi, z)``."""
-
-    objective: np.ndarray
-    bounds: Bounds
-    rows: list
-    lower: list
-    upper: list
-    n_rules: int
-    shape: tuple  # (T, d + 1): the binaries z
-
-    def solve(self, time_limit: float | None):
-        integrality = np.concatenate([np.zeros(self.n_rules), np.ones(self.objective.size - self.n_rules)])
-        options = dict(_MILP_OPTIONS, **({} if time_limit is None else {"time_limit": time_limit}))
-        with warnings.catch_warnings():  # scipy passes HiGHS options it does not list on verbatim, with a warning
-            warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
-            return milp(self.objective, integrality=integrality, bounds=self.bounds,
-                        constraints=LinearConstraint(np.array(self.rows), self.lower, self.upper), options=options)
-
-    def choices(self, x: np.ndarray) -> np.ndarray:
-        """The option index of every round, ``(T,)``, from a solution ``x``."""
-        return x[self.n_rules:].reshape(self.shape).argmax(axis=1)
-
-    def exclude(self, chosen: np.ndarray) -> None:
-        """A no-good cut: at most ``T - 1`` of the binaries of ``chosen`` may be 1."""
-        cut = np.zeros(self.objective.size)
-        cut[self.n_rules + np.ravel_multi_index((np.arange(len(chosen)), chosen), self.shape)] = 1.0
-        self.rows.append(cut)
-        self.lower.append(-np.inf)
-        self.upper.append(len(chosen) - 1.0)
-
-
-def _choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray) -> _ChoiceProgram:
-    """Build the big-M MILP of :func:`milp_optimum` from normalized ``values`` ``(T, d, R, n)`` and leads ``(T,)``."""
-    T, d, R, n = values.shape
-    n_rules, n_options = R * n, d + 1
-    rows, upper, impossible = [], [], np.zeros((T, n_options), dtype=bool)
-
-    def implication(tau: int, option: int, coefficients: np.ndarray) -> None:
-        """Add ``z[tau, option] = 1  =>  coefficients . phi <= -leads[tau]``, or mark the option impossible."""
-        big_m = best_over_rules(coefficients) + leads[tau]
-        if big_m <= 0.0:
-            return  # the row holds for every rule
-        if -best_over_rules(-coefficients) + leads[tau] > 1e-12:
-            impossible[tau, option] = True  # not even the best rule satisfies it (beyond rounding)
-            return
-        row = np.zeros(n_rules + T * n_options)
-        row[:n_rules] = coefficients.ravel()
-        row[n_rules + tau * n_options + option] = big_m
-        rows.append(row)
-        upper.append(big_m - leads[tau])
-
-    for tau in range(T):
-        for j in range(d):
-            for k in range(d):
-                if k != j:
-                    implication(tau, j, values[tau, k] - values[tau, j])
-            implication(tau, j, -values[tau, j])
-            implication(tau, d, values[tau, j])
-    rows.extend(np.concatenate([np.kron(np.eye(R), np.ones(n)), np.zeros((R, T * n_options))], axis=1))
-    rows.extend(np.concatenate([np.zeros((T, n_rules)), np.kron(np.eye(T), np.ones(n_options))], axis=1))
-    lower = [-np.inf] * len(upper) + [1.0] * (R + T)
-    upper = upper + [1.0] * (R + T)
-    # Every option but "no effort" spends the whole budget, so B cancels: costs lambda / max|lambda|, in [-1, 1].
-    option_values = np.append(game.effort_value / largest_value(game), 0.0)
-    objective = np.concatenate([np.zeros(n_rules), -np.tile(option_values, T)])
-    bounds = Bounds(np.zeros(objective.size),
-                    np.concatenate([np.ones(n_rules), np.where(impossible, 0.0, 1.0).ravel()]))
-    return _ChoiceProgram(objective, bounds, rows, lower, upper, n_rules, (T, n_options))
 
 
 #: Share of ``time_limit`` a dynamic :func:`milp_optimum` gives HiGHS before keeping the rest for a fallback.

@@ -1,0 +1,146 @@
+"""The MILP's two formulations (issue 13, item 7): the sparse state form is the same program as the rules form.
+
+``milp_optimum(formulation="state")`` writes the rational agent's values through state variables for the retained
+types' later scores and fixes options a mix of two of their rows rules out (``pairwise_impossible``);
+``formulation="rules"`` is the dense program over the rules. Both must give the brute-force optimum on small random
+games with ties (duplicate and proportional columns, equal principal values), near ties, zero retention, no
+persistence and margins; every option the pairwise test fixes must be infeasible by an exact LP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from stratgym.baselines.stateful import brute_force_optimum, milp_optimum, response_operator, solve
+from stratgym.baselines.stateful.choice_program import option_combinations, pairwise_impossible
+from stratgym.baselines.stateful.operators import operator_scales, round_leads
+from stratgym.games.stateful import best_response, random_game, rollout
+from stratgym.games.ties import TIE_TOL
+
+
+def awkward_game(seed: int):
+    """A small random game (T <= 4, n <= 3, d <= 4) with, depending on the seed, a duplicated or near-proportional
+    column of ``W``, equal principal values, no retention, no persistence or a small discount."""
+    rng = np.random.default_rng([seed, 7])
+    d = int(rng.integers(1, 5))
+    game = random_game(rng, horizon=int(rng.integers(1, 5)), n_features=int(rng.integers(1, 4)), n_efforts=d)
+    W, retention, persistence, values = (game.conversion_matrix.copy(), game.retention.copy(),
+                                         game.persistence.copy(), game.effort_value.copy())
+    kind = seed % 6
+    if d >= 2 and kind in (0, 1):  # a duplicate (0) or a column within / just outside the tie zone of another (1)
+        W[:, 1] = W[:, 0] * (1.0 if kind == 0 else 1.0 - rng.choice([0.5, 2.0]) * TIE_TOL)
+        retention[1], persistence[1] = retention[0], persistence[0]
+    if d >= 2 and kind == 2:
+        values[1] = values[0]
+    if kind == 3:
+        retention[:] = 0.0
+    if kind == 4:
+        persistence[:] = 0.0
+    discount = 0.3 if kind == 5 else game.discount
+    return game.replace(conversion_matrix=W, retention=retention, persistence=persistence, effort_value=values,
+                        discount=discount)
+
+
+def assert_earns_its_value(game, result) -> None:
+    effort = best_response(game, result.theta).effort
+    np.testing.assert_array_equal(result.effort, effort)
+    assert result.principal_value == pytest.approx(float(rollout(game, result.theta, effort).principal_utility),
+                                                     abs=1e-12)
+
+
+@given(seed=st.integers(0, 2**32 - 1), margin=st.sampled_from([0.0, 0.0, 1e-3]))
+@settings(max_examples=150, deadline=None)
+def test_state_and_rules_forms_equal_brute_force(seed, margin):
+    game = awkward_game(seed)
+    try:
+        enumerated = brute_force_optimum(game, margin=margin, max_policies=5**4)
+    except ValueError:  # no rule achieves the margin: both forms must say so too
+        for formulation in ("state", "rules"):
+            with pytest.raises(ValueError, match="margin"):
+                milp_optimum(game, margin=margin, formulation=formulation)
+        return
+    for formulation in ("state", "rules"):
+        exact = milp_optimum(game, margin=margin, formulation=formulation)
+        assert exact.is_optimal
+        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-9 * game.horizon)
+        assert_earns_its_value(game, exact)
+
+
+@pytest.mark.parametrize("seed", [4, 22, 38, 62, 79])
+def test_the_forms_agree_on_the_benchmark_family_at_moderate_horizon(seed):
+    """Instances from the solver-tail table (random_game(n_features=3, n_efforts=4)) at T = 12, beyond brute force."""
+    game = random_game(np.random.default_rng(seed), horizon=12, n_features=3, n_efforts=4)
+    state, rules = (milp_optimum(game, formulation=formulation) for formulation in ("state", "rules"))
+    assert state.is_optimal and rules.is_optimal
+    assert state.principal_value == pytest.approx(rules.principal_value, abs=1e-9)
+    assert solve(game).principal_value == pytest.approx(state.principal_value, abs=1e-9)
+
+
+def exact_infeasible(values: np.ndarray, leads: np.ndarray, tau: int, option: int) -> bool:
+    """False if dynamic rules satisfying option ``option``'s rows in round ``tau`` exist: the LP minimizing the rows'
+    largest violation (negative: the most interior rules) finds rules whose rows, evaluated exactly, hold. (A point
+    violating them by HiGHS's tolerance, 1e-10, proves nothing either way; the caller's claim then stands.)"""
+    T, d, _, n = values.shape
+    rows = option_combinations(d)[option] @ values[tau].reshape(d, T * n)
+    result = linprog(np.r_[np.zeros(T * n), 1.0], A_ub=np.hstack([rows, -np.ones((len(rows), 1))]),
+                     b_ub=np.full(len(rows), -leads[tau]),
+                     A_eq=np.hstack([np.kron(np.eye(T), np.ones(n)), np.zeros((T, 1))]), b_eq=np.ones(T),
+                     bounds=[(0, None)] * (T * n) + [(-1.0, None)], method="highs",
+                     options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    rules = np.clip(result.x[:-1].reshape(T, n), 0.0, None)
+    rules /= rules.sum(axis=1, keepdims=True)
+    return bool(np.max(rows @ rules.ravel()) > -leads[tau])
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_options_fixed_by_the_pairwise_test_are_infeasible(seed):
+    game = awkward_game(seed)
+    operator = response_operator(game)
+    scales = operator_scales(operator)
+    values, leads = operator / scales[:, None, None, None], round_leads(0.0, scales, ties=True)
+    for tau, option in zip(*np.nonzero(pairwise_impossible(game, values, leads, scales))):
+        assert exact_infeasible(values, leads, tau, option)
+
+
+def test_the_pairwise_test_fixes_what_single_rows_cannot():
+    """Seed 79 of the tail family: no single row of any option is violated by every rule, yet in every round three of
+    the five options are infeasible, each certified by a mix of two rows (the LP duals have support 2)."""
+    game = random_game(np.random.default_rng(79), horizon=10, n_features=3, n_efforts=4)
+    operator = response_operator(game)
+    scales = operator_scales(operator)
+    values, leads = operator / scales[:, None, None, None], round_leads(0.0, scales, ties=True)
+    fixed = pairwise_impossible(game, values, leads, scales)
+    single = np.array([[((option_combinations(4)[o] @ values[tau].reshape(4, -1)).reshape(4, 10, 3).min(axis=-1)
+                         .sum(axis=-1) + leads[tau] > 1e-12).any() for o in range(5)] for tau in range(10)])
+    assert not single.any()
+    exact = np.array([[exact_infeasible(values, leads, tau, o) for o in range(5)] for tau in range(10)])
+    np.testing.assert_array_equal(fixed, exact)
+    assert (fixed.sum(axis=1) == 3).all()
+
+
+def test_formulation_is_checked():
+    game = random_game(np.random.default_rng(0), horizon=3)
+    with pytest.raises(ValueError, match="formulation must be one of"):
+        milp_optimum(game, formulation="dense")
+    with pytest.raises(ValueError, match="formulation='state' needs"):
+        milp_optimum(game, constant=True, formulation="state")
+    with pytest.raises(ValueError, match="formulation='state' needs"):
+        milp_optimum(game, "myopic", formulation="state")
+
+
+def test_a_constant_rule_milp_stops_at_its_time_limit():
+    """Seed 69 of the tail family at T = 50: the best constant rule needs branch-and-bound (seconds). With a 1 ms limit
+    HiGHS stops (it used to run unlimited when ``constant=True``): the result is feasible, not proven, and its
+    certified bound is at least its value."""
+    game = random_game(np.random.default_rng(69), horizon=50, n_features=3, n_efforts=4)
+    stopped = milp_optimum(game, constant=True, time_limit=1e-3)
+    assert not stopped.is_optimal and not stopped.diagnostics["proven_optimal"]
+    assert stopped.certificate.optimality_gap > 0.0
+    assert stopped.certificate.optimum_bound >= stopped.principal_value
+    np.testing.assert_allclose(stopped.theta, np.tile(stopped.theta[0], (50, 1)))
+    assert_earns_its_value(game, stopped)
