@@ -138,7 +138,7 @@ def conservative_penalty_weight(regions: Regions) -> float:
     return 2.0 * spread / float(gaps.min()) if gaps.size and spread > 0 else 1.0
 
 
-def _in_order(terms: np.ndarray) -> np.ndarray:
+def sum_in_order(terms: np.ndarray) -> np.ndarray:
     """Sums over the last axis, added in order from 0 (as a Python loop adds them)."""
     total = np.zeros(terms.shape[:-1])
     for j in range(terms.shape[-1]):
@@ -167,9 +167,9 @@ def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) 
     n_actions = sums.shape[-1] // 2
     agent = sums[..., :n_actions]
     diagonal = np.arange(n_actions)
-    obedient = _in_order(sums[..., diagonal, n_actions + diagonal])
+    obedient = sum_in_order(sums[..., diagonal, n_actions + diagonal])
     others = _row_max(np.where(np.eye(n_actions, dtype=bool), -np.inf, agent))
-    violation = _in_order(np.maximum(others - agent[..., diagonal, diagonal] + bic_margin * sums[..., 2 * n_actions],
+    violation = sum_in_order(np.maximum(others - agent[..., diagonal, diagonal] + bic_margin * sums[..., 2 * n_actions],
                                      0.0))
     reward = obedient - penalty_weight * violation
     return (float(reward), float(violation)) if sums.ndim == 2 else (reward, violation)
@@ -233,8 +233,8 @@ def scheme_decisions(columns: np.ndarray, tie_tol: float, widening=0.0) -> tuple
         choice = np.where(value[b] >= favourite, b, choice)
     own = agent[actions, actions]  # (A, k): E[u_A(a); a]
     responses = np.where(own >= threshold, actions[:, None], choice)
-    principal_value = _in_order(column_at(columns, A + responses).T)
-    agent_value = _in_order(column_at(columns, responses).T)
+    principal_value = sum_in_order(column_at(columns, A + responses).T)
+    agent_value = sum_in_order(column_at(columns, responses).T)
     # The best other action's value, max over b != a (whether or not a itself is the best).
     others = agent.copy()
     others[actions, actions] = -np.inf
