@@ -82,7 +82,10 @@ def assert_equal_values(got, expected, what: str) -> None:
 def _check_info(vector_info: dict, i: int, expected: dict, what: str) -> None:
     for key, value in expected.items():
         assert vector_info.get("_" + key, np.zeros(i + 1, bool))[i], f"{what}: info[{key!r}] missing for sub-env {i}"
-        assert_equal_values(vector_info[key][i], value, f"{what}: info[{key!r}][{i}]")
+        if isinstance(value, dict):  # a dict entry: batched entry by entry (SyncVectorEnv's layout)
+            _check_info(vector_info[key], i, value, f"{what}: info[{key!r}]")
+        else:
+            assert_equal_values(vector_info[key][i], value, f"{what}: info[{key!r}][{i}]")
 
 
 def compare(native, reference: SharedStreamEnvs, seed: int, n_steps: int) -> None:

@@ -18,15 +18,16 @@ import numpy as np
 from gymnasium import spaces
 
 from stratgym.envs.base import RoundEnv
-from stratgym.envs.persuasion.core import BIC_MARGIN, conservative_penalty_weight, penalized_value
+from stratgym.envs.persuasion.core import BIC_MARGIN
+from stratgym.envs.population_core import APPLICANT_METRICS, ApplicantTable, applicant_step, penalized_rewards
 from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import RoundResponses, feature_bounds
 from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
-from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, applicant_metrics, pattern_rows,
-                                       pattern_table, synthetic_applicants)
-from stratgym.games.persuasion import TIE_TOL, best_responses, precision_unit, weighted_payoffs
+from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, pattern_rows, pattern_table,
+                                       synthetic_applicants)
+from stratgym.games.persuasion import TIE_TOL
 from stratgym.games.population import NAMED_POPULATIONS, StatefulPopulation, classroom_groups, population_outcome
 from stratgym.games.stateful import next_state, observe
 from stratgym.games.ties import precision_slack
@@ -356,11 +357,10 @@ class PersuasionPopulationEnv(RoundEnv):
                 raise ValueError(f"{name} applies only to reward='penalized' (reward is {reward!r}); leave it None")
         self.reward = reward
         if reward == "penalized":
-            #: ``None``: each applicant's ``conservative_penalty_weight`` (``_penalty_weights``, filled as drawn).
+            #: ``None``: each applicant's ``conservative_penalty_weight`` (``table.penalty_weights``, filled as drawn).
             self.penalty_weight = (None if penalty_weight is None
                                    else as_nonnegative_float(penalty_weight, "penalty_weight", positive=True))
             self.bic_margin = BIC_MARGIN if bic_margin is None else as_nonnegative_float(bic_margin, "bic_margin")
-            self._penalty_weights = {}
         n_actions = population.template.n_actions
         self.patterns = pattern_table(n_actions)
         self.action_space = simplex_box(len(self.patterns), n_actions)
@@ -372,6 +372,10 @@ class PersuasionPopulationEnv(RoundEnv):
         self._cumulative = np.cumsum(weights / weights.sum() if weights.sum() > 0 else
                                      np.full(len(weights), 1.0 / len(weights))).tolist()
         self._applicant = None
+        #: Every applicant's arrays for the core's step (:mod:`stratgym.envs.population_core`), shared with the
+        #: vector env.
+        self.table = ApplicantTable(population, self._observation, self.observation_space.shape[0],
+                                    penalty=reward == "penalized")
 
     def _observation(self, applicant: int) -> np.ndarray:
         population = self.population
@@ -395,34 +399,28 @@ class PersuasionPopulationEnv(RoundEnv):
         self._round = 0
         info = {"applicant": self._applicant, "group": self.population.groups[self._applicant]}
         self._last_info = {}
-        return self._observation(self._applicant), info
+        self.table.ensure(np.array([self._applicant]))
+        return self.table.observations[self._applicant].copy(), info
 
     def step(self, action):
         self._begin_step()
-        regions = self.population.regions(self._applicant)
-        scheme = simplex_action(self.action_space, action)[pattern_rows(regions)]
-        precision = precision_slack(action, regions.n_actions)
-        # evaluate_scheme(regions, scheme, tie_tol, check=False, precision), keeping the sums the penalty reads.
-        sums, responses, principal_value, agent_value, bic_slack = best_responses(
-            weighted_payoffs(regions), scheme, self.tie_tol, precision * precision_unit(regions))
-        info = {"applicant": self._applicant, "group": self.population.groups[self._applicant], "scheme": scheme,
-                "responses": np.array(responses), "principal_value": principal_value, "agent_value": agent_value,
-                "bic_slack": bic_slack, "metrics": applicant_metrics(regions, scheme, self.tie_tol, precision)}
-        reward = principal_value
+        applicant = np.array([self._applicant])
+        scheme = simplex_action(self.action_space, action)
+        # The core's step for a batch of one: the vector env's arithmetic, bit for bit.
+        sums, values = applicant_step(self.table, applicant, scheme[None], self.tie_tol,
+                                      precision_slack(action, self.population.template.n_actions))
+        first = {name: value[0] for name, value in values.items()}
+        info = {"applicant": self._applicant, "group": self.population.groups[self._applicant],
+                "scheme": scheme[self.table.rows[self._applicant]], "responses": first["responses"],
+                **{name: float(first[name]) for name in ("principal_value", "agent_value", "bic_slack")},
+                "metrics": {name: float(first[name]) for name in APPLICANT_METRICS}}
+        reward = info["principal_value"]
         if self.reward == "penalized":
-            reward, info["bic_violation"] = penalized_value(sums, self._penalty_weight(regions), self.bic_margin)
+            reward, violation = penalized_rewards(self.table, applicant, sums, self.penalty_weight, self.bic_margin)
+            reward, info["bic_violation"] = float(reward[0]), float(violation[0])
         self._round = 1
         self._last_info = info
-        return self._observation(self._applicant), float(reward), True, False, info
-
-    def _penalty_weight(self, regions) -> float:
-        """``penalty_weight``, or the episode's applicant's conservative weight (computed once per applicant)."""
-        if self.penalty_weight is not None:
-            return self.penalty_weight
-        if self._applicant not in self._penalty_weights:
-            self._penalty_weights[self._applicant] = conservative_penalty_weight(regions)
-        return self._penalty_weights[self._applicant]
+        return self.table.observations[self._applicant].copy(), float(reward), True, False, info
 
 
 StatefulPopulationVectorEnv = loop_vector_env(StatefulPopulationEnv)
-PersuasionPopulationVectorEnv = loop_vector_env(PersuasionPopulationEnv)

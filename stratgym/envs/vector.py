@@ -24,7 +24,8 @@ Autoreset (``autoreset_mode``, declared in ``metadata["autoreset_mode"]``):
 
 ``info`` follows Gymnasium's vector layout: ``info[key]`` ``(num_envs, ...)`` with the mask ``info["_" + key]``
 of the sub-envs it belongs to (a scalar env's step info for those that stepped, its reset info for those that
-were reset).
+were reset); a dict entry (the population envs' ``metrics``) is a dict of such entries, as ``SyncVectorEnv``
+batches it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def masked(values: dict[str, np.ndarray], rows, num_envs: int, mask: np.ndarray 
         mask[rows] = True
     info = {}
     for key, value in values.items():
+        if isinstance(value, dict):  # a dict entry: Gymnasium's nested layout, masked entry by entry
+            info[key], info["_" + key] = masked(value, rows, num_envs, mask), mask
+            continue
         value = np.asarray(value)
         if isinstance(rows, slice):
             full = value
@@ -81,10 +85,39 @@ def merge_info(first: dict, second: dict) -> dict:
             merged.setdefault(key, value)
             continue
         mask = second["_" + key]
-        combined = np.array(merged[key], dtype=np.promote_types(merged[key].dtype, value.dtype))  # e.g. longer text
-        combined[mask] = value[mask]
+        if isinstance(value, dict):
+            combined = merge_info(merged[key], value)
+        else:
+            combined = np.array(merged[key], dtype=np.promote_types(merged[key].dtype, value.dtype))  # e.g. longer text
+            combined[mask] = value[mask]
         merged[key], merged["_" + key] = combined, merged["_" + key] | mask
     return merged
+
+
+def restricted(info: dict, keep: np.ndarray) -> dict:
+    """A vector info with every mask (nested ones too) restricted to the sub-envs ``keep``."""
+    return {key: value & keep if key.startswith("_") else restricted(value, keep) if isinstance(value, dict) else value
+            for key, value in info.items()}
+
+
+def layout(info: dict) -> dict:
+    """The entries of a vector info without their values: key -> ``(shape per sub-env, dtype)``, nested for dicts."""
+    return {key: layout(value) if isinstance(value, dict) else (value.shape[1:], value.dtype)
+            for key, value in info.items() if not key.startswith("_")}
+
+
+def nobody_info(entries: dict, num_envs: int) -> dict:
+    """A vector info of the :func:`layout` ``entries`` that no sub-env has: every mask False, and read-only zeros of the
+    full shape without their memory (a batch of schemes is megabytes)."""
+    nobody, info = np.zeros(num_envs, dtype=bool), {}
+    for key, entry in entries.items():
+        if isinstance(entry, dict):
+            info[key] = nobody_info(entry, num_envs)
+        else:
+            shape, dtype = entry
+            info[key] = np.broadcast_to(np.zeros(shape, dtype=dtype), (num_envs,) + shape)
+        info["_" + key] = nobody
+    return info
 
 
 def with_rows(state: tuple, rows, new: tuple) -> tuple:
@@ -180,15 +213,9 @@ class RoundVectorEnv(VectorEnv):
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
             step_info = masked(step_info, rows, n)
-            self._step_keys = {key: (value.shape[1:], value.dtype) for key, value in step_info.items()
-                               if not key.startswith("_")}
+            self._step_keys = layout(step_info)
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            nobody = np.zeros(n, dtype=bool)
-            step_info = {}
-            for key, (shape, dtype) in self._step_keys.items():
-                # Read-only zeros of the full shape without their memory (a batch of schemes is megabytes).
-                step_info[key] = np.broadcast_to(np.zeros(shape, dtype=dtype), (n,) + shape)
-                step_info["_" + key] = nobody
+            step_info = nobody_info(self._step_keys, n)
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()
@@ -196,13 +223,11 @@ class RoundVectorEnv(VectorEnv):
             reset_info = masked(self._restart(finished), finished, n)
             self._elapsed[finished] = 0
             # The step info of the finished sub-envs moves to final_info; their top-level entries are the reset's.
-            info = {key: (value & ~ended if key.startswith("_") else value) for key, value in step_info.items()}
-            info = merge_info(info, reset_info)
+            info = merge_info(restricted(step_info, ~ended), reset_info)
             final = np.empty(n, dtype=object)
             final[finished] = list(final_obs[finished])
             info["final_obs"], info["_final_obs"] = final, ended.copy()
-            info["final_info"] = {key: (value & ended if key.startswith("_") else value)
-                                  for key, value in step_info.items()}
+            info["final_info"] = restricted(step_info, ended)
             info["_final_info"] = ended.copy()
             self._ended = np.zeros(n, dtype=bool)
         else:
@@ -251,8 +276,9 @@ class SubEnvLoop:
 
 
 def _stacked(infos: list[dict]) -> dict[str, np.ndarray]:
-    """Per-sub-env info dicts (the same keys) as one dict of stacked arrays."""
-    return {key: np.array([info[key] for info in infos]) for key in (infos[0] if infos else {})}
+    """Per-sub-env info dicts (the same keys) as one dict of stacked arrays (nested for dict entries)."""
+    return {key: _stacked([info[key] for info in infos]) if isinstance(value, dict) else
+            np.array([info[key] for info in infos]) for key, value in (infos[0] if infos else {}).items()}
 
 
 class LoopVectorEnv(RoundVectorEnv):

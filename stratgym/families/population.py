@@ -38,7 +38,7 @@ FAMILY = Family(
                  f"{_REFERENCES}:persuasion_population_reference",
                  "baselines.signaling.optimal_scheme per drawn applicant (the signaling LP), averaged over the "
                  "episodes", "full revelation and no information per applicant",
-                 vector_entry_point="stratgym.envs.population:PersuasionPopulationVectorEnv",
+                 vector_entry_point="stratgym.envs.population_vector:PersuasionPopulationVectorEnv",
                  metrics=f"{_REFERENCES}:policy_metrics"),
     ),
     benchmarks={

@@ -138,7 +138,7 @@ def conservative_penalty_weight(regions: Regions) -> float:
     return 2.0 * spread / float(gaps.min()) if gaps.size and spread > 0 else 1.0
 
 
-def _in_order(terms: np.ndarray) -> np.ndarray:
+def sum_in_order(terms: np.ndarray) -> np.ndarray:
     """Sums over the last axis, added in order from 0 (as a Python loop adds them)."""
     total = np.zeros(terms.shape[:-1])
     for j in range(terms.shape[-1]):
@@ -167,9 +167,9 @@ def penalized_value(sums: np.ndarray, penalty_weight: float, bic_margin: float) 
     n_actions = sums.shape[-1] // 2
     agent = sums[..., :n_actions]
     diagonal = np.arange(n_actions)
-    obedient = _in_order(sums[..., diagonal, n_actions + diagonal])
+    obedient = sum_in_order(sums[..., diagonal, n_actions + diagonal])
     others = _row_max(np.where(np.eye(n_actions, dtype=bool), -np.inf, agent))
-    violation = _in_order(np.maximum(others - agent[..., diagonal, diagonal] + bic_margin * sums[..., 2 * n_actions],
+    violation = sum_in_order(np.maximum(others - agent[..., diagonal, diagonal] + bic_margin * sums[..., 2 * n_actions],
                                      0.0))
     reward = obedient - penalty_weight * violation
     return (float(reward), float(violation)) if sums.ndim == 2 else (reward, violation)
@@ -194,20 +194,33 @@ def quantal_choice(sums: np.ndarray, beta: float) -> tuple:
     return (choice, float(principal), float(agent)) if sums.ndim == 2 else (choice, principal, agent)
 
 
-def scheme_outcomes(weighted: np.ndarray, schemes: np.ndarray, tie_tol: float, widening: float = 0.0) -> tuple:
+def scheme_outcomes(weighted: np.ndarray, schemes: np.ndarray, tie_tol: float, widening=0.0) -> tuple:
     """:func:`~stratgym.games.persuasion.best_responses` for a batch of schemes ``(k, R, A)`` on the simplex:
     ``(sums (k, A, 2A + 1), responses (k, A), principal_value (k,), agent_value (k,), bic_slack (k,))``, by the same
     rule (the agent obeys a recommendation among its best within ``tie_tol * P(a) + widening``, else takes the best
-    action the principal values most, then the lowest index), a few passes over the batch.
+    action the principal values most, then the lowest index): :func:`scheme_columns`, then
+    :func:`scheme_decisions`. ``sums`` and ``responses`` are views."""
+    columns = scheme_columns(weighted, schemes)
+    return (columns.transpose(2, 1, 0),) + scheme_decisions(columns, tie_tol, widening)
 
-    The batch is laid out last, ``(R, A, k)``: then the product is one pass over it and every pass below runs over
-    contiguous rows of ``k``. ``schemes`` already in that layout (a view, as :func:`batch_last_simplex` returns) is not
-    copied; ``sums`` and ``responses`` are views of such arrays."""
+
+def scheme_columns(weighted: np.ndarray, schemes: np.ndarray) -> np.ndarray:
+    """``(c, A, k)``: ``[j, a, i] = sum_s schemes[i, s, a] weighted[s, j]`` for schemes ``(k, R, A)`` and ``weighted``
+    ``(R, c)`` (:func:`~stratgym.games.persuasion.weighted_payoffs`: ``E[u_A(b); a]``, ``E[u_P(b); a]``, ``P(a)``),
+    one product for the batch, each sum ``j`` of every recommendation contiguous over the batch.
+
+    The batch is laid out last: ``schemes`` already in that layout (a view of an ``(R, A, k)`` array, as
+    :func:`batch_last_simplex` returns) is not copied."""
     k, R, A = schemes.shape
     batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0)).reshape(R, A * k)
-    # One product for the whole batch: columns[c, a] is, for every scheme, sum c (E[u_A(b); a], E[u_P(b); a] for one
-    # b, or P(a)) of recommendation a.
-    columns = matmul_columns(weighted.T, batch_last).reshape(2 * A + 1, A, k)
+    return matmul_columns(weighted.T, batch_last).reshape(weighted.shape[1], A, k)
+
+
+def scheme_decisions(columns: np.ndarray, tie_tol: float, widening=0.0) -> tuple:
+    """The agent's answers from :func:`scheme_columns` ``(c >= 2A + 1, A, k)`` (contiguous): ``(responses (k, A),
+    principal_value (k,), agent_value (k,), bic_slack (k,))``, a few passes over the batch. ``widening``: a number,
+    or one per scheme ``(k,)``."""
+    A, k = columns.shape[1:]
     agent, principal, probability = columns[:A], columns[A:2 * A], columns[2 * A]
     actions = np.arange(A)
     tolerance = tie_tol * probability + widening
@@ -220,17 +233,21 @@ def scheme_outcomes(weighted: np.ndarray, schemes: np.ndarray, tie_tol: float, w
         choice = np.where(value[b] >= favourite, b, choice)
     own = agent[actions, actions]  # (A, k): E[u_A(a); a]
     responses = np.where(own >= threshold, actions[:, None], choice)
-    chosen = responses * (A * k) + _batch_index(A, k)  # flat index of agent[response, a, i]
-    flat = columns.reshape(-1)
-    principal_value = _in_order(flat.take(chosen + A * A * k).T)
-    agent_value = _in_order(flat.take(chosen).T)
+    principal_value = sum_in_order(column_at(columns, A + responses).T)
+    agent_value = sum_in_order(column_at(columns, responses).T)
     # The best other action's value, max over b != a (whether or not a itself is the best).
     others = agent.copy()
     others[actions, actions] = -np.inf
     other = others.max(axis=0)
     safe = np.where(probability > 0, probability, 1.0)
     slack = np.where(probability > 0, own / safe - other / safe, np.inf)
-    return columns.transpose(2, 1, 0), responses.T, principal_value, agent_value, _row_min(slack.T)
+    return responses.T, principal_value, agent_value, _row_min(slack.T)
+
+
+def column_at(columns: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``(A, k)``: ``columns[index[a, i], a, i]`` of contiguous ``columns`` ``(c, A, k)`` (one ``take``)."""
+    A, k = columns.shape[1:]
+    return columns.reshape(-1).take(index * (A * k) + _batch_index(A, k))
 
 
 @functools.lru_cache(maxsize=8)
