@@ -219,3 +219,13 @@ def test_population_references_report_a_robust_optimum_below_the_optimum(env_id,
     assert reference.robust_optimum is not None, reference.robust_note
     assert reference.uniform < reference.robust_optimum <= reference.optimum + 1e-9
     assert "margin" in reference.robust_note
+
+
+def test_copies_of_the_env_share_the_population_and_its_regions():
+    import copy
+
+    env = gym.make("stratgym/PersuasionPopulation-v0", split="evaluation").unwrapped
+    twin = copy.deepcopy(env)
+    assert twin.population is env.population and twin is not env
+    applicant = twin.reset(seed=0)[1]["applicant"]
+    assert twin.population.regions(applicant) is env.population.regions(applicant)
