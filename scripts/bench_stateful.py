@@ -110,8 +110,8 @@ def tail_section(settings: dict, progress: bool) -> tuple[str, bool | None]:
                 times.append(elapsed)
                 proven += result.is_optimal
                 if not result.is_optimal:
-                    gaps.append(result.optimality_gap)
-                    slowest.append((T, seed, f"{seconds(elapsed)} (stopped)", f"{result.optimality_gap:.3g}",
+                    gaps.append(result.certificate.optimality_gap)
+                    slowest.append((T, seed, f"{seconds(elapsed)} (stopped)", f"{gaps[-1]:.3g}",
                                     result.diagnostics["milp_nodes"]))
                 elif elapsed > 1.0:
                     slowest.append((T, seed, seconds(elapsed), "0", result.diagnostics["milp_nodes"]))

@@ -57,9 +57,11 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     its value, and ``result.is_optimal`` False; a proven optimum has gap 0 (``optimum_bound``: the dual bound).
     ``ValueError`` if no rule achieves ``margin`` or for bad arguments.
 
-    Cost: most random instances with ``T = 50, n = 3, d = 4`` solve at the root node in about 0.1 s; instances
-    where retained types compete with the principal's favourite over many rounds can need many
-    branch-and-bound nodes (see ``scripts/bench_stateful.py``).
+    Cost: most random instances with ``T = 50, n = 3, d = 4`` solve at the root node in a few tenths of a second.
+    Instances where retained types compete with the principal's favourite over many rounds can need many
+    branch-and-bound nodes and run into ``time_limit``: the LP relaxation treats each round's choice separately,
+    so it can mix two "worlds" (e.g. the principal's type in 57% and a retained type in 43% of every round) that are
+    consistent round by round but not jointly; see ``scripts/bench_stateful.py`` for the measured tail.
     """
     start = time.perf_counter()
     require_linear(game, "milp_optimum")
