@@ -411,7 +411,7 @@ class PersuasionPopulationEnv(RoundEnv):
                                       precision_slack(action, self.population.template.n_actions))
         first = {name: value[0] for name, value in values.items()}
         info = {"applicant": self._applicant, "group": self.population.groups[self._applicant],
-                "scheme": scheme[self.table.rows[self._applicant]], "responses": first["responses"],
+                "scheme": scheme[self.table.region_rows(self._applicant)], "responses": first["responses"],
                 **{name: float(first[name]) for name in ("principal_value", "agent_value", "bic_slack")},
                 "metrics": {name: float(first[name]) for name in APPLICANT_METRICS}}
         reward = info["principal_value"]

@@ -18,6 +18,7 @@ import numpy as np
 from stratgym.envs.persuasion.core import (sum_in_order, column_at, conservative_penalty_weight, penalized_value,
                                            scheme_columns, scheme_decisions)
 from stratgym.games.applicants import ApplicantPopulation, pattern_rows, pattern_table
+from stratgym.games.linalg import matmul_columns
 from stratgym.games.persuasion import precision_unit, weighted_payoffs
 
 #: The metrics of one applicant, in the order of :func:`~stratgym.games.applicants.applicant_metrics`.
@@ -26,7 +27,8 @@ APPLICANT_METRICS = ("improvement", "gaming", "recourse", "welfare", "principal"
 
 class ApplicantTable:
     """Per applicant of ``population`` (filled on first use: its regions are the slow part, and cached on the
-    population): ``rows`` (its regions' pattern rows, region order), ``weighted`` ``(N, 2^A, 5A + 1)``,
+    population): ``n_regions`` ``(N,)``, ``rows`` ``(N, 2^A)`` (its regions' pattern rows in region order, then
+    0s), ``weighted`` ``(N, 2^A, 5A + 1)``,
     ``units`` ``(N,)`` (:func:`~stratgym.games.persuasion.precision_unit`), ``observations`` ``(N, obs_dim)`` from
     ``observe(applicant)`` and, with ``penalty``, ``penalty_weights`` ``(N,)`` (the conservative weights).
 
@@ -41,18 +43,24 @@ class ApplicantTable:
         n_actions = population.template.n_actions
         self.population, self._observe, self._penalty = population, observe, penalty
         count, patterns = population.n_applicants, len(pattern_table(n_actions))
-        self.rows: list[np.ndarray | None] = [None] * count
+        self.n_regions = np.zeros(count, dtype=np.int64)
+        self.rows = np.zeros((count, patterns), dtype=np.int64)
         self.weighted = np.zeros((count, patterns, 5 * n_actions + 1))
         self.units = np.zeros(count)
         self.observations = np.zeros((count, obs_dim), dtype=np.float32)
         self.penalty_weights = np.zeros(count)
         self._known = np.zeros(count, dtype=bool)
 
+    def region_rows(self, applicant: int) -> np.ndarray:
+        """``(R,)`` the pattern rows of ``applicant``'s regions, in region order."""
+        return self.rows[applicant, :self.n_regions[applicant]]
+
     def ensure(self, applicants: np.ndarray) -> None:
         """Fill the entries of ``applicants`` (population rows) not computed yet."""
         for i in np.unique(applicants[~self._known[applicants]]).tolist():
             regions = self.population.regions(i)
-            rows = self.rows[i] = pattern_rows(regions)
+            rows = pattern_rows(regions)
+            self.n_regions[i], self.rows[i, :len(rows)] = len(rows), rows
             masses = regions.masses / regions.masses.sum()
             desirable = regions.principal_payoffs > 0
             acting = np.arange(regions.n_actions) != 0
@@ -74,17 +82,22 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     (:func:`~stratgym.games.ties.precision_slack`) units: ``(sums (k, A, 2A + 1), values)``, ``values`` the
     ``responses`` ``(k, A)``, ``principal_value``, ``agent_value``, ``bic_slack`` and the metrics
     (:data:`APPLICANT_METRICS`), each ``(k,)``."""
-    k, _, A = schemes.shape
+    k, patterns, A = schemes.shape
     weighted = table.weighted
     unique = np.unique(applicants)
     if len(unique) == 1:
         columns = scheme_columns(weighted[unique[0]], schemes)
-    else:  # one product per applicant over its episodes (the same bits as for one episode), gathered batch last
-        batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))
-        columns = np.empty((weighted.shape[2], A, k))
-        for i in unique.tolist():
-            episodes = np.flatnonzero(applicants == i)
-            columns[:, :, episodes] = scheme_columns(weighted[i], batch_last.take(episodes, axis=2).transpose(2, 0, 1))
+    else:  # one product per applicant over its episodes (the same bits as for one episode), sorted by applicant
+        order = np.argsort(applicants, kind="stable")
+        batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0)).take(order, axis=2)  # (2^A, A, k), sorted
+        by_applicant = np.empty((weighted.shape[2], A, k))
+        bounds = np.searchsorted(applicants[order], unique).tolist() + [k]
+        for i, start, end in zip(unique.tolist(), bounds, bounds[1:]):
+            episodes = np.ascontiguousarray(batch_last[:, :, start:end]).reshape(patterns, -1)
+            by_applicant[:, :, start:end] = matmul_columns(weighted[i].T, episodes).reshape(-1, A, end - start)
+        unsorted = np.empty(k, dtype=np.int64)
+        unsorted[order] = np.arange(k)
+        columns = by_applicant.take(unsorted, axis=2)  # back in episode order
     responses, principal_value, agent_value, bic_slack = scheme_decisions(columns, tie_tol,
                                                                           precision * table.units[applicants])
     taken = responses.T  # (A, k)

@@ -69,11 +69,17 @@ class PersuasionPopulationVectorEnv(RoundVectorEnv):
 
     def _region_schemes(self, applicants: np.ndarray, schemes: np.ndarray) -> np.ndarray:
         """Each episode's scheme over its applicant's regions, in region order (the scalar env's ``info["scheme"]``)."""
-        rows = [self.table.rows[i] for i in applicants.tolist()]
-        if len({len(r) for r in rows}) == 1:
-            return schemes[np.arange(len(rows))[:, None], np.array(rows)]
-        ragged = np.empty(len(rows), dtype=object)
-        ragged[:] = [scheme[r] for scheme, r in zip(schemes, rows)]
+        table, k = self.table, len(applicants)
+        counts = table.n_regions[applicants]
+        if (counts == counts[0]).all():
+            # One take from the batch-last array (R, A, k) the schemes view: entry [i, s, a] is at (row, a, i).
+            batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))
+            A = schemes.shape[2]
+            rows = table.rows[applicants, :counts[0]]  # (k, R)
+            index = (rows[:, :, None] * A + np.arange(A)) * k + np.arange(k)[:, None, None]
+            return batch_last.reshape(-1).take(index)
+        ragged = np.empty(k, dtype=object)
+        ragged[:] = [scheme[table.region_rows(i)] for scheme, i in zip(schemes, applicants.tolist())]
         return ragged
 
     def _observations(self) -> np.ndarray:

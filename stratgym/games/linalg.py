@@ -37,14 +37,14 @@ def matmul_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return product.reshape(a.shape[:-1] + b.shape[1:])
 
 
-def matmul_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul_columns(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` for ``a`` ``(p, m)`` and ``b`` ``(m, n)``, the columns of ``b`` multiplied in blocks that OpenBLAS
-    keeps on one thread (a few rows against a batch laid out along the columns; see the module docstring)."""
+    keeps on one thread (a few rows against a batch laid out along the columns; see the module docstring); into
+    ``out`` ``(p, n)`` if given."""
     block = max(GEMM_SINGLE_THREAD // max(a.shape[0] * a.shape[1], 1), 1)
     n = b.shape[1]
-    if n <= block:
-        return a @ b
-    product = np.empty((a.shape[0], n), dtype=np.result_type(a, b))
+    if out is None:
+        out = np.empty((a.shape[0], n), dtype=np.result_type(a, b))
     for start in range(0, n, block):
-        np.matmul(a, b[:, start:start + block], out=product[:, start:start + block])
-    return product
+        np.matmul(a, b[:, start:start + block], out=out[:, start:start + block])
+    return out
