@@ -229,7 +229,7 @@ def scheme_decisions(columns: np.ndarray, tie_tol: float, widening=0.0) -> tuple
     value = np.where(agent >= threshold, principal, -np.inf)
     favourite = value.max(axis=0) - tolerance
     choice = np.where(value[A - 1] >= favourite, A - 1, 0)
-    for b in range(A - 2, 0, -1):  # from the last down, so the lowest qualifying index is kept
+    for b in range(A - 2, -1, -1):  # from the last down to 0, so the lowest qualifying index is kept
         choice = np.where(value[b] >= favourite, b, choice)
     own = agent[actions, actions]  # (A, k): E[u_A(a); a]
     responses = np.where(own >= threshold, actions[:, None], choice)
