@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
@@ -137,6 +137,7 @@ def _random_regions(seed: int):
 
 
 @given(seed=seeds, widening=st.sampled_from([0.0, 1e-7, 1e-3]))
+@example(seed=23, widening=1e-3)  # action 0 tied with a higher index: once decided for the higher one
 @settings(max_examples=40, deadline=None)
 def test_scheme_outcomes_equal_best_responses(seed, widening):
     """The same decisions, ties included (schemes from a small set of weights make exact and near ties common), and
