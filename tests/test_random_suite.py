@@ -210,6 +210,6 @@ def test_receiver_bound_needs_the_learning_receiver():
     from stratgym.agents.responses import QuantalReceiver
 
     with pytest.raises(ValueError, match="LearningReceiver"):
-        receiver_bound(gym.make("stratgym/PersuasionRecommend-v0", receiver=QuantalReceiver(1.0)))
+        receiver_bound(gym.make("stratgym/PersuasionRecommend-v0", agent=QuantalReceiver(1.0)))
     with pytest.raises(ValueError, match="LearningReceiver"):
         receiver_bound(gym.make("stratgym/PersuasionScheme-v0"))
