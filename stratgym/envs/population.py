@@ -21,7 +21,6 @@ from stratgym.envs.base import RoundEnv
 from stratgym.envs.persuasion.core import BIC_MARGIN
 from stratgym.envs.population_core import APPLICANT_METRICS, ApplicantTable, applicant_step, penalized_rewards
 from stratgym.envs.spaces import simplex_action, simplex_box
-from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import RoundResponses, feature_bounds
 from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
@@ -422,5 +421,3 @@ class PersuasionPopulationEnv(RoundEnv):
         self._last_info = info
         return self.table.observations[self._applicant].copy(), float(reward), True, False, info
 
-
-StatefulPopulationVectorEnv = loop_vector_env(StatefulPopulationEnv)
