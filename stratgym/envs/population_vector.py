@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from stratgym.envs.population import PersuasionPopulationEnv, StatefulPopulationEnv
-from stratgym.envs.population_core import APPLICANT_METRICS, applicant_step, penalized_rewards
+from stratgym.envs.population_core import APPLICANT_METRICS, applicant_step
 from stratgym.envs.persuasion.core import batch_last_simplex
 from stratgym.envs.stateful.core import row_dot
 from stratgym.envs.vector import RoundVectorEnv, count, with_rows
@@ -58,33 +58,16 @@ class PersuasionPopulationVectorEnv(RoundVectorEnv):
 
     def _play(self, rows, mapped: np.ndarray, actions):
         single, applicants = self.single, self._applicants[rows]
-        schemes = mapped[rows]
-        sums, values = applicant_step(self.table, applicants, schemes, single.tie_tol,
-                                      precision_slack(actions, self.population.template.n_actions))
+        penalty = (single.penalty_weight, single.bic_margin) if single.reward == "penalized" else None
+        values = applicant_step(self.table, applicants, mapped[rows], single.tie_tol,
+                                precision_slack(actions, self.population.template.n_actions), penalty)
         info = {"applicant": applicants, "group": self._groups[applicants],
-                "scheme": self._region_schemes(applicants, schemes), "responses": values["responses"],
-                **{name: values[name] for name in ("principal_value", "agent_value", "bic_slack")}}
-        info["metrics"] = {name: values[name] for name in APPLICANT_METRICS}  # batched as SyncVectorEnv batches dicts
-        rewards = values["principal_value"]
-        if single.reward == "penalized":
-            rewards, info["bic_violation"] = penalized_rewards(self.table, applicants, sums, single.penalty_weight,
-                                                               single.bic_margin)
-        return rewards, np.ones(len(applicants), dtype=bool), info
-
-    def _region_schemes(self, applicants: np.ndarray, schemes: np.ndarray) -> np.ndarray:
-        """Each episode's scheme over its applicant's regions, in region order (the scalar env's ``info["scheme"]``)."""
-        table, k = self.table, len(applicants)
-        counts = table.n_regions[applicants]
-        if (counts == counts[0]).all():
-            # One take from the batch-last array (R, A, k) the schemes view: entry [i, s, a] is at (row, a, i).
-            batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))
-            A = schemes.shape[2]
-            rows = table.rows[applicants, :counts[0]]  # (k, R)
-            index = (rows[:, :, None] * A + np.arange(A)) * k + np.arange(k)[:, None, None]
-            return batch_last.reshape(-1).take(index)
-        ragged = np.empty(k, dtype=object)
-        ragged[:] = [scheme[table.region_rows(i)] for scheme, i in zip(schemes, applicants.tolist())]
-        return ragged
+                **{name: values[name] for name in ("scheme", "responses", "principal_value", "agent_value",
+                                                   "bic_slack")},
+                "metrics": {name: values[name] for name in APPLICANT_METRICS}}  # batched as SyncVectorEnv does
+        if penalty is not None:
+            info["bic_violation"] = values["bic_violation"]
+        return values["reward" if penalty else "principal_value"], np.ones(len(applicants), dtype=bool), info
 
     def _observations(self) -> np.ndarray:
         return self.table.observations[self._applicants]
