@@ -154,7 +154,8 @@ stateful_subject_metrics`, :func:`~stratgym.games.metrics.social_metrics`), the 
                  _weighted_sum(population.weights, self._features) * single._feature_scale]
         if single.per_group:
             parts += [_weighted_sum(w, self._features) / w.sum() * single._feature_scale for w in single._group_weights]
-        last = self._rules[np.arange(self.num_envs), np.maximum(self._rounds - 1, 0)] * (self._rounds > 0)[:, None, None]
+        played = self._rounds > 0  # the last round's rules (0 before round 1)
+        last = self._rules[np.arange(self.num_envs), np.maximum(self._rounds - 1, 0)] * played[:, None, None]
         parts.append(last.reshape(self.num_envs, -1))
         return np.clip(np.concatenate(parts, axis=1), 0.0, 1.0).astype(np.float32)
 
