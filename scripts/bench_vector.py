@@ -28,19 +28,6 @@ REFERENCE_VECTOR = "CartPole-v1"
 ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("stratgym/"))
 
 
-def _batched(env_id: str) -> bool:
-    """Whether ``env_id``'s native vector env has a batched step (a ``LoopVectorEnv`` plays one sub-env at a time)."""
-    from gymnasium.envs.registration import load_env_creator
-
-    from stratgym.envs.vector import LoopVectorEnv
-
-    return not issubclass(load_env_creator(gym.spec(env_id).vector_entry_point), LoopVectorEnv)
-
-
-#: Envs whose vector env is batched (timed at every batch size, PPO on both paths); the others play their sub-envs
-#: one at a time, so they are timed at the smallest batch only and their PPO rows use make_vec_env alone.
-BATCHED_IDS = [env_id for env_id in ENV_IDS if _batched(env_id)]
-
 FULL = {"batches": (64, 1024, 4096), "repeats": 5, "min_time": 1.0, "n_actions": 8,
         "ppo_envs": 8, "ppo_steps": 256, "ppo_timesteps": 8192}
 QUICK = {"batches": (64, 512), "repeats": 2, "min_time": 0.1, "n_actions": 4,
@@ -55,24 +42,21 @@ def speed_section(settings: dict, progress: bool, env_ids: list[str] = ENV_IDS) 
     """Steps/s per sub-env of the native vector envs of ``env_ids`` and of CartPoleVectorEnv, per batch size;
     whether every ratio meets the target."""
     rows, met = [], True
-    for index, batch in enumerate(settings["batches"]):
-        ids = [env_id for env_id in env_ids if index == 0 or env_id in BATCHED_IDS]
+    for batch in settings["batches"]:
         specs = [EnvSpec(f"{env_id} ×{batch}", lambda env_id=env_id: _native(env_id, batch), vector=True)
-                 for env_id in ids]
+                 for env_id in env_ids]
         reference = EnvSpec(f"CartPoleVectorEnv ×{batch}", lambda: _native(REFERENCE_VECTOR, batch), vector=True)
         cartpole, results = env_speeds(specs, settings["repeats"], settings["min_time"], progress, reference,
                                        settings["n_actions"])
-        for env_id, row in zip(ids, results):
+        for env_id, row in zip(env_ids, results):
             met &= row["ratio"] >= RATIO_TARGET
-            kind = "batched" if env_id in BATCHED_IDS else "one sub-env at a time"
-            rows.append((batch, f"`{env_id}`", kind, f"{row['steps_per_second']:,.0f}", f"{cartpole:,.0f}",
+            rows.append((batch, f"`{env_id}`", f"{row['steps_per_second']:,.0f}", f"{cartpole:,.0f}",
                          f"{row['ratio']:.2f}×", verdict(row["ratio"] >= RATIO_TARGET)))
     text = ("### Native vector envs vs `CartPoleVectorEnv`\n\n"
             f"Default instances, autoreset `NEXT_STEP` (as `CartPoleVectorEnv`), {settings['n_actions']} pre-sampled "
             f"action batches cycled, steps counted per sub-env, median of {settings['repeats']} interleaved repeats of "
-            f"≥ {settings['min_time']:g} s; CartPole measured in the same run at the same batch size. "
-            + "Vector envs that play one sub-env at a time (`LoopVectorEnv`) are timed at the smallest batch only.\n\n"
-            + markdown_table(("batch", "env", "vector env", "steps/s", "CartPoleVectorEnv steps/s", "ratio",
+            f"≥ {settings['min_time']:g} s; CartPole measured in the same run at the same batch size.\n\n"
+            + markdown_table(("batch", "env", "steps/s", "CartPoleVectorEnv steps/s", "ratio",
                               f"target ≥ {RATIO_TARGET:g}×"), rows))
     return text, met
 
@@ -125,9 +109,8 @@ def ppo_section(settings: dict, progress: bool) -> tuple[str, bool]:
     n = settings["ppo_envs"]
     runs = [("`CartPole-v1`", "make_vec_env (DummyVecEnv)", lambda: make_vec_env(REFERENCE_VECTOR, n_envs=n, seed=0))]
     for env_id in ENV_IDS:
-        if env_id in BATCHED_IDS:
-            runs.append((f"`{env_id}`", "native (stratgym.agents.vec)",
-                         lambda env_id=env_id: native_vec_env(env_id, n, seed=0)))
+        runs.append((f"`{env_id}`", "native (stratgym.agents.vec)",
+                     lambda env_id=env_id: native_vec_env(env_id, n, seed=0)))
         runs.append((f"`{env_id}`", "make_vec_env (DummyVecEnv)",
                      lambda env_id=env_id: make_vec_env(env_id, n_envs=n, seed=0)))
     results = []

@@ -31,6 +31,7 @@ from stratgym.games.behaviour import Lookahead
 from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
 from stratgym.games.matrix import (MatrixGame, QuantalFollower, column_values, conitzer_sandholm, follower_scales,
                                    random_matrix_game, strong_response)
+from stratgym.games.population import classroom_groups
 from stratgym.games.stateful import classroom, random_game
 from vector_reference import SharedStreamEnvs, compare
 
@@ -98,6 +99,12 @@ CONFIGURATIONS = {
     "matrix follower one type": ("stratgym/MatrixFollower-v0", {"game": conitzer_sandholm(), "leader": [0.3, 0.7]}),
     "matrix follower three types": ("stratgym/MatrixFollower-v0", {"game": THREE_TYPES, "leader": "uniform"}),
     "agent no information": ("stratgym/PersuasionAgent-v0", {"scheme": "no-information"}),
+    "stateful population per group": ("stratgym/StatefulPopulation-v0", {"per_group": True}),
+    "stateful population myopic, three rounds": ("stratgym/StatefulPopulation-v0",
+                                                 {"agent": "myopic", "population": classroom_groups(3)}),
+    "persuasion population, every applicant": ("stratgym/PersuasionPopulation-v0", {"split": "all"}),
+    "persuasion population penalized": ("stratgym/PersuasionPopulation-v0",
+                                        {"split": "evaluation", "reward": "penalized"}),
 }
 
 

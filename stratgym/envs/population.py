@@ -19,9 +19,8 @@ from gymnasium import spaces
 
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.persuasion.core import BIC_MARGIN
-from stratgym.envs.population_core import APPLICANT_METRICS, ApplicantTable, applicant_step, penalized_rewards
+from stratgym.envs.population_core import APPLICANT_METRICS, ApplicantTable, applicant_step
 from stratgym.envs.spaces import simplex_action, simplex_box
-from stratgym.envs.vector import loop_vector_env
 from stratgym.envs.stateful import RoundResponses, feature_bounds
 from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
@@ -407,20 +406,18 @@ class PersuasionPopulationEnv(RoundEnv):
         applicant = np.array([self._applicant])
         scheme = simplex_action(self.action_space, action)
         # The core's step for a batch of one: the vector env's arithmetic, bit for bit.
-        sums, values = applicant_step(self.table, applicant, scheme[None], self.tie_tol,
-                                      precision_slack(action, self.population.template.n_actions))
+        penalty = (self.penalty_weight, self.bic_margin) if self.reward == "penalized" else None
+        values = applicant_step(self.table, applicant, scheme[None], self.tie_tol,
+                                precision_slack(action, self.population.template.n_actions), penalty)
         first = {name: value[0] for name, value in values.items()}
         info = {"applicant": self._applicant, "group": self.population.groups[self._applicant],
-                "scheme": scheme[self.table.region_rows(self._applicant)], "responses": first["responses"],
+                "scheme": first["scheme"], "responses": first["responses"],
                 **{name: float(first[name]) for name in ("principal_value", "agent_value", "bic_slack")},
                 "metrics": {name: float(first[name]) for name in APPLICANT_METRICS}}
         reward = info["principal_value"]
-        if self.reward == "penalized":
-            reward, violation = penalized_rewards(self.table, applicant, sums, self.penalty_weight, self.bic_margin)
-            reward, info["bic_violation"] = float(reward[0]), float(violation[0])
+        if penalty is not None:
+            reward, info["bic_violation"] = float(first["reward"]), float(first["bic_violation"])
         self._round = 1
         self._last_info = info
         return self.table.observations[self._applicant].copy(), float(reward), True, False, info
 
-
-StatefulPopulationVectorEnv = loop_vector_env(StatefulPopulationEnv)

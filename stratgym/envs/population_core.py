@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from stratgym.envs.persuasion.core import (sum_in_order, column_at, conservative_penalty_weight, penalized_value,
-                                           scheme_columns, scheme_decisions)
+from stratgym.envs.persuasion.core import (column_at, conservative_penalty_weight, penalized_value, scheme_decisions,
+                                           sum_in_order)
 from stratgym.games.applicants import ApplicantPopulation, pattern_rows, pattern_table
 from stratgym.games.linalg import matmul_columns
 from stratgym.games.persuasion import precision_unit, weighted_payoffs
@@ -75,44 +75,52 @@ class ApplicantTable:
 
 
 def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.ndarray, tie_tol: float,
-                   precision: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                   precision: float, penalty: tuple[float | None, float] | None = None) -> dict[str, np.ndarray]:
     """One step of episodes facing ``applicants`` ``(k,)`` (population rows, :meth:`ApplicantTable.ensure` d) with
     schemes ``(k, 2^A, A)`` over every pattern (on the simplex; fastest as a view of a ``(2^A, A, k)`` array, see
     :func:`~stratgym.envs.persuasion.core.batch_last_simplex`), ties within ``tie_tol`` widened by ``precision``
-    (:func:`~stratgym.games.ties.precision_slack`) units: ``(sums (k, A, 2A + 1), values)``, ``values`` the
-    ``responses`` ``(k, A)``, ``principal_value``, ``agent_value``, ``bic_slack`` and the metrics
-    (:data:`APPLICANT_METRICS`), each ``(k,)``."""
+    (:func:`~stratgym.games.ties.precision_slack`) units.
+
+    Returns the ``scheme`` over each applicant's regions, in region order (``(k, R, A)``, or an object array of
+    ``(R_i, A)`` schemes when the applicants' region counts differ), the ``responses`` ``(k, A)``,
+    ``principal_value``, ``agent_value``, ``bic_slack``, the metrics (:data:`APPLICANT_METRICS`) and, with
+    ``penalty = (penalty_weight, bic_margin)``, ``reward="penalized"``'s ``reward`` and ``bic_violation``
+    (:func:`~stratgym.envs.persuasion.core.penalized_value`; weight ``None``: each applicant's conservative one),
+    each ``(k,)``. The episodes are taken applicant by applicant (one product each, the same bits as for one
+    episode), decided together, and returned in their order."""
     k, patterns, A = schemes.shape
     weighted = table.weighted
-    unique = np.unique(applicants)
-    if len(unique) == 1:
-        columns = scheme_columns(weighted[unique[0]], schemes)
-    else:  # one product per applicant over its episodes (the same bits as for one episode), sorted by applicant
-        order = np.argsort(applicants, kind="stable")
-        batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0)).take(order, axis=2)  # (2^A, A, k), sorted
-        by_applicant = np.empty((weighted.shape[2], A, k))
-        bounds = np.searchsorted(applicants[order], unique).tolist() + [k]
-        for i, start, end in zip(unique.tolist(), bounds, bounds[1:]):
-            episodes = np.ascontiguousarray(batch_last[:, :, start:end]).reshape(patterns, -1)
-            by_applicant[:, :, start:end] = matmul_columns(weighted[i].T, episodes).reshape(-1, A, end - start)
-        unsorted = np.empty(k, dtype=np.int64)
-        unsorted[order] = np.arange(k)
-        columns = by_applicant.take(unsorted, axis=2)  # back in episode order
+    batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))  # (2^A, A, k)
+    order = np.argsort(applicants, kind="stable")
+    grouped = applicants[order]
+    unique, starts = np.unique(grouped, return_index=True)
+    bounds = starts.tolist() + [k]
+    columns = np.empty((weighted.shape[2], A, k))  # in the grouped order
+    counts = table.n_regions[unique]
+    regional = np.empty((k, counts[0], A)) if (counts == counts[0]).all() else np.empty(k, dtype=object)
+    for i, start, end in zip(unique.tolist(), bounds, bounds[1:]):
+        episodes = batch_last if len(unique) == 1 else batch_last.take(order[start:end], axis=2)  # (2^A, A, k_i)
+        columns[:, :, start:end] = matmul_columns(weighted[i].T, episodes.reshape(patterns, -1)).reshape(-1, A,
+                                                                                                       end - start)
+        own = episodes[table.region_rows(i)].transpose(2, 0, 1)  # (k_i, R_i, A)
+        if regional.dtype == object:
+            for offset, scheme in enumerate(own):
+                regional[start + offset] = scheme
+        else:
+            regional[start:end] = own
     responses, principal_value, agent_value, bic_slack = scheme_decisions(columns, tie_tol,
-                                                                          precision * table.units[applicants])
+                                                                          precision * table.units[grouped])
+    values = {"scheme": regional, "responses": responses, "principal_value": principal_value,
+              "agent_value": agent_value, "bic_slack": bic_slack}
     taken = responses.T  # (A, k)
-    values = {"responses": responses, "principal_value": principal_value, "agent_value": agent_value,
-              "bic_slack": bic_slack}
     for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
         values[name] = sum_in_order(column_at(columns, (2 * A + 1 + index * A) + taken).T)
     values["welfare"], values["principal"] = agent_value, principal_value
-    return columns[:2 * A + 1].transpose(2, 1, 0), values
-
-
-def penalized_rewards(table: ApplicantTable, applicants: np.ndarray, sums: np.ndarray, penalty_weight: float | None,
-                      bic_margin: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(reward, violation)`` ``(k,)`` of ``reward="penalized"``
-    (:func:`~stratgym.envs.persuasion.core.penalized_value`) from :func:`applicant_step`'s ``sums``:
-    ``penalty_weight``, or (``None``) each applicant's conservative weight."""
-    weight = table.penalty_weights[applicants] if penalty_weight is None else penalty_weight
-    return penalized_value(sums, weight, bic_margin)
+    if penalty is not None:
+        weight, margin = penalty
+        values["reward"], values["bic_violation"] = penalized_value(
+            columns[:2 * A + 1].transpose(2, 1, 0), table.penalty_weights[grouped] if weight is None else weight,
+            margin)
+    unsorted = np.empty(k, dtype=np.int64)
+    unsorted[order] = np.arange(k)
+    return {name: value[unsorted] for name, value in values.items()}

@@ -279,38 +279,3 @@ def _stacked(infos: list[dict]) -> dict[str, np.ndarray]:
     """Per-sub-env info dicts (the same keys) as one dict of stacked arrays (nested for dict entries)."""
     return {key: _stacked([info[key] for info in infos]) if isinstance(value, dict) else
             np.array([info[key] for info in infos]) for key, value in (infos[0] if infos else {}).items()}
-
-
-class LoopVectorEnv(RoundVectorEnv):
-    """A native vector env that plays its sub-envs one at a time (:class:`SubEnvLoop`): the vector env of an env no
-    batched step covers yet. It has the native envs' autoreset modes, generator and info layout, so it equals the
-    scalar env step for step exactly, but it is no faster than Gymnasium's ``SyncVectorEnv``. Subclasses name the
-    scalar env class in ``scalar_env``; constructor keyword arguments go to it."""
-
-    scalar_env: type = None
-
-    def __init__(self, num_envs: int = 1, autoreset_mode=AutoresetMode.NEXT_STEP, max_episode_steps: int | None = None,
-                 **kwargs):
-        single = self.scalar_env(**kwargs)
-        super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
-        self._loop = SubEnvLoop(single, self.num_envs)
-
-    def _restart(self, rows) -> dict:
-        return self._loop.restart(rows, self.np_random)
-
-    def _play(self, rows, mapped: np.ndarray, actions):
-        return self._loop.play(rows, actions, self.np_random)
-
-    def _observations(self) -> np.ndarray:
-        return self._loop.obs.copy()
-
-
-def loop_vector_env(scalar_env: type) -> type:
-    """The :class:`LoopVectorEnv` of ``scalar_env``, named ``<Name>VectorEnv`` in the scalar env's module (bind it to
-    that name there, so that it pickles and serves as a ``vector_entry_point``)."""
-    name = scalar_env.__name__.removesuffix("Env") + "VectorEnv"
-    doc = (f"``num_envs`` :class:`{scalar_env.__name__}` episodes as a native vector env (``stratgym.envs.vector``: "
-           "autoreset ``NEXT_STEP`` or ``SAME_STEP``, one generator), played one sub-env at a time: exactly the scalar "
-           "env, step for step, at the speed of a synchronous vector env (no batched step yet).")
-    return type(name, (LoopVectorEnv,), {"scalar_env": scalar_env, "__doc__": doc, "__module__": scalar_env.__module__,
-                                         "__qualname__": name})

@@ -31,7 +31,7 @@ FAMILY = Family(
                  f"{_REFERENCES}:stateful_population_reference",
                  "baselines.population.population_optimum(population, response_model, per_group): exact population "
                  "MILP", "the best constant rule, the uniform rule and the heaviest type's optimum",
-                 vector_entry_point="stratgym.envs.population:StatefulPopulationVectorEnv",
+                 vector_entry_point="stratgym.envs.population_vector:StatefulPopulationVectorEnv",
                  metrics=f"{_REFERENCES}:policy_metrics"),
         EnvEntry("stratgym/PersuasionPopulation-v0", "stratgym.envs.population:PersuasionPopulationEnv", "principal",
                  "persuasion population: a contextual scheme per applicant, scored on held-out applicants",

@@ -56,23 +56,23 @@ class SocialMetrics:
 
 
 def disparity(values: Sequence[float]) -> dict[str, float]:
-    """``{"difference", "ratio"}`` of the group values ``values`` (module docstring)."""
+    """``{"difference", "ratio"}`` of the group values ``values`` ``(G,)`` (module docstring): floats; for a batch
+    ``(..., G)``, arrays ``(...)``."""
     values = np.asarray(values, dtype=np.float64)
-    low, high = float(values.min()), float(values.max())
-    if high == low:
-        ratio = 1.0
-    elif low >= 0.0 and high > 0.0:
-        ratio = low / high
-    elif high <= 0.0 and low < 0.0:  # both non-positive: the ratio of magnitudes, smallest over largest
-        ratio = high / low
-    else:
-        ratio = float("nan")
+    low, high = values.min(axis=-1), values.max(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the quotients not chosen
+        ratio = np.where(high == low, 1.0, np.where((low >= 0.0) & (high > 0.0), low / high,
+                                                    # both non-positive: the ratio of magnitudes, smallest over largest
+                                                    np.where((high <= 0.0) & (low < 0.0), high / low, np.nan)))
+    if values.ndim == 1:
+        return {"difference": float(high - low), "ratio": float(ratio)}
     return {"difference": high - low, "ratio": ratio}
 
 
 def social_metrics(per_subject: Mapping[str, np.ndarray], weights, groups: Sequence[str]) -> SocialMetrics:
     """Average per-subject metrics ``per_subject`` (metric -> ``(N,)``) with ``weights`` ``(N,)`` (``>= 0``, positive
-    sum), overall and within each label of ``groups`` (``N`` labels; groups in order of first appearance)."""
+    sum), overall and within each label of ``groups`` (``N`` labels; groups in order of first appearance). A batch of
+    populations' metrics (metric -> ``(..., N)``) gives ``(...)`` arrays where one gives floats."""
     weights = np.asarray(weights, dtype=np.float64)
     labels = list(groups)
     if weights.ndim != 1 or len(labels) != weights.shape[0] or weights.sum() <= 0 or np.any(weights < 0):
@@ -85,9 +85,10 @@ def social_metrics(per_subject: Mapping[str, np.ndarray], weights, groups: Seque
         total = weights[mask].sum()
         # A group of weight 0 (possible when weights are 0) still gets its subjects' plain mean.
         w = weights[mask] / total if total > 0 else np.full(int(mask.sum()), 1.0 / mask.sum())
-        return {name: float(np.asarray(per_subject[name], dtype=np.float64)[mask] @ w) for name in per_subject}
+        averages = {name: np.asarray(per_subject[name], dtype=np.float64)[..., mask] @ w for name in per_subject}
+        return {name: float(value) if value.ndim == 0 else value for name, value in averages.items()}
 
     overall = average(np.ones(len(labels), dtype=bool))
     by_group = {label: average(mask) for label, mask in masks.items()}
-    gaps = {name: disparity([by_group[label][name] for label in order]) for name in per_subject}
+    gaps = {name: disparity(np.stack([by_group[label][name] for label in order], axis=-1)) for name in per_subject}
     return SocialMetrics(overall, by_group, gaps)

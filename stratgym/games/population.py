@@ -163,14 +163,16 @@ class PopulationOutcome:
 
 def stateful_subject_metrics(game: StatefulGame, effort: np.ndarray, theta: np.ndarray, threshold: float) -> dict:
     """One type's metrics (:mod:`stratgym.games.metrics`) under ``theta`` ``(T, n)`` and its effort ``(T, d)``, plus
-    ``state_gain``: the accumulated state ``sum_j (s_{T+1} - s_1)_j`` (effort units), the improvement that lasts."""
+    ``state_gain``: the accumulated state ``sum_j (s_{T+1} - s_1)_j`` (effort units), the improvement that lasts.
+    Floats; for a batch (``(..., T, n)`` and ``(..., T, d)``), arrays ``(...)``."""
     played = rollout(game, theta, effort)
-    per_type = effort.sum(axis=0) / (game.horizon * game.budget)
+    per_type = effort.sum(axis=-2) / (game.horizon * game.budget)
     desirable = game.effort_value > 0
-    return {"improvement": float(per_type[desirable].sum()), "gaming": float(per_type[~desirable].sum()),
-            "recourse": float(played.scores[-1] >= threshold), "welfare": float(played.agent_utility),
-            "principal": float(played.principal_utility),
-            "state_gain": float(played.states[-1].sum() - played.states[0].sum())}
+    metrics = {"improvement": per_type[..., desirable].sum(axis=-1), "gaming": per_type[..., ~desirable].sum(axis=-1),
+               "recourse": (played.scores[..., -1] >= threshold).astype(np.float64), "welfare": played.agent_utility,
+               "principal": played.principal_utility,
+               "state_gain": played.states[..., -1, :].sum(axis=-1) - played.states[..., 0, :].sum(axis=-1)}
+    return {name: float(value) if np.ndim(value) == 0 else value for name, value in metrics.items()}
 
 
 def population_outcome(population: StatefulPopulation, theta, model: str = "rational", per_group: bool = False,
