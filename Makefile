@@ -34,11 +34,15 @@ install: $(TEST_STAMP)
 demo: $(BASE_STAMP)
 	$(VENV)/bin/stratgym benchmark --suite quick
 
+# One pytest worker per core (pytest-xdist): the default suite takes about 15 min in one process on 2 cores, and CI
+# allows 10 min in all.
+XDIST  := -n auto
+
 test: $(TEST_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 
 test-all: $(TEST_STAMP)
-	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) -m pytest -q $(XDIST) -m "slow or not slow"
 
 bench: $(BASE_STAMP)
 	$(PY) scripts/bench_stateful.py --write

@@ -36,22 +36,18 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def serial_and_ray(local_ray, tmp_path_factory):
-    """The tiny suite run serially in this process and on the local Ray, into two folders."""
-    serial, parallel = tmp_path_factory.mktemp("serial"), tmp_path_factory.mktemp("ray")
-    serial_result = run_benchmark(SUITE, serial, progress=False)
-    with RayBackend() as backend:
-        ray_result = run_benchmark(SUITE, parallel, progress=False, backend=backend)
-    return serial, parallel, serial_result, ray_result, backend
-
-
 def _records(out: Path) -> dict[str, dict]:
     return {path.parent.name: json.loads(path.read_text()) for path in (out / "runs").glob("*/record.json")}
 
 
-def test_ray_gives_the_serial_folders_records_models_and_summary(serial_and_ray):
-    serial, parallel, serial_result, ray_result, backend = serial_and_ray
+def test_ray_gives_the_serial_results_and_resumes_across_backends(local_ray, tmp_path_factory):
+    """The tiny suite serially in this process and on the local Ray, into two folders: the same folders, records,
+    models and summary; then resumed across the backends. One test, so that pytest-xdist never trains the suite
+    twice, on two workers."""
+    serial, parallel = tmp_path_factory.mktemp("serial"), tmp_path_factory.mktemp("ray")
+    serial_result = run_benchmark(SUITE, serial, progress=False)
+    with RayBackend() as backend:
+        ray_result = run_benchmark(SUITE, parallel, progress=False, backend=backend)
     assert (serial_result.trained, ray_result.trained) == (4, 4)
     names = {spec.name for spec in plan_runs(SUITE)}
     for out in (serial, parallel):
@@ -85,10 +81,10 @@ def test_ray_gives_the_serial_folders_records_models_and_summary(serial_and_ray)
     # Every run trained in a Ray worker (another process) with one torch thread.
     assert set(backend.workers) == {spec.key for spec in plan_runs(SUITE)}
     assert all(worker["pid"] != os.getpid() and worker["torch_threads"] == 1 for worker in backend.workers.values())
+    _runs_resume_across_backends_and_overwrite_replaces_them(serial, parallel)
 
 
-def test_runs_resume_across_backends_and_overwrite_replaces_them(serial_and_ray, tmp_path):
-    serial, parallel, _, _, _ = serial_and_ray
+def _runs_resume_across_backends_and_overwrite_replaces_them(serial: Path, parallel: Path) -> None:
     before = {name: (parallel / "runs" / name / "record.json").stat().st_mtime_ns for name in _records(parallel)}
     with RayBackend() as backend:
         again = run_benchmark(SUITE, parallel, progress=False, backend=backend)

