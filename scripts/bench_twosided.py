@@ -3,6 +3,7 @@
     python scripts/bench_twosided.py            # full run (about an hour on 2 cores), prints a Markdown report
     python scripts/bench_twosided.py --write    # ... and replaces its section of BENCHMARKS.md
     python scripts/bench_twosided.py --quick    # smoke run (a minute or two)
+    python scripts/bench_twosided.py --write --jobs 2   # runs in 2 processes (same numbers: each run is seeded)
 
 For every instance: the Stackelberg order (``moves=sequential``, the AEC env) under each schedule of
 :mod:`stratgym.agents.twosided`, the simultaneous-move game (the parallel env) under ``simultaneous``, and for
@@ -17,6 +18,7 @@ from __future__ import annotations
 import collections
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from _bench_common import common_arguments, machine_description, markdown_table, progress_bar, publish, seconds
 from stratgym.agents.twosided import SCHEDULES, train_two_sided
@@ -65,20 +67,28 @@ def _short(verdict: str) -> str:
     return verdict.split(":")[0].split(" (")[0].split("; the principal could")[0]
 
 
-def run(settings: dict, progress: bool) -> tuple[str, float]:
-    """The benchmark table (Markdown) and the total training seconds."""
-    rows, total = [], 0.0
+def _train(task: tuple[str, dict, int, dict]):
+    """One seeded run (a process-pool task): ``(label, config, seed, settings)`` -> its ``TwoSidedResult``."""
+    label, config, seed, settings = task
+    game, make = INSTANCES[label]
+    return train_two_sided(game, make(), rounds=settings["rounds"], n_steps=settings["n_steps"], seed=seed, **config)
+
+
+def run(settings: dict, progress: bool, jobs: int = 1) -> tuple[str, float]:
+    """The benchmark table (Markdown) and the total training seconds; ``jobs`` processes train the runs."""
     planned = [(label, config) for label in settings["instances"] for config in configurations(INSTANCES[label][0])]
-    bar = progress_bar(len(planned) * len(settings["seeds"]), "two-sided runs", progress)
-    for label, config in planned:
-        game, make = INSTANCES[label]
-        instance = make()
-        results = []
-        for seed in settings["seeds"]:
-            results.append(train_two_sided(game, instance, rounds=settings["rounds"], n_steps=settings["n_steps"],
-                                           seed=seed, **config))
-            total += results[-1].wall_time
+    tasks = [(label, config, seed, settings) for label, config in planned for seed in settings["seeds"]]
+    bar = progress_bar(len(tasks), "two-sided runs", progress)
+    with ProcessPoolExecutor(jobs) as pool:
+        done = []
+        for result in pool.map(_train, tasks):
+            done.append(result)
             bar.update(1)
+    bar.close()
+    total = sum(result.wall_time for result in done)
+    rows, n_seeds = [], len(settings["seeds"])
+    for index, (label, config) in enumerate(planned):
+        results = done[index * n_seeds:(index + 1) * n_seeds]
         optimum = results[0].optimum
         values = [r.principal_value for r in results]
         ratio = _mean_sd([v / optimum for v in values]) if optimum else "—"
@@ -86,7 +96,6 @@ def run(settings: dict, progress: bool) -> tuple[str, float]:
                      ratio, _mean_sd([r.agent_regret for r in results]),
                      _mean_sd([r.principal_regret for r in results]), _ends([_short(r.verdict) for r in results]),
                      _ends([r.nearest_reference for r in results])))
-    bar.close()
     header = ("instance", "moves", "schedule", "agent", "principal value", "Stackelberg optimum", "value / optimum",
               "agent regret", "principal regret", "where the seeds ended", "nearest named outcome")
     return markdown_table(header, rows), total
@@ -94,13 +103,18 @@ def run(settings: dict, progress: bool) -> tuple[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the Markdown report, and with ``--write`` update BENCHMARKS.md; returns 0."""
-    args = common_arguments(__doc__.splitlines()[0]).parse_args(argv)
+    parser = common_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1, help="processes that train the runs (default 1)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     settings = QUICK if args.quick else FULL
     started = time.perf_counter()
-    table, training = run(settings, not args.no_progress)
+    table, training = run(settings, not args.no_progress, args.jobs)
     notes = (f"{settings['rounds']} rounds of play per run, PPO updates every {settings['n_steps']} moves (the slow "
              f"side of fast-leader / fast-follower every 4×), seeds {list(settings['seeds'])}; training "
-             f"{seconds(training)}, benchmark {seconds(time.perf_counter() - started)}. Regrets: each side's best "
+             f"{seconds(training)}, benchmark {seconds(time.perf_counter() - started)} ({args.jobs} process"
+             f"{'es' if args.jobs > 1 else ''}). Regrets: each side's best "
              "response to the other's final policy minus what it gets (stateful principal: over plans of vertex "
              "rules, a lower bound). Verdicts: *Stackelberg optimum* (≥ 95% of it, the agent best-responding), "
              "*Nash equilibrium below the optimum* (both regrets under 5% of the payoff scale), *not converged* "
