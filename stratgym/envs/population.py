@@ -133,26 +133,31 @@ class StatefulPopulationEnv(RoundEnv):
                              f"round's rule as the game's per-round agent, got {agent!r}")
         #: Every type's behaviour: a ``Lookahead(k)``.
         self.agent = agent
-        self._responses = [RoundResponses(game, self.agent) for game in self.population.types]
+        #: Each type's per-round answers to a rule (``RoundResponses``), in type order.
+        self.responses = [RoundResponses(game, self.agent) for game in self.population.types]
         self.per_group = as_bool(per_group, "per_group")
         population = self.population
         n, groups = population.n_features, len(population.group_names)
-        self._rule_rows = groups if self.per_group else 1
-        self._group_of_type = population.group_index() if self.per_group else np.zeros(population.n_types, dtype=int)
+        #: Rules published per round: one per group with ``per_group``, else 1.
+        self.rule_rows = groups if self.per_group else 1
+        #: ``(K,)``: the row of the round's rules each type answers.
+        self.group_of_type = population.group_index() if self.per_group else np.zeros(population.n_types, dtype=int)
         self.action_space = simplex_box(groups, n) if self.per_group else simplex_box(n)
-        size = 1 + n + (groups * n if self.per_group else 0) + self._rule_rows * n
+        size = 1 + n + (groups * n if self.per_group else 0) + self.rule_rows * n
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(size,), dtype=np.float32)
         bound = np.max([feature_bounds(game) for game in population.types], axis=0)
-        self._feature_scale = np.where(bound > 0, 1.0 / np.where(bound > 0, bound, 1.0), 1.0)
-        self._group_weights = [population.weights * (population.group_index() == g) for g in range(groups)]
+        #: ``(n,)``: the observation's scale of each feature (1 / its largest value over the types).
+        self.feature_scale = np.where(bound > 0, 1.0 / np.where(bound > 0, bound, 1.0), 1.0)
+        #: Per group, the population weights of its types (0 elsewhere), ``(K,)`` each.
+        self.group_weights = [population.weights * (population.group_index() == g) for g in range(groups)]
         self._states = self._rules_played = self._efforts_played = None
 
     def _observation(self, features: np.ndarray, rules: np.ndarray) -> np.ndarray:
         """From every type's features ``(K, n)`` and the rules ``(G', n)`` of the last round."""
         weights = self.population.weights
-        parts = [np.array([self._round / self.population.horizon]), (weights @ features) * self._feature_scale]
+        parts = [np.array([self._round / self.population.horizon]), (weights @ features) * self.feature_scale]
         if self.per_group:
-            parts += [(w @ features / w.sum()) * self._feature_scale for w in self._group_weights]
+            parts += [(w @ features / w.sum()) * self.feature_scale for w in self.group_weights]
         parts.append(rules.ravel())
         return np.clip(np.concatenate(parts), 0.0, 1.0).astype(np.float32)
 
@@ -163,7 +168,7 @@ class StatefulPopulationEnv(RoundEnv):
         self._rules_played, self._efforts_played = [], []
         self._last_info = {}
         n = self.population.n_features
-        return self._observation(np.zeros((self.population.n_types, n)), np.zeros((self._rule_rows, n))), {}
+        return self._observation(np.zeros((self.population.n_types, n)), np.zeros((self.rule_rows, n))), {}
 
     def step(self, action):
         t = self._begin_step()
@@ -171,8 +176,8 @@ class StatefulPopulationEnv(RoundEnv):
         rules = np.atleast_2d(simplex_action(self.action_space, action))
         tie_tol = TIE_TOL + precision_slack(action, population.n_features)
         efforts, features, states = [], [], []
-        for game, responses, state, group in zip(population.types, self._responses, self._states,
-                                                 self._group_of_type):
+        for game, responses, state, group in zip(population.types, self.responses, self._states,
+                                                 self.group_of_type):
             effort = responses.respond(rules[group], state, t, self.np_random, tie_tol)
             efforts.append(effort)
             features.append(observe(game, state, effort))
@@ -368,7 +373,9 @@ class PersuasionPopulationEnv(RoundEnv):
         low, high = population.features[:, 1:].min(axis=0), population.features[:, 1:].max(axis=0)
         self._low, self._span = low, np.where(high > low, high - low, 1.0)
         weights = population.weights[self.applicants]
-        self._cumulative = np.cumsum(weights / weights.sum() if weights.sum() > 0 else
+        #: The split's applicants' cumulative draw probabilities (their weights renormalized; uniform if all are 0),
+        #: a list for ``searchsorted`` on one draw; the vector env draws its batch from the same numbers.
+        self.cumulative_weights = np.cumsum(weights / weights.sum() if weights.sum() > 0 else
                                      np.full(len(weights), 1.0 / len(weights))).tolist()
         self._applicant = None
         #: Every applicant's arrays for the core's step (:mod:`stratgym.envs.population_core`), shared with the
@@ -390,7 +397,7 @@ class PersuasionPopulationEnv(RoundEnv):
         chosen = (options or {}).get("applicant")
         if chosen is None:
             draw = self.np_random.random()
-            chosen = int(self.applicants[min(np.searchsorted(self._cumulative, draw, side="right"),
+            chosen = int(self.applicants[min(np.searchsorted(self.cumulative_weights, draw, side="right"),
                                              len(self.applicants) - 1)])
         elif chosen not in set(self.applicants.tolist()):
             raise ValueError(f"options['applicant'] must be an applicant of split {self.split!r}, got {chosen!r}")

@@ -35,7 +35,7 @@ class PersuasionPopulationVectorEnv(RoundVectorEnv):
         single = PersuasionPopulationEnv(**kwargs)
         super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
         self.population, self.table = single.population, single.table
-        self._cumulative = np.array(single._cumulative)
+        self._cumulative = np.array(single.cumulative_weights)
         self._groups = np.array(self.population.groups)
         self._applicants = np.zeros(self.num_envs, dtype=np.int64)
 
@@ -92,13 +92,12 @@ stateful_subject_metrics`, :func:`~stratgym.games.metrics.social_metrics`), the 
         super().__init__(single, num_envs, autoreset_mode, max_episode_steps)
         population = self.population = single.population
         T, K, n, d = population.horizon, population.n_types, population.n_features, population.types[0].n_efforts
-        self._rule_rows = len(population.group_names) if single.per_group else 1
         self._initial = np.array([game.initial_state for game in population.types])
         b = self.num_envs
         # Per sub-env: rounds played, every type's state, the rules and efforts played, the last features and rules.
         self._rounds = np.zeros(b, dtype=np.int64)
         self._states = np.tile(self._initial, (b, 1, 1))
-        self._rules = np.zeros((b, T, self._rule_rows, n))
+        self._rules = np.zeros((b, T, single.rule_rows, n))
         self._efforts = np.zeros((b, K, T, d))
         self._features = np.zeros((b, K, n))
 
@@ -112,12 +111,12 @@ stateful_subject_metrics`, :func:`~stratgym.games.metrics.social_metrics`), the 
     def _play(self, rows, mapped: np.ndarray, actions):
         single, population = self.single, self.population
         k, n = count(rows, self.num_envs), population.n_features
-        rules = mapped[rows].reshape(k, self._rule_rows, n)
+        rules = mapped[rows].reshape(k, single.rule_rows, n)
         rounds, states = self._rounds[rows], self._states[rows]
         tie_tol = TIE_TOL + precision_slack(actions, n)
         efforts, features, after = np.empty_like(states), np.empty((k, population.n_types, n)), np.empty_like(states)
         rewards = np.zeros(k)
-        for j, (game, responses, group) in enumerate(zip(population.types, single._responses, single._group_of_type)):
+        for j, (game, responses, group) in enumerate(zip(population.types, single.responses, single.group_of_type)):
             efforts[:, j] = responses.respond(rules[:, group], states[:, j], rounds, self.np_random, tie_tol)
             features[:, j] = observe(game, states[:, j], efforts[:, j])
             after[:, j] = next_state(game, states[:, j], efforts[:, j])
@@ -140,7 +139,7 @@ stateful_subject_metrics`, :func:`~stratgym.games.metrics.social_metrics`), the 
     def _metrics(self, rules: np.ndarray, efforts: np.ndarray) -> dict[str, np.ndarray]:
         """The episodes' social metrics (the scalar env's ``population_outcome(...).metrics.flat()``) from their rules
         ``(k, T, G', n)`` and efforts ``(k, K, T, d)``."""
-        population, groups = self.population, self.single._group_of_type
+        population, groups = self.population, self.single.group_of_type
         per_type = [stateful_subject_metrics(game, efforts[:, j], rules[:, :, groups[j]], population.threshold)
                     for j, game in enumerate(population.types)]
         columns = {name: np.stack([values[name] for values in per_type], axis=-1) for name in per_type[0]}
@@ -151,9 +150,9 @@ stateful_subject_metrics`, :func:`~stratgym.games.metrics.social_metrics`), the 
         group), last rules, clipped to ``[0, 1]``."""
         single, population = self.single, self.population
         parts = [(self._rounds / population.horizon)[:, None],
-                 _weighted_sum(population.weights, self._features) * single._feature_scale]
+                 _weighted_sum(population.weights, self._features) * single.feature_scale]
         if single.per_group:
-            parts += [_weighted_sum(w, self._features) / w.sum() * single._feature_scale for w in single._group_weights]
+            parts += [_weighted_sum(w, self._features) / w.sum() * single.feature_scale for w in single.group_weights]
         played = self._rounds > 0  # the last round's rules (0 before round 1)
         last = self._rules[np.arange(self.num_envs), np.maximum(self._rounds - 1, 0)] * played[:, None, None]
         parts.append(last.reshape(self.num_envs, -1))
