@@ -69,7 +69,7 @@ def test_the_principal_observes_average_features_not_efforts():
     env.reset(seed=0)
     observation, _, _, _, info = env.step(env.action_space.sample())
     n = population.n_features
-    scale = env.unwrapped.feature_scale
+    scale = env.unwrapped.rounds.feature_scale
     np.testing.assert_allclose(observation[1:1 + n], np.clip(info["average_features"] * scale, 0, 1), atol=1e-6)
     assert observation.shape == (1 + n + 2 * n + 2 * n,)
     np.testing.assert_allclose(observation[-2 * n:], info["rules"].ravel(), atol=1e-6)

@@ -19,16 +19,15 @@ from gymnasium import spaces
 
 from stratgym.envs.base import RoundEnv
 from stratgym.envs.persuasion.core import BIC_MARGIN
-from stratgym.envs.population_core import APPLICANT_METRICS, ApplicantTable, applicant_step
+from stratgym.envs.population_core import (APPLICANT_METRICS, ApplicantTable, PopulationEpisodes, PopulationRounds,
+                                          applicant_step)
 from stratgym.envs.spaces import simplex_action, simplex_box
-from stratgym.envs.stateful import RoundResponses, feature_bounds
 from stratgym.games.behaviour import Bayesian, Lookahead, agent_argument, as_behaviour
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
 from stratgym.games.applicants import (NAMED_APPLICANTS, ApplicantPopulation, pattern_rows, pattern_table,
                                        synthetic_applicants)
 from stratgym.games.persuasion import TIE_TOL
-from stratgym.games.population import NAMED_POPULATIONS, StatefulPopulation, classroom_groups, population_outcome
-from stratgym.games.stateful import next_state, observe
+from stratgym.games.population import NAMED_POPULATIONS, StatefulPopulation, classroom_groups
 from stratgym.games.ties import precision_slack
 
 
@@ -133,72 +132,33 @@ class StatefulPopulationEnv(RoundEnv):
                              f"round's rule as the game's per-round agent, got {agent!r}")
         #: Every type's behaviour: a ``Lookahead(k)``.
         self.agent = agent
-        #: Each type's per-round answers to a rule (``RoundResponses``), in type order.
-        self.responses = [RoundResponses(game, self.agent) for game in self.population.types]
         self.per_group = as_bool(per_group, "per_group")
-        population = self.population
-        n, groups = population.n_features, len(population.group_names)
-        #: Rules published per round: one per group with ``per_group``, else 1.
-        self.rule_rows = groups if self.per_group else 1
-        #: ``(K,)``: the row of the round's rules each type answers.
-        self.group_of_type = population.group_index() if self.per_group else np.zeros(population.n_types, dtype=int)
+        #: The episodes' parameters and pure step, shared with the vector env (:class:`PopulationRounds`).
+        self.rounds = PopulationRounds(self.population, agent, self.per_group)
+        groups, n = len(self.population.group_names), self.population.n_features
         self.action_space = simplex_box(groups, n) if self.per_group else simplex_box(n)
-        size = 1 + n + (groups * n if self.per_group else 0) + self.rule_rows * n
-        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(size,), dtype=np.float32)
-        bound = np.max([feature_bounds(game) for game in population.types], axis=0)
-        #: ``(n,)``: the observation's scale of each feature (1 / its largest value over the types).
-        self.feature_scale = np.where(bound > 0, 1.0 / np.where(bound > 0, bound, 1.0), 1.0)
-        #: Per group, the population weights of its types (0 elsewhere), ``(K,)`` each.
-        self.group_weights = [population.weights * (population.group_index() == g) for g in range(groups)]
-        self._states = self._rules_played = self._efforts_played = None
-
-    def _observation(self, features: np.ndarray, rules: np.ndarray) -> np.ndarray:
-        """From every type's features ``(K, n)`` and the rules ``(G', n)`` of the last round."""
-        weights = self.population.weights
-        parts = [np.array([self._round / self.population.horizon]), (weights @ features) * self.feature_scale]
-        if self.per_group:
-            parts += [(w @ features / w.sum()) * self.feature_scale for w in self.group_weights]
-        parts.append(rules.ravel())
-        return np.clip(np.concatenate(parts), 0.0, 1.0).astype(np.float32)
+        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(self.rounds.observation_size,),
+                                            dtype=np.float32)
+        self._episode: PopulationEpisodes | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._round = 0
-        self._states = np.array([game.initial_state for game in self.population.types])
-        self._rules_played, self._efforts_played = [], []
+        self._episode = self.rounds.start(1)
         self._last_info = {}
-        n = self.population.n_features
-        return self._observation(np.zeros((self.population.n_types, n)), np.zeros((self.rule_rows, n))), {}
+        return self.rounds.observations(self._episode)[0], {}
 
     def step(self, action):
-        t = self._begin_step()
-        population = self.population
-        rules = np.atleast_2d(simplex_action(self.action_space, action))
-        tie_tol = TIE_TOL + precision_slack(action, population.n_features)
-        efforts, features, states = [], [], []
-        for game, responses, state, group in zip(population.types, self.responses, self._states,
-                                                 self.group_of_type):
-            effort = responses.respond(rules[group], state, t, self.np_random, tie_tol)
-            efforts.append(effort)
-            features.append(observe(game, state, effort))
-            states.append(next_state(game, state, effort))
-        efforts, features = np.array(efforts), np.array(features)
-        info = {"rules": rules, "efforts": efforts, "states": self._states.copy(), "features": features,
-                "average_features": population.weights @ features}
-        self._states = np.array(states)
-        self._rules_played.append(rules)
-        self._efforts_played.append(efforts)
-        self._round = t + 1
-        reward = float(sum(w * game.effort_value.dot(e) for w, game, e in zip(population.weights, population.types,
-                                                                               efforts)))
-        terminated = self._round == population.horizon
-        if terminated:
-            theta = np.stack(self._rules_played, axis=-2)  # (G', T, n)
-            played = population_outcome(population, theta if self.per_group else theta[0],
-                                        per_group=self.per_group, effort=np.stack(self._efforts_played, axis=1))
-            info["metrics"] = played.metrics.flat()
+        self._begin_step()
+        rules = simplex_action(self.action_space, action).reshape(1, self.rounds.rule_rows, -1)
+        tie_tol = TIE_TOL + precision_slack(action, self.population.n_features)
+        self._episode, rewards, info = self.rounds.step(self._episode, rules, self.np_random, tie_tol)
+        info = {key: {name: float(value[0]) for name, value in entry.items()} if key == "metrics" else entry[0]
+                for key, entry in info.items()}
+        self._round += 1
         self._last_info = info
-        return self._observation(features, rules), reward, terminated, False, info
+        return (self.rounds.observations(self._episode)[0], float(rewards[0]), self._round == self.population.horizon,
+                False, info)
 
 
 @functools.lru_cache(maxsize=1)

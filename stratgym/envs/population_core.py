@@ -7,19 +7,29 @@ Every applicant's quantities are laid out over the ``2^A`` decision patterns of
 env's action, so a batch's schemes are multiplied as they come, one product per applicant present
 (:func:`~stratgym.envs.persuasion.core.scheme_columns`), and the agent's answers and the metrics of the whole batch
 are decided together (:func:`~stratgym.envs.persuasion.core.scheme_decisions`).
+
+``StatefulPopulation-v0``'s core, :class:`PopulationRounds`, is the same idea for the stateful game: the episode
+state (:class:`PopulationEpisodes`) is explicit, batch first, and one round of any number of episodes is one call,
+so the scalar env (a batch of one) and its vector env run the same arithmetic.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from stratgym.envs.persuasion.core import (column_at, conservative_penalty_weight, penalized_value, scheme_decisions,
                                            sum_in_order)
+from stratgym.envs.stateful import RoundResponses, feature_bounds
+from stratgym.envs.stateful.core import reciprocal_scale, row_dot
 from stratgym.games.applicants import ApplicantPopulation, pattern_rows, pattern_table
+from stratgym.games.behaviour import Lookahead
 from stratgym.games.linalg import matmul_columns
+from stratgym.games.metrics import social_metrics
 from stratgym.games.persuasion import precision_unit, weighted_payoffs
+from stratgym.games.population import StatefulPopulation, stateful_subject_metrics
+from stratgym.games.stateful import next_state, observe
 
 #: The metrics of one applicant, in the order of :func:`~stratgym.games.applicants.applicant_metrics`.
 APPLICANT_METRICS = ("improvement", "gaming", "recourse", "welfare", "principal")
@@ -124,3 +134,117 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     unsorted = np.empty(k, dtype=np.int64)
     unsorted[order] = np.arange(k)
     return {name: value[unsorted] for name, value in values.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# StatefulPopulation-v0: every agent type answering one published rule per round
+# ---------------------------------------------------------------------------------------------
+
+class PopulationEpisodes(NamedTuple):
+    """The state of ``k`` ``StatefulPopulation-v0`` episodes, batch first (the scalar env keeps ``k = 1``).
+
+    Attributes:
+        rounds: ``(k,)`` rounds played.
+        states: ``(k, K, d)`` every type's state ``s_t``.
+        rules: ``(k, T, G', n)`` the rules published so far (0 for rounds not played).
+        efforts: ``(k, K, T, d)`` every type's efforts so far (0 for rounds not played).
+        features: ``(k, K, n)`` every type's features of the last round (0 before round 1).
+    """
+
+    rounds: np.ndarray
+    states: np.ndarray
+    rules: np.ndarray
+    efforts: np.ndarray
+    features: np.ndarray
+
+
+class PopulationRounds:
+    """What does not change during ``StatefulPopulation-v0`` episodes (gymnax's ``EnvParams``) and their pure step:
+    ``population`` (a :class:`~stratgym.games.population.StatefulPopulation`), every type answering as ``agent`` (a
+    ``Lookahead(k)``), one rule per group if ``per_group``, else one for everyone (arguments already checked).
+
+    Attributes:
+        responses: each type's per-round answers (:class:`~stratgym.envs.stateful.RoundResponses`), in type order.
+        rule_rows: ``G'``, rules published per round (the number of groups with ``per_group``, else 1).
+        group_of_type: ``(K,)`` the row of the round's rules each type answers.
+        feature_scale: ``(n,)`` the observation's scale of each feature (1 / its largest value over the types).
+        group_weights: per group, the population weights of its types (0 elsewhere), ``(K,)`` each.
+        observation_size: the length of an observation.
+    """
+
+    def __init__(self, population: StatefulPopulation, agent: Lookahead, per_group: bool):
+        self.population, self.agent, self.per_group = population, agent, per_group
+        n, groups = population.n_features, len(population.group_names)
+        self.responses = [RoundResponses(game, agent) for game in population.types]
+        self.rule_rows = groups if per_group else 1
+        self.group_of_type = population.group_index() if per_group else np.zeros(population.n_types, dtype=int)
+        self.feature_scale = reciprocal_scale(np.max([feature_bounds(game) for game in population.types], axis=0))
+        self.group_weights = [population.weights * (population.group_index() == g) for g in range(groups)]
+        self.observation_size = 1 + n + (groups * n if per_group else 0) + self.rule_rows * n
+        self._initial = np.array([game.initial_state for game in population.types])
+
+    def start(self, k: int) -> PopulationEpisodes:
+        """``k`` new episodes: every type at its initial state, nothing played."""
+        population = self.population
+        K, n, T, d = population.n_types, population.n_features, population.horizon, population.types[0].n_efforts
+        return PopulationEpisodes(np.zeros(k, dtype=np.int64), np.tile(self._initial, (k, 1, 1)),
+                                  np.zeros((k, T, self.rule_rows, n)), np.zeros((k, K, T, d)), np.zeros((k, K, n)))
+
+    def step(self, episodes: PopulationEpisodes, rules: np.ndarray, rng: np.random.Generator,
+             tie_tol: float) -> tuple[PopulationEpisodes, np.ndarray, dict]:
+        """One round of ``episodes`` (none past its last round) under ``rules`` ``(k, G', n)`` on the simplex, ties
+        within ``tie_tol`` round scales: ``(the new episodes, rewards (k,), info)``, the inputs left unchanged.
+
+        The reward is ``sum_K w_K lambda . e^K_t``; ``info`` holds ``rules``, ``efforts`` ``(k, K, d)``, ``states``
+        (before the round), ``features`` ``(k, K, n)``, ``average_features`` ``(k, n)`` and, when every episode has
+        played its last round, ``metrics`` (:meth:`metrics`). Types are taken in order, each over the whole batch
+        (its responses' batched rule on linear games), and weighted sums add the types in order."""
+        population = self.population
+        k, rounds, states = len(rules), episodes.rounds, episodes.states
+        efforts, features, after = np.empty_like(states), np.empty(episodes.features.shape), np.empty_like(states)
+        rewards = np.zeros(k)
+        for j, (game, responses, group) in enumerate(zip(population.types, self.responses, self.group_of_type)):
+            efforts[:, j] = responses.respond(rules[:, group], states[:, j], rounds, rng, tie_tol)
+            features[:, j] = observe(game, states[:, j], efforts[:, j])
+            after[:, j] = next_state(game, states[:, j], efforts[:, j])
+            rewards = rewards + population.weights[j] * row_dot(efforts[:, j], game.effort_value)
+        played, record, batch = episodes.rules.copy(), episodes.efforts.copy(), np.arange(k)
+        played[batch, rounds], record[batch, :, rounds] = rules, efforts
+        new = PopulationEpisodes(rounds + 1, after, played, record, features)
+        info = {"rules": rules, "efforts": efforts, "states": states, "features": features,
+                "average_features": weighted_sum(population.weights, features)}
+        if (new.rounds == population.horizon).all():
+            info["metrics"] = self.metrics(new)
+        return new, rewards, info
+
+    def metrics(self, episodes: PopulationEpisodes) -> dict[str, np.ndarray]:
+        """The social metrics of finished ``episodes``
+        (:meth:`~stratgym.games.metrics.SocialMetrics.flat` keys, each ``(k,)``): every type's metrics under the rules
+        of its group (:func:`~stratgym.games.population.stateful_subject_metrics`), averaged by
+        :func:`~stratgym.games.metrics.social_metrics`."""
+        population = self.population
+        per_type = [stateful_subject_metrics(game, episodes.efforts[:, j], episodes.rules[:, :, self.group_of_type[j]],
+                                             population.threshold) for j, game in enumerate(population.types)]
+        columns = {name: np.stack([values[name] for values in per_type], axis=-1) for name in per_type[0]}
+        return social_metrics(columns, population.weights, population.groups).flat()
+
+    def observations(self, episodes: PopulationEpisodes) -> np.ndarray:
+        """``(k, observation_size)`` float32: rounds played ``/ T``, the weighted average features (overall, then per
+        group with ``per_group``) times :attr:`feature_scale`, the last round's rules (0 before round 1), clipped to
+        ``[0, 1]``."""
+        population, k = self.population, len(episodes.rounds)
+        parts = [(episodes.rounds / population.horizon)[:, None],
+                 weighted_sum(population.weights, episodes.features) * self.feature_scale]
+        if self.per_group:
+            parts += [weighted_sum(w, episodes.features) / w.sum() * self.feature_scale for w in self.group_weights]
+        last = episodes.rules[np.arange(k), np.maximum(episodes.rounds - 1, 0)] * (episodes.rounds > 0)[:, None, None]
+        parts.append(last.reshape(k, -1))
+        return np.clip(np.concatenate(parts, axis=1), 0.0, 1.0).astype(np.float32)
+
+
+def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``weights @ values`` ``(K,) @ (..., K, n)``, the types added in order (one pass per type over the batch)."""
+    total = weights[0] * values[..., 0, :]
+    for j in range(1, len(weights)):
+        total = total + weights[j] * values[..., j, :]
+    return total
