@@ -60,8 +60,11 @@ def masked(values: dict[str, np.ndarray], rows, num_envs: int, mask: np.ndarray 
     """Gymnasium's vector-info layout of ``values`` (each ``(len(rows), ...)``) for the sub-envs ``rows`` (indices, or
     ``slice(None)`` for all): ``info[key]`` ``(num_envs, ...)`` and ``info["_" + key]`` the mask (``mask``: given)."""
     if mask is None:
-        mask = np.zeros(num_envs, dtype=bool)
-        mask[rows] = True
+        if isinstance(rows, slice):
+            mask = np.ones(num_envs, dtype=bool)
+        else:
+            mask = np.zeros(num_envs, dtype=bool)
+            mask[rows] = True
     info = {}
     for key, value in values.items():
         if isinstance(value, dict):  # a dict entry: Gymnasium's nested layout, masked entry by entry
@@ -79,6 +82,8 @@ def masked(values: dict[str, np.ndarray], rows, num_envs: int, mask: np.ndarray 
 
 def merge_info(first: dict, second: dict) -> dict:
     """Vector infos of disjoint sub-envs combined (keys in both: each sub-env takes the entry its mask says)."""
+    if not first:
+        return second
     merged = dict(first)
     for key, value in second.items():
         if key.startswith("_") or key not in merged:
