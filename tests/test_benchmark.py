@@ -33,6 +33,7 @@ from stratgym.agents.benchmark import (
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import build_game
 from stratgym.agents.references import REFERENCES, SchemePolicy, reference_values
+from stratgym.agents.references.persuasion import receiver_bound
 from stratgym.games.behaviour import Quantal
 from stratgym.agents.train import load_model
 from stratgym.baselines.signaling import optimal_scheme
@@ -259,9 +260,17 @@ def test_persuasion_references():
     assert scheme.optimum == pytest.approx(optimal_scheme(env.unwrapped.regions).principal_value)
     assert scheme.optimum >= max(scheme.baselines.values()) - 1e-9  # the LP dominates both feasible schemes
 
+    # Against the learning receiver: the trust bound, an upper bound; against another receiver: the commitment value
+    # (LP value x rounds), which bounds nothing.
     recommend = reference_values("stratgym/PersuasionRecommend-v0", {}, n_episodes=2)
+    assert recommend.optimum == pytest.approx(receiver_bound(gym.make("stratgym/PersuasionRecommend-v0")), abs=1e-12)
+    assert recommend.upper_bound and recommend.optimum_name.startswith("trust bound")
+    assert recommend.robust_optimum <= recommend.optimum
+    quantal = reference_values("stratgym/PersuasionRecommend-v0", {"receiver": {"name": "quantal", "beta": 5.0}},
+                               n_episodes=2)
     lp = optimal_scheme(gym.make("stratgym/PersuasionRecommend-v0").unwrapped.regions).principal_value
-    assert recommend.optimum == pytest.approx(100 * lp) and recommend.optimum_name.startswith("commitment")
+    assert quantal.optimum == pytest.approx(100 * lp) and quantal.optimum_name.startswith("commitment")
+    assert not quantal.upper_bound
 
     # A BIC scheme is obeyed, so obeying is the best response; the reference is the exact expectation (the
     # optimum's currency), which the env's own evaluation of the scheme gives independently.

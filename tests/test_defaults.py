@@ -4,7 +4,7 @@ the exact optimum, so a learning curve on the default shows something (issue 13,
 "Where a learner starts": Box envs the all-zeros action (``box_to_simplex`` maps it to the uniform rule,
 scheme or split), Discrete envs uniformly random actions. Values are played through the env as built by
 ``gym.make(env_id)`` with no arguments; optima come from the solvers (for agent envs the exact best response,
-for ``PersuasionRecommend-v0`` the commitment benchmark: the LP value per round times the rounds).
+for ``PersuasionRecommend-v0`` the trust bound against its learning receiver, ``receiver_bound``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import stratgym  # noqa: F401
 from stratgym.agents.evaluate import EVAL_SEED, evaluate_policy
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import reference_values
+from stratgym.agents.references.persuasion import receiver_bound
 from stratgym.agents.train import train
 from stratgym.baselines.population import population_optimum
 from stratgym.baselines.matrix import solve as matrix_solve
@@ -67,7 +68,7 @@ def _scheme(env: gym.Env) -> tuple[float, float]:
 
 def _recommend(env: gym.Env) -> tuple[float, float]:
     start = np.mean([_return(env, seed, _start) for seed in range(EPISODES)])
-    return start, optimal_scheme(env.unwrapped.regions).principal_value * env.spec.max_episode_steps
+    return start, receiver_bound(env)
 
 
 def _persuasion_agent(env: gym.Env) -> tuple[float, float]:

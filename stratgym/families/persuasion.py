@@ -45,8 +45,9 @@ FAMILY = Family(
         EnvEntry("stratgym/PersuasionRecommend-v0", "stratgym.envs.persuasion:PersuasionRecommendEnv", "principal",
                  "repeated persuasion: each round the principal sees the rule's region and recommends to a learning "
                  "receiver", f"{_REFERENCES}:recommend_reference",
-                 "signaling LP value per round x rounds (the commitment value; no exact optimum against a learning "
-                 "receiver, which a learner may exploit beyond it)",
+                 "against the default learning receiver: baselines.trust.learning_receiver_bound (exact upper "
+                 "bound, LP); against another receiver: signaling LP value per round x rounds (the commitment "
+                 "value, not a bound)",
                  "optimal signaling, full revelation and no information played on the receiver",
                  discrete=True, max_episode_steps=100, optimum_name="commitment value (LP x rounds)",
                  upper_bound=False, vector_entry_point="stratgym.envs.persuasion:PersuasionRecommendVectorEnv"),

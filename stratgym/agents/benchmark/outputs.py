@@ -74,7 +74,7 @@ def write_outputs(out: Path, suite: Suite, rows: list[SummaryRow], curves: list[
               "**score**: `exact` (each seed scored by the exact expectation of its deterministic policy), `exact "
               "per episode` (exact given each evaluation episode's draw, on the episodes the optimum is averaged "
               f"over, seeded from {EVAL_SEED}), `sampled` (mean return over those episodes: no exact expectation "
-              "exists, e.g. against a learning receiver, whose commitment value is not an upper bound).", "",
+              "exists, e.g. against a learning receiver: scored against the trust bound, an exact upper bound).", "",
               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in cells]
     if any(d["n_instances"] > 1 for d in distribution):

@@ -93,7 +93,7 @@ class Reference:
 
 
 #: Bumped whenever a :class:`Reference` gains a field or a value changes meaning, so cached references are recomputed.
-REFERENCE_VERSION = 3
+REFERENCE_VERSION = 4
 #: Margin of the robust optima, relative to the game's scale: ``ROBUST_MARGIN x`` the smallest round scale
 #: (stateful, :func:`stratgym.games.stateful.round_scales`) or the range of ``u_A`` (persuasion, posterior units).
 ROBUST_MARGIN = 1e-3
@@ -105,7 +105,8 @@ AGENT_ROBUST_NOTE = "n/a: the agent's own best response (robust optimum = optimu
 class ReferenceValues:
     """What a family's reference function returns: the fields of :class:`Reference` that depend on the env instance.
 
-    Attributes as :class:`Reference`'s.
+    Attributes as :class:`Reference`'s; ``solver``, ``optimum_name`` and ``upper_bound`` left ``None`` are the env's
+    registry entry's (an env whose optimum depends on its configuration, e.g. on the receiver, sets them).
     """
 
     optimum: float
@@ -117,6 +118,9 @@ class ReferenceValues:
     discount: float = 1.0
     n_episodes: int = 1
     metrics: dict[str, float] = field(default_factory=dict)
+    solver: str | None = None
+    optimum_name: str | None = None
+    upper_bound: bool | None = None
 
 
 def zero_action_value(env: gym.Env, n_episodes: int, seed: int, discount: float = 1.0) -> float:
@@ -189,11 +193,14 @@ def reference_values(env_id: str, env_kwargs: dict | None = None, n_episodes: in
         values = load(entry.reference)(env, n_episodes, int(seed))
     finally:
         env.close()
+    given = lambda value, default: default if value is None else value  # noqa: E731
     return Reference(env_id=env_id, side=entry.side, optimum=float(values.optimum), baselines=values.baselines,
-                     solver=entry.solver, discount=float(values.discount), solve_time=time.perf_counter() - start,
-                     n_episodes=values.n_episodes, optimum_name=entry.optimum_name, uniform=values.uniform,
+                     solver=given(values.solver, entry.solver), discount=float(values.discount),
+                     solve_time=time.perf_counter() - start, n_episodes=values.n_episodes,
+                     optimum_name=given(values.optimum_name, entry.optimum_name), uniform=values.uniform,
                      robust_optimum=values.robust_optimum, robust_note=values.robust_note,
-                     score_basis=values.score_basis, upper_bound=entry.upper_bound, metrics=dict(values.metrics))
+                     score_basis=values.score_basis, upper_bound=given(values.upper_bound, entry.upper_bound),
+                     metrics=dict(values.metrics))
 
 
 # SchemePolicy's old home (it plays a scheme on PersuasionRecommend-v0); imported last: that module reads this one.

@@ -2,10 +2,12 @@
 
 * scheme env: the signaling LP optimum, full revelation and no information (:mod:`stratgym.baselines.signaling`, on
   the env's own regions);
-* repeated env: the LP value per round times the rounds of an episode (the commitment benchmark: the env's receiver
-  learns rather than reasons, so this is not an upper bound, ``Reference.upper_bound`` is False), with the three
-  schemes *played* against the env's receiver on the evaluation episodes as baselines (sample means: a learning
-  receiver has no exact expectation);
+* repeated env: against the default learning receiver, the exact upper bound of
+  :func:`~stratgym.baselines.trust.learning_receiver_bound` (the trust LP: what any policy can earn from a receiver
+  that follows while its running mean beats the prior value of ignoring advice); against any other receiver, the
+  LP value per round times the rounds of an episode (the commitment benchmark, not an upper bound:
+  ``Reference.upper_bound`` is False); with the three schemes *played* against the env's receiver on the evaluation
+  episodes as baselines (sample means: a learning receiver has no exact expectation);
 * agent env: the exact expected utility of the posterior best response (``env.evaluation.agent_value``), with
   "always obey" and "always ignore" as baselines, exact too.
 """
@@ -21,7 +23,13 @@ from stratgym.agents.evaluate import persuasion_agent_value, score_basis, score_
 from stratgym.agents.references import (AGENT_ROBUST_NOTE, ROBUST_MARGIN, NoExactReference, ReferenceValues,
                                         zero_action_value)
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
-from stratgym.envs.persuasion import receiver_context
+from stratgym.baselines.trust import learning_receiver_bound
+from stratgym.envs.persuasion import PersuasionRecommendEnv, receiver_context
+
+
+#: The solver of ``PersuasionRecommend-v0``'s reference against its default learning receiver.
+TRUST_SOLVER = ("baselines.trust.learning_receiver_bound: exact upper bound (LP) on any policy's expected return "
+                "against the learning receiver")
 
 
 class SchemePolicy:
@@ -43,10 +51,15 @@ def _signaling_values(regions) -> dict[str, Any]:
             "no information": no_information(regions)}
 
 
+def robust_margin(regions) -> float:
+    """The margin of the persuasion envs' robust optima: ``ROBUST_MARGIN x`` the range of ``u_A`` over the regions of
+    positive mass (utility units)."""
+    return ROBUST_MARGIN * float(np.ptp(regions.agent_payoffs[regions.masses > 0]))
+
+
 def robust_signaling(regions, rounds: int = 1) -> tuple[float | None, str]:
-    """The robust LP value (strict BIC with margin ``ROBUST_MARGIN x`` the range of ``u_A``) times ``rounds``."""
-    positive = regions.masses > 0
-    margin = ROBUST_MARGIN * float(np.ptp(regions.agent_payoffs[positive]))
+    """The robust LP value (strict BIC with margin :func:`robust_margin`) times ``rounds``."""
+    margin = robust_margin(regions)
     if margin == 0:
         return None, "none: u_A is constant, every recommendation is a tie"
     try:
@@ -73,7 +86,8 @@ def recommend_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceVa
     rounds = env.spec.max_episode_steps if env.spec is not None else None
     if rounds is None:
         raise ValueError("PersuasionRecommend-v0 needs a time limit (max_episode_steps) for its reference values")
-    regions = env.unwrapped.regions
+    unwrapped = env.unwrapped
+    regions = unwrapped.regions
     results = _signaling_values(regions)
     baselines = {f"{name} vs this receiver": score_policy(SchemePolicy(result.scheme, np.random.default_rng(seed)),
                                                          env, n_episodes, seed).mean
@@ -82,8 +96,31 @@ def recommend_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceVa
     uniform_rng = np.random.default_rng(seed)
     uniform = score_policy(lambda observation: int(uniform_rng.integers(regions.n_actions)), env, n_episodes,
                            seed).mean
-    return ReferenceValues(float(results["optimal signaling"].principal_value) * rounds, baselines, uniform,
-                   *robust_signaling(regions, rounds), score_basis(env), n_episodes=n_episodes)
+    if not unwrapped.trusted_receiver:
+        return ReferenceValues(float(results["optimal signaling"].principal_value) * rounds, baselines, uniform,
+                               *robust_signaling(regions, rounds), score_basis(env), n_episodes=n_episodes)
+    margin = robust_margin(regions)
+    return ReferenceValues(receiver_bound(env), baselines, uniform, receiver_bound(env, margin),
+                           f"receiver_bound(env, margin={margin:.3g}) ({ROBUST_MARGIN:g} x the range of u_A)",
+                           score_basis(env), n_episodes=n_episodes, solver=TRUST_SOLVER,
+                           optimum_name="trust bound (LP)", upper_bound=True)
+
+
+def receiver_bound(env: gym.Env, margin: float = 0.0) -> float:
+    """:func:`~stratgym.baselines.trust.learning_receiver_bound` of ``PersuasionRecommend-v0`` ``env`` (its regions,
+    receiver context and start values, ``rounds`` = its time limit ``max_episode_steps``): an upper bound on the
+    expected episode return of every principal policy, adaptive ones included, against its default
+    :class:`~stratgym.envs.persuasion.LearningReceiver`. ``ValueError`` for another env or receiver, or no time limit.
+    """
+    unwrapped = env.unwrapped
+    if not isinstance(unwrapped, PersuasionRecommendEnv) or not unwrapped.trusted_receiver:
+        raise ValueError(f"receiver_bound needs PersuasionRecommend-v0 with its LearningReceiver, got {unwrapped!r}")
+    rounds = env.spec.max_episode_steps if env.spec is not None else None
+    if rounds is None:
+        raise ValueError("receiver_bound needs the env's time limit (max_episode_steps)")
+    context = unwrapped.context
+    return learning_receiver_bound(unwrapped.regions, context, unwrapped.receiver.start_values(context), rounds,
+                                   margin).value
 
 
 def agent_reference(env: gym.Env, n_episodes: int, seed: int) -> ReferenceValues:
