@@ -60,18 +60,20 @@ def test_scheme_learners_on_the_default_persuasion_instance(algo):
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
-def test_recommend_learners_reach_the_commitment_value_against_the_learning_receiver(algo):
+def test_recommend_learners_approach_the_trust_bound_against_the_learning_receiver(algo):
     # The observation carries each recommendation's cumulative gain to the receiver, which decides its trust.
     # Measured (packaged budgets, 10 evaluation episodes, seeds 0/1/2; BENCHMARKS.md): PPO 98.1 / 96.7 / 97.1%,
-    # DQN 94.3 / 95.5 / 97.9% of the commitment value (LP value x rounds), which is no upper bound against a
-    # receiver that learns rather than reasons. Each must beat every fixed scheme played against this receiver
-    # and get 90%; below 95% it is reported as an expected failure.
+    # DQN 94.3 / 95.5 / 97.9% of the commitment value (49.7), i.e. 84-85% / 82-84% of the trust bound (57.8), the
+    # reference: an exact upper bound on every policy against this receiver (not known to be reached). Each must
+    # beat every fixed scheme played against this receiver and get 80% of the bound; below 95% it is reported as an
+    # expected failure.
     env_id = "stratgym/PersuasionRecommend-v0"
     episodes = 10
     reference = reference_values(env_id, {}, n_episodes=episodes)
+    assert reference.upper_bound and reference.optimum_name.startswith("trust bound")
     result = train(env_id, algo, seed=0, progress_bar=False)
     learned = evaluate_policy(result.model, env_id, episodes, EVAL_SEED).mean
     assert learned > max(reference.baselines.values()), (learned, reference.baselines)
-    assert learned >= 0.9 * reference.optimum, (learned, reference.optimum)
+    assert learned >= 0.8 * reference.optimum, (learned, reference.optimum)
     if learned < 0.95 * reference.optimum:
-        pytest.xfail(f"{algo} reached {learned / reference.optimum:.0%} of the commitment value (target 95%)")
+        pytest.xfail(f"{algo} reached {learned / reference.optimum:.0%} of the trust bound (target 95%)")
