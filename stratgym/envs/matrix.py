@@ -193,9 +193,7 @@ class MatrixCommitmentEnv(_MatrixEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
-        self._last_info = {}
-        return self._description.copy(), {}
+        return self._new_episode(self._description.copy())
 
     def step(self, action):
         self._begin_step()

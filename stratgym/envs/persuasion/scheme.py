@@ -182,9 +182,7 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
-        self._last_info = {}
-        return self.constant_observation.copy(), {}
+        return self._new_episode(self.constant_observation.copy())
 
     def scheme_values(self, schemes: np.ndarray, outcomes: tuple) -> tuple:
         """``(reward, info, choice)`` of schemes (one ``(R, A)`` or a batch ``(k, R, A)``) from their ``outcomes``

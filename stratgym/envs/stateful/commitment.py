@@ -141,9 +141,7 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
-        self._last_info = {}
-        return self.description.copy(), {}
+        return self._new_episode(self.description.copy())
 
     def step(self, action):
         self._begin_step()

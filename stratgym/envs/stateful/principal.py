@@ -118,10 +118,8 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
         self._episode = principal_start(self.game)
-        self._last_info = {}
-        return principal_observation(self.game, self.feature_scale, self._episode), {}
+        return self._new_episode(principal_observation(self.game, self.feature_scale, self._episode))
 
     def step(self, action):
         t = self._begin_step()
