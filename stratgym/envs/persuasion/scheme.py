@@ -105,9 +105,13 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
 
     ## Episode End
 
-    Termination after the single step. No truncation.
+    The scheme is the episode's one action: the step that plays it terminates the episode, which is never truncated.
 
     ## Arguments
+
+    A game built by hand with two regions: acting (cost 0.5) is approved only in the second, of prior mass 0.3.
+    Recommending it always there and 3/7 of the time in the first leaves the agent indifferent after a
+    recommendation to act, so it obeys every recommendation, and the principal earns the LP optimum 0.6.
 
     ```python
     >>> import gymnasium as gym

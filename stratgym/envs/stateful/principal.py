@@ -72,6 +72,10 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
 
     ## Arguments
 
+    Round 1 of the default game under the uniform rule (the zero action): the forecasting agent, planning as if the
+    rule stayed in force, spends its whole budget on studying, the one effort the principal values
+    (``lambda = (0, 1, 0)``).
+
     ```python
     >>> import gymnasium as gym
     >>> import numpy as np
