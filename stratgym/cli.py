@@ -87,6 +87,12 @@ def _suites_epilog() -> str:
     return describe_suites()
 
 
+def _add_env_arguments(parser: argparse.ArgumentParser, env_kwargs_help: str) -> None:
+    """``ENV`` and ``--env-kwargs``: the env instance a command builds (``solve``, ``train``)."""
+    parser.add_argument("env", metavar="ENV", help="env id, e.g. stratgym/StatefulCommitment-v0 (see 'stratgym list')")
+    parser.add_argument("--env-kwargs", metavar="JSON", help=env_kwargs_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stratgym`` command's argument parser (its subcommands and their options)."""
     parser = _Parser(
@@ -104,8 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     env_kwargs_help = _env_kwargs_help()
     solve = commands.add_parser("solve", help="exact optimum and baselines of an env instance",
                                 description=_solve_description())
-    solve.add_argument("env", metavar="ENV", help="env id, e.g. stratgym/StatefulCommitment-v0 (see 'stratgym list')")
-    solve.add_argument("--env-kwargs", metavar="JSON", help=env_kwargs_help)
+    _add_env_arguments(solve, env_kwargs_help)
     solve.add_argument("--episodes", type=COUNT, default=10, metavar="N",
                        help="evaluation episodes averaged over when the values depend on the episode (default 10)")
     solve.add_argument("--json", action="store_true", help="print the values as JSON instead of a table")
@@ -114,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train a stable-baselines3 learner on ENV with the packaged (or given) "
                                             "rl-baselines3-zoo hyperparameters, save model.zip and meta.json to --out, "
                                             "and print its evaluation next to the exact optimum.")
-    train.add_argument("env", metavar="ENV", help="env id (see 'stratgym list')")
+    _add_env_arguments(train, env_kwargs_help)
     train.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "sac", "td3", "dqn"],
                        help="learner (default ppo); it must fit the env's action space (sac/td3: Box, dqn: Discrete)")
     train.add_argument("--seed", type=SEED, default=0, help="training seed >= 0 (default 0)")
@@ -122,7 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training budget in env steps (default: the hyperparameter file's n_timesteps); "
                             "on-policy learners round it up to whole rollouts, and the steps actually trained "
                             "are what is recorded")
-    train.add_argument("--env-kwargs", metavar="JSON", help=env_kwargs_help)
     train.add_argument("--eval-env-kwargs", metavar="JSON",
                        help="env kwargs of the evaluations and the exact optimum (default: --env-kwargs), for a "
                             "reward used only to train, e.g. --env-kwargs '{\"reward\": \"penalized\"}' "

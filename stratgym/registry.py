@@ -52,6 +52,13 @@ def load(target: str | Callable) -> Any:
     return value
 
 
+def targets(module: str, *names: str, **renamed: str) -> dict[str, str]:
+    """Registry targets of one module: ``{name: "module:name"}`` for each of ``names``, then ``{key: "module:name"}``
+    for each ``key=name`` of ``renamed``, in that order (a family's instances or behaviours, written without repeating
+    their module)."""
+    return {**{name: f"{module}:{name}" for name in names}, **{key: f"{module}:{name}" for key, name in renamed.items()}}
+
+
 def _check_target(target: str | Callable, what: str) -> None:
     if callable(target):
         return

@@ -46,6 +46,11 @@ def test_each_declared_env_matches_the_env(entry):
         assert isinstance(load(entry.vector_entry_point), type)
 
 
+def test_targets_name_one_module_in_order():
+    assert list(registry.targets("pkg.mod", "b", "a", z="Z", y="Y").items()) == [
+        ("b", "pkg.mod:b"), ("a", "pkg.mod:a"), ("z", "pkg.mod:Z"), ("y", "pkg.mod:Y")]
+
+
 @pytest.mark.parametrize("name", list(families()))
 def test_every_name_a_family_declares_resolves(name):
     family = families()[name]

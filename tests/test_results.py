@@ -4,11 +4,13 @@ the deprecated names of the previous release."""
 import numpy as np
 import pytest
 
+from stratgym.baselines.population import evaluate_population_rule
 from stratgym.baselines.results import Z95, Certificate, SolverResult, StackelbergResult, ci95, standard_error
 from stratgym.baselines.signaling import (SignalingResult, SimulationEstimate, full_revelation, optimal_scheme,
                                           sampled_mechanism, simulate)
 from stratgym.baselines.stateful import search_optimum, solve, uniform_weights
 from stratgym.games.persuasion import equivalence_regions, prosecutor
+from stratgym.games.population import classroom_groups
 from stratgym.games.stateful import classroom, classroom_project
 
 
@@ -84,6 +86,12 @@ def test_old_names_warn_and_keep_their_meaning():
         assert estimate.principal_error == pytest.approx(3 * estimate.principal_se)
     with pytest.deprecated_call(match="agent_se"):
         assert estimate.agent_error == pytest.approx(3 * estimate.agent_se)
+    population = evaluate_population_rule(classroom_groups(3), np.full((3, 3), 1 / 3))
+    assert population.policy is population.theta
+    with pytest.deprecated_call(match="PopulationResult.principal_utility .* principal_value"):
+        assert population.principal_utility == population.principal_value
+    with pytest.deprecated_call(match="PopulationResult.response_model .* agent"):
+        assert population.response_model == "rational"
 
 
 def test_result_types_are_the_subclasses():

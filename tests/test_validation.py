@@ -1,11 +1,15 @@
 """Shared argument checks (stratgym.games.validation): text and single booleans are not numbers, boolean
-arrays are, and every rejection is a ValueError naming the parameter."""
+arrays are, and every rejection is a ValueError naming the parameter; and what the parameter objects share
+(stratgym.games.fields): equality by fields, sizes read off their arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from stratgym.games.matrix import MatrixGame, security_game
+from stratgym.games.persuasion import FiniteSupportPrior, GaussianPrior, SamplerPrior, prosecutor
+from stratgym.games.stateful import classroom
 from stratgym.games.validation import as_bool, as_float_array, as_nonnegative_float, as_real_array
 
 
@@ -48,3 +52,27 @@ def test_flags_must_be_booleans(value):
 
 def test_booleans_are_flags():
     assert as_bool(True, "flag") is True and as_bool(np.False_, "flag") is False
+
+
+@pytest.mark.parametrize("make", [lambda: security_game(), lambda: classroom(3), lambda: prosecutor(),
+                                  lambda: GaussianPrior([0.0, 1.0], 2.0), lambda: FiniteSupportPrior([[1.0, 2.0]]),
+                                  lambda: SamplerPrior(_two_dimensional, 2)], ids=lambda make: type(make()).__name__)
+def test_parameter_objects_are_equal_by_fields_and_unhashable(make):
+    first, second = make(), make()
+    assert first == second and first is not second and not first != second
+    another_type = classroom(3) if isinstance(first, MatrixGame) else security_game()
+    assert first != another_type
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(first)
+
+
+def test_sizes_are_read_off_the_arrays():
+    game = security_game()
+    assert (game.n_types, game.n_leader_actions, game.n_follower_actions) == game.follower_payoffs.shape
+    assert (classroom(3).n_features, classroom(3).n_efforts) == classroom(3).conversion_matrix.shape
+    assert GaussianPrior([0.0, 1.0, 2.0]).dimension == FiniteSupportPrior(np.ones((4, 3))).dimension == 3
+    assert GaussianPrior.dimension.__doc__ == "``m``, the dimension of ``theta``."
+
+
+def _two_dimensional(rng, n):
+    return rng.standard_normal((n, 2))

@@ -26,12 +26,12 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from stratgym.baselines.results import SolverResult, deprecated_alias
+from stratgym.baselines.results import SolverResult, agent_name, deprecated_property
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
 from stratgym.baselines.stateful.operators import round_leads
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
@@ -67,23 +67,10 @@ class PopulationResult(SolverResult):
     metrics: SocialMetrics
     agent: Any
     per_group: bool = False
+    policy_field: ClassVar[str] = "theta"
 
-    @property
-    def policy(self) -> np.ndarray:
-        """``theta``."""
-        return self.theta
-
-    @property
-    def principal_utility(self) -> float:
-        """Deprecated: ``principal_value``."""
-        deprecated_alias("PopulationResult.principal_utility", "principal_value")
-        return self.principal_value
-
-    @property
-    def response_model(self) -> str:
-        """Deprecated: ``agent`` (this returns its name)."""
-        deprecated_alias("PopulationResult.response_model", "agent")
-        return self.agent if isinstance(self.agent, str) else self.agent.name
+    principal_utility = deprecated_property("principal_value")
+    response_model = deprecated_property("agent", agent_name, "Deprecated: ``agent`` (this returns its name).")
 
 
 def _check(population: StatefulPopulation, model) -> None:

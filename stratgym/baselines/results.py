@@ -23,9 +23,10 @@ removed in the next release.
 
 from __future__ import annotations
 
+import operator
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
@@ -39,7 +40,7 @@ Z95 = 1.959963984540054
 SE_PER_ERROR_BAR = 3.0
 
 __all__ = ["Z95", "SE_PER_ERROR_BAR", "Certificate", "NoExactMethodError", "PlayerValues", "SolverResult",
-           "StackelbergResult", "ci95", "standard_error", "deprecated_alias"]
+           "StackelbergResult", "ci95", "standard_error", "deprecated_alias", "deprecated_property", "agent_name"]
 
 
 def ci95(value: float, se: float) -> tuple[float, float]:
@@ -58,6 +59,33 @@ def deprecated_alias(old: str, new: str, stacklevel: int = 3) -> None:
     """Warn (``DeprecationWarning``) that the attribute ``old`` is now ``new``; one release of grace."""
     warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new}", DeprecationWarning,
                   stacklevel=stacklevel)
+
+
+class deprecated_property(property):  # noqa: N801 (named like the property it stands for)
+    """A read-only attribute of the previous release: reading ``<Class>.<name>`` warns (:func:`deprecated_alias`) that
+    it is now ``new`` and returns ``value(instance)``, by default the attribute at the dotted path ``new``
+    (``bic_slack = deprecated_property("certificate.bic_slack")``). ``doc``: its docstring (default
+    ``"Deprecated: ``new``."``)."""
+
+    def __init__(self, new: str, value: Callable[[Any], Any] | None = None, doc: str | None = None):
+        read = operator.attrgetter(new) if value is None else value
+
+        def warn_and_read(instance):
+            deprecated_alias(self.old, new)
+            return read(instance)
+
+        super().__init__(warn_and_read)
+        # Set on the instance: a property subclass's doc= argument is lost before Python 3.12.
+        self.__doc__ = doc or f"Deprecated: ``{new}``."
+        self.old = new  # the class and name are known once the class is made (__set_name__)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.old = f"{owner.__name__}.{name}"
+
+
+def agent_name(result) -> str:
+    """The name of ``result.agent`` (e.g. ``"myopic"``): what the deprecated ``response_model`` returned."""
+    return result.agent if isinstance(result.agent, str) else result.agent.name
 
 
 @dataclass(frozen=True)
@@ -134,7 +162,8 @@ class PlayerValues:
 
 @dataclass(frozen=True, kw_only=True)
 class SolverResult(PlayerValues):
-    """What every solver returns (see the module docstring's table); subclasses add the game's policy fields.
+    """What every solver returns (see the module docstring's table); subclasses add the game's policy fields and name
+    the one that is the ``policy`` in ``policy_field``.
 
     Attributes:
         principal_value, agent_value: the players' expected utilities.
@@ -153,11 +182,13 @@ class SolverResult(PlayerValues):
     principal_se: float = 0.0
     agent_se: float = 0.0
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    #: The subclass's field holding the principal's policy (``"theta"``, ``"scheme"``).
+    policy_field: ClassVar[str]
 
     @property
     def policy(self) -> np.ndarray:
-        """The principal's policy (the subclass's own field)."""
-        raise NotImplementedError
+        """The principal's policy: the field named by ``policy_field``."""
+        return getattr(self, self.policy_field)
 
     @property
     def is_optimal(self) -> bool:
@@ -180,32 +211,10 @@ class StackelbergResult(SolverResult):
     theta: np.ndarray
     effort: np.ndarray
     agent: Any
+    policy_field: ClassVar[str] = "theta"
 
-    @property
-    def policy(self) -> np.ndarray:
-        """``theta``."""
-        return self.theta
-
-    @property
-    def principal_utility(self) -> float:
-        """Deprecated: ``principal_value``."""
-        deprecated_alias("StackelbergResult.principal_utility", "principal_value")
-        return self.principal_value
-
-    @property
-    def agent_utility(self) -> float:
-        """Deprecated: ``agent_value``."""
-        deprecated_alias("StackelbergResult.agent_utility", "agent_value")
-        return self.agent_value
-
-    @property
-    def response_model(self) -> str:
-        """Deprecated: ``agent`` (this returns its name, e.g. ``"myopic"``)."""
-        deprecated_alias("StackelbergResult.response_model", "agent")
-        return self.agent if isinstance(self.agent, str) else self.agent.name
-
-    @property
-    def optimality_gap(self) -> float:
-        """Deprecated: ``certificate.optimality_gap``."""
-        deprecated_alias("StackelbergResult.optimality_gap", "certificate.optimality_gap")
-        return self.certificate.optimality_gap
+    principal_utility = deprecated_property("principal_value")
+    agent_utility = deprecated_property("agent_value")
+    response_model = deprecated_property("agent", agent_name, "Deprecated: ``agent`` (this returns its name, e.g. "
+                                                              "``\"myopic\"``).")
+    optimality_gap = deprecated_property("certificate.optimality_gap")

@@ -25,12 +25,13 @@ import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import linprog
 
 from stratgym.baselines.results import (SE_PER_ERROR_BAR, Certificate, PlayerValues, SolverResult, deprecated_alias,
-                                       standard_error)
+                                       deprecated_property, standard_error)
 from stratgym.games.validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
                                         check_range)
 from stratgym.games.behaviour import Bayesian, as_behaviour, choose_exact_method
@@ -90,11 +91,7 @@ class SignalingResult(SolverResult):
     masses: np.ndarray
     responses: np.ndarray
     mass_method: str
-
-    @property
-    def policy(self) -> np.ndarray:
-        """``scheme``."""
-        return self.scheme
+    policy_field: ClassVar[str] = "scheme"
 
     @property
     def is_bic(self) -> bool:
@@ -108,35 +105,11 @@ class SignalingResult(SolverResult):
         deprecated_alias("SignalingResult.value_error (3 standard errors)", "principal_se (one) or ci95()")
         return SE_PER_ERROR_BAR * self.principal_se
 
-    @property
-    def bic_slack(self) -> float:
-        """Deprecated: ``certificate.bic_slack``."""
-        deprecated_alias("SignalingResult.bic_slack", "certificate.bic_slack")
-        return self.certificate.bic_slack
-
-    @property
-    def bic_slack_se(self) -> float:
-        """Deprecated: ``certificate.bic_slack_se``."""
-        deprecated_alias("SignalingResult.bic_slack_se", "certificate.bic_slack_se")
-        return self.certificate.bic_slack_se
-
-    @property
-    def bic_slack_bound(self) -> float | None:
-        """Deprecated: ``certificate.bic_slack_bound``."""
-        deprecated_alias("SignalingResult.bic_slack_bound", "certificate.bic_slack_bound")
-        return self.certificate.bic_slack_bound
-
-    @property
-    def epsilon(self) -> float:
-        """Deprecated: ``certificate.epsilon``."""
-        deprecated_alias("SignalingResult.epsilon", "certificate.epsilon")
-        return self.certificate.epsilon
-
-    @property
-    def tie_tol(self) -> float:
-        """Deprecated: ``certificate.tie_tol``."""
-        deprecated_alias("SignalingResult.tie_tol", "certificate.tie_tol")
-        return self.certificate.tie_tol
+    bic_slack = deprecated_property("certificate.bic_slack")
+    bic_slack_se = deprecated_property("certificate.bic_slack_se")
+    bic_slack_bound = deprecated_property("certificate.bic_slack_bound")
+    epsilon = deprecated_property("certificate.epsilon")
+    tie_tol = deprecated_property("certificate.tie_tol")
 
 
 def _as_regions(game_or_regions: PersuasionGame | Regions) -> Regions:

@@ -15,8 +15,9 @@ from stratgym.envs.render import as_panel, draw_panels
 class RoundEnv(gym.Env):
     """Base of the stratgym envs: validates ``render_mode``, counts the rounds of an episode and guards ``step``.
 
-    Subclasses set ``self._round = 0`` in ``reset``, call :meth:`_begin_step` first in ``step``, advance
-    ``self._round`` and keep the last ``info`` in ``self._last_info`` (what ``render`` shows).
+    Subclasses set ``self._round = 0`` in ``reset`` (:meth:`_new_episode` does, where nothing is shown before the
+    first step), call :meth:`_begin_step` first in ``step``, advance ``self._round`` and keep the last ``info`` in
+    ``self._last_info`` (what ``render`` shows).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -29,6 +30,13 @@ class RoundEnv(gym.Env):
         self._round: int | None = None  # rounds played in this episode; None before the first reset
         self._episode_length = episode_length
         self._last_info: dict[str, Any] = {}
+
+    def _new_episode(self, observation: np.ndarray, info: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        """``reset``'s return ``(observation, info)`` (``info`` default ``{}``) once the episode is set up: round 0,
+        nothing to render yet. Called last, so that a ``reset`` that fails leaves the round counter as it was."""
+        self._round = 0
+        self._last_info = {}
+        return observation, {} if info is None else info
 
     def _begin_step(self) -> int:
         """The 0-based index of the round about to be played; ``ResetNeeded`` if there is none."""

@@ -132,18 +132,22 @@ class MatrixCommitmentEnv(_MatrixEnv):
 
     ## Episode End
 
-    Termination after the single step. No truncation.
+    The follower's answer to the one commitment terminates the episode; it is never truncated.
 
     ## Arguments
 
+    On Conitzer and Sandholm's game the optimal commitment is ``x = (1/2, 1/2)``: the follower is indifferent between
+    its columns and breaks the tie for the leader (column 1), who earns 3.5. ``simplex_to_box`` gives the action that
+    commits to a strategy.
+
     ```python
     >>> import gymnasium as gym
-    >>> import numpy as np
     >>> import stratgym
+    >>> from stratgym.envs.spaces import simplex_to_box
     >>> from stratgym.games.matrix import conitzer_sandholm
     >>> env = gym.make("stratgym/MatrixCommitment-v0", game=conitzer_sandholm())
     >>> obs, info = env.reset(seed=0)
-    >>> obs, reward, terminated, truncated, info = env.step(np.zeros(2, dtype=np.float32))  # x = (1/2, 1/2)
+    >>> obs, reward, terminated, truncated, info = env.step(simplex_to_box([0.5, 0.5]))
     >>> reward, terminated, info["column"]
     (3.5, True, 1)
 
@@ -193,9 +197,7 @@ class MatrixCommitmentEnv(_MatrixEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
-        self._last_info = {}
-        return self._description.copy(), {}
+        return self._new_episode(self._description.copy())
 
     def step(self, action):
         self._begin_step()

@@ -257,19 +257,25 @@ class PersuasionPopulationEnv(RoundEnv):
 
     ## Episode End
 
-    Termination after the single step. No truncation.
+    The applicant's answer to the one scheme terminates the episode; it is never truncated.
 
     ## Arguments
+
+    ``reset(options={"applicant": i})`` picks an applicant of the split, here held-out applicant 2 of the default
+    population. The zero action recommends every action equally in every pattern, which tells it nothing: the
+    principal earns 0, and the social metrics of that applicant's response come with the reward.
 
     ```python
     >>> import gymnasium as gym
     >>> import numpy as np
     >>> import stratgym
     >>> env = gym.make("stratgym/PersuasionPopulation-v0", split="evaluation")
-    >>> obs, info = env.reset(seed=0)
+    >>> obs, info = env.reset(seed=0, options={"applicant": 2})
+    >>> info
+    {'applicant': 2, 'group': 'income < 0'}
     >>> obs, reward, terminated, truncated, info = env.step(np.zeros((16, 4), dtype=np.float32))
-    >>> terminated, sorted(info["metrics"])
-    (True, ['gaming', 'improvement', 'principal', 'recourse', 'welfare'])
+    >>> reward, terminated, sorted(info["metrics"])
+    (0.0, True, ['gaming', 'improvement', 'principal', 'recourse', 'welfare'])
 
     ```
 

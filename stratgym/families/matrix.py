@@ -6,7 +6,7 @@ Modules: :mod:`stratgym.games.matrix` (the game, its followers and named instanc
 :mod:`stratgym.agents.references.matrix` (what the envs are scored against).
 """
 
-from stratgym.registry import BenchmarkEnv, EnvEntry, Family
+from stratgym.registry import BenchmarkEnv, EnvEntry, Family, targets
 
 #: A random Bayesian game of the default suite: 4 rows, 4 columns, 2 follower types, where the optimum (0.792) beats
 #: the best pure commitment (0.627), the best Nash equilibrium (0.545) and the uniform commitment (0.299).
@@ -27,13 +27,9 @@ FAMILY = Family(
     title="Stackelberg matrix games (Conitzer-Sandholm; Bayesian, DOBSS): a leader commits to a mixed strategy, a "
           "follower of a drawn type best-responds",
     game="stratgym.games.matrix:MatrixGame",
-    instances={"security_game": "stratgym.games.matrix:security_game",
-               "conitzer_sandholm": "stratgym.games.matrix:conitzer_sandholm",
-               "paruchuri_example": "stratgym.games.matrix:paruchuri_example",
-               "battle_of_the_sexes": "stratgym.games.matrix:battle_of_the_sexes",
-               "matching_pennies": "stratgym.games.matrix:matching_pennies",
-               "random": "stratgym.games.matrix:random_matrix_game",
-               "random_security": "stratgym.games.matrix:random_security_game"},
+    instances=targets("stratgym.games.matrix", "security_game", "conitzer_sandholm", "paruchuri_example",
+                      "battle_of_the_sexes", "matching_pennies", random="random_matrix_game",
+                      random_security="random_security_game"),
     envs=(
         EnvEntry("stratgym/MatrixCommitment-v0", "stratgym.envs.matrix:MatrixCommitmentEnv", "principal",
                  "matrix game: the leader commits to a mixed strategy; a follower of a drawn type best-responds",

@@ -6,7 +6,7 @@ envs), :mod:`stratgym.games.behaviour` (the agents: Bayesian, Quantal, Learning,
 :mod:`stratgym.agents.references.persuasion` (what the envs are scored against).
 """
 
-from stratgym.registry import BenchmarkEnv, EnvEntry, Family
+from stratgym.registry import BenchmarkEnv, EnvEntry, Family, targets
 
 #: Training reward of the scheme env's learners: the exact-penalty relaxation of the signaling LP, with a weight
 #: near twice the LP's BIC multipliers (the conservative default, 20 on the credit instance, trains PPO to
@@ -31,10 +31,8 @@ FAMILY = Family(
     title="Bayesian persuasion for algorithmic recourse (Harris et al., NeurIPS 2022): a principal who knows the "
           "rule recommends actions to an agent who follows when it pays",
     game="stratgym.games.persuasion:PersuasionGame",
-    instances={"synthetic_credit": "stratgym.games.credit:synthetic_credit",
-               "german_credit": "stratgym.games.credit:german_credit",
-               "prosecutor": "stratgym.games.persuasion:prosecutor",
-               "random": "stratgym.games.persuasion:random_persuasion_game"},
+    instances={**targets("stratgym.games.credit", "synthetic_credit", "german_credit"),
+               **targets("stratgym.games.persuasion", "prosecutor", random="random_persuasion_game")},
     envs=(
         EnvEntry("stratgym/PersuasionScheme-v0", "stratgym.envs.persuasion:PersuasionSchemeEnv", "principal",
                  "persuasion game: the principal commits to a signaling scheme; a Bayesian agent best-responds",
@@ -61,9 +59,8 @@ FAMILY = Family(
     ),
     # The agent= of the scheme env (Bayesian, Quantal) and of the repeated env (Learning); receiver= is the repeated
     # env's deprecated name for it.
-    behaviours={"agent": {"bayesian": "stratgym.games.behaviour:Bayesian",
-                          "quantal": "stratgym.games.behaviour:Quantal",
-                          "learning": "stratgym.games.behaviour:Learning"},
+    behaviours={"agent": targets("stratgym.games.behaviour", bayesian="Bayesian", quantal="Quantal",
+                                 learning="Learning"),
                 "receiver": {"quantal": "stratgym.agents.responses:QuantalReceiver",
                              "learning": "stratgym.envs.persuasion:LearningReceiver"}},
     game_fields={"prior": "stratgym.agents.instances:build_prior"},

@@ -8,7 +8,7 @@ and social metrics), :mod:`stratgym.baselines.population` (the exact population 
 through ``population=`` (a name or an object), not ``game=``.
 """
 
-from stratgym.registry import BenchmarkEnv, EnvEntry, Family
+from stratgym.registry import BenchmarkEnv, EnvEntry, Family, targets
 
 _REFERENCES = "stratgym.agents.references.population"
 
@@ -28,8 +28,7 @@ FAMILY = Family(
     title="populations: one published rule (stateful) or one secret rule with per-applicant recommendations "
           "(persuasion) facing many decision subjects, with social metrics per group",
     game="stratgym.games.population:StatefulPopulation",
-    instances={"classroom_groups": "stratgym.games.population:classroom_groups",
-               "random": "stratgym.games.population:random_population"},
+    instances=targets("stratgym.games.population", "classroom_groups", random="random_population"),
     envs=(
         EnvEntry("stratgym/StatefulPopulation-v0", "stratgym.envs.population:StatefulPopulationEnv", "principal",
                  "stateful population: one rule per round (or per group) to every agent type of a population",

@@ -6,7 +6,7 @@ rules), :mod:`stratgym.envs.stateful` (three envs and their vector versions), :m
 scored against).
 """
 
-from stratgym.registry import BenchmarkEnv, EnvEntry, Family
+from stratgym.registry import BenchmarkEnv, EnvEntry, Family, targets
 
 #: The random stateful instance used in the suites: 3 features, 4 effort types, T = 4, where the dynamic
 #: optimum (1.565) beats the best constant rule (1.310), the one-round rule repeated (0.452) and uniform (0.197).
@@ -20,9 +20,7 @@ FAMILY = Family(
     title="stateful strategic regression (Harris, Heidari, Wu, NeurIPS 2021): a principal scores an agent over T "
           "rounds; effort accumulates in the agent's state",
     game="stratgym.games.stateful:StatefulGame",
-    instances={"classroom": "stratgym.games.stateful:classroom",
-               "classroom_project": "stratgym.games.stateful:classroom_project",
-               "random": "stratgym.games.stateful:random_game"},
+    instances=targets("stratgym.games.stateful", "classroom", "classroom_project", random="random_game"),
     envs=(
         EnvEntry("stratgym/StatefulCommitment-v0", "stratgym.envs.stateful:StatefulCommitmentEnv", "principal",
                  "stateful game: the principal commits to a whole assessment policy; a rational agent best-responds",
@@ -47,11 +45,10 @@ FAMILY = Family(
     ),
     # The agent= of the principal envs ({"name": "quantal", "beta": 5, "k": 1}); response_model= is its deprecated
     # name, whose JSON keeps the previous keyword ("lookahead").
-    behaviours={"agent": {"rational": "stratgym.games.behaviour:Rational",
-                          "lookahead": "stratgym.games.behaviour:Lookahead",
-                          "quantal": "stratgym.games.behaviour:Quantal"},
-                "response_model": {"quantal": "stratgym.agents.responses:QuantalResponse",
-                                   "lookahead": "stratgym.agents.responses:LookaheadResponse"}},
+    behaviours={"agent": targets("stratgym.games.behaviour", rational="Rational", lookahead="Lookahead",
+                                 quantal="Quantal"),
+                "response_model": targets("stratgym.agents.responses", quantal="QuantalResponse",
+                                          lookahead="LookaheadResponse")},
     # Budgets (measured, BENCHMARKS.md): on the classroom principal envs the uniform rule every policy starts
     # from is already optimal, so they get a token budget; SAC needs ~12k steps on commitment-random132 (8k:
     # stuck at the best constant rule) and levels off at 94.5% from ~12k on agent-classroom.

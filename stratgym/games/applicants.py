@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from stratgym.games.fields import axis_length
 from stratgym.games.validation import as_positive_int, as_real_array, check_instance
 from stratgym.games.credit import (DEFAULT_PRIOR_VARIANCE, GERMAN_ACTIONS, GERMAN_ENCODINGS, GERMAN_FEATURES,
                                    CreditPopulation, RecourseAction, credit_instance, german_table,
@@ -57,10 +58,7 @@ class ApplicantPopulation:
         set_("weights", check_weights(self.weights, features.shape[0]))
         set_("_regions", {})
 
-    @property
-    def n_applicants(self) -> int:
-        """``N``."""
-        return self.features.shape[0]
+    n_applicants = axis_length("features", 0, "``N``.")
 
     @property
     def group_names(self) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from stratgym.games.fields import FieldwiseEqual, axis_length
 from stratgym.games.validation import as_nonnegative_float, as_positive_int, as_real_array, check_range
 from stratgym.games.ties import TIE_TOL
 
@@ -35,7 +36,7 @@ SIMPLEX_TOL = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
-class MatrixGame:
+class MatrixGame(FieldwiseEqual):
     """A (Bayesian) Stackelberg matrix game, validated at construction (``ValueError`` naming the field).
 
     Attributes:
@@ -82,31 +83,13 @@ class MatrixGame:
         set_("_scales", np.where(self._scales > 0, self._scales, 1.0))
         self._scales.setflags(write=False)
 
-    @property
-    def n_types(self) -> int:
-        """``K``, the number of follower types."""
-        return self.follower_payoffs.shape[0]
-
-    @property
-    def n_leader_actions(self) -> int:
-        """``m``, the leader's actions (rows)."""
-        return self.follower_payoffs.shape[1]
-
-    @property
-    def n_follower_actions(self) -> int:
-        """``n``, the follower's actions (columns)."""
-        return self.follower_payoffs.shape[2]
+    n_types = axis_length("follower_payoffs", 0, "``K``, the number of follower types.")
+    n_leader_actions = axis_length("follower_payoffs", 1, "``m``, the leader's actions (rows).")
+    n_follower_actions = axis_length("follower_payoffs", 2, "``n``, the follower's actions (columns).")
 
     def replace(self, **changes) -> "MatrixGame":
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, MatrixGame):
-            return NotImplemented
-        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
-
-    __hash__ = None
 
 
 def follower_scales(game: MatrixGame) -> np.ndarray:

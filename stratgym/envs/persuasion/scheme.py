@@ -105,9 +105,13 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
 
     ## Episode End
 
-    Termination after the single step. No truncation.
+    The scheme is the episode's one action: the step that plays it terminates the episode, which is never truncated.
 
     ## Arguments
+
+    A game built by hand with two regions: acting (cost 0.5) is approved only in the second, of prior mass 0.3.
+    Recommending it always there and 3/7 of the time in the first leaves the agent indifferent after a
+    recommendation to act, so it obeys every recommendation, and the principal earns the LP optimum 0.6.
 
     ```python
     >>> import gymnasium as gym
@@ -182,9 +186,7 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
-        self._last_info = {}
-        return self.constant_observation.copy(), {}
+        return self._new_episode(self.constant_observation.copy())
 
     def scheme_values(self, schemes: np.ndarray, outcomes: tuple) -> tuple:
         """``(reward, info, choice)`` of schemes (one ``(R, A)`` or a batch ``(k, R, A)``) from their ``outcomes``

@@ -140,9 +140,8 @@ class StatefulAgentEnv(StatefulRoundEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._episode = self._start(draw_plans(self.game, self.principal, self.np_random, 1))
-        self._round = 0
-        self._last_info = {}
-        return self.observer.observe(self._parts[0], self._episode.states), {"theta": self._episode.plans.copy()}
+        return self._new_episode(self.observer.observe(self._parts[0], self._episode.states),
+                                 {"theta": self._episode.plans.copy()})
 
     def step(self, action):
         t = self._begin_step()

@@ -89,9 +89,13 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
 
     ## Episode End
 
-    Termination after the single step. No truncation.
+    The whole policy is committed in one step, which terminates the episode; it is never truncated (the ``T``
+    rounds are played inside the step).
 
     ## Arguments
+
+    On a three-round classroom, uniform rules in every round (the zero action) make the rational agent study in
+    rounds 1 and 2 (retained study raises every later score) and copy in the last: ``U_P = 2 = T - 1``, the optimum.
 
     ```python
     >>> import gymnasium as gym
@@ -141,9 +145,7 @@ class StatefulCommitmentEnv(StatefulRoundEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
-        self._last_info = {}
-        return self.description.copy(), {}
+        return self._new_episode(self.description.copy())
 
     def step(self, action):
         self._begin_step()

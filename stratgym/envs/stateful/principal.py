@@ -72,6 +72,10 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
 
     ## Arguments
 
+    Round 1 of the default game under the uniform rule (the zero action): the forecasting agent, planning as if the
+    rule stayed in force, spends its whole budget on studying, the one effort the principal values
+    (``lambda = (0, 1, 0)``).
+
     ```python
     >>> import gymnasium as gym
     >>> import numpy as np
@@ -118,10 +122,8 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._round = 0
         self._episode = principal_start(self.game)
-        self._last_info = {}
-        return principal_observation(self.game, self.feature_scale, self._episode), {}
+        return self._new_episode(principal_observation(self.game, self.feature_scale, self._episode))
 
     def step(self, action):
         t = self._begin_step()

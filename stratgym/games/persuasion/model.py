@@ -8,8 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from stratgym.games.persuasion.priors import (FiniteSupportPrior, GaussianPrior, Prior, SamplerPrior, as_vector,
-                                              fields_equal)
+from stratgym.games.fields import FieldwiseEqual, axis_length
+from stratgym.games.persuasion.priors import FiniteSupportPrior, GaussianPrior, Prior, SamplerPrior, as_vector
 from stratgym.games.validation import as_real_array, check_instance, check_range
 
 
@@ -18,7 +18,7 @@ from stratgym.games.validation import as_real_array, check_instance, check_range
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class PersuasionGame:
+class PersuasionGame(FieldwiseEqual):
     """Parameters of the recourse persuasion game, validated at construction (``ValueError`` naming the field).
 
     Attributes:
@@ -96,15 +96,8 @@ class PersuasionGame:
         action_features.setflags(write=False)
         set_("_action_features", action_features)
 
-    @property
-    def n_features(self) -> int:
-        """``m``, the number of features."""
-        return self.features.shape[0]
-
-    @property
-    def n_actions(self) -> int:
-        """``A = K + 1``, the number of actions including the no-op."""
-        return self.effects.shape[0]
+    n_features = axis_length("features", 0, "``m``, the number of features.")
+    n_actions = axis_length("effects", 0, "``A = K + 1``, the number of actions including the no-op.")
 
     @property
     def action_features(self) -> np.ndarray:
@@ -124,11 +117,6 @@ class PersuasionGame:
     def replace(self, **changes) -> "PersuasionGame":
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
-
-    def __eq__(self, other) -> bool:
-        return fields_equal(self, other) if isinstance(other, PersuasionGame) else NotImplemented
-
-    __hash__ = None
 
 
 def decision_patterns(game: PersuasionGame, theta) -> np.ndarray:

@@ -1,14 +1,14 @@
-"""Priors over the assessment rule ``theta``: Gaussian, finite support, or any sampler; and the field-wise
-equality the game's frozen dataclasses share."""
+"""Priors over the assessment rule ``theta``: Gaussian, finite support, or any sampler."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+# values_equal and fields_equal were defined here: they stay importable from this module.
+from stratgym.games.fields import FieldwiseEqual, axis_length, fields_equal, values_equal  # noqa: F401
 from stratgym.games.validation import as_positive_int, as_real_array, check_range
 
 
@@ -28,17 +28,14 @@ def as_vector(value, name: str) -> np.ndarray:
     return array
 
 
-def values_equal(a, b) -> bool:
-    """Whether two field values are equal: arrays element for element (same shape), anything else by ``==``."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return np.array_equal(a, b)
-    return not a != b
+class _Sampled(FieldwiseEqual):
+    """What the priors share: :meth:`sample` around each prior's ``_draw(rng, count) -> (count, m)``."""
 
-
-def fields_equal(first, second) -> bool:
-    """Whether two dataclass instances have the same type and equal fields (:func:`values_equal`)."""
-    return type(first) is type(second) and all(values_equal(getattr(first, item.name), getattr(second, item.name))
-                                               for item in dataclasses.fields(first))
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+        """Draw rules from ``rng``: shape ``(size, m)``, or ``(m,)`` when ``size`` is ``None``."""
+        check_rng(rng)
+        theta = self._draw(rng, 1 if size is None else as_positive_int(size, "size"))
+        return theta[0] if size is None else theta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,7 +43,7 @@ def fields_equal(first, second) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class GaussianPrior:
+class GaussianPrior(_Sampled):
     """Gaussian prior ``N(mean, covariance)`` over rules ``theta`` in ``R^m``, validated at construction.
 
     Attributes:
@@ -89,26 +86,14 @@ class GaussianPrior:
         set_("covariance", covariance)
         set_("factor", factor)
 
-    @property
-    def dimension(self) -> int:
-        """``m``, the dimension of ``theta``."""
-        return self.mean.shape[0]
+    dimension = axis_length("mean", 0, "``m``, the dimension of ``theta``.")
 
-    def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        """Draw rules from ``rng``: shape ``(size, m)``, or ``(m,)`` when ``size`` is ``None``."""
-        check_rng(rng)
-        count = 1 if size is None else as_positive_int(size, "size")
-        theta = self.mean + rng.standard_normal((count, self.factor.shape[1])) @ self.factor.T
-        return theta[0] if size is None else theta
-
-    def __eq__(self, other) -> bool:
-        return fields_equal(self, other) if isinstance(other, GaussianPrior) else NotImplemented
-
-    __hash__ = None
+    def _draw(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return self.mean + rng.standard_normal((count, self.factor.shape[1])) @ self.factor.T
 
 
 @dataclass(frozen=True, eq=False)
-class FiniteSupportPrior:
+class FiniteSupportPrior(_Sampled):
     """A prior on finitely many rules, validated at construction.
 
     Attributes:
@@ -135,26 +120,14 @@ class FiniteSupportPrior:
         object.__setattr__(self, "atoms", atoms)
         object.__setattr__(self, "probabilities", probabilities)
 
-    @property
-    def dimension(self) -> int:
-        """``m``, the dimension of ``theta``."""
-        return self.atoms.shape[1]
+    dimension = axis_length("atoms", 1, "``m``, the dimension of ``theta``.")
 
-    def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        """Draw rules from ``rng``: shape ``(size, m)``, or ``(m,)`` when ``size`` is ``None``."""
-        check_rng(rng)
-        count = 1 if size is None else as_positive_int(size, "size")
-        theta = self.atoms[rng.choice(self.atoms.shape[0], size=count, p=self.probabilities)]
-        return theta[0] if size is None else theta
-
-    def __eq__(self, other) -> bool:
-        return fields_equal(self, other) if isinstance(other, FiniteSupportPrior) else NotImplemented
-
-    __hash__ = None
+    def _draw(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return self.atoms[rng.choice(self.atoms.shape[0], size=count, p=self.probabilities)]
 
 
 @dataclass(frozen=True, eq=False)
-class SamplerPrior:
+class SamplerPrior(_Sampled):
     """Any prior, given by a sampler; validated at construction with one probe draw from ``default_rng(0)``.
 
     Attributes:
@@ -178,17 +151,8 @@ class SamplerPrior:
         object.__setattr__(self, "dimension", as_positive_int(self.dimension, "dimension"))
         self.sample(np.random.default_rng(0), 2)
 
-    def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        """Draw rules with the sampler: shape ``(size, m)``, or ``(m,)`` when ``size`` is ``None``."""
-        check_rng(rng)
-        count = 1 if size is None else as_positive_int(size, "size")
-        theta = as_real_array(self.sampler(rng, count), "sampler(rng, n)", shape=(count, self.dimension))
-        return theta[0] if size is None else theta
-
-    def __eq__(self, other) -> bool:
-        return fields_equal(self, other) if isinstance(other, SamplerPrior) else NotImplemented
-
-    __hash__ = None
+    def _draw(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return as_real_array(self.sampler(rng, count), "sampler(rng, n)", shape=(count, self.dimension))
 
 
 Prior = GaussianPrior | FiniteSupportPrior | SamplerPrior

@@ -9,7 +9,8 @@ import numpy as np
 from stratgym.games.persuasion.cells import REGION_TOL, check_region_tol, enumerate_cells
 from stratgym.games.persuasion.masses import MASS_METHODS, locate_patterns, mass_arguments, region_masses
 from stratgym.games.persuasion.model import PersuasionGame, decision_patterns, region_payoffs
-from stratgym.games.persuasion.priors import FiniteSupportPrior, SamplerPrior, values_equal
+from stratgym.games.fields import axis_length, values_equal
+from stratgym.games.persuasion.priors import FiniteSupportPrior, SamplerPrior
 from stratgym.games.validation import as_real_array, check_instance, check_range
 
 #: The masses of :class:`Regions` must sum to 1 within this (every mass method renormalizes or counts exactly).
@@ -99,15 +100,8 @@ class Regions:
                             ("mass_errors", errors), ("principal_payoffs", principal), ("agent_payoffs", agent)):
             set_(name, value)
 
-    @property
-    def n_regions(self) -> int:
-        """``R``, the number of regions."""
-        return self.patterns.shape[0]
-
-    @property
-    def n_actions(self) -> int:
-        """``A``, the number of actions."""
-        return self.patterns.shape[1]
+    n_regions = axis_length("patterns", 0, "``R``, the number of regions.")
+    n_actions = axis_length("patterns", 1, "``A``, the number of actions.")
 
     def locate(self, patterns) -> np.ndarray:
         """Region indices of ``patterns`` ``(N, A)``; ``-1`` for a pattern that is not a region."""

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from stratgym.games.behaviour import Lookahead, Rational, as_behaviour
+from stratgym.games.fields import FieldwiseEqual, axis_length
 from stratgym.games.validation import as_positive_int, as_real_array, check_range
 
 #: The legacy names of this game's agent behaviours (:mod:`stratgym.games.behaviour`): full-horizon best response
@@ -59,7 +60,7 @@ CONVERSIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.nd
 
 
 @dataclass(frozen=True, eq=False)
-class StatefulGame:
+class StatefulGame(FieldwiseEqual):
     """Parameters of the stateful game, validated at construction (``ValueError`` naming the field).
 
     Attributes:
@@ -119,15 +120,8 @@ class StatefulGame:
             set_(field, tuple(f"{prefix}{i}" for i in range(length)) if names is None
                  else _as_names(names, field, length))
 
-    @property
-    def n_features(self) -> int:
-        """``n``, the number of observable features."""
-        return self.conversion_matrix.shape[0]
-
-    @property
-    def n_efforts(self) -> int:
-        """``d``, the number of effort types."""
-        return self.conversion_matrix.shape[1]
+    n_features = axis_length("conversion_matrix", 0, "``n``, the number of observable features.")
+    n_efforts = axis_length("conversion_matrix", 1, "``d``, the number of effort types.")
 
     @property
     def is_linear(self) -> bool:
@@ -149,13 +143,6 @@ class StatefulGame:
             if shape[1] != self.n_efforts:
                 changes.setdefault("effort_names", None)
         return dataclasses.replace(self, **changes)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, StatefulGame):
-            return NotImplemented
-        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
-
-    __hash__ = None
 
 
 def _as_names(names, field: str, length: int) -> tuple[str, ...]:
