@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from stratgym.agents.instances import make_env
 from stratgym.agents.random_suite import FAMILIES, discriminates, family_reference
-from stratgym.agents.references.persuasion import receiver_bound
+from stratgym.agents.references.persuasion import TrustRationing, receiver_bound
 from stratgym.baselines.signaling import optimal_scheme
 from stratgym.baselines.trust import learning_receiver_bound
 from stratgym.envs.persuasion import PersuasionRecommendEnv
@@ -111,3 +111,31 @@ def test_trust_bound_occupancy_is_a_distribution_over_regions_and_actions():
     assert value == pytest.approx(bound.value, abs=1e-9)
     robust = learning_receiver_bound(env.regions, context, env.receiver.start_values(context), 100, margin=0.01)
     assert robust.value <= bound.value + 1e-12  # a strict gain for the receiver can only cost the principal
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([2, 3, 4]))
+def test_trust_rationing_never_loses_the_receivers_trust(seed, n_actions):
+    """Its invariant, checked on the receiver itself: every recommendation is followed, and the receiver still
+    follows it afterwards; and its value is below the trust bound (it is a feasible policy)."""
+    game = random_persuasion_game(np.random.default_rng(seed), n_features=3, n_actions=n_actions)
+    env = gym.make("stratgym/PersuasionRecommend-v0", game=game, max_episode_steps=60)
+    policy, receiver = TrustRationing(env), env.unwrapped.receiver
+    returns = np.zeros(30)
+    for episode in range(returns.size):
+        observation, _ = env.reset(seed=seed + episode)
+        for _ in range(60):
+            action = policy(observation)
+            observation, reward, _, _, info = env.step(action)
+            assert info["followed"], (seed, action)
+            assert receiver.follow_probabilities()[action] == 1.0
+            returns[episode] += reward
+    # The bound is on the expected return: a sample mean may exceed it by its noise (3 standard errors).
+    assert returns.mean() - 3 * returns.std(ddof=1) / np.sqrt(returns.size) <= receiver_bound(env) + 1e-9
+
+
+def test_trust_rationing_needs_the_learning_receiver_and_its_history():
+    with pytest.raises(ValueError, match="LearningReceiver"):
+        TrustRationing(gym.make("stratgym/PersuasionRecommend-v0", history=False))
+    with pytest.raises(ValueError, match="LearningReceiver"):
+        TrustRationing(gym.make("stratgym/PersuasionScheme-v0"))

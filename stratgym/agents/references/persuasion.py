@@ -46,6 +46,40 @@ class SchemePolicy:
         return int(min(np.searchsorted(row, self.rng.random() * row[-1], side="right"), row.size - 1))
 
 
+class TrustRationing:
+    """A hand-written adaptive policy of ``PersuasionRecommend-v0`` against its learning receiver, read from the
+    observation alone: recommend the action of this round's region that pays the principal most among those the
+    receiver follows now and would still trust after this round (``x_a + u_A(a, s) - V_d >= 0``, ``x_a`` its
+    cumulative gain from following ``a``); when none pays more than the default, recommend the one the receiver
+    gains most from, which banks trust for later. A feasible policy, so its value is a lower bound on the optimum
+    (the trust bound is the upper one)."""
+
+    def __init__(self, env: gym.Env):
+        unwrapped = env.unwrapped
+        if not isinstance(unwrapped, PersuasionRecommendEnv) or not unwrapped.trusted_receiver or not unwrapped.history:
+            raise ValueError(f"TrustRationing needs PersuasionRecommend-v0 with its LearningReceiver and history=True, "
+                             f"got {unwrapped!r}")
+        regions = unwrapped.regions
+        self.principal, self.agent = regions.principal_payoffs, regions.agent_payoffs
+        self.n_regions, self.n_actions = regions.n_regions, regions.n_actions
+        self.default, self.benchmark = unwrapped.context.default_action, unwrapped.no_information_value
+
+    def __call__(self, observation) -> int:
+        observation = np.asarray(observation, dtype=np.float64)
+        region = int(np.argmax(observation[:self.n_regions]))
+        follows = observation[self.n_regions:self.n_regions + self.n_actions] > 0.5
+        squashed = observation[self.n_regions + self.n_actions:]
+        gains = squashed / (1.0 - np.abs(squashed))  # the observation holds x / (1 + |x|)
+        kept = follows & (gains + self.agent[region] - self.benchmark >= 0.0)
+        kept[self.default] = True
+        pay = np.where(kept, self.principal[region] - self.principal[region, self.default], -np.inf)
+        if pay.max() > 0.0:
+            return int(np.argmax(pay))
+        bank = np.where(kept, self.agent[region] - self.benchmark, -np.inf)
+        bank[self.default] = -np.inf
+        return int(np.argmax(bank)) if bank.max() >= 0.0 else self.default
+
+
 def _signaling_values(regions) -> dict[str, Any]:
     return {"optimal signaling": optimal_scheme(regions), "full revelation": full_revelation(regions),
             "no information": no_information(regions)}
