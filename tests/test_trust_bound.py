@@ -66,7 +66,7 @@ def test_receiver_bound_is_above_the_brute_force_optimum(seed, rounds, n_actions
 
 
 def test_receiver_bound_is_exact_where_the_receiver_trusts_nothing_that_pays():
-    """Seed 0 of the old recommend draw: every action the principal values costs more than V_d - 1, so the learning
+    """Seed 0 of the old recommend draw: every action the principal values costs more than 1 - V_d, so the learning
     receiver never follows it; the bound is 0, what a uniformly random recommender earns."""
     family = FAMILIES["recommend"]
     env = make_env(family.env_id, family.instance_kwargs(0))
@@ -139,3 +139,28 @@ def test_trust_rationing_needs_the_learning_receiver_and_its_history():
         TrustRationing(gym.make("stratgym/PersuasionRecommend-v0", history=False))
     with pytest.raises(ValueError, match="LearningReceiver"):
         TrustRationing(gym.make("stratgym/PersuasionScheme-v0"))
+
+
+def test_trust_bound_keeps_each_trust_constraint_and_start_values_decide_trust():
+    env = PersuasionRecommendEnv()
+    regions, context = env.regions, env.context
+    agent, default = regions.agent_payoffs, context.default_action
+    benchmark = float(context.prior_values[default])
+    start = env.receiver.start_values(context)
+    bound = learning_receiver_bound(regions, context, start, 100)
+    positive = regions.masses > 0
+    for a in range(regions.n_actions):
+        if a == default:
+            continue
+        followed = bound.occupancy[:, a] @ (agent[:, a] - benchmark)
+        if start[a] >= benchmark:
+            assert followed >= -max(benchmark - agent[positive, a].min(), 0.0) / 100 - 1e-9
+        else:
+            assert np.all(bound.occupancy[:, a] == 0.0)
+    # No recommendation trusted at the start (initial_values below V_d): the no-information value, exactly.
+    distrust = learning_receiver_bound(regions, context, np.full(regions.n_actions, benchmark - 1e-9), 100)
+    prior = regions.masses / regions.masses.sum()
+    assert distrust.value == pytest.approx(100 * prior @ regions.principal_payoffs[:, default], abs=1e-12)
+    # Trust at exactly V_d counts as trust (the receiver's ties go to obedience).
+    tied = learning_receiver_bound(regions, context, np.full(regions.n_actions, benchmark), 100)
+    assert tied.value >= distrust.value

@@ -13,14 +13,16 @@ in which ``a`` is recommended and followed is ``T y[s, a]`` with ``y >= 0`` and 
 whatever the principal's (adaptive) policy; taking expectations of the inequality above gives the LP
 
     max  T sum_s (pi_s u_P(s, d) + sum_{a != d} y[s, a] (u_P(s, a) - u_P(s, d)))
-    s.t. sum_s y[s, a] (u_A(s, a) - V_d - margin) >= -c_a / T   for every a with v_a^0 >= V_d,
+    s.t. sum_s y[s, a] (u_A(s, a) - V_d) >= -c_a / T   for every a with v_a^0 >= V_d,
          y[s, a] = 0 for the others, y >= 0, sum_a y[s, a] <= pi_s,
 
 an upper bound on the expected episode return of every policy, including those that read the receiver's state.
 It is the same ex-ante trade-off as a BIC constraint, with ``V_d`` (what the receiver compares its running mean
-with) where the one-shot game has the posterior value of ``d``: on instances where ``d`` is approved almost
-everywhere, no recommendation can ever beat ``V_d`` and the bound is the no-information value, however high the
-one-shot LP (the commitment value) is. ``margin > 0`` is the robust version (strict gains for the receiver).
+with) where the one-shot game has the posterior value of ``d``. If no non-default action starts trusted
+(``v_a^0 < V_d`` for all of them), the receiver never follows one and the bound is the no-information value
+``T sum_s pi_s u_P(s, d)``, however high the one-shot LP (the commitment value) is. ``margin > 0`` is the bound
+against a stricter receiver, one that demands ``V_d + margin`` (``V_d`` replaced by it throughout): the robust
+version, where the receiver gains strictly from every recommendation it keeps following.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def learning_receiver_bound(regions: Regions, context: ReceiverContext, start_va
     """The upper bound of the module docstring for an episode of ``rounds`` rounds against a
     :class:`~stratgym.games.behaviour.receivers.LearningReceiver` with the prior-level facts ``context``
     (:func:`~stratgym.envs.persuasion.receiver_context`: ``V_d`` and ``d``) starting from ``start_values``
-    ``(A,)``; ``margin`` (utility units, ``>= 0``) demands that strict a gain for the receiver.
+    ``(A,)``; ``margin`` (utility units, ``>= 0``): against the receiver that demands ``V_d + margin``.
 
     ``ValueError`` naming the argument for a bad shape, round count or margin.
     """
@@ -65,7 +67,7 @@ def learning_receiver_bound(regions: Regions, context: ReceiverContext, start_va
     rounds = as_positive_int(rounds, "rounds")
     margin = as_nonnegative_float(margin, "margin")
     default = int(context.default_action)
-    benchmark = float(context.prior_values[default])
+    benchmark = float(context.prior_values[default]) + margin
     stay = float(prior @ principal[:, default])
     trusted = [a for a in range(n_actions) if a != default and start[a] >= benchmark]
     occupancy = np.zeros((n_regions, n_actions))
@@ -76,7 +78,7 @@ def learning_receiver_bound(regions: Regions, context: ReceiverContext, start_va
     gains = principal[:, trusted] - principal[:, [default]]
     region_rows = np.kron(np.eye(n_regions), np.ones((1, len(trusted))))
     trust_rows = -np.kron(np.ones((1, n_regions)), np.eye(len(trusted))) * \
-        (agent[:, trusted] - benchmark - margin).reshape(1, -1)
+        (agent[:, trusted] - benchmark).reshape(1, -1)
     last_loss = np.maximum(benchmark - agent[masses > 0][:, trusted].min(axis=0), 0.0) / rounds
     result = linprog(-gains.ravel(), A_ub=np.vstack([region_rows, trust_rows]),
                      b_ub=np.concatenate([prior, last_loss]), bounds=(0, None), method="highs")

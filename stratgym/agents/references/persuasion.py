@@ -48,11 +48,12 @@ class SchemePolicy:
 
 class TrustRationing:
     """A hand-written adaptive policy of ``PersuasionRecommend-v0`` against its learning receiver, read from the
-    observation alone: recommend the action of this round's region that pays the principal most among those the
-    receiver follows now and would still trust after this round (``x_a + u_A(a, s) - V_d >= 0``, ``x_a`` its
-    cumulative gain from following ``a``); when none pays more than the default, recommend the one the receiver
-    gains most from, which banks trust for later. A feasible policy, so its value is a lower bound on the optimum
-    (the trust bound is the upper one)."""
+    observation alone. Among the recommendations the receiver follows now and would still trust after this round
+    (``x_a + u_A(a, s) - V_d >= 0``, ``x_a`` its cumulative gain from following ``a``), it recommends the one that pays
+    the principal most over the default action, ties to the receiver's gain; when none pays more, it banks trust:
+    the kept recommendation the receiver gains most from among those that cost the principal nothing now and pay it
+    in some region; else the default. A feasible policy, so its expected return is a lower bound on the optimum (the
+    trust bound is the upper one)."""
 
     def __init__(self, env: gym.Env):
         unwrapped = env.unwrapped
@@ -60,24 +61,28 @@ class TrustRationing:
             raise ValueError(f"TrustRationing needs PersuasionRecommend-v0 with its LearningReceiver and history=True, "
                              f"got {unwrapped!r}")
         regions = unwrapped.regions
-        self.principal, self.agent = regions.principal_payoffs, regions.agent_payoffs
         self.n_regions, self.n_actions = regions.n_regions, regions.n_actions
-        self.default, self.benchmark = unwrapped.context.default_action, unwrapped.no_information_value
+        self.default, benchmark = unwrapped.context.default_action, unwrapped.no_information_value
+        self.pay = regions.principal_payoffs - regions.principal_payoffs[:, [self.default]]  # (R, A) over d
+        self.gain = regions.agent_payoffs - benchmark  # (R, A): the receiver's gain over V_d
+        self.useful = self.pay.max(axis=0) > 0.0  # worth banking trust for
+        self.useful[self.default] = False
 
     def __call__(self, observation) -> int:
         observation = np.asarray(observation, dtype=np.float64)
         region = int(np.argmax(observation[:self.n_regions]))
         follows = observation[self.n_regions:self.n_regions + self.n_actions] > 0.5
         squashed = observation[self.n_regions + self.n_actions:]
-        gains = squashed / (1.0 - np.abs(squashed))  # the observation holds x / (1 + |x|)
-        kept = follows & (gains + self.agent[region] - self.benchmark >= 0.0)
-        kept[self.default] = True
-        pay = np.where(kept, self.principal[region] - self.principal[region, self.default], -np.inf)
-        if pay.max() > 0.0:
-            return int(np.argmax(pay))
-        bank = np.where(kept, self.agent[region] - self.benchmark, -np.inf)
-        bank[self.default] = -np.inf
-        return int(np.argmax(bank)) if bank.max() >= 0.0 else self.default
+        history = squashed / (1.0 - np.abs(squashed))  # the observation holds x / (1 + |x|)
+        pay, gain = self.pay[region], self.gain[region]
+        kept = follows & (history + gain >= 0.0)
+        kept[self.default] = False
+        paying = kept & (pay > 0.0)
+        if paying.any():
+            best = np.flatnonzero(paying & (pay >= pay[paying].max()))
+            return int(best[np.argmax(gain[best])])
+        banking = kept & self.useful & (pay >= 0.0) & (gain > 0.0)
+        return int(np.argmax(np.where(banking, gain, -np.inf))) if banking.any() else self.default
 
 
 def _signaling_values(regions) -> dict[str, Any]:

@@ -43,7 +43,7 @@ class PersuasionRecommendEnv(PersuasionRoundEnv):
     | Observations | Box ``(R + 2A,)``: one-hot region of this round's rule, the receiver's follow probabilities, its cumulative gain from following each recommendation (``history=False``: without the last) |
     | Players | principal (learns); receiver (``agent``) = ``Learning()`` (:class:`LearningReceiver`), ``Learned(model)`` or any :class:`Receiver` |
     | Reference solver | ``stratgym.baselines.trust.learning_receiver_bound`` (default receiver: an LP upper bound on every policy); other receivers: ``optimal_scheme``'s one-shot BIC value per round |
-    | Known optimum | no closed form; at most the trust bound (0 where the receiver trusts nothing that pays the principal) |
+    | Known optimum | no closed form; at most the trust bound (the no-information value where no recommendation that pays the principal starts trusted) |
 
     ## Description
 
@@ -77,7 +77,7 @@ class PersuasionRecommendEnv(PersuasionRoundEnv):
     followed iff ``x_a >= 0``, and still after a round of utility ``u`` iff ``x_a + u - V_d >= 0`` (its running
     mean is ``V_d + x_a / n_a``; up to rounding at exact ties). Without it (``history=False``) the
     observation is not Markov and a learner cannot ration the receiver's trust (PPO: 57% of the
-    commitment value instead of over 100%, ``BENCHMARKS.md``: 49% of the trust bound instead of 87-91%).
+    commitment value instead of over 100%; against the trust bound, 49% instead of about 84%).
 
     ## Rewards
 
