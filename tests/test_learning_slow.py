@@ -63,12 +63,9 @@ def test_scheme_learners_on_the_default_persuasion_instance(algo):
 def test_recommend_learners_approach_the_trust_bound_against_the_learning_receiver(algo):
     # The observation carries each recommendation's cumulative gain to the receiver, which decides its trust.
     # The reference is the trust bound (57.8), an exact upper bound on every policy against this receiver (not known
-    # to be reached). PPO's outcome is bimodal, about 48 or about 30, and the native vector env train() uses lands
-    # low more often: measured 2026-12-04 (100k steps, 10 evaluation episodes), SB3's DummyVecEnv of scalar envs
-    # 48.1-49.2 on 6 of 6 seeds, the native vector env 47.6-49.7 on 3 of 6 and 29.8-32.3 on the others, though both
-    # give the same return distributions under fixed and sampled policies; a SyncVectorEnv of scalar envs through the
-    # same SB3 adapter lands high (seeds 1, 2, 6-9: 46.0-50.0; the native env on 5 of seeds 0-9), so the cause is
-    # inside the native vector env (not found). Each learner must beat
+    # to be reached). PPO's outcome is bimodal, about 48 or about 30 (measured 2026-12-04, 100k steps, 10 evaluation
+    # episodes), and which mode a run reaches depends on the env's random draws: reseeding the env moved runs between
+    # the modes on the native vector env and on SB3's DummyVecEnv alike (BENCHMARKS.md). Each learner must beat
     # every fixed scheme played against this receiver; below 80% of the bound it is reported as an expected failure.
     env_id = "stratgym/PersuasionRecommend-v0"
     episodes = 10
