@@ -46,6 +46,18 @@ class SchemePolicy:
         return int(min(np.searchsorted(row, self.rng.random() * row[-1], side="right"), row.size - 1))
 
 
+def learning_receiver_env(env: gym.Env, user: str, history: bool = False) -> PersuasionRecommendEnv:
+    """``env.unwrapped`` if it is ``PersuasionRecommend-v0`` with its default
+    :class:`~stratgym.envs.persuasion.LearningReceiver` (and, with ``history``, the cumulative gains in its
+    observation); otherwise ``ValueError`` saying that ``user`` needs one."""
+    unwrapped = env.unwrapped
+    if not isinstance(unwrapped, PersuasionRecommendEnv) or not unwrapped.trusted_receiver \
+            or (history and not unwrapped.history):
+        raise ValueError(f"{user} needs PersuasionRecommend-v0 with its LearningReceiver"
+                         f"{' and history=True' if history else ''}, got {unwrapped!r}")
+    return unwrapped
+
+
 class TrustRationing:
     """A hand-written adaptive policy of ``PersuasionRecommend-v0`` against its learning receiver, read from the
     observation alone. Among the recommendations the receiver follows now and would still trust after this round
@@ -56,10 +68,7 @@ class TrustRationing:
     trust bound is the upper one)."""
 
     def __init__(self, env: gym.Env):
-        unwrapped = env.unwrapped
-        if not isinstance(unwrapped, PersuasionRecommendEnv) or not unwrapped.trusted_receiver or not unwrapped.history:
-            raise ValueError(f"TrustRationing needs PersuasionRecommend-v0 with its LearningReceiver and history=True, "
-                             f"got {unwrapped!r}")
+        unwrapped = learning_receiver_env(env, "TrustRationing", history=True)
         regions = unwrapped.regions
         self.n_regions, self.n_actions = regions.n_regions, regions.n_actions
         self.default, benchmark = unwrapped.context.default_action, unwrapped.no_information_value
@@ -151,9 +160,7 @@ def receiver_bound(env: gym.Env, margin: float = 0.0) -> float:
     expected episode return of every principal policy, adaptive ones included, against its default
     :class:`~stratgym.envs.persuasion.LearningReceiver`. ``ValueError`` for another env or receiver, or no time limit.
     """
-    unwrapped = env.unwrapped
-    if not isinstance(unwrapped, PersuasionRecommendEnv) or not unwrapped.trusted_receiver:
-        raise ValueError(f"receiver_bound needs PersuasionRecommend-v0 with its LearningReceiver, got {unwrapped!r}")
+    unwrapped = learning_receiver_env(env, "receiver_bound")
     rounds = env.spec.max_episode_steps if env.spec is not None else None
     if rounds is None:
         raise ValueError("receiver_bound needs the env's time limit (max_episode_steps)")
