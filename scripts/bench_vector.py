@@ -88,9 +88,12 @@ def _ppo_share(make_vec_env, settings: dict) -> tuple[float, float]:
     import torch
     from stable_baselines3 import PPO
 
+    from stratgym.agents.train import quiet_logger
+
     torch.set_num_threads(1)  # as stratgym.agents.train
     vec_env = _timed(make_vec_env())
     model = PPO("MlpPolicy", vec_env, n_steps=settings["ppo_steps"], seed=0, device="cpu")  # batch 64, 10 epochs
+    model.set_logger(quiet_logger())
     start = time.perf_counter()
     model.learn(settings["ppo_timesteps"])
     total = time.perf_counter() - start

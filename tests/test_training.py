@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import gymnasium as gym
@@ -95,6 +96,14 @@ def test_sac_learns_the_continuous_matching_env():
                    "policy_kwargs": "dict(net_arch=[32, 32])"}
     result = train(MatchingBoxEnv, "sac", seed=0, n_timesteps=800, hyperparams=hyperparams, progress_bar=False)
     assert evaluate_policy(result.model, MatchingBoxEnv(), n_episodes=50, seed=1).mean >= 0.9
+
+
+def test_training_creates_no_folder_in_the_temporary_directory(tmp_path, monkeypatch):
+    # SB3's default logger makes an empty SB3-<date> folder per learn; a benchmark left hundreds in /tmp
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    train(MatchingEnv, "ppo", seed=0, n_timesteps=128, hyperparams=PPO_SMALL, progress_bar=False)
+    assert list(tmp_path.glob("SB3-*")) == []
 
 
 def _actions(result, observations):

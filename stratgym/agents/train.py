@@ -33,7 +33,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import TensorBoardOutputFormat
+from stable_baselines3.common.logger import HumanOutputFormat, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
@@ -360,6 +360,15 @@ def training_config(env_id: str | None, algo: str, seed: int, action_space: spac
             "eval_discount": float(eval_discount)}
 
 
+def quiet_logger(verbose: int = 0) -> Logger:
+    """An SB3 logger writing to stdout if ``verbose`` (else nowhere) and creating no folder.
+
+    SB3's own default (``configure(None, ...)``, used by ``learn`` without ``tensorboard_log``) makes an empty
+    ``SB3-<date>`` folder in the temporary directory on every ``learn``: hundreds of them after a benchmark.
+    """
+    return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if verbose >= 1 else [])
+
+
 def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int = 0, *,
           env_kwargs: dict[str, Any] | None = None, eval_env_kwargs: dict[str, Any] | None = None,
           n_timesteps: int | None = None,
@@ -437,6 +446,8 @@ def train(env: Union[str, Callable[[], gym.Env]], algo: str = "ppo", seed: int =
                          f"{eval_env.action_space}, {eval_env.observation_space})")
     model = algorithm(run["policy"], vec_env, seed=seed, device="cpu", verbose=verbose,
                       tensorboard_log=None if tensorboard_log is None else str(tensorboard_log), **kwargs)
+    if tensorboard_log is None:
+        model.set_logger(quiet_logger(verbose))
     curve = CurveCallback(eval_env, config["eval_freq"], config["n_eval_episodes"], eval_seed, eval_discount,
                           reference if tensorboard_log is not None else None)
     callbacks = [curve]

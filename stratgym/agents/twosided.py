@@ -45,9 +45,9 @@ import torch
 from gymnasium import spaces
 from pettingzoo.utils import parallel_to_aec
 from stable_baselines3 import PPO
-from stable_baselines3.common.logger import Logger
 
 from stratgym.agents.followers import Contextual, FictitiousPlay, Hedge
+from stratgym.agents.train import quiet_logger
 from stratgym.baselines.matrix import best_pure_commitment, nash_equilibria, uniform_commitment
 from stratgym.baselines.matrix import solve as solve_matrix
 from stratgym.baselines.signaling import full_revelation, no_information, optimal_scheme
@@ -95,7 +95,7 @@ class _PPOSide:
         kwargs["batch_size"] = min(kwargs["batch_size"], n_steps)
         self.model = PPO("MlpPolicy", _SpacesOnly(observation_space, action_space), n_steps=n_steps, gamma=gamma,
                          seed=seed, device="cpu", verbose=0, **kwargs)
-        self.model.set_logger(Logger(folder=None, output_formats=[]))
+        self.model.set_logger(quiet_logger())
         self.action_space = action_space
         self.pending: tuple | None = None
         self.episode_start = True
