@@ -1,5 +1,7 @@
 """The ``random`` benchmark suite: enough instances per principal env, each discriminating, drawn deterministically."""
 
+import importlib.util
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,8 +12,10 @@ from stratgym.agents.instances import make_env
 from stratgym.agents.random_suite import (DRAWN_SEEDS, FAMILIES, MARGIN, N_INSTANCES, SCHEME_TRAINING, bic_multiplier,
                                           family_reference, margin_of, meets_margin, random_instances,
                                           scan_seeds, scheme_training, score_distribution)
-from stratgym.agents.references import Reference
+from stratgym.agents.references import Reference, reference_values
 from stratgym.baselines.signaling import optimal_scheme
+from stratgym.baselines.stateful import solve
+from stratgym.envs.spaces import simplex_to_box
 
 PRINCIPAL_ENVS = ("stratgym/StatefulCommitment-v0", "stratgym/StatefulPrincipal-v0", "stratgym/PersuasionScheme-v0",
                   "stratgym/PersuasionRecommend-v0")
@@ -145,3 +149,27 @@ def test_benchmark_writes_the_distribution_over_instances(tmp_path):
     assert distribution["n_instances"] == 2 and distribution["min"] == pytest.approx(min(scores))
     assert distribution["median"] == pytest.approx(float(np.median(scores)))
     assert "## Normalized score over instances" in (tmp_path / "report.md").read_text()
+
+
+def _landscape_script():
+    path = Path(__file__).resolve().parent.parent / "scripts" / "random_suite_landscape.py"
+    spec = importlib.util.spec_from_file_location("random_suite_landscape", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_landscape_segment_runs_from_the_uniform_rule_to_the_optimum():
+    landscape = _landscape_script()
+    family = FAMILIES["commitment"]
+    seed = DRAWN_SEEDS["commitment"][0]
+    game = make_env(family.env_id, family.instance_kwargs(seed)).unwrapped.game
+    reference = reference_values(family.env_id, family.instance_kwargs(seed), 1, 0)
+    start = np.zeros((game.horizon, game.n_features))  # the all-zeros action: the uniform rule
+    end = simplex_to_box(solve(game).theta).astype(np.float64)
+    lambdas, exact, smoothed = landscape.segment_rewards(game, start, end, (0.0, 0.3), points=5, samples=64)
+    np.testing.assert_allclose(lambdas, [0, 0.25, 0.5, 0.75, 1])
+    assert exact[0] == pytest.approx(reference.uniform, abs=1e-9)
+    assert exact[-1] == pytest.approx(reference.optimum, rel=1e-6)  # the float32 optimum earns it
+    np.testing.assert_allclose(smoothed[0], exact)  # no noise: the exact rewards
+    assert np.all(smoothed[1] <= reference.optimum + 1e-9) and not np.allclose(smoothed[1], exact)
