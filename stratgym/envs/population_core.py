@@ -42,7 +42,9 @@ class ApplicantTable:
     population): ``n_regions`` ``(N,)``, ``rows`` ``(N, 2^A)`` (its regions' pattern rows in region order, then
     0s), ``weighted`` ``(N, 2^A, 5A + 1)``,
     ``units`` ``(N,)`` (:func:`~stratgym.games.persuasion.precision_unit`), ``observations`` ``(N, obs_dim)`` from
-    ``observe(applicant)`` and, with ``penalty``, ``penalty_weights`` ``(N,)`` (the conservative weights).
+    ``observe(applicant)``, ``in_pattern_order`` ``(N,)`` (whether its regions are every pattern, in pattern order:
+    then its scheme over the regions is the action itself) and, with ``penalty``, ``penalty_weights`` ``(N,)`` (the
+    conservative weights).
 
     ``weighted[i]``, in pattern order: :func:`~stratgym.games.persuasion.weighted_payoffs` (``2A + 1`` columns), then
     for every action ``b`` the normalized mass where ``b`` is desirable (``u_P > 0``), where it is undesirable and
@@ -61,6 +63,7 @@ class ApplicantTable:
         self.units = np.zeros(count)
         self.observations = np.zeros((count, obs_dim), dtype=np.float32)
         self.penalty_weights = np.zeros(count)
+        self.in_pattern_order = np.zeros(count, dtype=bool)
         self._known = np.zeros(count, dtype=bool)
 
     def region_rows(self, applicant: int) -> np.ndarray:
@@ -73,6 +76,7 @@ class ApplicantTable:
             regions = self.population.regions(i)
             rows = pattern_rows(regions)
             self.n_regions[i], self.rows[i, :len(rows)] = len(rows), rows
+            self.in_pattern_order[i] = np.array_equal(rows, np.arange(self.rows.shape[1]))
             masses = regions.masses / regions.masses.sum()
             desirable = regions.principal_payoffs > 0
             acting = np.arange(regions.n_actions) != 0
@@ -109,11 +113,16 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     bounds = starts.tolist() + [k]
     columns = np.empty((weighted.shape[2], A, k))  # in the grouped order
     counts = table.n_regions[unique]
-    regional = np.empty((k, counts[0], A)) if (counts == counts[0]).all() else np.empty(k, dtype=object)
+    # Every applicant's regions are the patterns in order: each scheme over its regions is its action, as given.
+    as_given = bool(table.in_pattern_order[unique].all())
+    regional = None if as_given else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
+        np.empty(k, dtype=object)
     for i, start, end in zip(unique.tolist(), bounds, bounds[1:]):
         episodes = batch_last if len(unique) == 1 else batch_last.take(order[start:end], axis=2)  # (2^A, A, k_i)
         columns[:, :, start:end] = matmul_columns(weighted[i].T, episodes.reshape(patterns, -1)).reshape(-1, A,
                                                                                                        end - start)
+        if regional is None:
+            continue
         own = episodes[table.region_rows(i)].transpose(2, 0, 1)  # (k_i, R_i, A)
         if regional.dtype == object:
             for offset, scheme in enumerate(own):
@@ -122,8 +131,10 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
             regional[start:end] = own
     responses, principal_value, agent_value, bic_slack = scheme_decisions(columns, tie_tol,
                                                                           precision * table.units[grouped])
-    values = {"scheme": regional, "responses": responses, "principal_value": principal_value,
-              "agent_value": agent_value, "bic_slack": bic_slack}
+    values = {"responses": responses, "principal_value": principal_value, "agent_value": agent_value,
+              "bic_slack": bic_slack}
+    if regional is not None:
+        values["scheme"] = regional
     taken = responses.T  # (A, k)
     for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
         values[name] = sum_in_order(column_at(columns, (2 * A + 1 + index * A) + taken).T)
@@ -135,7 +146,8 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
             margin)
     unsorted = np.empty(k, dtype=np.int64)
     unsorted[order] = np.arange(k)
-    return {name: value[unsorted] for name, value in values.items()}
+    values = {name: value[unsorted] for name, value in values.items()}
+    return {"scheme": schemes, **values} if regional is None else values
 
 
 # ---------------------------------------------------------------------------------------------
