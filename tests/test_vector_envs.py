@@ -26,16 +26,29 @@ from stratgym.agents.vec import NativeVecEnv, native_vec_env
 from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learning_update, penalized_value,
                                       quantal_choice, receiver_context, scheme_outcomes)
 from stratgym.envs.persuasion.core import batch_last_simplex, cumulative_rows, draw_index, draw_indices
-from stratgym.envs.spaces import box_to_simplex
+from stratgym.envs.spaces import box_to_simplex, simplex_to_box
 from stratgym.games.behaviour import Lookahead
 from stratgym.games.persuasion import best_responses, equivalence_regions, random_persuasion_game, weighted_payoffs
 from stratgym.games.matrix import (MatrixGame, QuantalFollower, column_values, conitzer_sandholm, follower_scales,
                                    random_matrix_game, strong_response)
-from stratgym.games.population import classroom_groups
-from stratgym.games.stateful import classroom, random_game
+from stratgym.envs.population_core import PopulationRounds
+from stratgym.games.population import StatefulPopulation, classroom_groups, population_outcome, random_population
+from stratgym.games.stateful import classroom, classroom_project, random_game
 from vector_reference import SharedStreamEnvs, compare
 
 MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]
+
+
+def _mixed_values_population() -> StatefulPopulation:
+    """Three types of which two value efforts differently from the third (two orders of the tie rule), in groups."""
+    types = (classroom_project(3), classroom_project(3, effort_value=[0.0, 1.0, 0.5], budget=0.5),
+             classroom_project(3, initial_state=[0.0, 1.0, 0.0]))
+    return StatefulPopulation(types, [0.5, 0.3, 0.2], ("a", "b", "a"))
+
+
+def _concave_population() -> StatefulPopulation:
+    types = (classroom_project(3, conversion="sqrt"), classroom_project(3, conversion="sqrt", budget=0.5))
+    return StatefulPopulation(types, None, ("a", "b"))
 seeds = st.integers(0, 2**32 - 1)
 
 
@@ -102,6 +115,13 @@ CONFIGURATIONS = {
     "stateful population per group": ("stratgym/StatefulPopulation-v0", {"per_group": True}),
     "stateful population myopic, three rounds": ("stratgym/StatefulPopulation-v0",
                                                  {"agent": "myopic", "population": classroom_groups(3)}),
+    "stateful population, types valuing efforts differently": ("stratgym/StatefulPopulation-v0",
+                                                               {"population": _mixed_values_population(),
+                                                                "per_group": True}),
+    "stateful population concave": ("stratgym/StatefulPopulation-v0", {"population": _concave_population()}),
+    "stateful population random, myopic": ("stratgym/StatefulPopulation-v0",
+                                           {"population": random_population(np.random.default_rng(3)),
+                                            "agent": "myopic"}),
     "persuasion population, every applicant": ("stratgym/PersuasionPopulation-v0", {"split": "all"}),
     "persuasion population penalized": ("stratgym/PersuasionPopulation-v0",
                                         {"split": "evaluation", "reward": "penalized"}),
@@ -115,6 +135,59 @@ def test_every_configuration_equals_scalar_envs_sharing_the_generator(name, mode
     native = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs)
     steps = 110 if env_id == "stratgym/PersuasionRecommend-v0" else 14
     compare(native, SharedStreamEnvs(env_id, 3, mode, **kwargs), seed=11, n_steps=steps)
+
+
+@pytest.mark.parametrize("population, per_group", [(classroom_groups(3), False), (_mixed_values_population(), True),
+                                                   (_concave_population(), False)], ids=["classroom", "mixed", "concave"])
+def test_stateful_population_core_steps_episodes_at_different_rounds_as_each_alone(population, per_group):
+    # Vector envs keep their episodes in step; the core also takes a batch at different rounds (one marginal-value
+    # table per episode), with each episode's own bits.
+    rounds = PopulationRounds(population, Lookahead(None), per_group)
+    rng = np.random.default_rng(5)
+    rows = rounds.rule_rows
+
+    def rules(k):
+        return rng.dirichlet(np.ones(population.n_features), size=(k, rows))
+    alone = [rounds.start(1) for _ in range(3)]
+    for index in range(3):  # episode i plays i rounds first
+        for _ in range(index):
+            alone[index] = rounds.step(alone[index], rules(1), rng, 1e-9)[0]
+    batch = type(alone[0])(*(np.concatenate(fields) for fields in zip(*alone)))
+    assert sorted(batch.rounds.tolist()) == [0, 1, 2]
+    faced = rules(3)
+    after, rewards, info = rounds.step(batch, faced, rng, 1e-9)
+    for index in range(3):
+        one, reward, one_info = rounds.step(alone[index], faced[index:index + 1], rng, 1e-9)
+        assert reward[0] == rewards[index]
+        for field, value in zip(one, after):
+            np.testing.assert_array_equal(field[0], value[index])
+        for key in ("efforts", "features", "average_features"):
+            np.testing.assert_array_equal(one_info[key][0], info[key][index])
+
+
+@pytest.mark.parametrize("population, per_group, model", [
+    (_mixed_values_population(), True, "forecasting"), (_mixed_values_population(), False, "myopic"),
+    (random_population(np.random.default_rng(3)), True, "forecasting")], ids=["mixed per group", "mixed", "random"])
+def test_stateful_population_vector_env_plays_what_the_solvers_play(population, per_group, model):
+    # The core's stacked types and per-lambda tie rule against population_outcome (each type's own best response).
+    env = gym.make_vec("stratgym/StatefulPopulation-v0", num_envs=4, vectorization_mode="vector_entry_point",
+                       population=population, per_group=per_group, agent=model)
+    env.reset(seed=0)
+    rng = np.random.default_rng(2)
+    shape = (len(population.group_names),) if per_group else ()
+    theta = rng.dirichlet(np.ones(population.n_features), size=(4,) + shape + (population.horizon,))
+    theta[0] = 1.0 / population.n_features  # the uniform rule: ties everywhere
+    total, seen = np.zeros(4), []
+    for t in range(population.horizon):
+        _, reward, _, _, info = env.step(simplex_to_box(theta[..., t, :]))
+        total += reward
+        seen.append(info["rules"] if per_group else info["rules"][:, 0])  # the rules as the box maps them
+    seen = np.stack(seen, axis=-2)
+    for i in range(4):
+        outcome = population_outcome(population, seen[i], model, per_group)
+        assert total[i] == pytest.approx(outcome.principal_utility, abs=1e-9)
+        for key, value in outcome.metrics.flat().items():
+            assert info["metrics"][key][i] == pytest.approx(value, abs=1e-9, nan_ok=True), key
 
 
 def test_the_vector_envs_autoreset_mode_is_checked():

@@ -146,7 +146,7 @@ class StatefulPopulationEnv(RoundEnv):
         self._round = 0
         self._episode = self.rounds.start(1)
         self._last_info = {}
-        return self.rounds.observations(self._episode)[0], {}
+        return self.rounds.observations(self._episode)[0].copy(), {}
 
     def step(self, action):
         self._begin_step()
@@ -157,7 +157,7 @@ class StatefulPopulationEnv(RoundEnv):
                 for key, entry in info.items()}
         self._round += 1
         self._last_info = info
-        return (self.rounds.observations(self._episode)[0], float(rewards[0]), self._round == self.population.horizon,
+        return (self.rounds.observations(self._episode)[0].copy(), float(rewards[0]), self._round == self.population.horizon,
                 False, info)
 
 

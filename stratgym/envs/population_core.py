@@ -22,14 +22,16 @@ import numpy as np
 from stratgym.envs.persuasion.core import (column_at, conservative_penalty_weight, penalized_value, scheme_decisions,
                                            sum_in_order)
 from stratgym.envs.stateful import RoundResponses, feature_bounds
-from stratgym.envs.stateful.core import reciprocal_scale, row_dot
+from stratgym.envs.stateful.core import common_round, reciprocal_scale
 from stratgym.games.applicants import ApplicantPopulation, pattern_rows, pattern_table
 from stratgym.games.behaviour import Lookahead
-from stratgym.games.linalg import matmul_columns
+from stratgym.games.linalg import matmul_columns, matmul_rows
 from stratgym.games.metrics import social_metrics
 from stratgym.games.persuasion import precision_unit, weighted_payoffs
-from stratgym.games.population import StatefulPopulation, stateful_subject_metrics
-from stratgym.games.stateful import next_state, observe
+from stratgym.games.population import StatefulPopulation, effort_term_weights, subject_metrics
+from stratgym.games.stateful import CONVERSIONS, favoured_choice
+from stratgym.games.stateful.dynamics import discount_factors
+from stratgym.games.stateful.tiebreak import response_table
 
 #: The metrics of one applicant, in the order of :func:`~stratgym.games.applicants.applicant_metrics`.
 APPLICANT_METRICS = ("improvement", "gaming", "recourse", "welfare", "principal")
@@ -40,7 +42,9 @@ class ApplicantTable:
     population): ``n_regions`` ``(N,)``, ``rows`` ``(N, 2^A)`` (its regions' pattern rows in region order, then
     0s), ``weighted`` ``(N, 2^A, 5A + 1)``,
     ``units`` ``(N,)`` (:func:`~stratgym.games.persuasion.precision_unit`), ``observations`` ``(N, obs_dim)`` from
-    ``observe(applicant)`` and, with ``penalty``, ``penalty_weights`` ``(N,)`` (the conservative weights).
+    ``observe(applicant)``, ``in_pattern_order`` ``(N,)`` (whether its regions are every pattern, in pattern order:
+    then its scheme over the regions is the action itself) and, with ``penalty``, ``penalty_weights`` ``(N,)`` (the
+    conservative weights).
 
     ``weighted[i]``, in pattern order: :func:`~stratgym.games.persuasion.weighted_payoffs` (``2A + 1`` columns), then
     for every action ``b`` the normalized mass where ``b`` is desirable (``u_P > 0``), where it is undesirable and
@@ -59,6 +63,7 @@ class ApplicantTable:
         self.units = np.zeros(count)
         self.observations = np.zeros((count, obs_dim), dtype=np.float32)
         self.penalty_weights = np.zeros(count)
+        self.in_pattern_order = np.zeros(count, dtype=bool)
         self._known = np.zeros(count, dtype=bool)
 
     def region_rows(self, applicant: int) -> np.ndarray:
@@ -71,6 +76,7 @@ class ApplicantTable:
             regions = self.population.regions(i)
             rows = pattern_rows(regions)
             self.n_regions[i], self.rows[i, :len(rows)] = len(rows), rows
+            self.in_pattern_order[i] = np.array_equal(rows, np.arange(self.rows.shape[1]))
             masses = regions.masses / regions.masses.sum()
             desirable = regions.principal_payoffs > 0
             acting = np.arange(regions.n_actions) != 0
@@ -107,11 +113,16 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     bounds = starts.tolist() + [k]
     columns = np.empty((weighted.shape[2], A, k))  # in the grouped order
     counts = table.n_regions[unique]
-    regional = np.empty((k, counts[0], A)) if (counts == counts[0]).all() else np.empty(k, dtype=object)
+    # Every applicant's regions are the patterns in order: each scheme over its regions is its action, as given.
+    as_given = bool(table.in_pattern_order[unique].all())
+    regional = None if as_given else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
+        np.empty(k, dtype=object)
     for i, start, end in zip(unique.tolist(), bounds, bounds[1:]):
         episodes = batch_last if len(unique) == 1 else batch_last.take(order[start:end], axis=2)  # (2^A, A, k_i)
         columns[:, :, start:end] = matmul_columns(weighted[i].T, episodes.reshape(patterns, -1)).reshape(-1, A,
                                                                                                        end - start)
+        if regional is None:
+            continue
         own = episodes[table.region_rows(i)].transpose(2, 0, 1)  # (k_i, R_i, A)
         if regional.dtype == object:
             for offset, scheme in enumerate(own):
@@ -120,8 +131,10 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
             regional[start:end] = own
     responses, principal_value, agent_value, bic_slack = scheme_decisions(columns, tie_tol,
                                                                           precision * table.units[grouped])
-    values = {"scheme": regional, "responses": responses, "principal_value": principal_value,
-              "agent_value": agent_value, "bic_slack": bic_slack}
+    values = {"responses": responses, "principal_value": principal_value, "agent_value": agent_value,
+              "bic_slack": bic_slack}
+    if regional is not None:
+        values["scheme"] = regional
     taken = responses.T  # (A, k)
     for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
         values[name] = sum_in_order(column_at(columns, (2 * A + 1 + index * A) + taken).T)
@@ -133,7 +146,8 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
             margin)
     unsorted = np.empty(k, dtype=np.int64)
     unsorted[order] = np.arange(k)
-    return {name: value[unsorted] for name, value in values.items()}
+    values = {name: value[unsorted] for name, value in values.items()}
+    return {"scheme": schemes, **values} if regional is None else values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,21 +155,25 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
 # ---------------------------------------------------------------------------------------------
 
 class PopulationEpisodes(NamedTuple):
-    """The state of ``k`` ``StatefulPopulation-v0`` episodes, batch first (the scalar env keeps ``k = 1``).
+    """The state of ``k`` ``StatefulPopulation-v0`` episodes, batch first (the scalar env keeps ``k = 1``); the arrays
+    the core makes are views of batch-last memory (its passes run over the batch, see :class:`PopulationRounds`).
 
     Attributes:
         rounds: ``(k,)`` rounds played.
         states: ``(k, K, d)`` every type's state ``s_t``.
-        rules: ``(k, T, G', n)`` the rules published so far (0 for rounds not played).
-        efforts: ``(k, K, T, d)`` every type's efforts so far (0 for rounds not played).
-        features: ``(k, K, n)`` every type's features of the last round (0 before round 1).
+        observations: ``(k, observation_size)`` float32, what the principal sees now (:meth:`PopulationRounds.step`).
+        effort_terms: ``(k, K, 3)`` every type's efforts so far times
+            :func:`~stratgym.games.population.effort_term_weights`, added up round by round.
+        agent_utility: ``(k, K)`` every type's discounted scores so far.
+        scores: ``(k, K)`` every type's score ``y_t`` of the last round (0 before round 1).
     """
 
     rounds: np.ndarray
     states: np.ndarray
-    rules: np.ndarray
-    efforts: np.ndarray
-    features: np.ndarray
+    observations: np.ndarray
+    effort_terms: np.ndarray
+    agent_utility: np.ndarray
+    scores: np.ndarray
 
 
 class PopulationRounds:
@@ -163,32 +181,71 @@ class PopulationRounds:
     ``population`` (a :class:`~stratgym.games.population.StatefulPopulation`), every type answering as ``agent`` (a
     ``Lookahead(k)``), one rule per group if ``per_group``, else one for everyone (arguments already checked).
 
+    The types' parameters are stacked type by type, so a round is a fixed number of numpy passes whatever the number
+    of types: each pass takes one effort or feature index of every type and every episode, laid out ``(K, k)``
+    (batch last: long inner loops). Every quantity the episodes show is computed elementwise, the same bits for
+    one episode as for any batch; on a linear game a type's effort is a budget vertex, chosen by the game's own tie
+    rule (:func:`~stratgym.games.stateful.favoured_choice`, one call for all types that share ``lambda``) from
+    marginal values that are one matrix product (their last bits choose nothing).
+
     Attributes:
-        responses: each type's per-round answers (:class:`~stratgym.envs.stateful.RoundResponses`), in type order.
+        responses: each type's per-round answers (:class:`~stratgym.envs.stateful.RoundResponses`), in type order
+            (what answers on a concave game).
         rule_rows: ``G'``, rules published per round (the number of groups with ``per_group``, else 1).
         group_of_type: ``(K,)`` the row of the round's rules each type answers.
         feature_scale: ``(n,)`` the observation's scale of each feature (1 / its largest value over the types).
-        group_weights: per group, the population weights of its types (0 elsewhere), ``(K,)`` each.
+        average_weights: ``(1 + G, K)`` (``(1, K)`` without ``per_group``): the population weights, then per group
+            its types' weights renormalized within the group (0 elsewhere), the averages the principal observes.
         observation_size: the length of an observation.
     """
 
     def __init__(self, population: StatefulPopulation, agent: Lookahead, per_group: bool):
         self.population, self.agent, self.per_group = population, agent, per_group
-        n, groups = population.n_features, len(population.group_names)
-        self.responses = [RoundResponses(game, agent) for game in population.types]
+        types, n, groups = population.types, population.n_features, len(population.group_names)
+        d, K, T = types[0].n_efforts, population.n_types, population.horizon
+        self.responses = [RoundResponses(game, agent) for game in types]
         self.rule_rows = groups if per_group else 1
-        self.group_of_type = population.group_index() if per_group else np.zeros(population.n_types, dtype=int)
-        self.feature_scale = reciprocal_scale(np.max([feature_bounds(game) for game in population.types], axis=0))
-        self.group_weights = [population.weights * (population.group_index() == g) for g in range(groups)]
+        self.group_of_type = population.group_index() if per_group else np.zeros(K, dtype=int)
+        self.feature_scale = reciprocal_scale(np.max([feature_bounds(game) for game in types], axis=0))
+        members = population.group_index() == np.arange(groups)[:, None]
+        within = [population.weights * member / (population.weights @ member) for member in members]
+        self.average_weights = np.array([population.weights] + (within if per_group else []))
         self.observation_size = 1 + n + (groups * n if per_group else 0) + self.rule_rows * n
-        self._initial = np.array([game.initial_state for game in population.types])
+        # Per type, stacked on the last axis: (n, d, K) W, (d, K) p, omega and s_1, (3, d, K) the metric terms.
+        self._conversion = np.stack([game.conversion_matrix for game in types], axis=-1)
+        self._persistence = np.stack([game.persistence for game in types], axis=-1)
+        self._retention = np.stack([game.retention for game in types], axis=-1)
+        self._initial = np.stack([game.initial_state for game in types], axis=-1)
+        self._terms = np.stack([effort_term_weights(game).T for game in types], axis=-1)
+        self._discounts = discount_factors(types[0])  # gamma is shared
+        self._average_scale = np.tile(self.feature_scale, len(self.average_weights))[:, None]
+        self._linear = types[0].is_linear  # g is shared
+        if self._linear:
+            tables = [response_table(game, agent.name) for game in types]
+            # (T, d * K, n): round t's marginal values of every (effort, type) pair are this times the rule.
+            self._values = np.stack([np.einsum("ij,tj->tji", game.conversion_matrix, weights)
+                                     for game, (weights, _, _) in zip(types, tables)], axis=2).reshape(T, d * K, n)
+            self._scales = np.stack([scales for _, scales, _ in tables], axis=-1)  # (T, K)
+            # Types that share lambda share the tie rule's order: one call of it per distinct lambda.
+            profiles = {}
+            for j, game in enumerate(types):
+                profiles.setdefault(tuple(game.effort_value.tolist()), []).append(j)
+            self._profiles = [(types[members[0]], np.array(members)) for members in profiles.values()]
+            # Type j's budget vertices (no effort, then all budget on effort type 0 .. d-1) are entries
+            # j (d + 1) .. j (d + 1) + d of (d, K (d + 1)), so a choice c of type j is entry j (d + 1) + c + 1.
+            vertices = np.concatenate([np.vstack([np.zeros(d), np.eye(d) * game.budget]).T for game in types],
+                                      axis=1)
+            self._vertices = vertices
+            self._offsets = (np.arange(K) * (d + 1) + 1)[:, None]
+            self._vertex_terms = _effort_terms(self._terms.repeat(d + 1, axis=-1), vertices[:, :, None])[:, :, 0]
 
     def start(self, k: int) -> PopulationEpisodes:
-        """``k`` new episodes: every type at its initial state, nothing played."""
-        population = self.population
-        K, n, T, d = population.n_types, population.n_features, population.horizon, population.types[0].n_efforts
-        return PopulationEpisodes(np.zeros(k, dtype=np.int64), np.tile(self._initial, (k, 1, 1)),
-                                  np.zeros((k, T, self.rule_rows, n)), np.zeros((k, K, T, d)), np.zeros((k, K, n)))
+        """``k`` new episodes: every type at its initial state, nothing played or seen."""
+        K, d = self.population.n_types, self._initial.shape[0]
+        return PopulationEpisodes(np.zeros(k, dtype=np.int64),
+                                  np.repeat(self._initial[:, :, None], k, axis=2).transpose(2, 1, 0),
+                                  np.zeros((k, self.observation_size), dtype=np.float32),
+                                  np.zeros((3, K, k)).transpose(2, 1, 0), np.zeros((K, k)).T, np.zeros((K, k)).T)
 
     def step(self, episodes: PopulationEpisodes, rules: np.ndarray, rng: np.random.Generator,
              tie_tol: float) -> tuple[PopulationEpisodes, np.ndarray, dict]:
@@ -197,54 +254,120 @@ class PopulationRounds:
 
         The reward is ``sum_K w_K lambda . e^K_t``; ``info`` holds ``rules``, ``efforts`` ``(k, K, d)``, ``states``
         (before the round), ``features`` ``(k, K, n)``, ``average_features`` ``(k, n)`` and, when every episode has
-        played its last round, ``metrics`` (:meth:`metrics`). Types are taken in order, each over the whole batch
-        (its responses' batched rule on linear games), and weighted sums add the types in order."""
-        population = self.population
-        k, rounds, states = len(rules), episodes.rounds, episodes.states
-        efforts, features, after = np.empty_like(states), np.empty(episodes.features.shape), np.empty_like(states)
-        rewards = np.zeros(k)
-        for j, (game, responses, group) in enumerate(zip(population.types, self.responses, self.group_of_type)):
-            efforts[:, j] = responses.respond(rules[:, group], states[:, j], rounds, rng, tie_tol)
-            features[:, j] = observe(game, states[:, j], efforts[:, j])
-            after[:, j] = next_state(game, states[:, j], efforts[:, j])
-            rewards = rewards + population.weights[j] * row_dot(efforts[:, j], game.effort_value)
-        played, record, batch = episodes.rules.copy(), episodes.efforts.copy(), np.arange(k)
-        played[batch, rounds], record[batch, :, rounds] = rules, efforts
-        new = PopulationEpisodes(rounds + 1, after, played, record, features)
-        info = {"rules": rules, "efforts": efforts, "states": states, "features": features,
-                "average_features": weighted_sum(population.weights, features)}
-        if (new.rounds == population.horizon).all():
-            info["metrics"] = self.metrics(new)
-        return new, rewards, info
+        played its last round, ``metrics`` (:meth:`metrics`)."""
+        population, rounds = self.population, episodes.rounds
+        t = common_round(rounds)
+        states = episodes.states.transpose(2, 1, 0)  # (d, K, k)
+        faced = rules.transpose(2, 1, 0)  # (n, G', k)
+        faced = faced[:, self.group_of_type] if self.per_group else faced  # (n, K or 1, k)
+        if self._linear:
+            choices = self._choices(faced, rounds, t, tie_tol)
+            efforts, terms = self._vertices.take(choices, axis=1), self._vertex_terms.take(choices, axis=1)
+        else:  # a concave game: each type's own responses, over the batch
+            efforts = np.stack([responses.respond(rules[:, group], states[:, j].T, rounds, rng, tie_tol).T
+                                for j, (responses, group) in enumerate(zip(self.responses, self.group_of_type))],
+                               axis=1)
+            terms = _effort_terms(self._terms, efforts)
+        features = CONVERSIONS[population.types[0].conversion][0](_products(self._conversion, states + efforts))
+        scores = _weighted_rows(faced, features)  # (K, k)
+        discount = self._discounts[t] if t is not None else self._discounts[rounds]
+        averages = np.stack([_type_sum(weights, features) for weights in self.average_weights])  # (1 (+ G), n, k)
+        after = PopulationEpisodes(rounds + 1,
+                                   (self._persistence[..., None] * states
+                                    + self._retention[..., None] * efforts).transpose(2, 1, 0),
+                                   self._observe(rounds + 1, averages, rules),
+                                   (episodes.effort_terms.transpose(2, 1, 0) + terms).transpose(2, 1, 0),
+                                   (episodes.agent_utility.T + discount * scores).T, scores.T)
+        info = {"rules": rules, "efforts": efforts.transpose(2, 1, 0), "states": episodes.states,
+                "features": features.transpose(2, 1, 0),
+                "average_features": averages[0].T}
+        if (after.rounds == population.horizon).all():
+            info["metrics"] = self.metrics(after)
+        return after, _type_sum(population.weights, terms[0]), info
+
+    def _choices(self, faced: np.ndarray, rounds: np.ndarray, t: int | None, tie_tol: float) -> np.ndarray:
+        """``(K, k)`` every type's budget vertex (an entry of ``_vertices``) against the rules it faces ``(n, K or 1,
+        k)``: the game's per-round response (:func:`~stratgym.games.stateful.per_round_response`) of every type at
+        once."""
+        K, k = self.population.n_types, faced.shape[-1]
+        d = len(self._values[0]) // K
+        if faced.shape[1] == 1:  # one rule for every type
+            values = matmul_rows(self._values[t], faced[:, 0]) if t is not None else \
+                np.einsum("kri,ik->rk", self._values[rounds], faced[:, 0])
+        else:
+            rows = np.arange(d * K) % K
+            values = np.einsum("kri,irk->rk", self._values[rounds], faced[:, rows]) if t is None else \
+                np.einsum("ri,irk->rk", self._values[t], faced[:, rows])
+        values = values.reshape(d, K, k).transpose(1, 2, 0)  # (K, k, d): the tie rule's layout
+        scales = self._scales[t][:, None] if t is not None else self._scales[rounds].T
+        choices = np.empty((K, k), dtype=np.int64)
+        for game, members in self._profiles:
+            if len(members) == K:
+                choices = favoured_choice(game, values, scales, tie_tol)
+            else:
+                choices[members] = favoured_choice(game, values[members], scales[members], tie_tol)
+        return choices + self._offsets
+
+    def _observe(self, rounds: np.ndarray, averages: np.ndarray, rules: np.ndarray) -> np.ndarray:
+        """``(k, observation_size)`` float32: rounds played ``/ T``, the ``averages`` ``(1 (+ G), n, k)`` of the
+        features (:attr:`average_weights`) times :attr:`feature_scale`, the rules just published, clipped to
+        ``[0, 1]``."""
+        k = len(rounds)
+        parts = np.empty((self.observation_size, k))
+        parts[0] = rounds / self.population.horizon
+        averaged = 1 + averages.shape[0] * averages.shape[1]
+        parts[1:averaged] = averages.reshape(-1, k) * self._average_scale
+        parts[averaged:] = rules.reshape(k, -1).T
+        return np.clip(parts, 0.0, 1.0, out=parts).astype(np.float32).T
 
     def metrics(self, episodes: PopulationEpisodes) -> dict[str, np.ndarray]:
-        """The social metrics of finished ``episodes``
-        (:meth:`~stratgym.games.metrics.SocialMetrics.flat` keys, each ``(k,)``): every type's metrics under the rules
-        of its group (:func:`~stratgym.games.population.stateful_subject_metrics`), averaged by
-        :func:`~stratgym.games.metrics.social_metrics`."""
+        """The social metrics of finished ``episodes`` (:meth:`~stratgym.games.metrics.SocialMetrics.flat` keys, each
+        ``(k,)``): every type's metrics (:func:`~stratgym.games.population.subject_metrics` of the episode's running
+        sums), averaged by :func:`~stratgym.games.metrics.social_metrics`."""
         population = self.population
-        per_type = [stateful_subject_metrics(game, episodes.efforts[:, j], episodes.rules[:, :, self.group_of_type[j]],
-                                             population.threshold) for j, game in enumerate(population.types)]
-        columns = {name: np.stack([values[name] for values in per_type], axis=-1) for name in per_type[0]}
+        gained = _type_rows_sum(episodes.states.transpose(2, 1, 0)) - _type_rows_sum(self._initial)[:, None]
+        columns = subject_metrics(episodes.effort_terms, episodes.scores, episodes.agent_utility, gained.T,
+                                  population.threshold)
         return social_metrics(columns, population.weights, population.groups).flat()
 
     def observations(self, episodes: PopulationEpisodes) -> np.ndarray:
-        """``(k, observation_size)`` float32: rounds played ``/ T``, the weighted average features (overall, then per
-        group with ``per_group``) times :attr:`feature_scale`, the last round's rules (0 before round 1), clipped to
-        ``[0, 1]``."""
-        population, k = self.population, len(episodes.rounds)
-        parts = [(episodes.rounds / population.horizon)[:, None],
-                 weighted_sum(population.weights, episodes.features) * self.feature_scale]
-        if self.per_group:
-            parts += [weighted_sum(w, episodes.features) / w.sum() * self.feature_scale for w in self.group_weights]
-        last = episodes.rules[np.arange(k), np.maximum(episodes.rounds - 1, 0)] * (episodes.rounds > 0)[:, None, None]
-        parts.append(last.reshape(k, -1))
-        return np.clip(np.concatenate(parts, axis=1), 0.0, 1.0).astype(np.float32)
+        """``(k, observation_size)`` float32: what the principal sees now (0 before round 1)."""
+        return episodes.observations
 
 
-def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``weights @ values`` ``(K,) @ (..., K, n)``, the types added in order (one pass per type over the batch)."""
+def _products(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """``(m, K, k)``: type ``j``'s matrix ``matrices[:, :, j]`` ``(m, p)`` times its vectors ``vectors[:, j]``
+    ``(p, k)``, for every type at once, each entry added up in order of ``p``."""
+    total = matrices[:, 0, :, None] * vectors[0]
+    for index in range(1, len(vectors)):
+        total += matrices[:, index, :, None] * vectors[index]
+    return total
+
+
+def _effort_terms(weights: np.ndarray, efforts: np.ndarray) -> np.ndarray:
+    """``(3, K, k)`` the metric terms of efforts ``(d, K, k)`` with every type's ``(3, d, K)`` weights."""
+    return _products(weights, efforts)
+
+
+def _weighted_rows(rules: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """``(K, k)`` the scores ``theta . o``: rules ``(n, K or 1, k)`` times features ``(n, K, k)``, in feature order."""
+    total = rules[0] * features[0]
+    for index in range(1, len(features)):
+        total += rules[index] * features[index]
+    return total
+
+
+def _type_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``sum_j weights[j] values[..., j, :]`` over the types of ``values`` ``(..., K, k)``, in type order."""
     total = weights[0] * values[..., 0, :]
     for j in range(1, len(weights)):
         total = total + weights[j] * values[..., j, :]
+    return total
+
+
+def _type_rows_sum(values: np.ndarray) -> np.ndarray:
+    """``(K, ...)``: ``values`` ``(d, K, ...)`` added up over ``d``, in order."""
+    total = values[0].copy()
+    for row in values[1:]:
+        total += row
     return total

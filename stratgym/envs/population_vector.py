@@ -88,7 +88,9 @@ class StatefulPopulationVectorEnv(RoundVectorEnv):
         self._episodes = self.rounds.start(self.num_envs)
 
     def _restart(self, rows) -> dict:
-        self._episodes = with_rows(self._episodes, rows, self.rounds.start(count(rows, self.num_envs)))
+        fresh = self.rounds.start(count(rows, self.num_envs))
+        # Every sub-env restarting (episodes that start together end together): the new state as it is.
+        self._episodes = fresh if len(fresh.rounds) == self.num_envs else with_rows(self._episodes, rows, fresh)
         return {}
 
     def _play(self, rows, mapped: np.ndarray, actions):

@@ -161,18 +161,39 @@ class PopulationOutcome:
     metrics: SocialMetrics
 
 
-def stateful_subject_metrics(game: StatefulGame, effort: np.ndarray, theta: np.ndarray, threshold: float) -> dict:
-    """One type's metrics (:mod:`stratgym.games.metrics`) under ``theta`` ``(T, n)`` and its effort ``(T, d)``, plus
-    ``state_gain``: the accumulated state ``sum_j (s_{T+1} - s_1)_j`` (effort units), the improvement that lasts.
-    Floats; for a batch (``(..., T, n)`` and ``(..., T, d)``), arrays ``(...)``."""
-    played = rollout(game, theta, effort)
-    per_type = effort.sum(axis=-2) / (game.horizon * game.budget)
+#: The metrics of a type that add up over rounds a term linear in that round's effort, in the order of the columns of
+#: :func:`effort_term_weights`.
+EFFORT_TERMS = ("principal", "improvement", "gaming")
+
+
+def effort_term_weights(game: StatefulGame) -> np.ndarray:
+    """``(d, 3)``: a round's effort ``e_t`` ``(d,)`` times this is its terms of :data:`EFFORT_TERMS`: ``lambda . e_t``
+    (the principal's utility), and the shares of the whole budget ``T B`` spent on desirable effort types
+    (``lambda_j > 0``) and on the others (gaming). Summed over the rounds they are the type's metrics."""
     desirable = game.effort_value > 0
-    metrics = {"improvement": per_type[..., desirable].sum(axis=-1), "gaming": per_type[..., ~desirable].sum(axis=-1),
-               "recourse": (played.scores[..., -1] >= threshold).astype(np.float64), "welfare": played.agent_utility,
-               "principal": played.principal_utility,
-               "state_gain": played.states[..., -1, :].sum(axis=-1) - played.states[..., 0, :].sum(axis=-1)}
+    share = 1.0 / (game.horizon * game.budget)
+    return np.stack([game.effort_value, desirable * share, ~desirable * share], axis=1)
+
+
+def subject_metrics(effort_terms: np.ndarray, last_score, agent_utility, state_gain, threshold: float) -> dict:
+    """One type's metrics (:mod:`stratgym.games.metrics`, plus ``state_gain``) from what its episode added up:
+    ``effort_terms`` ``(..., 3)`` (its efforts times :func:`effort_term_weights`, summed over rounds), the last
+    round's score ``y_T``, ``U_A`` and the state gained ``sum_j (s_{T+1} - s_1)_j``, each ``(...)``. The one place
+    the metrics are defined: the solvers' :func:`stateful_subject_metrics` and ``StatefulPopulation-v0``'s running
+    sums both end here. Floats for one type; arrays ``(...)`` for a batch."""
+    metrics = {"improvement": effort_terms[..., 1], "gaming": effort_terms[..., 2],
+               "recourse": (np.asarray(last_score) >= threshold).astype(np.float64), "welfare": agent_utility,
+               "principal": effort_terms[..., 0], "state_gain": state_gain}
     return {name: float(value) if np.ndim(value) == 0 else value for name, value in metrics.items()}
+
+
+def stateful_subject_metrics(game: StatefulGame, effort: np.ndarray, theta: np.ndarray, threshold: float) -> dict:
+    """One type's metrics (:func:`subject_metrics`) under ``theta`` ``(T, n)`` and its effort ``(T, d)``, from their
+    rollout. Floats; for a batch (``(..., T, n)`` and ``(..., T, d)``), arrays ``(...)``."""
+    played = rollout(game, theta, effort)
+    terms = np.asarray(effort).sum(axis=-2) @ effort_term_weights(game)
+    return subject_metrics(terms, played.scores[..., -1], played.agent_utility,
+                           played.states[..., -1, :].sum(axis=-1) - played.states[..., 0, :].sum(axis=-1), threshold)
 
 
 def population_outcome(population: StatefulPopulation, theta, model: str = "rational", per_group: bool = False,
