@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stratgym.games.linalg import matmul_rows
-from stratgym.games.stateful.model import CONVERSIONS, StatefulGame, derived
+from stratgym.games.stateful.model import CONVERSIONS, StatefulGame, derived, repeated_rows, row_tiles
 from stratgym.games.stateful.policies import checked_policies
 
 # ---------------------------------------------------------------------------------------------
@@ -35,13 +35,18 @@ class Trajectory:
 
 def next_state(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """``s_{t+1} = p * s_t + omega * e_t``; shapes ``(..., d)``."""
+    if getattr(state, "ndim", 0) == 2 and getattr(effort, "shape", None) == state.shape:  # a batch: see repeated_rows
+        tiles, k = derived(game, row_tiles), len(state)
+        return (repeated_rows(tiles, "persistence", game.persistence, k) * state
+                + repeated_rows(tiles, "retention", game.retention, k) * effort)
     return game.persistence * state + game.retention * effort
 
 
 def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """Observable features ``g(W (s_t + e_t))``, shape ``(..., n)``."""
     latent = state + effort
-    latent = latent @ game.conversion_matrix.T if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
+    # One vector: W.dot(x), the product of x @ W.T (the same bits) at half its call overhead.
+    latent = game.conversion_matrix.dot(latent) if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
     return CONVERSIONS[game.conversion][0](latent)
 
 
