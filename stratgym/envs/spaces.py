@@ -64,6 +64,10 @@ def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
     totals = _row_totals(weights)
     if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
+        if _by_columns(weights):  # see _row_totals: one long division per column, not one short one per row
+            for j in range(weights.shape[-1]):
+                np.divide(weights[..., j], totals[..., 0], out=weights[..., j])
+            return weights
         return np.divide(weights, totals, out=weights)
     uniform = np.full_like(weights, 1.0 / weights.shape[-1])
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
@@ -74,12 +78,17 @@ def _row_totals(weights: np.ndarray) -> np.ndarray:
     is added one column at a time: numpy adds fewer than 8 entries in order too, and reducing thousands of short
     rows costs it many times more than a few passes over the batch."""
     k = weights.shape[-1]
-    if weights.ndim == 1 or k >= 8 or weights.size < BATCH_ENTRIES:
+    if not _by_columns(weights):
         return np.add.reduce(weights, axis=-1, keepdims=True)
     totals = weights[..., :1].copy()
     for j in range(1, k):
         totals += weights[..., j:j + 1]
     return totals
+
+
+def _by_columns(weights: np.ndarray) -> bool:
+    """Whether ``weights`` is a batch of short rows, added and divided one column at a time (:func:`_row_totals`)."""
+    return weights.ndim > 1 and weights.shape[-1] < 8 and weights.size >= BATCH_ENTRIES
 
 
 @functools.lru_cache(maxsize=None)
