@@ -80,8 +80,10 @@ def _row_totals(weights: np.ndarray) -> np.ndarray:
     k = weights.shape[-1]
     if not _by_columns(weights):
         return np.add.reduce(weights, axis=-1, keepdims=True)
-    totals = weights[..., :1].copy()
-    for j in range(1, k):
+    if k == 1:
+        return weights.copy()
+    totals = weights[..., :1] + weights[..., 1:2]
+    for j in range(2, k):
         totals += weights[..., j:j + 1]
     return totals
 

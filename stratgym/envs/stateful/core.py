@@ -341,9 +341,11 @@ def _row_sums(array: np.ndarray) -> np.ndarray:
     """Sums over the last axis with ``ndarray.sum``'s bits; a large batch of rows shorter than 8 is added one column
     at a time (numpy adds fewer than 8 entries in order too, and summing thousands of short rows costs it more)."""
     if array.shape[-1] >= 8 or array.size < BATCH_ENTRIES:
-        return array.sum(axis=-1)
-    total = array[..., 0].copy()
-    for j in range(1, array.shape[-1]):
+        return np.add.reduce(array, axis=-1)  # ndarray.sum's reduction, without its Python-level wrapper
+    if array.shape[-1] == 1:
+        return array[..., 0].copy()
+    total = array[..., 0] + array[..., 1]
+    for j in range(2, array.shape[-1]):
         total += array[..., j]
     return total
 
