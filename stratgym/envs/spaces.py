@@ -12,8 +12,9 @@ map is invariant to scaling ``w``, so a policy can express any rule without satu
 Envs check and map one small action per step, where numpy's per-call overhead dominates, so actions
 of at most ``PYTHON_CHECK_SIZE`` entries are checked in plain Python, and single vectors shorter than 8
 are also mapped in plain Python (numpy sums such rows sequentially, as Python does, so both paths
-give the same bits). A vector env's batch of at least ``BATCH_ENTRIES`` entries is checked with two
-reductions and its short rows summed one column at a time (the same bits again).
+give the same bits). Larger actions are checked with two reductions (their smallest and largest entry);
+a vector env's batch of at least ``BATCH_ENTRIES`` entries has its short rows summed one column at a time
+(the same bits again).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from gymnasium import spaces
 ACTION_TOL = 1e-6
 #: Largest action (in entries) checked in plain Python (about the measured break-even); see the module docstring.
 PYTHON_CHECK_SIZE = 32
-#: Arrays of at least this many entries are a batch (a vector env's): their checks take two reductions and their
-#: short rows are summed one column at a time, which numpy does many times faster than reducing each short row.
+#: Arrays of at least this many entries are a batch (a vector env's): their short rows are summed one column at a
+#: time, which numpy does many times faster than reducing each short row.
 BATCH_ENTRIES = 2048
+#: The dtypes whose arrays :func:`simplex_action` reads without converting them to float64 first.
+_FLOAT_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 
 
 def simplex_box(*shape: int) -> spaces.Box:
@@ -61,6 +64,10 @@ def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
     totals = _row_totals(weights)
     if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
+        if _by_columns(weights):  # see _row_totals: one long division per column, not one short one per row
+            for j in range(weights.shape[-1]):
+                np.divide(weights[..., j], totals[..., 0], out=weights[..., j])
+            return weights
         return np.divide(weights, totals, out=weights)
     uniform = np.full_like(weights, 1.0 / weights.shape[-1])
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
@@ -71,12 +78,19 @@ def _row_totals(weights: np.ndarray) -> np.ndarray:
     is added one column at a time: numpy adds fewer than 8 entries in order too, and reducing thousands of short
     rows costs it many times more than a few passes over the batch."""
     k = weights.shape[-1]
-    if weights.ndim == 1 or k >= 8 or weights.size < BATCH_ENTRIES:
+    if not _by_columns(weights):
         return np.add.reduce(weights, axis=-1, keepdims=True)
-    totals = weights[..., :1].copy()
-    for j in range(1, k):
+    if k == 1:
+        return weights.copy()
+    totals = weights[..., :1] + weights[..., 1:2]
+    for j in range(2, k):
         totals += weights[..., j:j + 1]
     return totals
+
+
+def _by_columns(weights: np.ndarray) -> bool:
+    """Whether ``weights`` is a batch of short rows, added and divided one column at a time (:func:`_row_totals`)."""
+    return weights.ndim > 1 and weights.shape[-1] < 8 and weights.size >= BATCH_ENTRIES
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,32 +103,27 @@ def _simplex_box_limit(atol: float) -> float:
 def simplex_action(space: spaces.Box, action, name: str = "action", atol: float = ACTION_TOL) -> np.ndarray:
     """``box_to_simplex(check_action(space, action, name, atol))`` for ``space`` made by :func:`simplex_box`.
 
-    The same checks, errors, clipping and result, with fewer calls (small actions are checked in plain Python).
+    The same checks, errors, clipping and result, with fewer calls: a float32 or float64 array is read as it is
+    (float32 converts to float64 exactly, so its values and the float64 map are those of the converted array,
+    without the conversion); small actions are checked in plain Python, larger ones with two reductions.
     """
-    if getattr(action, "size", 0) >= BATCH_ENTRIES and isinstance(action, np.ndarray) and action.shape == space.shape \
-            and action.dtype in (np.float32, np.float64):
-        # A large float array (a vector env's batch): two reductions for the check, then the map in one float64
-        # pass (float32 to float64 is exact, so adding 1 in float64 is the conversion and the addition at once).
-        magnitude = max(-float(action.min()), float(action.max()))  # NaN if any entry is
-        if magnitude <= _simplex_box_limit(atol) and magnitude <= 1.0:
-            return _normalized(np.add(action, 1.0, dtype=np.float64), positive=magnitude < 1.0)
-    array = _real_array(action, name)
+    array = action if type(action) is np.ndarray and action.dtype in _FLOAT_DTYPES else _real_array(action, name)
     if array.shape == space.shape:
         if array.size <= PYTHON_CHECK_SIZE:
             values = array.ravel().tolist()
             total = sum(values)  # NaN or inf if any entry is
             magnitude = max(-min(values), max(values)) if total - total == 0.0 else np.nan
         else:
-            magnitude = np.maximum.reduce(np.abs(array), axis=None)  # NaN if any entry is
+            magnitude = max(-float(array.min()), float(array.max()))  # NaN if any entry is
         if magnitude <= _simplex_box_limit(atol):
             if magnitude > 1.0:  # round-off within atol: clip like check_action
                 array = np.minimum(np.maximum(array, -1.0), 1.0)
-                values = array.ravel().tolist()
             if _maps_in_python(array):
-                return _vector_to_simplex(values)
+                return _vector_to_simplex(array.tolist() if magnitude > 1.0 else values)
             # Halving every weight changes no quotient (exact in binary floating point at these magnitudes), and
-            # without a -1 entry every weight, so every row total, is positive.
-            return _normalized(array + 1.0, positive=magnitude < 1.0)
+            # without a -1 entry every weight, so every row total, is positive. Adding 1 in float64 converts a
+            # float32 action exactly, in the same pass.
+            return _normalized(np.add(array, 1.0, dtype=np.float64), positive=magnitude < 1.0)
     return box_to_simplex(check_action(space, array, name, atol))  # raises, saying why
 
 

@@ -23,6 +23,7 @@ from stratgym.envs.spaces import BATCH_ENTRIES
 from stratgym.games.linalg import matmul_rows
 from stratgym.games.stateful import (CONVERSIONS, StatefulGame, check_assessment_policy, classroom_project, clip_rows,
                                      largest_marginal_values, marginal_value_operator, next_state, observe)
+from stratgym.games.stateful.model import repeated_rows
 from stratgym.games.validation import as_real_array
 
 PrincipalPlan = Callable[[np.random.Generator], np.ndarray]
@@ -182,7 +183,7 @@ def principal_observation(game: StatefulGame, feature_scale: np.ndarray, episode
     n = game.n_features
     obs = np.empty(episodes.rules.shape[:-1] + (1 + 2 * n,), dtype=np.float32)
     obs[..., 0] = episodes.rounds / game.horizon
-    obs[..., 1:1 + n] = episodes.features * feature_scale
+    np.multiply(episodes.features, feature_scale, out=obs[..., 1:1 + n], casting="unsafe")  # float64, rounded once
     obs[..., 1 + n:] = episodes.rules
     return obs
 
@@ -222,12 +223,16 @@ class AgentObservations:
         # [t, (u, i)]: 1 while round u is not played before round t, so rows already played read 0.
         self._unplayed = np.repeat(np.arange(T + 1)[:, None] <= np.arange(T)[None, :], n, axis=1).astype(np.float64)
         self._times = np.arange(T + 1) / T
+        self._tiles: dict = {}  # the state scale repeated over a batch's rows (repeated_rows)
 
     def values(self, plans: np.ndarray) -> np.ndarray:
         """Normalized marginal values ``c_t / C`` ``(k, T + 1, d)`` of plans ``(k, T, n)``, 0 after the last round."""
         T, n, d = self.game.horizon, self.game.n_features, self.game.n_efforts
-        values = np.zeros((len(plans), T + 1, d))
-        values[:, :T] = matmul_rows(plans.reshape(-1, T * n), self._value_map).reshape(-1, T, d)
+        flat = plans.reshape(-1, T * n)
+        values = np.empty((len(plans), T + 1, d))
+        # One plan (a scalar env's reset): the product matmul_rows makes, without its blocking arithmetic.
+        values[:, :T] = (flat @ self._value_map if len(flat) == 1 else matmul_rows(flat, self._value_map)).reshape(-1, T, d)
+        values[:, T] = 0.0
         return values
 
     def parts(self, values: np.ndarray, plans: np.ndarray, rounds=None) -> np.ndarray:
@@ -236,17 +241,23 @@ class AgentObservations:
         ``rounds=None``: every round ``0..T``, on a last axis but one of length ``T + 1`` (``values`` ``(..., T + 1, d)``,
         ``plans`` ``(..., 1, T n)``)."""
         T, d = self.game.horizon, self.game.n_efforts
+        t = None
         if rounds is None:
             shape, times, unplayed = values.shape[:-1], self._times, self._unplayed
         else:
             t = common_round(rounds)
             shape, times = np.shape(rounds), np.divide(rounds, T)
-            unplayed = self._unplayed[t] if t is not None else self._unplayed.take(rounds, axis=0)
+            unplayed = None if t is not None else self._unplayed.take(rounds, axis=0)
         obs = np.empty(shape + (1 + 2 * d + plans.shape[-1],), dtype=np.float32)
         obs[..., 0] = times
         obs[..., 1:1 + d] = 0.0
         obs[..., 1 + d:1 + 2 * d] = values
-        np.multiply(plans, unplayed, out=obs[..., 1 + 2 * d:], casting="unsafe")
+        if t is None:
+            np.multiply(plans, unplayed, out=obs[..., 1 + 2 * d:], casting="unsafe")
+        else:  # every episode at round t: zeros for the rows played, then the plan (a copy, not a product)
+            played = 1 + 2 * d + t * self.game.n_features
+            obs[..., 1 + 2 * d:played] = 0.0
+            obs[..., played:] = plans[..., played - 1 - 2 * d:]
         return obs
 
     def round_parts(self, plans: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
@@ -259,7 +270,10 @@ class AgentObservations:
         """Observations ``(..., obs_dim)`` from parts ``(..., obs_dim)`` (written into unless ``copy``) and states
         ``(..., d)``."""
         obs = parts.copy() if copy else parts
-        obs[..., 1:1 + self.game.n_efforts] = states * self._state_scale
+        scale = self._state_scale if states.ndim == 1 else repeated_rows(self._tiles, "state", self._state_scale,
+                                                                          len(states))
+        # float64 products rounded once into the float32 columns (a product of same-shape arrays: repeated_rows)
+        np.multiply(states, scale, out=obs[..., 1:1 + self.game.n_efforts], casting="unsafe")
         return obs
 
     def at(self, plan: np.ndarray, state, round_index: int) -> np.ndarray:
@@ -327,9 +341,11 @@ def _row_sums(array: np.ndarray) -> np.ndarray:
     """Sums over the last axis with ``ndarray.sum``'s bits; a large batch of rows shorter than 8 is added one column
     at a time (numpy adds fewer than 8 entries in order too, and summing thousands of short rows costs it more)."""
     if array.shape[-1] >= 8 or array.size < BATCH_ENTRIES:
-        return array.sum(axis=-1)
-    total = array[..., 0].copy()
-    for j in range(1, array.shape[-1]):
+        return np.add.reduce(array, axis=-1)  # ndarray.sum's reduction, without its Python-level wrapper
+    if array.shape[-1] == 1:
+        return array[..., 0].copy()
+    total = array[..., 0] + array[..., 1]
+    for j in range(2, array.shape[-1]):
         total += array[..., j]
     return total
 

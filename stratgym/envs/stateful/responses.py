@@ -17,7 +17,7 @@ import numpy as np
 from stratgym.envs.spaces import box_to_simplex
 from stratgym.envs.stateful.core import agent_observation
 from stratgym.games.behaviour import Learned, Lookahead, Rational, as_behaviour
-from stratgym.games.linalg import matmul_rows
+from stratgym.games.linalg import matmul_columns
 from stratgym.games.stateful import (StatefulGame, best_response, check_assessment_policy, clip_rows, favoured_option,
                                      linear_rational_effort, marginal_value_operator, next_state, per_round_agent,
                                      per_round_response, respond_in_round, round_scales)
@@ -201,7 +201,9 @@ class PolicyResponses:
         self._batched = own and game.is_linear
         T, n, d = game.horizon, game.n_features, game.n_efforts
         if self._batched and type(self.model) is Rational:
-            self._operator = marginal_value_operator(game).reshape(T * d, T * n).T.copy()
+            # (d T, T n): rows in effort-major order, so that one product with a batch's policies laid out as columns
+            # gives each effort type's values as one contiguous block (the tie rule reads them one type at a time).
+            self._operator = marginal_value_operator(game).reshape(T, d, T * n).transpose(1, 0, 2).reshape(d * T, T * n)
             self._scales = round_scales(game)
         self._rounds = np.arange(T)
 
@@ -220,7 +222,8 @@ class PolicyResponses:
         game = self.game
         k, T, n, d = thetas.shape[0], game.horizon, game.n_features, game.n_efforts
         if self._batched and type(self.model) is Rational:
-            values = matmul_rows(thetas.reshape(k, T * n), self._operator).reshape(k, T, d)
+            # values[i, t, j] is block j, row t, column i of the product: a (k, T, d) view, each [..., j] contiguous
+            values = matmul_columns(self._operator, thetas.reshape(k, T * n).T).reshape(d, T, k).transpose(2, 1, 0)
             return favoured_option(game, values, self._scales, tie_tol)
         if self._batched:  # a lookahead agent: each round answers its own rule
             rounds = np.tile(self._rounds, k)

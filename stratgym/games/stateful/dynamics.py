@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stratgym.games.linalg import matmul_rows
-from stratgym.games.stateful.model import CONVERSIONS, StatefulGame, derived
+from stratgym.games.stateful.model import CONVERSIONS, StatefulGame, derived, repeated_rows, row_tiles
 from stratgym.games.stateful.policies import checked_policies
 
 # ---------------------------------------------------------------------------------------------
@@ -35,13 +35,18 @@ class Trajectory:
 
 def next_state(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """``s_{t+1} = p * s_t + omega * e_t``; shapes ``(..., d)``."""
+    if getattr(state, "ndim", 0) == 2 and getattr(effort, "shape", None) == state.shape:  # a batch: see repeated_rows
+        tiles, k = derived(game, row_tiles), len(state)
+        return (repeated_rows(tiles, "persistence", game.persistence, k) * state
+                + repeated_rows(tiles, "retention", game.retention, k) * effort)
     return game.persistence * state + game.retention * effort
 
 
 def observe(game: StatefulGame, state: np.ndarray, effort: np.ndarray) -> np.ndarray:
     """Observable features ``g(W (s_t + e_t))``, shape ``(..., n)``."""
     latent = state + effort
-    latent = latent @ game.conversion_matrix.T if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
+    # One vector: W.dot(x), the product of x @ W.T (the same bits) at half its call overhead.
+    latent = game.conversion_matrix.dot(latent) if latent.ndim == 1 else matmul_rows(latent, game.conversion_matrix.T)
     return CONVERSIONS[game.conversion][0](latent)
 
 
@@ -72,10 +77,16 @@ def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, in
     if theta.ndim != 2 or effort.ndim != 2:  # states and features take the batch of both policies
         effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
     flat = effort.reshape(effort.shape[:-2] + (T * d,))
-    # ndarray.dot: the product of @ at a third of its call overhead (on a batch, @ is the faster one).
-    linear = effect.dot(flat) if flat.ndim == 1 else matmul_rows(flat, effect.T)
-    if initial_state is None:
-        linear += default_start
+    # ndarray.dot: the product of @ at a third of its call overhead. A batch of several rows multiplies by E^T laid
+    # out C-contiguous, which BLAS reads faster than the transposed view, with the same numbers (a single row keeps
+    # the view: BLAS gives it other last bits then).
+    if flat.ndim == 1:
+        linear = effect.dot(flat)
+    else:
+        linear = matmul_rows(flat, derived(game, _transposed_effect) if flat.size > flat.shape[-1] else effect.T)
+    if initial_state is None:  # a batch of rows adds S s_1 repeated over its rows (see repeated_rows)
+        linear += default_start if linear.ndim != 2 else repeated_rows(derived(game, row_tiles), "rollout start",
+                                                                        default_start, len(linear))
     else:
         linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
     batch = linear.shape[:-1]
@@ -86,6 +97,13 @@ def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, in
     scores = matmul_rows(theta * features, ones)
     return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, matmul_rows(scores, discounts),
             matmul_rows(flat, values))
+
+
+def _transposed_effect(game: StatefulGame) -> np.ndarray:
+    """``E^T`` ``(T d, (T + 1) d + T n)`` of :func:`rollout_map`, C-contiguous (cache it with :func:`derived`)."""
+    transposed = np.ascontiguousarray(derived(game, rollout_map)[0].T)
+    transposed.setflags(write=False)
+    return transposed
 
 
 def rollout_map(game: StatefulGame) -> tuple[np.ndarray, ...]:

@@ -156,6 +156,25 @@ def _as_names(names, field: str, length: int) -> tuple[str, ...]:
     return names
 
 
+def repeated_rows(cache: dict, key, vector: np.ndarray, rows: int) -> np.ndarray:
+    """``vector`` ``(d,)`` repeated over ``rows`` rows: a read-only ``(rows, d)`` view of a copy kept in ``cache``
+    under ``key`` (grown when a larger batch asks).
+
+    Why: numpy multiplies a batch ``(k, d)`` by a vector ``(d,)`` one short row at a time, several times slower for
+    thousands of rows than two arrays of the same shape, which it treats as one long row. The products are the
+    same numbers."""
+    tile = cache.get(key)
+    if tile is None or len(tile) < rows:
+        tile = cache[key] = np.tile(vector, (rows, 1))
+        tile.setflags(write=False)
+    return tile[:rows]
+
+
+def row_tiles(game: StatefulGame) -> dict:
+    """The cache of :func:`repeated_rows` for a game's vectors (cache it with :func:`derived`)."""
+    return {}
+
+
 def derived(game: StatefulGame, build: Callable[[StatefulGame], object]):
     """``build(game)``, computed once and cached on the (immutable) game: a derived value, not a field."""
     cached = game.__dict__.get(build.__name__)

@@ -11,7 +11,8 @@ from stratgym.games.stateful.concave import concave_best_response
 from stratgym.games.stateful.dynamics import next_state
 from stratgym.games.stateful.marginal import marginal_value_operator
 from stratgym.games.behaviour import Lookahead, Rational
-from stratgym.games.stateful.model import GAP_TOL, StatefulGame, derived, per_round_agent, stateful_agent
+from stratgym.games.stateful.model import (GAP_TOL, StatefulGame, derived, per_round_agent, repeated_rows, row_tiles,
+                                          stateful_agent)
 from stratgym.games.stateful.policies import (Response, check_assessment_policy, check_state, check_tolerances,
                                               on_simplex_rows, with_trailing_shape)
 from stratgym.games.stateful.tiebreak import budget_vertices, favoured_choices, favoured_option, response_table
@@ -116,5 +117,10 @@ def per_round_response(game: StatefulGame, model, rule: np.ndarray, round_index,
     round_index = np.asarray(round_index)
     if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
         round_index = int(round_index.flat[0])
-    return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * weights[round_index],
-                           scales[round_index], tie_tol)
+        # that row repeated over the batch's rows (repeated_rows), when the rules are rows (k, n); the tables are
+        # cached on the game for good, so their id names them
+        row = weights[round_index] if rule.ndim != 2 else repeated_rows(
+            derived(game, row_tiles), ("weights", id(weights), round_index), weights[round_index], len(rule))
+    else:
+        row = weights[round_index]
+    return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * row, scales[round_index], tie_tol)

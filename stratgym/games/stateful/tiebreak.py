@@ -45,12 +45,14 @@ def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: floa
         best = np.maximum(best, values[..., j])  # NaN propagates: then nothing is tied
     best = np.maximum(best, 0.0)  # "no effort" is worth 0
     threshold = best - tie_tol * np.maximum(scale, best)
-    choice = np.full(threshold.shape, -1, dtype=np.int64)
+    # Results keep the layout of values[..., j] (a caller may pass a transposed view whose columns are contiguous).
+    choice = np.full_like(threshold, -1, dtype=np.int64)
     for j in reversed(order):  # the principal's favourite last, so the first tied type in her order wins
-        choice = np.where(values[..., j] >= threshold, j, choice)
-    # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
-    preferred_nothing = (0.0 >= threshold) & (derived(game, _favour_with_nothing).take(choice) < 0.0)
-    return np.where(preferred_nothing, -1, choice)
+        np.copyto(choice, j, where=values[..., j] >= threshold)
+    favour = derived(game, _favour_with_nothing)
+    if favour.min() < 0.0:  # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
+        choice[(0.0 >= threshold) & (favour.take(choice) < 0.0)] = -1
+    return choice
 
 
 def favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float, scales: list[float]) -> list[int]:
