@@ -190,6 +190,21 @@ def test_stateful_population_vector_env_plays_what_the_solvers_play(population, 
             assert info["metrics"][key][i] == pytest.approx(value, abs=1e-9, nan_ok=True), key
 
 
+def test_an_info_where_nobody_plays_keeps_the_steps_layout_and_changing_it_changes_no_later_info():
+    envs = gym.make_vec("stratgym/PersuasionScheme-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    envs.reset(seed=0)
+    played = envs.step(envs.action_space.sample())[4]
+    first = envs.step(envs.action_space.sample())[4]  # every sub-env is being reset (NEXT_STEP): nobody plays
+    assert set(first) == set(played)
+    assert not any(first[key].any() for key in first if key.startswith("_"))
+    with pytest.raises(ValueError):
+        first["_scheme"][0] = True  # read-only: the entries are shared between such steps
+    first["episode"] = {"r": 1.0}  # as a statistics wrapper adds it
+    envs.step(envs.action_space.sample())
+    second = envs.step(envs.action_space.sample())[4]
+    assert set(second) == set(played)
+
+
 def test_the_vector_envs_autoreset_mode_is_checked():
     with pytest.raises(ValueError, match="autoreset_mode"):
         gym.make_vec("stratgym/StatefulPrincipal-v0", num_envs=2, vectorization_mode="vector_entry_point",

@@ -113,8 +113,10 @@ def layout(info: dict) -> dict:
 
 def nobody_info(entries: dict, num_envs: int) -> dict:
     """A vector info of the :func:`layout` ``entries`` that no sub-env has: every mask False, and read-only zeros of the
-    full shape without their memory (a batch of schemes is megabytes)."""
+    full shape without their memory (a batch of schemes is megabytes). Everything in it is read-only, so one such
+    info can be handed out at every step that has the same layout."""
     nobody, info = np.zeros(num_envs, dtype=bool), {}
+    nobody.setflags(write=False)
     for key, entry in entries.items():
         if isinstance(entry, dict):
             info[key] = nobody_info(entry, num_envs)
@@ -123,6 +125,11 @@ def nobody_info(entries: dict, num_envs: int) -> dict:
             info[key] = np.broadcast_to(np.zeros(shape, dtype=dtype), (num_envs,) + shape)
         info["_" + key] = nobody
     return info
+
+
+def fresh_dicts(info: dict) -> dict:
+    """``info`` with new dicts (nested ones too) holding the same values."""
+    return {key: fresh_dicts(value) if isinstance(value, dict) else value for key, value in info.items()}
 
 
 def with_rows(state: tuple, rows, new: tuple) -> tuple:
@@ -175,6 +182,7 @@ class RoundVectorEnv(VectorEnv):
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
         self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
+        self._nobody: dict | None = None  # nobody_info of _step_keys, built once per layout (dozens of entries)
         self._ended = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -218,9 +226,13 @@ class RoundVectorEnv(VectorEnv):
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
             step_info = masked(step_info, rows, n)
-            self._step_keys = layout(step_info)
+            step_keys = layout(step_info)
+            if step_keys != self._step_keys:
+                self._step_keys, self._nobody = step_keys, None
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            step_info = nobody_info(self._step_keys, n)
+            if self._nobody is None:
+                self._nobody = nobody_info(self._step_keys, n)
+            step_info = fresh_dicts(self._nobody)  # its arrays are read-only, but wrappers add keys to an info
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()
