@@ -67,6 +67,16 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     n_features=3, n_efforts=4)``: LP bound -1.03, per-round hull -1.24, best policy found in 320 s -1.77) and
     slows each node down. What the relaxation misses lies across rounds: a retained type's value builds up over
     many later rounds, and options of nearly equal value to the principal make many choice sequences almost as good.
+    Two more tries failed (issue 13 item 7, T = 50 seeds 4, 22, 62, 66, 69, which stop at 10 s today with 208, 704,
+    1, 505, 102 nodes). (a) Suffix caps, Russian-doll style: rounds ``tau..T-1`` are, in normalized units, exactly
+    the game of horizon ``T - tau``, so ``sum_{t >= tau} value(z_t) <= OPT_{T-tau}`` (its dual bound) is valid, got by
+    solving horizons 1, 2, ..., T in turn. Slack 1e-9 on the caps made HiGHS cut off the true optimum (seed 4, T = 22),
+    so 1e-6 is needed. Nodes fall (seed 4, T = 28: 380 instead of 1272), but the rungs get hard themselves from T of
+    about 17-23 on. With 3 s per rung the ladder takes 90-112 s, and T = 50 stays open (gaps 2.5, 19.8, 0.27, 15.0
+    in units of ``max|lambda|`` for seeds 22, 62, 66, 69). The caps bound each round only by its best option on top of
+    ``OPT_{T-1}``. (b) A perfect incumbent: HiGHS's ``objective_bound`` set at the known optimum (seed 62:
+    -28.654, proven unaided in 55 s and 5718 nodes) still takes 29 s and 3068 nodes. So a warm start at most halves
+    the search. Seed 69 is not proven in 150 s (16042 nodes, gap 8.7).
     """
     start = time.perf_counter()
     require_linear(game, "milp_optimum")
