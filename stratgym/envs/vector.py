@@ -99,10 +99,25 @@ def merge_info(first: dict, second: dict) -> dict:
     return merged
 
 
-def restricted(info: dict, keep: np.ndarray) -> dict:
-    """A vector info with every mask (nested ones too) restricted to the sub-envs ``keep``."""
-    return {key: value & keep if key.startswith("_") else restricted(value, keep) if isinstance(value, dict) else value
-            for key, value in info.items()}
+def restricted(info: dict, keep: np.ndarray, _done: dict | None = None) -> dict:
+    """A vector info with every mask (nested ones too) restricted to the sub-envs ``keep`` (new dicts, and new masks
+    unless ``keep`` is everyone: masks shared by several entries, as :func:`masked` makes them, stay shared)."""
+    if _done is None:
+        if keep.all():
+            return fresh_dicts(info)
+        _done = {}
+    restricted_info = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            restricted_info[key] = restricted(value, keep, _done)
+        elif key.startswith("_"):
+            mask = _done.get(id(value))
+            if mask is None:
+                mask = _done[id(value)] = value & keep
+            restricted_info[key] = mask
+        else:
+            restricted_info[key] = value
+    return restricted_info
 
 
 def layout(info: dict) -> dict:
