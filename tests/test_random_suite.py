@@ -14,7 +14,6 @@ from stratgym.agents.random_suite import (DRAWN_SEEDS, FAMILIES, MARGIN, N_INSTA
                                           scan_seeds, scheme_training, score_distribution)
 from stratgym.agents.references import Reference, reference_values
 from stratgym.baselines.signaling import optimal_scheme
-from stratgym.baselines.stateful import solve
 from stratgym.envs.spaces import simplex_to_box
 
 PRINCIPAL_ENVS = ("stratgym/StatefulCommitment-v0", "stratgym/StatefulPrincipal-v0", "stratgym/PersuasionScheme-v0",
@@ -162,14 +161,28 @@ def _landscape_script():
 def test_landscape_segment_runs_from_the_uniform_rule_to_the_optimum():
     landscape = _landscape_script()
     family = FAMILIES["commitment"]
-    seed = DRAWN_SEEDS["commitment"][0]
-    game = make_env(family.env_id, family.instance_kwargs(seed)).unwrapped.game
-    reference = reference_values(family.env_id, family.instance_kwargs(seed), 1, 0)
-    start = np.zeros((game.horizon, game.n_features))  # the all-zeros action: the uniform rule
-    end = simplex_to_box(solve(game).theta).astype(np.float64)
-    lambdas, exact, smoothed = landscape.segment_rewards(game, start, end, (0.0, 0.3), points=5, samples=64)
+    kwargs = family.instance_kwargs(DRAWN_SEEDS["commitment"][0])
+    env = make_env(family.env_id, kwargs)
+    reference = reference_values(family.env_id, kwargs, 1, 0)
+    start = np.zeros(env.action_space.shape)  # the all-zeros action: the uniform rule
+    end = simplex_to_box(landscape.OPTIMAL_ROWS["commitment"](env)).astype(np.float64)
+    lambdas, values = landscape.segment_rewards(lambda n: landscape.native_envs(family.env_id, kwargs, n), start, end,
+                                                (0.0, 0.3), points=5, samples=64)
     np.testing.assert_allclose(lambdas, [0, 0.25, 0.5, 0.75, 1])
+    exact, noiseless, noisy = values
     assert exact[0] == pytest.approx(reference.uniform, abs=1e-9)
     assert exact[-1] == pytest.approx(reference.optimum, rel=1e-6)  # the float32 optimum earns it
-    np.testing.assert_allclose(smoothed[0], exact)  # no noise: the exact rewards
-    assert np.all(smoothed[1] <= reference.optimum + 1e-9) and not np.allclose(smoothed[1], exact)
+    np.testing.assert_allclose(noiseless, exact)
+    assert np.all(noisy <= reference.optimum + 1e-9) and not np.allclose(noisy, exact)
+
+
+def test_landscape_of_a_scheme_instance_ends_at_the_lp_value():
+    landscape = _landscape_script()
+    family = FAMILIES["scheme"]
+    kwargs = family.instance_kwargs(DRAWN_SEEDS["scheme"][0])
+    env = make_env(family.env_id, kwargs)
+    end = simplex_to_box(landscape.OPTIMAL_ROWS["scheme"](env)).astype(np.float64)
+    _, values = landscape.segment_rewards(lambda n: landscape.native_envs(family.env_id, kwargs, n),
+                                          np.zeros_like(end), end, (), points=3, samples=8)
+    assert values[0, -1] == pytest.approx(reference_values(family.env_id, kwargs, 1, 0).optimum, rel=1e-6)
+    assert values[0, 0] == pytest.approx(0.0, abs=1e-12)  # the uniform scheme reveals nothing: no information

@@ -92,7 +92,7 @@ class MatrixCommitmentEnv(_MatrixEnv):
     | Actions | Box ``[-1, 1]^m``, onto the simplex: the leader's mixed strategy ``x`` |
     | Observations | Box ``(2 K m n + K,)``: the game instance, normalized |
     | Players | leader (learns); follower (``agent``) of type ``k ~ p``: ``Rational()`` (strong Stackelberg), or a :class:`~stratgym.games.matrix.Follower` |
-    | Reference solver | ``stratgym.baselines.matrix.solve(game)``: one LP per column (K = 1) / DOBSS MILP (K > 1) |
+    | Reference solver | ``stratgym.baselines.matrix.solve(game)``: one LP per column (K = 1) / DOBSS-style MILP (K > 1) |
     | Known optimum | default ``security_game()``: ``279/265 = 1.053`` (uniform 1/3, best pure 0, Nash 0.75); ``conitzer_sandholm()``: 3.5 |
 
     ## Description

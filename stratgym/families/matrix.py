@@ -34,7 +34,7 @@ FAMILY = Family(
         EnvEntry("stratgym/MatrixCommitment-v0", "stratgym.envs.matrix:MatrixCommitmentEnv", "principal",
                  "matrix game: the leader commits to a mixed strategy; a follower of a drawn type best-responds",
                  f"{_REFERENCES}:commitment_reference",
-                 "baselines.matrix.solve(game): exact LP per follower column (one type) / DOBSS MILP (several)",
+                 "baselines.matrix.solve(game): exact LP per follower column (one type) / DOBSS-style MILP (several)",
                  "the best pure commitment, the uniform commitment and the best Nash equilibrium",
                  vector_entry_point="stratgym.envs.matrix:MatrixCommitmentVectorEnv"),
         EnvEntry("stratgym/MatrixFollower-v0", "stratgym.envs.matrix:MatrixFollowerEnv", "agent",
