@@ -212,6 +212,14 @@ def test_rollout_batch_equals_per_instance_rollouts(seed, conversion):
             np.testing.assert_allclose(getattr(batched, field)[b], getattr(single, field), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(broadcast.agent_utility[b], rollout(game, theta[0], effort[b]).agent_utility,
                                    rtol=1e-12)
+    # One policy pair from a batch of initial states: each state's own rollout.
+    starts = rng.uniform(0.0, 1.0, (3, game.n_efforts))
+    from_starts = rollout(game, theta[0], effort[0], initial_state=starts)
+    assert from_starts.states.shape == (3, game.horizon + 1, game.n_efforts)
+    for b in range(3):
+        single = rollout(game, theta[0], effort[0], initial_state=starts[b])
+        for field in ("states", "features", "scores", "agent_utility", "principal_utility"):
+            np.testing.assert_allclose(getattr(from_starts, field)[b], getattr(single, field), rtol=1e-12, atol=1e-12)
 
 
 @given(seed=seeds)

@@ -72,32 +72,37 @@ def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, in
     Everything but ``g`` and the scores is linear in the effort and the initial state, so one product with
     the game's cached rollout map replaces the round-by-round loop.
     """
-    T, n, d = game.horizon, game.n_features, game.n_efforts
     effect, start, default_start, values, discounts, ones = derived(game, rollout_map)
-    if theta.ndim != 2 or effort.ndim != 2:  # states and features take the batch of both policies
-        effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
-    flat = effort.reshape(effort.shape[:-2] + (T * d,))
-    # ndarray.dot: the product of @ at a third of its call overhead. A batch of several rows multiplies by E^T laid
-    # out C-contiguous, which BLAS reads faster than the transposed view, with the same numbers (a single row keeps
-    # the view: BLAS gives it other last bits then).
-    if flat.ndim == 1:
+    if theta.ndim == 2 and effort.ndim == 2 and (initial_state is None or np.ndim(initial_state) == 1):
+        # One game (an env's step): ndarray.dot, the product of @ at a third of its call overhead, and shapes read
+        # off the arguments.
+        T, d = effort.shape
+        flat = effort.reshape(T * d)
         linear = effect.dot(flat)
-    else:
-        linear = matmul_rows(flat, derived(game, _transposed_effect) if flat.size > flat.shape[-1] else effect.T)
+        if initial_state is None:
+            linear += default_start
+        else:
+            linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
+        features = CONVERSIONS[game.conversion][0](linear[(T + 1) * d:].reshape(theta.shape))
+        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
+        return linear[:(T + 1) * d].reshape(T + 1, d), features, scores, scores.dot(discounts), flat.dot(values)
+    # A batch: the policies and the initial states broadcast against each other.
+    T, n, d = game.horizon, game.n_features, game.n_efforts
+    batch = np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2],
+                                () if initial_state is None else np.shape(initial_state)[:-1])
+    flat = np.broadcast_to(effort, batch + (T, d)).reshape(batch + (T * d,))
+    # A batch of several rows multiplies by E^T laid out C-contiguous, which BLAS reads faster than the transposed
+    # view, with the same numbers (a single row keeps the view: BLAS gives it other last bits then).
+    linear = matmul_rows(flat, derived(game, _transposed_effect) if flat.size > flat.shape[-1] else effect.T)
     if initial_state is None:  # a batch of rows adds S s_1 repeated over its rows (see repeated_rows)
         linear += default_start if linear.ndim != 2 else repeated_rows(derived(game, row_tiles), "rollout start",
                                                                         default_start, len(linear))
     else:
         linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
-    batch = linear.shape[:-1]
     features = CONVERSIONS[game.conversion][0](linear[..., (T + 1) * d:].reshape(batch + (T, n)))
-    if flat.ndim == 1:
-        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
-        return (linear[:(T + 1) * d].reshape(T + 1, d), features, scores, scores.dot(discounts), flat.dot(values))
     scores = matmul_rows(theta * features, ones)
     return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, matmul_rows(scores, discounts),
             matmul_rows(flat, values))
-
 
 def _transposed_effect(game: StatefulGame) -> np.ndarray:
     """``E^T`` ``(T d, (T + 1) d + T n)`` of :func:`rollout_map`, C-contiguous (cache it with :func:`derived`)."""
