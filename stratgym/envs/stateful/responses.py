@@ -161,8 +161,6 @@ class RoundResponses:
 
     def _one(self, rule: np.ndarray, state: np.ndarray, round_index: int, rng: np.random.Generator,
              tie_tol: float) -> np.ndarray:
-        if self._batched:
-            return per_round_response(self.game, self._key, rule, round_index, tie_tol)
         if self.trusted:
             return respond_in_round(self.game, self.model, rule, state, round_index).effort[0]
         effort = self.model.respond(self.game, rule, state, round_index, rng)
@@ -171,10 +169,10 @@ class RoundResponses:
     def respond(self, rules: np.ndarray, states: np.ndarray, rounds, rng: np.random.Generator,
                 tie_tol: float = TIE_TOL) -> np.ndarray:
         """Efforts ``(d,)`` or ``(k, d)`` against ``rules`` (see the class docstring)."""
+        if self._batched:  # one rule or a batch, in one call
+            return per_round_response(self.game, self._key, rules, rounds, tie_tol)
         if rules.ndim == 1:
             return self._one(rules, states, rounds, rng, tie_tol)
-        if self._batched:
-            return per_round_response(self.game, self._key, rules, rounds, tie_tol)
         return np.array([self._one(rule, state, int(t), rng, tie_tol) for rule, state, t in
                          zip(rules, states, rounds)]).reshape(len(rules), self.game.n_efforts)
 

@@ -109,11 +109,11 @@ def per_round_response(game: StatefulGame, model, rule: np.ndarray, round_index,
     (the envs' hot path, fastest with the model's name, e.g. ``"myopic"``; :func:`respond_in_round` is the checked
     entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch ``rule`` ``(k, n)`` with indices ``(k,)`` gives
     ``(k, d)``. The state does not matter with linear ``g``."""
-    weights, scales, _ = response_table(game, model)
+    weights, scales, listed_scales = response_table(game, model)
     rule = np.asarray(rule, dtype=np.float64)
     if rule.ndim == 1:
-        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index], scales[round_index],
-                               tie_tol)
+        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index],
+                               listed_scales[round_index], tie_tol)
     round_index = np.asarray(round_index)
     if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
         round_index = int(round_index.flat[0])
