@@ -197,8 +197,10 @@ class PolicyResponses:
         own = type(self.model) in (Rational, Lookahead)
         self._key = self.model.name if own else None
         self._batched = own and game.is_linear
+        #: Whether the linear rational agent answers (a closed form for one policy or a batch).
+        self._linear_rational = self._batched and type(self.model) is Rational
         T, n, d = game.horizon, game.n_features, game.n_efforts
-        if self._batched and type(self.model) is Rational:
+        if self._linear_rational:
             # (d T, T n): rows in effort-major order, so that one product with a batch's policies laid out as columns
             # gives each effort type's values as one contiguous block (the tie rule reads them one type at a time).
             self._operator = marginal_value_operator(game).reshape(T, d, T * n).transpose(1, 0, 2).reshape(d * T, T * n)
@@ -207,8 +209,8 @@ class PolicyResponses:
 
     def _one(self, theta: np.ndarray, tie_tol: float, rng: np.random.Generator) -> np.ndarray:
         game, model = self.game, self.model
-        if type(model) is Rational:
-            return linear_rational_effort(game, theta, tie_tol) if game.is_linear else best_response(game, theta).effort
+        if type(model) is Rational:  # of a concave game (a linear one is answered in closed form by respond)
+            return best_response(game, theta).effort
         if type(model) is Lookahead:
             return best_response(game, theta, model, tie_tol=tie_tol).effort
         return respond_to_policy(game, model, theta, rng)
@@ -216,10 +218,11 @@ class PolicyResponses:
     def respond(self, thetas: np.ndarray, tie_tol: float, rng: np.random.Generator) -> np.ndarray:
         """Effort policies against policies on the simplex ``thetas`` (see the class docstring)."""
         if thetas.ndim == 2:
-            return self._one(thetas, tie_tol, rng)
+            return linear_rational_effort(self.game, thetas, tie_tol) if self._linear_rational else \
+                self._one(thetas, tie_tol, rng)
         game = self.game
         k, T, n, d = thetas.shape[0], game.horizon, game.n_features, game.n_efforts
-        if self._batched and type(self.model) is Rational:
+        if self._linear_rational:
             # values[i, t, j] is block j, row t, column i of the product: a (k, T, d) view, each [..., j] contiguous
             values = matmul_columns(self._operator, thetas.reshape(k, T * n).T).reshape(d, T, k).transpose(2, 1, 0)
             return favoured_option(game, values, self._scales, tie_tol)

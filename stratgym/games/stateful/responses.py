@@ -61,8 +61,7 @@ def linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float
     """The rational agent's best response ``(T, d)`` to a ``theta`` ``(T, n)`` of a linear game, without argument checks
     (envs' hot path; :func:`best_response` is the checked entry): per round the budget on the favoured argmax of
     ``c_tau(theta)``, with ``c`` from the game's cached operator."""
-    T, d = game.horizon, game.n_efforts
-    values = derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
+    values = derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(len(theta), -1)  # (T, d)
     scales = response_table(game, "rational")[2]
     return derived(game, budget_vertices).take(favoured_choices(game, values.tolist(), tie_tol, scales), axis=0)
 
