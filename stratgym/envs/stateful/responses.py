@@ -199,6 +199,9 @@ class PolicyResponses:
         self._batched = own and game.is_linear
         #: Whether the linear rational agent answers (a closed form for one policy or a batch).
         self._linear_rational = self._batched and type(self.model) is Rational
+        #: The rollout memo of one policy's answers (``rollout_arrays(memo=...)``): the game's own agents of a linear
+        #: game play budget vertices, so the same few effort policies come back; ``None`` for any other agent.
+        self.rollout_memo = {} if self._batched else None
         T, n, d = game.horizon, game.n_features, game.n_efforts
         if self._linear_rational:
             # (d T, T n): rows in effort-major order, so that one product with a batch's policies laid out as columns
