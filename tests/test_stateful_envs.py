@@ -94,6 +94,23 @@ def test_commitment_reward_is_the_principal_utility_of_the_rational_best_respons
         np.testing.assert_allclose(info[key], getattr(played, key), atol=1e-12)
 
 
+@pytest.mark.parametrize("agent", ["rational", "myopic"])
+def test_commitment_steps_replaying_a_policy_give_fresh_equal_infos(agent):
+    # The env memoizes the rollout of the agent's effort policies (rollout_arrays(memo=...)): a replayed policy
+    # must give the same numbers, in arrays of its own.
+    env = gym.make(COMMITMENT, agent=agent)
+    env.reset(seed=0)
+    action = np.random.default_rng(3).uniform(-1, 1, env.action_space.shape).astype(np.float32)
+    first = env.step(action)[4]
+    expected = {key: np.copy(value) for key, value in first.items()}
+    for key in ("effort", "states", "features", "scores"):
+        first[key][...] = -1.0
+    env.reset()
+    again = env.step(action)[4]
+    for key, value in expected.items():
+        np.testing.assert_array_equal(again[key], value)
+
+
 def test_commitment_reward_on_a_concave_game_uses_the_concave_best_response():
     game, rng = _random_instance(5, conversion="sqrt", max_horizon=2)
     env = gym.make(COMMITMENT, game=game)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -17,7 +18,9 @@ from hypothesis import strategies as st
 from stratgym.games.stateful import (GAP_TOL, StatefulGame, best_response, check_assessment_policy,
                                      check_effort_policy, classroom, favoured_option, feature_slopes,
                                      frank_wolfe_gap, largest_marginal_values, marginal_value_operator,
-                                     marginal_values, random_game, respond_in_round, rollout, round_scales)
+                                     marginal_values, random_game, respond_in_round, rollout, rollout_arrays,
+                                     round_scales)
+from stratgym.games.stateful import dynamics
 
 seeds = st.integers(0, 2**32 - 1)
 CONCAVE = ("sqrt", "log1p")
@@ -212,6 +215,38 @@ def test_rollout_batch_equals_per_instance_rollouts(seed, conversion):
             np.testing.assert_allclose(getattr(batched, field)[b], getattr(single, field), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(broadcast.agent_utility[b], rollout(game, theta[0], effort[b]).agent_utility,
                                    rtol=1e-12)
+    # One policy pair from a batch of initial states: each state's own rollout.
+    starts = rng.uniform(0.0, 1.0, (3, game.n_efforts))
+    from_starts = rollout(game, theta[0], effort[0], initial_state=starts)
+    assert from_starts.states.shape == (3, game.horizon + 1, game.n_efforts)
+    for b in range(3):
+        single = rollout(game, theta[0], effort[0], initial_state=starts[b])
+        for field in ("states", "features", "scores", "agent_utility", "principal_utility"):
+            np.testing.assert_allclose(getattr(from_starts, field)[b], getattr(single, field), rtol=1e-12, atol=1e-12)
+
+
+@given(seed=seeds, conversion=st.sampled_from(("linear",) + CONCAVE))
+@settings(max_examples=15, deadline=None)
+def test_a_rollout_memo_returns_the_numbers_without_it_as_fresh_arrays_and_stays_bounded(seed, conversion):
+    rng = np.random.default_rng(seed)
+    game = small_game(seed, conversion)
+    efforts = random_efforts(rng, game, 3)
+    memo = {}
+    with mock.patch.object(dynamics, "ROLLOUT_MEMO_SIZE", 2):
+        _replay_with_memo(game, rng, efforts, memo)
+    assert rollout_arrays(game, random_rules(rng, game), efforts[1], memo=memo)[0].min() >= 0.0
+
+
+def _replay_with_memo(game, rng, efforts, memo):
+    for index in (0, 1, 0, 2, 1, 1):  # hits, misses, and a third policy that empties the full memo
+        theta = random_rules(rng, game)
+        expected = rollout_arrays(game, theta, efforts[index])
+        got = rollout_arrays(game, theta, efforts[index], memo=memo)
+        for got_field, expected_field in zip(got, expected):
+            np.testing.assert_array_equal(got_field, expected_field)  # the same bits
+        got[0][...] = -1.0  # a caller writing into the states and features changes no later rollout
+        got[1][...] = -1.0
+        assert len(memo) <= 2
 
 
 @given(seed=seeds)

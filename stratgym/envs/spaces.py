@@ -62,9 +62,10 @@ def _vector_to_simplex(values: list[float]) -> np.ndarray:
 
 def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
-    totals = _row_totals(weights)
+    by_columns = _by_columns(weights)
+    totals = _row_totals(weights, by_columns)
     if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
-        if _by_columns(weights):  # see _row_totals: one long division per column, not one short one per row
+        if by_columns:  # see _row_totals: one long division per column, not one short one per row
             for j in range(weights.shape[-1]):
                 np.divide(weights[..., j], totals[..., 0], out=weights[..., j])
             return weights
@@ -73,12 +74,12 @@ def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
 
 
-def _row_totals(weights: np.ndarray) -> np.ndarray:
+def _row_totals(weights: np.ndarray, by_columns: bool) -> np.ndarray:
     """Totals ``(..., 1)`` of the rows of ``weights`` ``(..., k)``, with ``np.add.reduce``'s bits. A batch of short rows
-    is added one column at a time: numpy adds fewer than 8 entries in order too, and reducing thousands of short
-    rows costs it many times more than a few passes over the batch."""
+    (``by_columns``: :func:`_by_columns`) is added one column at a time: numpy adds fewer than 8 entries in order too,
+    and reducing thousands of short rows costs it many times more than a few passes over the batch."""
     k = weights.shape[-1]
-    if not _by_columns(weights):
+    if not by_columns:
         return np.add.reduce(weights, axis=-1, keepdims=True)
     if k == 1:
         return weights.copy()
@@ -121,9 +122,14 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
             if _maps_in_python(array):
                 return _vector_to_simplex(array.tolist() if magnitude > 1.0 else values)
             # Halving every weight changes no quotient (exact in binary floating point at these magnitudes), and
-            # without a -1 entry every weight, so every row total, is positive. Adding 1 in float64 converts a
-            # float32 action exactly, in the same pass.
-            return _normalized(np.add(array, 1.0, dtype=np.float64), positive=magnitude < 1.0)
+            # without a -1 entry every weight, so every row total, is positive. A float32 action is converted to
+            # float64 (exactly) before 1 is added: a ufunc that casts as it goes costs more than the two passes.
+            if array.dtype == np.float64:
+                weights = array + 1.0
+            else:
+                weights = array.astype(np.float64)
+                weights += 1.0
+            return _normalized(weights, positive=magnitude < 1.0)
     return box_to_simplex(check_action(space, array, name, atol))  # raises, saying why
 
 

@@ -20,8 +20,9 @@ def commitment_step(game: StatefulGame, responses: PolicyResponses, thetas: np.n
                     rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The one step of a commitment episode (``thetas`` ``(T, n)``, or ``(k, T, n)``, on the simplex, mapped from
     ``actions``, whose precision widens the agent's ties): ``(rewards U_P, info)``."""
-    effort = responses.respond(thetas, TIE_TOL + precision_slack(actions, game.n_features), rng)
-    states, features, scores, agent_utility, principal_utility = rollout_arrays(game, thetas, effort)
+    effort = responses.respond(thetas, TIE_TOL + precision_slack(actions, thetas.shape[-1]), rng)  # rows of n
+    states, features, scores, agent_utility, principal_utility = rollout_arrays(game, thetas, effort,
+                                                                                memo=responses.rollout_memo)
     return principal_utility, {"theta": thetas, "effort": effort, "states": states, "features": features,
                                "scores": scores, "agent_utility": agent_utility,
                                "principal_utility": principal_utility}

@@ -180,10 +180,10 @@ def principal_step(game: StatefulGame, episodes: PrincipalState, rules: np.ndarr
 
 def principal_observation(game: StatefulGame, feature_scale: np.ndarray, episodes: PrincipalState) -> np.ndarray:
     """Observations ``(..., 1 + 2n)`` float32: rounds played ``t / T``, last features ``o / feature_bounds``, last rule."""
-    n = game.n_features
+    n = episodes.rules.shape[-1]
     obs = np.empty(episodes.rules.shape[:-1] + (1 + 2 * n,), dtype=np.float32)
     obs[..., 0] = episodes.rounds / game.horizon
-    np.multiply(episodes.features, feature_scale, out=obs[..., 1:1 + n], casting="unsafe")  # float64, rounded once
+    obs[..., 1:1 + n] = episodes.features * feature_scale  # float64 products, rounded once (faster than out= here)
     obs[..., 1 + n:] = episodes.rules
     return obs
 
@@ -223,16 +223,21 @@ class AgentObservations:
         # [t, (u, i)]: 1 while round u is not played before round t, so rows already played read 0.
         self._unplayed = np.repeat(np.arange(T + 1)[:, None] <= np.arange(T)[None, :], n, axis=1).astype(np.float64)
         self._times = np.arange(T + 1) / T
+        # Every round's observation before the values, the plan and the state are written in: the times, zeros.
+        self._template = np.zeros((T + 1, 1 + 2 * d + T * n), dtype=np.float32)
+        self._template[:, 0] = self._times
+        self._unplayed32 = self._unplayed.astype(np.float32)
+        self._sizes = T, n, d  # read on every call
         self._tiles: dict = {}  # the state scale repeated over a batch's rows (repeated_rows)
 
     def values(self, plans: np.ndarray) -> np.ndarray:
         """Normalized marginal values ``c_t / C`` ``(k, T + 1, d)`` of plans ``(k, T, n)``, 0 after the last round."""
-        T, n, d = self.game.horizon, self.game.n_features, self.game.n_efforts
+        T, n, d = self._sizes
         flat = plans.reshape(-1, T * n)
-        values = np.empty((len(plans), T + 1, d))
-        # One plan (a scalar env's reset): the product matmul_rows makes, without its blocking arithmetic.
-        values[:, :T] = (flat @ self._value_map if len(flat) == 1 else matmul_rows(flat, self._value_map)).reshape(-1, T, d)
-        values[:, T] = 0.0
+        values = np.zeros((len(plans), T + 1, d))
+        # One plan (a scalar env's reset): the product matmul_rows makes, by ndarray.dot (the same bits as @, at half
+        # its call overhead), without the blocking arithmetic.
+        values[:, :T] = (flat.dot(self._value_map) if len(flat) == 1 else matmul_rows(flat, self._value_map)).reshape(-1, T, d)
         return values
 
     def parts(self, values: np.ndarray, plans: np.ndarray, rounds=None) -> np.ndarray:
@@ -240,22 +245,25 @@ class AgentObservations:
         round's ``values`` ``(..., d)`` and the plans ``(..., T n)`` (flat), all computed in float64 and rounded once.
         ``rounds=None``: every round ``0..T``, on a last axis but one of length ``T + 1`` (``values`` ``(..., T + 1, d)``,
         ``plans`` ``(..., 1, T n)``)."""
-        T, d = self.game.horizon, self.game.n_efforts
-        t = None
-        if rounds is None:
-            shape, times, unplayed = values.shape[:-1], self._times, self._unplayed
-        else:
-            t = common_round(rounds)
-            shape, times = np.shape(rounds), np.divide(rounds, T)
-            unplayed = None if t is not None else self._unplayed.take(rounds, axis=0)
-        obs = np.empty(shape + (1 + 2 * d + plans.shape[-1],), dtype=np.float32)
-        obs[..., 0] = times
+        T, n, d = self._sizes
+        if rounds is None:  # every round: the template (times, zero states), then the values and the plans
+            obs = np.empty(values.shape[:-1] + self._template.shape[1:], dtype=np.float32)
+            obs[...] = self._template
+            obs[..., 1 + d:1 + 2 * d] = values
+            # A 0/1 mask multiplies the plans exactly, so masking them in float32 gives the float64 product rounded
+            # once, without casting the product.
+            np.multiply(plans.astype(np.float32), self._unplayed32, out=obs[..., 1 + 2 * d:])
+            return obs
+        t = common_round(rounds)
+        unplayed = None if t is not None else self._unplayed.take(rounds, axis=0)
+        obs = np.empty(np.shape(rounds) + (1 + 2 * d + plans.shape[-1],), dtype=np.float32)
+        obs[..., 0] = np.divide(rounds, T)
         obs[..., 1:1 + d] = 0.0
         obs[..., 1 + d:1 + 2 * d] = values
         if t is None:
             np.multiply(plans, unplayed, out=obs[..., 1 + 2 * d:], casting="unsafe")
         else:  # every episode at round t: zeros for the rows played, then the plan (a copy, not a product)
-            played = 1 + 2 * d + t * self.game.n_features
+            played = 1 + 2 * d + t * n
             obs[..., 1 + 2 * d:played] = 0.0
             obs[..., played:] = plans[..., played - 1 - 2 * d:]
         return obs
@@ -270,10 +278,14 @@ class AgentObservations:
         """Observations ``(..., obs_dim)`` from parts ``(..., obs_dim)`` (written into unless ``copy``) and states
         ``(..., d)``."""
         obs = parts.copy() if copy else parts
-        scale = self._state_scale if states.ndim == 1 else repeated_rows(self._tiles, "state", self._state_scale,
-                                                                          len(states))
-        # float64 products rounded once into the float32 columns (a product of same-shape arrays: repeated_rows)
-        np.multiply(states, scale, out=obs[..., 1:1 + self.game.n_efforts], casting="unsafe")
+        d = self._sizes[2]
+        # float64 products rounded once into the float32 columns: for one state the product assigned (cheaper than
+        # out= for d entries), for a batch written out (a product of same-shape arrays: repeated_rows)
+        if states.ndim == 1:
+            obs[..., 1:1 + d] = states * self._state_scale
+        else:
+            np.multiply(states, repeated_rows(self._tiles, "state", self._state_scale, len(states)),
+                        out=obs[..., 1:1 + d], casting="unsafe")
         return obs
 
     def at(self, plan: np.ndarray, state, round_index: int) -> np.ndarray:

@@ -119,6 +119,7 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
         self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(1 + 2 * n,), dtype=np.float32)
         self.feature_scale = reciprocal_scale(feature_bounds(self.game))
         self._episode = principal_start(self.game)
+        self._row_length = n  # of the action, for its precision slack (read every step)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -130,7 +131,7 @@ class StatefulPrincipalEnv(StatefulRoundEnv):
         game = self.game
         rule = simplex_action(self.action_space, action)
         effort = self.responses.respond(rule, self._episode.states, t, self.np_random,
-                                        TIE_TOL + precision_slack(action, game.n_features))
+                                        TIE_TOL + precision_slack(action, self._row_length))
         self._episode, reward, info = principal_step(game, self._episode, rule, effort)
         info["score"] = float(info["score"])
         self._round = t + 1

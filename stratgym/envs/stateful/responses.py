@@ -161,8 +161,6 @@ class RoundResponses:
 
     def _one(self, rule: np.ndarray, state: np.ndarray, round_index: int, rng: np.random.Generator,
              tie_tol: float) -> np.ndarray:
-        if self._batched:
-            return per_round_response(self.game, self._key, rule, round_index, tie_tol)
         if self.trusted:
             return respond_in_round(self.game, self.model, rule, state, round_index).effort[0]
         effort = self.model.respond(self.game, rule, state, round_index, rng)
@@ -171,10 +169,10 @@ class RoundResponses:
     def respond(self, rules: np.ndarray, states: np.ndarray, rounds, rng: np.random.Generator,
                 tie_tol: float = TIE_TOL) -> np.ndarray:
         """Efforts ``(d,)`` or ``(k, d)`` against ``rules`` (see the class docstring)."""
+        if self._batched:  # one rule or a batch, in one call
+            return per_round_response(self.game, self._key, rules, rounds, tie_tol)
         if rules.ndim == 1:
             return self._one(rules, states, rounds, rng, tie_tol)
-        if self._batched:
-            return per_round_response(self.game, self._key, rules, rounds, tie_tol)
         return np.array([self._one(rule, state, int(t), rng, tie_tol) for rule, state, t in
                          zip(rules, states, rounds)]).reshape(len(rules), self.game.n_efforts)
 
@@ -199,8 +197,13 @@ class PolicyResponses:
         own = type(self.model) in (Rational, Lookahead)
         self._key = self.model.name if own else None
         self._batched = own and game.is_linear
+        #: Whether the linear rational agent answers (a closed form for one policy or a batch).
+        self._linear_rational = self._batched and type(self.model) is Rational
+        #: The rollout memo of one policy's answers (``rollout_arrays(memo=...)``): the game's own agents of a linear
+        #: game play budget vertices, so the same few effort policies come back; ``None`` for any other agent.
+        self.rollout_memo = {} if self._batched else None
         T, n, d = game.horizon, game.n_features, game.n_efforts
-        if self._batched and type(self.model) is Rational:
+        if self._linear_rational:
             # (d T, T n): rows in effort-major order, so that one product with a batch's policies laid out as columns
             # gives each effort type's values as one contiguous block (the tie rule reads them one type at a time).
             self._operator = marginal_value_operator(game).reshape(T, d, T * n).transpose(1, 0, 2).reshape(d * T, T * n)
@@ -209,8 +212,8 @@ class PolicyResponses:
 
     def _one(self, theta: np.ndarray, tie_tol: float, rng: np.random.Generator) -> np.ndarray:
         game, model = self.game, self.model
-        if type(model) is Rational:
-            return linear_rational_effort(game, theta, tie_tol) if game.is_linear else best_response(game, theta).effort
+        if type(model) is Rational:  # of a concave game (a linear one is answered in closed form by respond)
+            return best_response(game, theta).effort
         if type(model) is Lookahead:
             return best_response(game, theta, model, tie_tol=tie_tol).effort
         return respond_to_policy(game, model, theta, rng)
@@ -218,10 +221,11 @@ class PolicyResponses:
     def respond(self, thetas: np.ndarray, tie_tol: float, rng: np.random.Generator) -> np.ndarray:
         """Effort policies against policies on the simplex ``thetas`` (see the class docstring)."""
         if thetas.ndim == 2:
-            return self._one(thetas, tie_tol, rng)
+            return linear_rational_effort(self.game, thetas, tie_tol) if self._linear_rational else \
+                self._one(thetas, tie_tol, rng)
         game = self.game
         k, T, n, d = thetas.shape[0], game.horizon, game.n_features, game.n_efforts
-        if self._batched and type(self.model) is Rational:
+        if self._linear_rational:
             # values[i, t, j] is block j, row t, column i of the product: a (k, T, d) view, each [..., j] contiguous
             values = matmul_columns(self._operator, thetas.reshape(k, T * n).T).reshape(d, T, k).transpose(2, 1, 0)
             return favoured_option(game, values, self._scales, tie_tol)

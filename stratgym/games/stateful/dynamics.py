@@ -64,39 +64,73 @@ def play(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_stat
     return Trajectory(*rollout_arrays(game, theta, effort, initial_state))
 
 
-def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None) -> tuple:
+#: Effort policies a rollout memo (``rollout_arrays(memo=...)``) holds before it is emptied.
+ROLLOUT_MEMO_SIZE = 4096
+
+
+def rollout_arrays(game: StatefulGame, theta: np.ndarray, effort: np.ndarray, initial_state=None,
+                   memo: dict | None = None) -> tuple:
     """:func:`rollout` of policies already checked (or valid by construction, as an env's), without the checks:
     ``(states, features, scores, agent_utility, principal_utility)`` as :class:`Trajectory`'s fields (envs read them
     without building the dataclass). Leading batch axes as in :func:`rollout`.
 
     Everything but ``g`` and the scores is linear in the effort and the initial state, so one product with
     the game's cached rollout map replaces the round-by-round loop.
+
+    ``memo`` (used for one policy pair from ``s_1`` only): a dict the caller keeps for this game, where what depends on
+    the effort alone (states, features, ``U_P``) is kept under the effort's bytes (at most ``ROLLOUT_MEMO_SIZE``
+    policies, emptied when full) and returned as fresh copies. For callers that replay few effort policies: the
+    game's own agents of a linear game play budget vertices, at most ``(d + 1)^T`` policies. The same numbers as
+    without it.
     """
+    maps = derived(game, rollout_map)
+    effect, start, default_start, values, discounts, ones = maps
+    if theta.ndim == 2 and effort.ndim == 2 and (initial_state is None or np.ndim(initial_state) == 1):
+        if memo is None or initial_state is not None:
+            states, features, principal_utility = _effort_parts(game, maps, effort, initial_state)
+        else:
+            key = effort.tobytes()
+            known = memo.get(key)
+            if known is None:
+                if len(memo) >= ROLLOUT_MEMO_SIZE:
+                    memo.clear()
+                known = memo[key] = _effort_parts(game, maps, effort, None)
+            states, features, principal_utility = known[0].copy(), known[1].copy(), known[2]
+        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
+        return states, features, scores, scores.dot(discounts), principal_utility
+    # A batch: the policies and the initial states broadcast against each other.
     T, n, d = game.horizon, game.n_features, game.n_efforts
-    effect, start, default_start, values, discounts, ones = derived(game, rollout_map)
-    if theta.ndim != 2 or effort.ndim != 2:  # states and features take the batch of both policies
-        effort = np.broadcast_to(effort, np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2]) + (T, d))
-    flat = effort.reshape(effort.shape[:-2] + (T * d,))
-    # ndarray.dot: the product of @ at a third of its call overhead. A batch of several rows multiplies by E^T laid
-    # out C-contiguous, which BLAS reads faster than the transposed view, with the same numbers (a single row keeps
-    # the view: BLAS gives it other last bits then).
-    if flat.ndim == 1:
-        linear = effect.dot(flat)
-    else:
-        linear = matmul_rows(flat, derived(game, _transposed_effect) if flat.size > flat.shape[-1] else effect.T)
+    batch = np.broadcast_shapes(theta.shape[:-2], effort.shape[:-2],
+                                () if initial_state is None else np.shape(initial_state)[:-1])
+    flat = np.broadcast_to(effort, batch + (T, d)).reshape(batch + (T * d,))
+    # A batch of several rows multiplies by E^T laid out C-contiguous, which BLAS reads faster than the transposed
+    # view, with the same numbers (a single row keeps the view: BLAS gives it other last bits then).
+    linear = matmul_rows(flat, derived(game, _transposed_effect) if flat.size > flat.shape[-1] else effect.T)
     if initial_state is None:  # a batch of rows adds S s_1 repeated over its rows (see repeated_rows)
         linear += default_start if linear.ndim != 2 else repeated_rows(derived(game, row_tiles), "rollout start",
                                                                         default_start, len(linear))
     else:
         linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
-    batch = linear.shape[:-1]
     features = CONVERSIONS[game.conversion][0](linear[..., (T + 1) * d:].reshape(batch + (T, n)))
-    if flat.ndim == 1:
-        scores = (theta * features).dot(ones)  # row sums: a third of np.sum's call overhead
-        return (linear[:(T + 1) * d].reshape(T + 1, d), features, scores, scores.dot(discounts), flat.dot(values))
     scores = matmul_rows(theta * features, ones)
     return (linear[..., :(T + 1) * d].reshape(batch + (T + 1, d)), features, scores, matmul_rows(scores, discounts),
             matmul_rows(flat, values))
+
+
+def _effort_parts(game: StatefulGame, maps: tuple, effort: np.ndarray, initial_state) -> tuple:
+    """What one rollout of :func:`rollout_arrays` gets from the effort policy ``(T, d)`` alone (and the initial state
+    ``(d,)``, ``None``: ``s_1``), with the game's :func:`rollout_map` ``maps``: ``(states, features, principal_utility)``.
+    ``ndarray.dot``, the product of @ at a third of its call overhead, and shapes read off the arguments."""
+    effect, start, default_start, values = maps[:4]
+    T, d = effort.shape
+    flat = effort.reshape(T * d)
+    linear = effect.dot(flat)
+    if initial_state is None:
+        linear += default_start
+    else:
+        linear = linear + np.asarray(initial_state, dtype=np.float64) @ start.T
+    features = CONVERSIONS[game.conversion][0](linear[(T + 1) * d:].reshape(T, -1))
+    return linear[:(T + 1) * d].reshape(T + 1, d), features, flat.dot(values)
 
 
 def _transposed_effect(game: StatefulGame) -> np.ndarray:

@@ -61,18 +61,19 @@ def linear_rational_effort(game: StatefulGame, theta: np.ndarray, tie_tol: float
     """The rational agent's best response ``(T, d)`` to a ``theta`` ``(T, n)`` of a linear game, without argument checks
     (envs' hot path; :func:`best_response` is the checked entry): per round the budget on the favoured argmax of
     ``c_tau(theta)``, with ``c`` from the game's cached operator."""
-    T, d = game.horizon, game.n_efforts
-    values = derived(game, _marginal_value_matrix).dot(theta.ravel()).reshape(T, d)
-    scales = response_table(game, "rational")[2]
-    return derived(game, budget_vertices).take(favoured_choices(game, values.tolist(), tie_tol, scales), axis=0)
+    matrix, scales, vertices = derived(game, _rational_tables)
+    values = matrix.dot(theta.ravel()).reshape(len(theta), -1)  # (T, d)
+    return vertices.take(favoured_choices(game, values.tolist(), tie_tol, scales), axis=0)
 
 
-def _marginal_value_matrix(game: StatefulGame) -> np.ndarray:
-    """:func:`marginal_value_operator` (linear ``g``) as a ``(T d, T n)`` matrix (cache it with :func:`derived`)."""
+def _rational_tables(game: StatefulGame) -> tuple[np.ndarray, list[float], np.ndarray]:
+    """What :func:`linear_rational_effort` reads (cache it with :func:`derived`, one look-up per call): the
+    :func:`marginal_value_operator` of linear ``g`` as a ``(T d, T n)`` matrix, the round scales as a list and the
+    :func:`~stratgym.games.stateful.tiebreak.budget_vertices`."""
     T, n, d = game.horizon, game.n_features, game.n_efforts
     matrix = marginal_value_operator(game).reshape(T * d, T * n)
     matrix.setflags(write=False)
-    return matrix
+    return matrix, response_table(game, "rational")[2], derived(game, budget_vertices)
 
 
 def respond_in_round(game: StatefulGame, model, rule, state, round_index: int,
@@ -109,11 +110,11 @@ def per_round_response(game: StatefulGame, model, rule: np.ndarray, round_index,
     (the envs' hot path, fastest with the model's name, e.g. ``"myopic"``; :func:`respond_in_round` is the checked
     entry): ``rule`` ``(n,)`` and a round index give ``(d,)``; a batch ``rule`` ``(k, n)`` with indices ``(k,)`` gives
     ``(k, d)``. The state does not matter with linear ``g``."""
-    weights, scales, _ = response_table(game, model)
+    weights, scales, listed_scales = response_table(game, model)
     rule = np.asarray(rule, dtype=np.float64)
     if rule.ndim == 1:
-        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index], scales[round_index],
-                               tie_tol)
+        return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index],
+                               listed_scales[round_index], tie_tol)
     round_index = np.asarray(round_index)
     if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
         round_index = int(round_index.flat[0])

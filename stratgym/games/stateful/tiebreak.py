@@ -65,13 +65,13 @@ def favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float
         best = max(listed)
         best = best if best > 0.0 else 0.0  # "no effort" is worth 0
         threshold = best - tie_tol * (best if best > scale else scale)
-        choice = -1
-        for j in order:
+        for j in order:  # the first tied effort type in the principal's order
             if listed[j] >= threshold:
-                choice = j
+                # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
+                choices.append(-1 if 0.0 >= threshold and favour[j] < 0.0 else j)
                 break
-        # "No effort" (principal value 0, ranked last) wins when it is tied and strictly preferred.
-        choices.append(-1 if choice >= 0 and 0.0 >= threshold and favour[choice] < 0.0 else choice)
+        else:
+            choices.append(-1)
     return choices
 
 
