@@ -541,3 +541,20 @@ def test_replace_with_new_shapes_relabels_by_default():
     assert game.effort_names == ("effort0", "effort1")
     with pytest.raises(ValueError, match="feature_names"):
         classroom().replace(feature_names=("only one",))
+
+
+def test_copies_and_pickles_of_a_game_leave_out_the_batch_sized_row_tiles():
+    import copy
+    import pickle
+
+    import gymnasium as gym
+
+    envs = gym.make_vec("stratgym/StatefulPrincipal-v0", num_envs=4096, vectorization_mode="vector_entry_point")
+    envs.reset(seed=0)
+    for _ in range(3):
+        envs.step(envs.action_space.sample())
+    game = envs.unwrapped.single.game
+    assert "row_tiles" in game.__dict__ and game.__dict__["row_tiles"]  # the vector env built tiles
+    assert len(pickle.dumps(game)) < 100_000
+    for clone in (copy.deepcopy(game), pickle.loads(pickle.dumps(game))):
+        assert "row_tiles" not in clone.__dict__ and clone == game

@@ -37,7 +37,8 @@ from stratgym.games.ties import TIE_TOL
 #: well within ``TIE_TOL``.
 LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 #: Factor on the MILP's incentive rows: HiGHS meets MILP constraints to 1e-6, which this makes 1e-9 of the
-#: follower's scale, ``TIE_TOL``'s order.
+#: follower's scale on those rows. Its linking rows (``z`` against ``x``) still hold to 1e-6 only, so the MILP's
+#: profile is re-solved by the tight LP (:func:`profile_lp`) before anything is returned.
 INCENTIVE_SCALE = 1e3
 #: Support enumeration is exponential; it refuses games with more support pairs than this.
 MAX_SUPPORT_PAIRS = 200_000

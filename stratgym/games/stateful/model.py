@@ -88,6 +88,13 @@ class StatefulGame(FieldwiseEqual):
     effort_names: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
 
+    def __getstate__(self) -> dict:
+        """What pickling and copying keep: the fields and the derived tables, without :func:`repeated_rows`'s tiles
+        (batch-sized: megabytes after a large vector env; rebuilt on demand)."""
+        state = dict(self.__dict__)
+        state.pop(row_tiles.__name__, None)
+        return state
+
     def __post_init__(self):
         set_ = lambda field, value: object.__setattr__(self, field, value)  # noqa: E731 (frozen dataclass)
         W = as_real_array(self.conversion_matrix, "conversion_matrix (W)", ndim=2)

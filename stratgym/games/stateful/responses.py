@@ -118,10 +118,11 @@ def per_round_response(game: StatefulGame, model, rule: np.ndarray, round_index,
     round_index = np.asarray(round_index)
     if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
         round_index = int(round_index.flat[0])
-        # that row repeated over the batch's rows (repeated_rows), when the rules are rows (k, n); the tables are
-        # cached on the game for good, so their id names them
-        row = weights[round_index] if rule.ndim != 2 else repeated_rows(
-            derived(game, row_tiles), ("weights", id(weights), round_index), weights[round_index], len(rule))
+        # that row repeated over the batch's rows (repeated_rows), when the rules are rows (k, n), named by its
+        # bytes (not by an id, which a copied game's cache would carry over to other arrays)
+        row = weights[round_index]
+        if rule.ndim == 2:
+            row = repeated_rows(derived(game, row_tiles), ("weights", row.tobytes()), row, len(rule))
     else:
         row = weights[round_index]
     return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * row, scales[round_index], tie_tol)
