@@ -21,13 +21,14 @@ import stratgym  # noqa: F401
 from stratgym.agents.evaluate import score_policy
 from stratgym.agents.instances import make_env
 from stratgym.agents.references import NoExactReference, reference_values
-from stratgym.baselines.matrix import (best_pure_commitment, harsanyi_normal_form, nash_equilibria, profile_lp, solve,
-                                       uniform_commitment)
+from stratgym.baselines.matrix import (best_pure_commitment, harsanyi_normal_form, incentive_lead, nash_equilibria,
+                                       profile_lp, solve, uniform_commitment)
 from stratgym.envs.spaces import simplex_to_box
 from stratgym.envs.matrix import MatrixCommitmentEnv, follower_observation
 from stratgym.games.matrix import (MatrixGame, QuantalFollower, battle_of_the_sexes, conitzer_sandholm,
                                    evaluate_commitment, follower_response, follower_scales, matching_pennies,
                                    paruchuri_example, random_matrix_game, random_security_game, security_game)
+from stratgym.games.ties import TIE_TOL
 
 COMMITMENT, FOLLOWER = "stratgym/MatrixCommitment-v0", "stratgym/MatrixFollower-v0"
 
@@ -97,8 +98,9 @@ def test_literature_values():
     assert solve(battle_of_the_sexes()).principal_value == pytest.approx(2.0)
     assert sorted(e.leader_value for e in nash_equilibria(battle_of_the_sexes())) == pytest.approx([2 / 3, 1.0, 2.0])
     pennies = solve(matching_pennies())
-    assert pennies.principal_value == pytest.approx(0.0, abs=1e-12)
-    np.testing.assert_allclose(pennies.theta, [0.5, 0.5], atol=1e-9)
+    # 0 up to what the follower's tie zone (1e-9 of its scale, ties to the leader) lets the leader shift
+    assert pennies.principal_value == pytest.approx(0.0, abs=1e-8) and pennies.principal_value >= 0
+    np.testing.assert_allclose(pennies.theta, [0.5, 0.5], atol=1e-8)
     (equilibrium,) = nash_equilibria(matching_pennies())
     np.testing.assert_allclose(equilibrium.leader_strategy, [0.5, 0.5])
 
@@ -115,23 +117,26 @@ def test_the_default_security_game_values_are_the_documented_ones():
 
 
 def _vertices(game: MatrixGame):
-    """Every point of the simplex where ``m - 1`` of the indifference hyperplanes and facets meet."""
+    """Every point of the simplex where ``m - 1`` of the facets, the indifference hyperplanes and the edges of the
+    follower's tie zone (the hyperplanes shifted by the solvers' lead, ``incentive_lead(0, TIE_TOL)``) meet."""
     m = game.n_leader_actions
-    planes = [np.eye(m)[i] for i in range(m)]
+    planes = [(np.eye(m)[i], 0.0) for i in range(m)]
+    edge = -incentive_lead(0.0, TIE_TOL)
     for k in range(game.n_types):
-        B = game.follower_payoffs[k]
-        planes += [B[:, a] - B[:, b] for a, b in itertools.combinations(range(game.n_follower_actions), 2)]
+        S = game.follower_payoffs[k] / follower_scales(game)[k]
+        for a, b in itertools.combinations(range(game.n_follower_actions), 2):
+            planes += [(S[:, a] - S[:, b], offset) for offset in (0.0, edge, -edge)]
     for chosen in itertools.combinations(planes, m - 1):
-        system = np.vstack([np.ones(m), *chosen])
+        system = np.vstack([np.ones(m), *(normal for normal, _ in chosen)])
         if abs(np.linalg.det(system)) < 1e-12:
             continue
-        point = np.linalg.solve(system, np.eye(m)[0])
+        point = np.linalg.solve(system, np.array([1.0, *(offset for _, offset in chosen)]))
         if point.min() >= -1e-12:
             yield np.maximum(point, 0.0) / np.maximum(point, 0.0).sum()
 
 
-def brute_force_value(game: MatrixGame) -> float:
-    return max(evaluate_commitment(game, x).leader_value for x in _vertices(game))
+def brute_force_value(game: MatrixGame, tie_tol: float = TIE_TOL) -> float:
+    return max(evaluate_commitment(game, x, tie_tol).leader_value for x in _vertices(game))
 
 
 def _payoffs(draw, shape, integers: bool) -> np.ndarray:
@@ -161,6 +166,24 @@ def test_the_solver_equals_brute_force_over_vertices(game):
     assert outcome.leader_value == result.principal_value and outcome.responses.tolist() == result.effort.tolist()
     assert result.principal_value >= best_pure_commitment(game).principal_value - 1e-9 * scale
     assert result.principal_value >= uniform_commitment(game).principal_value - 1e-9 * scale
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_near_ties_inside_the_followers_tie_zone_are_the_leaders(seed):
+    """Column 1 is column 0 plus noise of 1e-10..1e-8 of the follower's scale, and the leader prefers it: where the
+    follower counts the two as tied the optimum must use it, as the env's follower would. The solver's tie zone is
+    ``-incentive_lead(0, TIE_TOL)``, a hair inside the follower's (LP tolerance): the brute force with that zone is
+    what it must reach; its strategy, scored by the follower's own zone, may earn more, never less."""
+    rng = np.random.default_rng([23, seed])
+    k, m, n = int(rng.integers(2, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    leader, follower = rng.random((k, m, n)), rng.random((k, m, n))
+    follower[:, :, 1] = follower[:, :, 0] + 10.0 ** rng.uniform(-10, -8) * rng.standard_normal((k, m))
+    leader[:, :, 1] = leader[:, :, 0] + rng.uniform(0, 1, (k, m))
+    game = MatrixGame(leader, follower, rng.dirichlet(np.ones(k)))
+    result = solve(game)
+    assert result.principal_value >= brute_force_value(game, -incentive_lead(0.0, TIE_TOL)) - 2e-6
+    assert result.principal_value <= brute_force_value(game) + 2e-6 or result.certificate.optimality_gap > 0
+    assert evaluate_commitment(game, result.theta).leader_value == result.principal_value
 
 
 @settings(max_examples=60, deadline=None)

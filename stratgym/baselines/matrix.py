@@ -55,11 +55,20 @@ def _result(game: MatrixGame, outcome: Commitment, method: str, started: float, 
                              solve_time=time.perf_counter() - started)
 
 
-def profile_lp(game: MatrixGame, profile, margin: float = 0.0) -> np.ndarray | None:
-    """The leader's best strategy ``(m,)`` among those against which type ``k`` plays ``profile[k]`` (``(K,)``
-    columns), each beating every other column by ``margin`` units of :func:`follower_scales`; ``None`` if none does.
+def incentive_lead(margin: float, tie_tol: float) -> float:
+    """By how much (units of :func:`follower_scales`) a type's column must beat every other one in the solvers'
+    programs: ``margin`` if positive (strict incentives), else ``-tie_tol`` plus twice the LPs' feasibility tolerance,
+    so that a column the game's follower counts as tied with the best (within ``tie_tol``, ties to the leader) is
+    one the solvers may choose: their optimum is defined with the follower's own tie rule."""
+    return margin if margin > 0 else -max(tie_tol - 2.0 * LP_OPTIONS["primal_feasibility_tolerance"], 0.0)
 
-    LP (HiGHS): maximize ``sum_k p_k x . A^k[:, j_k]`` s.t. ``x . (B^k[:, j] - B^k[:, j_k]) / s_k <= -margin`` for
+
+def profile_lp(game: MatrixGame, profile, margin: float = 0.0, tie_tol: float = TIE_TOL) -> np.ndarray | None:
+    """The leader's best strategy ``(m,)`` among those against which type ``k`` plays ``profile[k]`` (``(K,)``
+    columns), each beating every other column by ``margin`` units of :func:`follower_scales` (``margin = 0``: each
+    within the follower's tie zone ``tie_tol`` of the best, :func:`incentive_lead`); ``None`` if none does.
+
+    LP (HiGHS): maximize ``sum_k p_k x . A^k[:, j_k]`` s.t. ``x . (B^k[:, j] - B^k[:, j_k]) / s_k <= -lead`` for
     every type ``k`` and column ``j != j_k``, ``x`` on the simplex. Entries are cleaned of solver noise (clipped at 0,
     renormalized).
     """
@@ -72,7 +81,7 @@ def profile_lp(game: MatrixGame, profile, margin: float = 0.0) -> np.ndarray | N
         rows.extend(scaled[:, other] - scaled[:, j] for other in range(game.n_follower_actions) if other != j)
     m = game.n_leader_actions
     a_ub = np.array(rows) if rows else None
-    b_ub = np.full(len(rows), -margin) if rows else None
+    b_ub = np.full(len(rows), -incentive_lead(margin, tie_tol)) if rows else None
     solution = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, m)), b_eq=[1.0], bounds=(0, None),
                        method="highs", options=LP_OPTIONS)
     if solution.status != 0:
@@ -81,15 +90,16 @@ def profile_lp(game: MatrixGame, profile, margin: float = 0.0) -> np.ndarray | N
     return strategy / strategy.sum()
 
 
-def _dobss(game: MatrixGame, margin: float) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+def _dobss(game: MatrixGame, margin: float, tie_tol: float = TIE_TOL) -> tuple[np.ndarray | None, np.ndarray | None,
+                                                                               float]:
     """The DOBSS-style MILP's optimal response profile ``(K,)``, its strategy ``(m,)`` and its dual bound on the
     leader's value (``None, None, -inf`` if no strategy meets ``margin``).
 
     Variables as DOBSS's: ``x`` (m), ``z^k_ij = x_i q^k_j`` (K m n, in [0, 1]), binaries ``q^k_j`` (K n). Constraints:
     ``sum_i x_i = 1``, ``sum_j z^k_ij = x_i``, ``sum_i z^k_ij = q^k_j``, ``sum_j q^k_j = 1`` (so ``z^k_.j`` is ``x``
     for the column ``j`` type ``k`` plays and 0 for the others), and the follower's incentives written on ``z``
-    instead of DOBSS's big-M rows on ``x``: ``sum_i z^k_ij (B^k_ij - B^k_ij') / s_k >= margin q^k_j`` for every
-    ``j' != j``, multiplied by ``INCENTIVE_SCALE``. The feasible profiles and strategies are DOBSS's, but without a
+    instead of DOBSS's big-M rows on ``x``: ``sum_i z^k_ij (B^k_ij - B^k_ij') / s_k >= lead q^k_j`` for every
+    ``j' != j`` (``lead``: :func:`incentive_lead`), multiplied by ``INCENTIVE_SCALE``. The feasible profiles and strategies are DOBSS's, but without a
     big-M the LP relaxation is tighter (the formulations are compared by Casorrán, Fortz, Labbé and Ordóñez, EJOR
     2019); with HiGHS's presolve off (it slows these small programs down), random games with 5 types and 10 x 10
     payoffs solve about 2x faster than with DOBSS's rows, 2 types 16x (``scripts/bench_matrix.py``). Objective:
@@ -113,6 +123,7 @@ def _dobss(game: MatrixGame, margin: float) -> tuple[np.ndarray | None, np.ndarr
 
     rows(np.arange(m)[None], np.ones((1, m)), 1.0, 1.0)
     others = ~np.eye(n, dtype=bool)
+    lead = incentive_lead(margin, tie_tol)
     for k in range(k_types):
         scaled = game.follower_payoffs[k] / follower_scales(game)[k]
         rows(np.column_stack([z[k], np.arange(m)]), np.column_stack([np.ones((m, n)), -np.ones(m)]), 0.0, 0.0)
@@ -122,7 +133,7 @@ def _dobss(game: MatrixGame, margin: float) -> tuple[np.ndarray | None, np.ndarr
         chosen, rival = np.nonzero(others)
         gains = INCENTIVE_SCALE * (scaled[:, chosen] - scaled[:, rival]).T
         rows(np.column_stack([z[k].T[chosen], q[k][chosen]]),
-             np.column_stack([gains, np.full(len(chosen), -INCENTIVE_SCALE * margin)]), 0.0, np.inf)
+             np.column_stack([gains, np.full(len(chosen), -INCENTIVE_SCALE * lead)]), 0.0, np.inf)
     row_index = np.concatenate([np.repeat(np.arange(len(c)), c.shape[1]) + offset for (c, _), offset in
                                 zip(blocks, np.cumsum([0] + [len(c) for c, _ in blocks[:-1]]))])
     matrix = coo_matrix((np.concatenate([v.ravel() for _, v in blocks]),
@@ -143,6 +154,11 @@ def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL, *, ag
     """The leader's optimal commitment (strong Stackelberg: followers break ties, within ``tie_tol`` units of
     :func:`~stratgym.games.matrix.follower_scales`, in the leader's favour).
 
+    The optimum is defined with that same tie rule: a column within ``tie_tol`` of a type's best counts as one it may
+    play (:func:`incentive_lead`; the programs' zone is a hair, twice the LPs' tolerance, inside the follower's), so
+    a commitment earns no more against the game's follower than the optimum, up to what that hair is worth (it can
+    matter only where a type's incentives are almost parallel; measured: 4 of 40 games with columns 1e-10..1e-8
+    apart, tests/test_matrix.py).
     ``margin > 0`` asks for strict incentives: every type's column beats its alternatives by ``margin`` units (the
     robust optimum); ``ValueError`` if no strategy achieves it. Method ``"lp"`` (one type: the best of one LP per
     column) or ``"milp"`` (several: DOBSS, then the LP of its profile). ``certificate``: ``optimality_gap`` is 0 for
@@ -156,19 +172,19 @@ def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL, *, ag
     margin = as_nonnegative_float(margin, "margin")
     started = time.perf_counter()
     if game.n_types == 1:
-        candidates = [profile_lp(game, [j], margin) for j in range(game.n_follower_actions)]
+        candidates = [profile_lp(game, [j], margin, tie_tol) for j in range(game.n_follower_actions)]
         outcomes = [evaluate_commitment(game, x, tie_tol) for x in candidates if x is not None]
         if not outcomes:
             raise ValueError(f"no strategy gives the follower a best response by margin {margin:g}")
         return _result(game, max(outcomes, key=lambda outcome: outcome.leader_value), "lp", started)
-    profile, milp_strategy, bound = _dobss(game, margin)
+    profile, milp_strategy, bound = _dobss(game, margin, tie_tol)
     if profile is None:
         raise ValueError(f"no strategy gives every follower type a best response by margin {margin:g}")
     # HiGHS's MILP meets constraints to 1e-6 only, so its profile may rest on a near tie the game's follower does not
     # see: polish both that profile and the one its strategy actually induces with the tight LP, and keep the best
     # of those and the MILP's own strategy that has the margin asked for.
-    candidates = [profile_lp(game, profile, margin), milp_strategy,
-                  profile_lp(game, follower_response(game, milp_strategy, tie_tol), margin)]
+    candidates = [profile_lp(game, profile, margin, tie_tol), milp_strategy,
+                  profile_lp(game, follower_response(game, milp_strategy, tie_tol), margin, tie_tol)]
     outcomes = [evaluate_commitment(game, x, tie_tol) for x in candidates if x is not None]
     outcomes = [outcome for outcome in outcomes if margin == 0 or outcome.incentive_margins.min() >= margin - tie_tol]
     if not outcomes:
