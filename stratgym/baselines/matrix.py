@@ -157,7 +157,7 @@ def solve(game: MatrixGame, margin: float = 0.0, tie_tol: float = TIE_TOL, *, ag
     The optimum is defined with that same tie rule: a column within ``tie_tol`` of a type's best counts as one it may
     play (:func:`incentive_lead`; the programs' zone is a hair, twice the LPs' tolerance, inside the follower's), so
     a commitment earns no more against the game's follower than the optimum, up to what that hair is worth (it can
-    matter only where a type's incentives are almost parallel; measured: 4 of 40 games with columns 1e-10..1e-8
+    matter only where a type's incentives are almost parallel; measured: 1 of 40 games with columns 1e-10..1e-8
     apart, tests/test_matrix.py).
     ``margin > 0`` asks for strict incentives: every type's column beats its alternatives by ``margin`` units (the
     robust optimum); ``ValueError`` if no strategy achieves it. Method ``"lp"`` (one type: the best of one LP per
