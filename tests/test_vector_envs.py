@@ -205,6 +205,39 @@ def test_an_info_where_nobody_plays_keeps_the_steps_layout_and_changing_it_chang
     assert set(second) == set(played)
 
 
+@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.value)
+@pytest.mark.parametrize("name", ["commitment myopic", "principal forecasting", "agent concave", "scheme sampled",
+                                  "recommend without history", "matrix commitment three types",
+                                  "stateful population per group", "persuasion population, every applicant"])
+def test_without_info_the_episodes_are_the_same(name, mode):
+    env_id, kwargs = CONFIGURATIONS[name]
+    full, bare = (gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode=mode,
+                               **kwargs) for _ in range(2))
+    bare.unwrapped.keep_info = False
+    obs, info = full.reset(seed=5)
+    bare_obs, bare_info = bare.reset(seed=5)
+    np.testing.assert_array_equal(obs, bare_obs)
+    assert bare_info == {}
+    full.single_action_space.seed(1)
+    for _ in range(12):
+        actions = np.stack([full.single_action_space.sample() for _ in range(3)])
+        out, bare_out = full.step(actions), bare.step(actions)
+        for got, expected in zip(bare_out[:4], out[:4]):
+            np.testing.assert_array_equal(got, expected)
+        assert set(bare_out[4]) <= {"final_obs", "_final_obs", "final_info", "_final_info"}
+        if "final_obs" in out[4]:
+            np.testing.assert_array_equal(bare_out[4]["_final_obs"], out[4]["_final_obs"])
+            for i in np.flatnonzero(out[4]["_final_obs"]):
+                np.testing.assert_array_equal(bare_out[4]["final_obs"][i], out[4]["final_obs"][i])
+
+
+def test_the_sb3_adapter_asks_for_no_info_unless_it_passes_some_on():
+    assert native_vec_env("stratgym/StatefulAgent-v0", 2, monitor=False).envs.unwrapped.keep_info is False
+    envs = gym.make_vec("stratgym/StatefulAgent-v0", num_envs=2, vectorization_mode="vector_entry_point",
+                        autoreset_mode=AutoresetMode.SAME_STEP)
+    assert NativeVecEnv(envs, info_keys=("effort",)).envs.unwrapped.keep_info is True
+
+
 def test_the_vector_envs_autoreset_mode_is_checked():
     with pytest.raises(ValueError, match="autoreset_mode"):
         gym.make_vec("stratgym/StatefulPrincipal-v0", num_envs=2, vectorization_mode="vector_entry_point",

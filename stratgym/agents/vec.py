@@ -27,6 +27,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
 from stratgym.agents.instances import make_env, resolve_env_kwargs
+from stratgym.envs.vector import RoundVectorEnv
 from stratgym.games.validation import as_positive_int
 
 
@@ -37,7 +38,8 @@ class NativeVecEnv(VecEnv):
     ``step_wait`` returns ``(obs, rewards, dones, infos)`` with ``dones = terminated | truncated``; ``infos[i]`` has
     ``"TimeLimit.truncated"`` (truncated and not terminated: SB3 bootstraps from it) and, for a finished episode,
     ``"terminal_observation"``, plus the vector env's info entries named in ``info_keys`` (copied per sub-env only
-    when asked for: building thousands of dicts per step is the adapter's main cost). ``seed(s)`` seeds the next
+    when asked for: building thousands of dicts per step is the adapter's main cost; without ``info_keys`` a
+    stratgym vector env is told to build no info at all, ``keep_info = False``). ``seed(s)`` seeds the next
     reset with ``s`` (the vector env has one generator). Attributes (``get_attr``) are read from the vector env,
     else from its scalar env (``envs.single``), the same for every index; the sub-envs wear no Gymnasium wrappers.
     """
@@ -48,6 +50,8 @@ class NativeVecEnv(VecEnv):
                              f"{envs.metadata.get('autoreset_mode')!r}: pass autoreset_mode=AutoresetMode.SAME_STEP")
         self.envs = envs
         self.info_keys = tuple(info_keys)
+        if not self.info_keys and isinstance(envs.unwrapped, RoundVectorEnv):
+            envs.unwrapped.keep_info = False  # nothing of it is read: skip building Gymnasium's masked layout
         super().__init__(envs.num_envs, envs.single_observation_space, envs.single_action_space)
         self._actions: np.ndarray | None = None
 

@@ -199,6 +199,11 @@ class RoundVectorEnv(VectorEnv):
         self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
         self._nobody: dict | None = None  # nobody_info of _step_keys, built once per layout (dozens of entries)
         self._ended = np.zeros(self.num_envs, dtype=bool)
+        #: ``False``: ``reset`` and ``step`` return no info entries but the autoreset's ``final_obs`` /
+        #: ``_final_obs`` (``SAME_STEP``; ``final_info`` empty), for learners that read none (the SB3 adapter,
+        #: :class:`stratgym.agents.vec.NativeVecEnv`): the same episodes, without the per-step cost of Gymnasium's
+        #: masked info layout.
+        self.keep_info = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start new episodes in every sub-env (seeding the shared generator if ``seed`` is given)."""
@@ -206,6 +211,8 @@ class RoundVectorEnv(VectorEnv):
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         info = self._restart(slice(None))
+        if not self.keep_info:
+            return self._observations(), {}
         return self._observations(), masked(info, slice(None), self.num_envs, np.ones(self.num_envs, dtype=bool))
 
     def _map_actions(self, actions) -> np.ndarray:
@@ -226,7 +233,8 @@ class RoundVectorEnv(VectorEnv):
             mapped = (self._map_actions(actions) if playing.size else
                       np.empty((0,) + self.single_action_space.shape, dtype=self.single_action_space.dtype))
             restarting = np.flatnonzero(self._ended)
-            info = masked(self._restart(restarting), restarting, n)
+            reset_info = self._restart(restarting)
+            info = masked(reset_info, restarting, n) if self.keep_info else {}
             self._elapsed[restarting] = 0
             rows = playing
         else:
@@ -234,16 +242,21 @@ class RoundVectorEnv(VectorEnv):
         rewards = np.zeros(n)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
-        if isinstance(rows, slice) or rows.size or self._step_keys is None:
+        if isinstance(rows, slice) or rows.size or (self.keep_info and self._step_keys is None):
             step_rewards, step_terminated, step_info = self._play(rows, mapped, actions)
             rewards[rows], terminated[rows] = step_rewards, step_terminated
             self._elapsed[rows] += 1
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
-            step_info = masked(step_info, rows, n)
-            step_keys = layout(step_info)
-            if step_keys != self._step_keys:
-                self._step_keys, self._nobody = step_keys, None
+            if self.keep_info:
+                step_info = masked(step_info, rows, n)
+                step_keys = layout(step_info)
+                if step_keys != self._step_keys:
+                    self._step_keys, self._nobody = step_keys, None
+            else:
+                step_info = {}
+        elif not self.keep_info:
+            step_info = {}
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
             if self._nobody is None:
                 self._nobody = nobody_info(self._step_keys, n)
@@ -252,10 +265,11 @@ class RoundVectorEnv(VectorEnv):
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()
             finished = np.flatnonzero(ended)
-            reset_info = masked(self._restart(finished), finished, n)
+            reset_info = self._restart(finished)
+            reset_info = masked(reset_info, finished, n) if self.keep_info else {}
             self._elapsed[finished] = 0
             # The step info of the finished sub-envs moves to final_info; their top-level entries are the reset's.
-            info = merge_info(restricted(step_info, ~ended), reset_info)
+            info = merge_info(restricted(step_info, ~ended), reset_info) if self.keep_info else {}
             final = np.empty(n, dtype=object)
             final[finished] = list(final_obs[finished])
             info["final_obs"], info["_final_obs"] = final, ended.copy()
