@@ -19,8 +19,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from stratgym.envs.persuasion.core import (column_at, conservative_penalty_weight, penalized_value, scheme_decisions,
-                                           sum_in_order)
+from stratgym.envs.persuasion.core import (conservative_penalty_weight, penalized_value, scheme_decisions,
+                                           taken_index, taken_sum)
 from stratgym.envs.stateful import RoundResponses, feature_bounds
 from stratgym.envs.stateful.core import common_round, reciprocal_scale
 from stratgym.games.applicants import ApplicantPopulation, pattern_rows, pattern_table
@@ -104,26 +104,31 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     (:func:`~stratgym.envs.persuasion.core.penalized_value`; weight ``None``: each applicant's conservative one),
     each ``(k,)``. The episodes are taken applicant by applicant (one product each, the same bits as for one
     episode), decided together, and returned in their order."""
-    k, patterns, A = schemes.shape
+    k, _, A = schemes.shape
     weighted = table.weighted
     batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))  # (2^A, A, k)
     order = np.argsort(applicants, kind="stable")
     grouped = applicants[order]
     unique, starts = np.unique(grouped, return_index=True)
     bounds = starts.tolist() + [k]
+    episodes = batch_last if len(unique) == 1 else batch_last.take(order, axis=2)  # (2^A, A, k), grouped order
     columns = np.empty((weighted.shape[2], A, k))  # in the grouped order
+    # Each applicant's episodes are a block of the last axis: its product, one matrix per recommendation, reads and
+    # writes them in place (strided rows BLAS takes as they are), without gathering or scattering a copy.
+    by_action, into = episodes.transpose(1, 0, 2), columns.transpose(1, 0, 2)  # (A, 2^A, k), (A, c, k)
     counts = table.n_regions[unique]
     # Every applicant's regions are the patterns in order: each scheme over its regions is its action, as given.
     as_given = bool(table.in_pattern_order[unique].all())
     regional = None if as_given else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
         np.empty(k, dtype=object)
     for i, start, end in zip(unique.tolist(), bounds, bounds[1:]):
-        episodes = batch_last if len(unique) == 1 else batch_last.take(order[start:end], axis=2)  # (2^A, A, k_i)
-        columns[:, :, start:end] = matmul_columns(weighted[i].T, episodes.reshape(patterns, -1)).reshape(-1, A,
-                                                                                                       end - start)
+        if end - start > 1:
+            matmul_columns(weighted[i].T, by_action[:, :, start:end], out=into[:, :, start:end])
+        else:  # one episode: its (2^A, A) scheme as one matrix (one column per product would be summed otherwise)
+            columns[:, :, start] = weighted[i].T @ np.ascontiguousarray(episodes[:, :, start])
         if regional is None:
             continue
-        own = episodes[table.region_rows(i)].transpose(2, 0, 1)  # (k_i, R_i, A)
+        own = episodes[table.region_rows(i), :, start:end].transpose(2, 0, 1)  # (k_i, R_i, A)
         if regional.dtype == object:
             for offset, scheme in enumerate(own):
                 regional[start + offset] = scheme
@@ -135,9 +140,9 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
               "bic_slack": bic_slack}
     if regional is not None:
         values["scheme"] = regional
-    taken = responses.T  # (A, k)
+    taken = taken_index(responses.T)
     for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
-        values[name] = sum_in_order(column_at(columns, (2 * A + 1 + index * A) + taken).T)
+        values[name] = taken_sum(columns, taken, 2 * A + 1 + index * A)
     values["welfare"], values["principal"] = agent_value, principal_value
     if penalty is not None:
         weight, margin = penalty
