@@ -107,10 +107,13 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     k, _, A = schemes.shape
     weighted = table.weighted
     batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))  # (2^A, A, k)
-    order = np.argsort(applicants, kind="stable")
+    # Stable sorts of 16-bit keys are radix sorts: several times faster than of int64 ones.
+    keys = applicants.astype(np.uint16) if table.population.n_applicants <= 1 << 16 else applicants
+    order = np.argsort(keys, kind="stable")
     grouped = applicants[order]
-    unique, starts = np.unique(grouped, return_index=True)
-    bounds = starts.tolist() + [k]
+    starts = np.flatnonzero(grouped[1:] != grouped[:-1]) + 1  # where each applicant's block begins
+    unique = grouped[np.concatenate(([0], starts))] if k else grouped
+    bounds = [0] + starts.tolist() + [k]
     episodes = batch_last if len(unique) == 1 else batch_last.take(order, axis=2)  # (2^A, A, k), grouped order
     columns = np.empty((weighted.shape[2], A, k))  # in the grouped order
     # Each applicant's episodes are a block of the last axis: its product, one matrix per recommendation, reads and

@@ -299,8 +299,8 @@ def batch_last_simplex(actions: np.ndarray) -> np.ndarray:
     # region's (k, A) block while converting to float64 (exact) and adding 1.
     rows = actions.view(np.dtype((np.void, A * actions.itemsize))).reshape(k, R).T.copy()
     weights = np.add(rows.view(actions.dtype).reshape(R, k, A).transpose(0, 2, 1), 1.0, dtype=np.float64, order="C")
-    totals = weights[:, 0].copy()
-    for j in range(1, A):
+    totals = weights[:, 0] + weights[:, 1] if A > 1 else weights[:, 0].copy()
+    for j in range(2, A):
         totals += weights[:, j]
     np.divide(weights, totals[:, None, :], out=weights)
     return weights.transpose(2, 0, 1)
