@@ -248,15 +248,14 @@ def scheme_decisions(columns: np.ndarray, tie_tol: float, widening=0.0) -> tuple
 
 
 def _leading_true(below: np.ndarray) -> np.ndarray:
-    """``(...)`` int64: how many leading rows of ``below`` ``(m, ...)`` are True at each entry (``m`` if all are), one
-    pass per row (numpy's accumulate over a leading axis is several times slower)."""
-    count = np.zeros(below.shape[1:], dtype=np.int64)
-    if len(below):
-        run = below[0].copy()
-        count += run
-        for row in below[1:]:
-            run &= row
-            count += run
+    """``(...)``: how many leading rows of ``below`` ``(m, ...)`` are True at each entry (``m`` if all are), one pass
+    per row (numpy's accumulate over a leading axis is several times slower), counted in bytes when ``m < 256`` (a
+    bool added to an int64 count goes through a slow cast)."""
+    count = np.zeros(below.shape[1:], dtype=np.uint8 if len(below) < 256 else np.int64)
+    run = np.ones(below.shape[1:], dtype=bool)
+    for row in below:
+        run &= row
+        count += run.view(np.uint8) if count.dtype == np.uint8 else run
     return count
 
 
