@@ -26,7 +26,7 @@ from stratgym.envs.stateful.core import common_round, reciprocal_scale
 from stratgym.games.applicants import ApplicantPopulation, pattern_rows, pattern_table
 from stratgym.games.behaviour import Lookahead
 from stratgym.games.linalg import matmul_columns, matmul_rows
-from stratgym.games.metrics import social_metrics
+from stratgym.games.metrics import SocialAverages
 from stratgym.games.persuasion import precision_unit, weighted_payoffs
 from stratgym.games.population import StatefulPopulation, effort_term_weights, subject_metrics
 from stratgym.games.stateful import CONVERSIONS, favoured_choice
@@ -225,6 +225,7 @@ class PopulationRounds:
         self._terms = np.stack([effort_term_weights(game).T for game in types], axis=-1)
         self._discounts = discount_factors(types[0])  # gamma is shared
         self._average_scale = np.tile(self.feature_scale, len(self.average_weights))[:, None]
+        self._social = SocialAverages(population.weights, population.groups)
         self._linear = types[0].is_linear  # g is shared
         if self._linear:
             tables = [response_table(game, agent.name) for game in types]
@@ -329,12 +330,12 @@ class PopulationRounds:
     def metrics(self, episodes: PopulationEpisodes) -> dict[str, np.ndarray]:
         """The social metrics of finished ``episodes`` (:meth:`~stratgym.games.metrics.SocialMetrics.flat` keys, each
         ``(k,)``): every type's metrics (:func:`~stratgym.games.population.subject_metrics` of the episode's running
-        sums), averaged by :func:`~stratgym.games.metrics.social_metrics`."""
+        sums), averaged by :func:`~stratgym.games.metrics.social_metrics` (prepared once)."""
         population = self.population
         gained = _type_rows_sum(episodes.states.transpose(2, 1, 0)) - _type_rows_sum(self._initial)[:, None]
         columns = subject_metrics(episodes.effort_terms, episodes.scores, episodes.agent_utility, gained.T,
                                   population.threshold)
-        return social_metrics(columns, population.weights, population.groups).flat()
+        return self._social(columns).flat()
 
     def observations(self, episodes: PopulationEpisodes) -> np.ndarray:
         """``(k, observation_size)`` float32: what the principal sees now (0 before round 1)."""

@@ -77,23 +77,50 @@ def disparity(values: Sequence[float]) -> dict[str, float]:
 def social_metrics(per_subject: Mapping[str, np.ndarray], weights, groups: Sequence[str]) -> SocialMetrics:
     """Average per-subject metrics ``per_subject`` (metric -> ``(N,)``) with ``weights`` ``(N,)`` (``>= 0``, positive
     sum), overall and within each label of ``groups`` (``N`` labels; groups in order of first appearance). A batch of
-    populations' metrics (metric -> ``(..., N)``) gives ``(...)`` arrays where one gives floats."""
-    weights = np.asarray(weights, dtype=np.float64)
-    labels = list(groups)
-    if weights.ndim != 1 or len(labels) != weights.shape[0] or weights.sum() <= 0 or np.any(weights < 0):
-        raise ValueError(f"weights must be (N,) >= 0 with a positive sum and groups N labels, got {weights.shape} "
-                         f"weights and {len(labels)} labels")
-    order = list(dict.fromkeys(labels))
-    masks = {label: np.array([g == label for g in labels]) for label in order}
+    populations' metrics (metric -> ``(..., N)``, the same shape) gives ``(...)`` arrays where one gives floats."""
+    return SocialAverages(weights, groups)(per_subject)
 
-    def average(mask: np.ndarray) -> dict[str, float]:
-        total = weights[mask].sum()
-        # A group of weight 0 (possible when weights are 0) still gets its subjects' plain mean.
-        w = weights[mask] / total if total > 0 else np.full(int(mask.sum()), 1.0 / mask.sum())
-        averages = {name: np.asarray(per_subject[name], dtype=np.float64)[..., mask] @ w for name in per_subject}
-        return {name: float(value) if value.ndim == 0 else value for name, value in averages.items()}
 
-    overall = average(np.ones(len(labels), dtype=bool))
-    by_group = {label: average(mask) for label, mask in masks.items()}
-    gaps = {name: disparity(np.stack([by_group[label][name] for label in order], axis=-1)) for name in per_subject}
-    return SocialMetrics(overall, by_group, gaps)
+class SocialAverages:
+    """:func:`social_metrics` for fixed ``weights`` and ``groups``, checked and prepared once (an env averages at the
+    end of every episode): call it with ``per_subject``. A batch is averaged every metric at once, elementwise in
+    subject order (the same bits for a batch of one as for any batch), with one :func:`disparity` for all."""
+
+    def __init__(self, weights, groups: Sequence[str]):
+        weights = np.asarray(weights, dtype=np.float64)
+        labels = list(groups)
+        if weights.ndim != 1 or len(labels) != weights.shape[0] or weights.sum() <= 0 or np.any(weights < 0):
+            raise ValueError(f"weights must be (N,) >= 0 with a positive sum and groups N labels, got {weights.shape} "
+                             f"weights and {len(labels)} labels")
+        self.order = list(dict.fromkeys(labels))
+        masks = [np.ones(len(labels), dtype=bool)] + [np.array([g == label for g in labels]) for label in self.order]
+        # Per average (everyone, then each group): its subjects and their weights renormalized; a group of weight 0
+        # (possible when weights are 0) still gets its subjects' plain mean.
+        self._averages = []
+        for mask in masks:
+            total = weights[mask].sum()
+            w = weights[mask] / total if total > 0 else np.full(int(mask.sum()), 1.0 / mask.sum())
+            self._averages.append((np.flatnonzero(mask), w))
+
+    def __call__(self, per_subject: Mapping[str, np.ndarray]) -> SocialMetrics:
+        names = list(per_subject)
+        values = [np.asarray(per_subject[name], dtype=np.float64) for name in names]
+        if values[0].ndim == 1:  # one population: floats
+            averages = [{name: float(value[subjects] @ w) for name, value in zip(names, values)}
+                        for subjects, w in self._averages]
+            gaps = {name: disparity([group[name] for group in averages[1:]]) for name in names}
+        else:
+            stacked = np.stack(values)  # (M, ..., N)
+            rows = [_weighted_sum(stacked, subjects, w) for subjects, w in self._averages]  # each (M, ...)
+            averages = [dict(zip(names, row)) for row in rows]
+            spread = disparity(np.stack(rows[1:], axis=-1))  # (M, ...) each
+            gaps = {name: {kind: gap[m] for kind, gap in spread.items()} for m, name in enumerate(names)}
+        return SocialMetrics(averages[0], dict(zip(self.order, averages[1:])), gaps)
+
+
+def _weighted_sum(values: np.ndarray, subjects: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_j weights[j] values[..., subjects[j]]`` over the last axis of ``values``, added in order of ``j``."""
+    total = weights[0] * values[..., subjects[0]]
+    for subject, weight in zip(subjects[1:].tolist(), weights[1:].tolist()):
+        total += weight * values[..., subject]
+    return total
