@@ -59,18 +59,21 @@ def disparity(values: Sequence[float]) -> dict[str, float]:
     """``{"difference", "ratio"}`` of the group values ``values`` ``(G,)`` (module docstring): floats; for a batch
     ``(..., G)``, arrays ``(...)``."""
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 1:
-        low, high = values.min(), values.max()
-    else:  # a batch: one pass per group (numpy reduces a short last axis of a long batch many times slower)
-        low = high = values[..., 0]
-        for index in range(1, values.shape[-1]):
-            low, high = np.minimum(low, values[..., index]), np.maximum(high, values[..., index])
+    if values.ndim > 1:
+        return _spread([values[..., index] for index in range(values.shape[-1])])
+    return {name: float(value) for name, value in _spread([values.min(), values.max()]).items()}
+
+
+def _spread(groups: Sequence) -> dict:
+    """:func:`disparity` of the group values given group by group (``G`` numbers or same-shape arrays): one pass
+    per group (numpy reduces a short last axis of a long batch many times slower)."""
+    low = high = groups[0]
+    for value in groups[1:]:
+        low, high = np.minimum(low, value), np.maximum(high, value)
     with np.errstate(divide="ignore", invalid="ignore"):  # the quotients not chosen
         ratio = np.where(high == low, 1.0, np.where((low >= 0.0) & (high > 0.0), low / high,
                                                     # both non-positive: the ratio of magnitudes, smallest over largest
                                                     np.where((high <= 0.0) & (low < 0.0), high / low, np.nan)))
-    if values.ndim == 1:
-        return {"difference": float(high - low), "ratio": float(ratio)}
     return {"difference": high - low, "ratio": ratio}
 
 
@@ -109,18 +112,18 @@ class SocialAverages:
             averages = [{name: float(value[subjects] @ w) for name, value in zip(names, values)}
                         for subjects, w in self._averages]
             gaps = {name: disparity([group[name] for group in averages[1:]]) for name in names}
-        else:
-            stacked = np.stack(values)  # (M, ..., N)
+        else:  # subject-major (N, M, ...): each subject's metrics one contiguous block (batch-last inputs copy fast)
+            stacked = np.stack([np.moveaxis(value, -1, 0) for value in values], axis=1)
             rows = [_weighted_sum(stacked, subjects, w) for subjects, w in self._averages]  # each (M, ...)
             averages = [dict(zip(names, row)) for row in rows]
-            spread = disparity(np.stack(rows[1:], axis=-1))  # (M, ...) each
+            spread = _spread(rows[1:])  # (M, ...) each
             gaps = {name: {kind: gap[m] for kind, gap in spread.items()} for m, name in enumerate(names)}
         return SocialMetrics(averages[0], dict(zip(self.order, averages[1:])), gaps)
 
 
 def _weighted_sum(values: np.ndarray, subjects: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``sum_j weights[j] values[..., subjects[j]]`` over the last axis of ``values``, added in order of ``j``."""
-    total = weights[0] * values[..., subjects[0]]
+    """``sum_j weights[j] values[subjects[j]]`` over the leading axis of ``values``, added in order of ``j``."""
+    total = weights[0] * values[subjects[0]]
     for subject, weight in zip(subjects[1:].tolist(), weights[1:].tolist()):
-        total += weight * values[..., subject]
+        total += weight * values[subject]
     return total
