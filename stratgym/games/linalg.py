@@ -45,6 +45,8 @@ def matmul_columns(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) 
     envs pass their payoff tables, every wider product adds each column in one order)."""
     block = max(GEMM_SINGLE_THREAD // max(a.shape[0] * a.shape[1], 1), 1)
     n = b.shape[1]
+    if n <= block:  # one block (a few applicants' episodes, say): no bookkeeping
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((a.shape[0], n), dtype=np.result_type(a, b))
     starts = list(range(0, max(n, 1), block))
