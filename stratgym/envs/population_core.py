@@ -65,6 +65,7 @@ class ApplicantTable:
         self.penalty_weights = np.zeros(count)
         self.in_pattern_order = np.zeros(count, dtype=bool)
         self._known = np.zeros(count, dtype=bool)
+        self._all_known = False
 
     def region_rows(self, applicant: int) -> np.ndarray:
         """``(R,)`` the pattern rows of ``applicant``'s regions, in region order."""
@@ -72,6 +73,8 @@ class ApplicantTable:
 
     def ensure(self, applicants: np.ndarray) -> None:
         """Fill the entries of ``applicants`` (population rows) not computed yet."""
+        if self._all_known:  # every step's check once the population is filled
+            return
         for i in np.unique(applicants[~self._known[applicants]]).tolist():
             regions = self.population.regions(i)
             rows = pattern_rows(regions)
@@ -88,6 +91,7 @@ class ApplicantTable:
             if self._penalty:
                 self.penalty_weights[i] = conservative_penalty_weight(regions)
             self._known[i] = True
+        self._all_known = bool(self._known.all())
 
 
 def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.ndarray, tie_tol: float,
