@@ -41,11 +41,8 @@ class PersuasionPopulationVectorEnv(RoundVectorEnv):
         drawn = single.applicants[np.minimum(np.searchsorted(self._cumulative, u, side="right"),
                                              len(single.applicants) - 1)]
         self.table.ensure(drawn)
-        if isinstance(rows, slice):  # everyone: the draws themselves (a later restart copies before writing)
-            self._applicants = drawn
-        else:
-            self._applicants = self._applicants.copy()  # arrays of earlier infos are never changed
-            self._applicants[rows] = drawn
+        self._applicants = self._applicants.copy()  # arrays of earlier infos are never changed
+        self._applicants[rows] = drawn
         return {"applicant": drawn, "group": self._groups[drawn]}
 
     def _map_actions(self, actions) -> np.ndarray:
