@@ -124,6 +124,20 @@ def test_metrics_weighted_per_group_and_disparities():
     assert "group/a/principal" in metrics.flat() and "disparity/principal/ratio" in metrics.flat()
 
 
+def test_batch_metrics_are_each_population_alone_bit_for_bit():
+    # A batch of one and a batch of many average elementwise in subject order: the scalar env and its vector env
+    # report the same bits; the one-population path (floats, the solvers') agrees to rounding.
+    rng = np.random.default_rng(3)
+    weights, groups = [0.3, 0.2, 0.3, 0.2], ["a", "b", "a", "b"]
+    batch = {name: rng.normal(size=(50, 4)) for name in ("principal", "welfare")}
+    together = social_metrics(batch, weights, groups).flat()
+    for i in (0, 17, 49):
+        alone = social_metrics({name: values[i:i + 1] for name, values in batch.items()}, weights, groups).flat()
+        assert all(np.array_equal(alone[key], together[key][i:i + 1], equal_nan=True) for key in together)
+        floats = social_metrics({name: values[i] for name, values in batch.items()}, weights, groups).flat()
+        assert all(np.allclose(floats[key], together[key][i], equal_nan=True, rtol=1e-12) for key in together)
+
+
 def test_outcome_uses_given_efforts():
     population = classroom_groups(3)
     theta = np.tile([0.0, 0.0, 1.0], (3, 1))

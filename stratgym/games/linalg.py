@@ -40,11 +40,18 @@ def matmul_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def matmul_columns(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` for ``a`` ``(p, m)`` and ``b`` ``(m, n)``, the columns of ``b`` multiplied in blocks that OpenBLAS
     keeps on one thread (a few rows against a batch laid out along the columns; see the module docstring); into
-    ``out`` ``(p, n)`` if given."""
+    ``out`` ``(p, n)`` if given. No block has one column unless ``b`` has: OpenBLAS multiplies a one-column product
+    as a matrix-vector product, which adds in another order (with ``a`` the transpose of a C-ordered matrix, as the
+    envs pass their payoff tables, every wider product adds each column in one order)."""
     block = max(GEMM_SINGLE_THREAD // max(a.shape[0] * a.shape[1], 1), 1)
     n = b.shape[1]
+    if n <= block:  # one block (a few applicants' episodes, say): no bookkeeping
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((a.shape[0], n), dtype=np.result_type(a, b))
-    for start in range(0, n, block):
-        np.matmul(a, b[:, start:start + block], out=out[:, start:start + block])
+    starts = list(range(0, max(n, 1), block))
+    if n - starts[-1] == 1 and len(starts) > 1 and block > 2:
+        starts[-1] -= 1  # no 1-column tail (see above)
+    for start, stop in zip(starts, starts[1:] + [n]):
+        np.matmul(a, b[:, start:stop], out=out[:, start:stop])
     return out

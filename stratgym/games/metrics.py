@@ -59,41 +59,71 @@ def disparity(values: Sequence[float]) -> dict[str, float]:
     """``{"difference", "ratio"}`` of the group values ``values`` ``(G,)`` (module docstring): floats; for a batch
     ``(..., G)``, arrays ``(...)``."""
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 1:
-        low, high = values.min(), values.max()
-    else:  # a batch: one pass per group (numpy reduces a short last axis of a long batch many times slower)
-        low = high = values[..., 0]
-        for index in range(1, values.shape[-1]):
-            low, high = np.minimum(low, values[..., index]), np.maximum(high, values[..., index])
+    if values.ndim > 1:
+        return _spread([values[..., index] for index in range(values.shape[-1])])
+    return {name: float(value) for name, value in _spread([values.min(), values.max()]).items()}
+
+
+def _spread(groups: Sequence) -> dict:
+    """:func:`disparity` of the group values given group by group (``G`` numbers or same-shape arrays): one pass
+    per group (numpy reduces a short last axis of a long batch many times slower)."""
+    low = high = groups[0]
+    for value in groups[1:]:
+        low, high = np.minimum(low, value), np.maximum(high, value)
     with np.errstate(divide="ignore", invalid="ignore"):  # the quotients not chosen
         ratio = np.where(high == low, 1.0, np.where((low >= 0.0) & (high > 0.0), low / high,
                                                     # both non-positive: the ratio of magnitudes, smallest over largest
                                                     np.where((high <= 0.0) & (low < 0.0), high / low, np.nan)))
-    if values.ndim == 1:
-        return {"difference": float(high - low), "ratio": float(ratio)}
     return {"difference": high - low, "ratio": ratio}
 
 
 def social_metrics(per_subject: Mapping[str, np.ndarray], weights, groups: Sequence[str]) -> SocialMetrics:
     """Average per-subject metrics ``per_subject`` (metric -> ``(N,)``) with ``weights`` ``(N,)`` (``>= 0``, positive
     sum), overall and within each label of ``groups`` (``N`` labels; groups in order of first appearance). A batch of
-    populations' metrics (metric -> ``(..., N)``) gives ``(...)`` arrays where one gives floats."""
-    weights = np.asarray(weights, dtype=np.float64)
-    labels = list(groups)
-    if weights.ndim != 1 or len(labels) != weights.shape[0] or weights.sum() <= 0 or np.any(weights < 0):
-        raise ValueError(f"weights must be (N,) >= 0 with a positive sum and groups N labels, got {weights.shape} "
-                         f"weights and {len(labels)} labels")
-    order = list(dict.fromkeys(labels))
-    masks = {label: np.array([g == label for g in labels]) for label in order}
+    populations' metrics (metric -> ``(..., N)``, the same shape) gives ``(...)`` arrays where one gives floats."""
+    return SocialAverages(weights, groups)(per_subject)
 
-    def average(mask: np.ndarray) -> dict[str, float]:
-        total = weights[mask].sum()
-        # A group of weight 0 (possible when weights are 0) still gets its subjects' plain mean.
-        w = weights[mask] / total if total > 0 else np.full(int(mask.sum()), 1.0 / mask.sum())
-        averages = {name: np.asarray(per_subject[name], dtype=np.float64)[..., mask] @ w for name in per_subject}
-        return {name: float(value) if value.ndim == 0 else value for name, value in averages.items()}
 
-    overall = average(np.ones(len(labels), dtype=bool))
-    by_group = {label: average(mask) for label, mask in masks.items()}
-    gaps = {name: disparity(np.stack([by_group[label][name] for label in order], axis=-1)) for name in per_subject}
-    return SocialMetrics(overall, by_group, gaps)
+class SocialAverages:
+    """:func:`social_metrics` for fixed ``weights`` and ``groups``, checked and prepared once (an env averages at the
+    end of every episode): call it with ``per_subject``. A batch is averaged every metric at once, elementwise in
+    subject order (the same bits for a batch of one as for any batch), with one :func:`disparity` for all."""
+
+    def __init__(self, weights, groups: Sequence[str]):
+        weights = np.asarray(weights, dtype=np.float64)
+        labels = list(groups)
+        if weights.ndim != 1 or len(labels) != weights.shape[0] or weights.sum() <= 0 or np.any(weights < 0):
+            raise ValueError(f"weights must be (N,) >= 0 with a positive sum and groups N labels, got {weights.shape} "
+                             f"weights and {len(labels)} labels")
+        self.order = list(dict.fromkeys(labels))
+        masks = [np.ones(len(labels), dtype=bool)] + [np.array([g == label for g in labels]) for label in self.order]
+        # Per average (everyone, then each group): its subjects and their weights renormalized; a group of weight 0
+        # (possible when weights are 0) still gets its subjects' plain mean.
+        self._averages = []
+        for mask in masks:
+            total = weights[mask].sum()
+            w = weights[mask] / total if total > 0 else np.full(int(mask.sum()), 1.0 / mask.sum())
+            self._averages.append((np.flatnonzero(mask), w))
+
+    def __call__(self, per_subject: Mapping[str, np.ndarray]) -> SocialMetrics:
+        names = list(per_subject)
+        values = [np.asarray(per_subject[name], dtype=np.float64) for name in names]
+        if values[0].ndim == 1:  # one population: floats
+            averages = [{name: float(value[subjects] @ w) for name, value in zip(names, values)}
+                        for subjects, w in self._averages]
+            gaps = {name: disparity([group[name] for group in averages[1:]]) for name in names}
+        else:  # subject-major (N, M, ...): each subject's metrics one contiguous block (batch-last inputs copy fast)
+            stacked = np.stack([np.moveaxis(value, -1, 0) for value in values], axis=1)
+            rows = [_weighted_sum(stacked, subjects, w) for subjects, w in self._averages]  # each (M, ...)
+            averages = [dict(zip(names, row)) for row in rows]
+            spread = _spread(rows[1:])  # (M, ...) each
+            gaps = {name: {kind: gap[m] for kind, gap in spread.items()} for m, name in enumerate(names)}
+        return SocialMetrics(averages[0], dict(zip(self.order, averages[1:])), gaps)
+
+
+def _weighted_sum(values: np.ndarray, subjects: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_j weights[j] values[subjects[j]]`` over the leading axis of ``values``, added in order of ``j``."""
+    total = weights[0] * values[subjects[0]]
+    for subject, weight in zip(subjects[1:].tolist(), weights[1:].tolist()):
+        total += weight * values[subject]
+    return total

@@ -223,31 +223,60 @@ def scheme_decisions(columns: np.ndarray, tie_tol: float, widening=0.0) -> tuple
     A, k = columns.shape[1:]
     agent, principal, probability = columns[:A], columns[A:2 * A], columns[2 * A]
     actions = np.arange(A)
-    tolerance = tie_tol * probability + widening
-    threshold = agent.max(axis=0) - tolerance  # a reduction over the leading axis: one pass per b
+    tolerance = tie_tol * probability
+    tolerance += widening
+    threshold = np.maximum.reduce(agent, axis=0)  # a reduction over the leading axis: one pass per b
+    threshold -= tolerance
     # The principal's favourite among the agent's best actions (within the tolerance), then the lowest index.
     value = np.where(agent >= threshold, principal, -np.inf)
-    favourite = value.max(axis=0) - tolerance
-    choice = np.where(value[A - 1] >= favourite, A - 1, 0)
-    for b in range(A - 2, -1, -1):  # from the last down to 0, so the lowest qualifying index is kept
-        choice = np.where(value[b] >= favourite, b, choice)
+    favourite = np.maximum.reduce(value, axis=0)
+    favourite -= tolerance
+    choice = _leading_true(value[:A - 1] < favourite)  # the last action qualifies when no earlier one does
     own = agent[actions, actions]  # (A, k): E[u_A(a); a]
     responses = np.where(own >= threshold, actions[:, None], choice)
-    principal_value = sum_in_order(column_at(columns, A + responses).T)
-    agent_value = sum_in_order(column_at(columns, responses).T)
-    # The best other action's value, max over b != a (whether or not a itself is the best).
-    others = agent.copy()
-    others[actions, actions] = -np.inf
-    other = others.max(axis=0)
-    safe = np.where(probability > 0, probability, 1.0)
-    slack = np.where(probability > 0, own / safe - other / safe, np.inf)
-    return responses.T, principal_value, agent_value, _row_min(slack.T)
+    index = taken_index(responses)
+    principal_value, agent_value = taken_sum(columns, index, A), taken_sum(columns, index, 0)
+    # The best other action's value, max over b != a (whether or not a itself is the best); value is free again.
+    np.copyto(value, agent)
+    value[actions, actions] = -np.inf
+    other = np.maximum.reduce(value, axis=0)
+    positive = probability > 0
+    safe = np.where(positive, probability, 1.0)
+    slack = np.divide(own, safe)
+    slack -= np.divide(other, safe, out=other)
+    return responses.T, principal_value, agent_value, _row_min(np.where(positive, slack, np.inf).T)
 
 
-def column_at(columns: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``(A, k)``: ``columns[index[a, i], a, i]`` of contiguous ``columns`` ``(c, A, k)`` (one ``take``)."""
-    A, k = columns.shape[1:]
-    return columns.reshape(-1).take(index * (A * k) + _batch_index(A, k))
+def _leading_true(below: np.ndarray) -> np.ndarray:
+    """``(...)``: how many leading rows of ``below`` ``(m, ...)`` are True at each entry (``m`` if all are), one pass
+    per row (numpy's accumulate over a leading axis is several times slower), counted in bytes when ``m < 256`` (a
+    bool added to an int64 count goes through a slow cast)."""
+    count = np.zeros(below.shape[1:], dtype=np.uint8 if len(below) < 256 else np.int64)
+    run = np.ones(below.shape[1:], dtype=bool)
+    for row in below:
+        run &= row
+        count += run.view(np.uint8) if count.dtype == np.uint8 else run
+    return count
+
+
+def taken_index(responses: np.ndarray) -> np.ndarray:
+    """``(A, k)`` the flat indices into contiguous columns ``(c, A, k)`` of ``[responses[a, i], a, i]``: the entries
+    of row 0 of every recommendation's answer (row ``r``'s are ``r A k`` further on, see :func:`taken_sum`)."""
+    A, k = responses.shape
+    return responses * (A * k) + _batch_index(A, k)
+
+
+def taken_sum(columns: np.ndarray, index: np.ndarray, row: int) -> np.ndarray:
+    """``(k,)``: ``sum_a columns[row + responses[a, i], a, i]`` of contiguous ``columns`` ``(c, A, k)``, added in order
+    of ``a`` (as a Python loop adds them), for the :func:`taken_index` ``index`` of ``responses``."""
+    A, k = index.shape
+    terms = columns.reshape(-1).take(index + row * (A * k) if row else index)
+    if A == 1:
+        return terms[0]
+    total = terms[0] + terms[1]
+    for term in terms[2:]:
+        total += term
+    return total
 
 
 @functools.lru_cache(maxsize=8)
@@ -269,8 +298,8 @@ def batch_last_simplex(actions: np.ndarray) -> np.ndarray:
     # region's (k, A) block while converting to float64 (exact) and adding 1.
     rows = actions.view(np.dtype((np.void, A * actions.itemsize))).reshape(k, R).T.copy()
     weights = np.add(rows.view(actions.dtype).reshape(R, k, A).transpose(0, 2, 1), 1.0, dtype=np.float64, order="C")
-    totals = weights[:, 0].copy()
-    for j in range(1, A):
+    totals = weights[:, 0] + weights[:, 1] if A > 1 else weights[:, 0].copy()
+    for j in range(2, A):
         totals += weights[:, j]
     np.divide(weights, totals[:, None, :], out=weights)
     return weights.transpose(2, 0, 1)
