@@ -142,6 +142,11 @@ def nobody_info(entries: dict, num_envs: int) -> dict:
     return info
 
 
+def frozen_layout(entries: dict) -> tuple:
+    """A :func:`layout` as nested tuples (hashable, equal for equal layouts)."""
+    return tuple((key, frozen_layout(entry) if isinstance(entry, dict) else entry) for key, entry in entries.items())
+
+
 def fresh_dicts(info: dict) -> dict:
     """``info`` with new dicts (nested ones too) holding the same values."""
     return {key: fresh_dicts(value) if isinstance(value, dict) else value for key, value in info.items()}
@@ -197,7 +202,8 @@ class RoundVectorEnv(VectorEnv):
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
         self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
-        self._nobody: dict | None = None  # nobody_info of _step_keys, built once per layout (dozens of entries)
+        self._nobody: dict = {}  # frozen layout -> its nobody_info, built once per layout (dozens of entries)
+        self._step_layout: tuple | None = None  # _step_keys frozen (hashable)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         #: ``False``: ``reset`` and ``step`` return no info entries but the autoreset's ``final_obs`` /
         #: ``_final_obs`` (``SAME_STEP``; ``final_info`` empty), for learners that read none (the SB3 adapter,
@@ -252,15 +258,16 @@ class RoundVectorEnv(VectorEnv):
                 step_info = masked(step_info, rows, n)
                 step_keys = layout(step_info)
                 if step_keys != self._step_keys:
-                    self._step_keys, self._nobody = step_keys, None
+                    self._step_keys, self._step_layout = step_keys, frozen_layout(step_keys)
             else:
                 step_info = {}
         elif not self.keep_info:
             step_info = {}
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            if self._nobody is None:
-                self._nobody = nobody_info(self._step_keys, n)
-            step_info = fresh_dicts(self._nobody)  # its arrays are read-only, but wrappers add keys to an info
+            nobody = self._nobody.get(self._step_layout)
+            if nobody is None:  # a few layouts at most (e.g. an episode's last round adds its metrics)
+                nobody = self._nobody[self._step_layout] = nobody_info(self._step_keys, n)
+            step_info = fresh_dicts(nobody)  # its arrays are read-only, but wrappers add keys to an info
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()
