@@ -11,13 +11,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.error import ResetNeeded
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import stratgym  # noqa: F401  (registers the envs)
+from stratgym.agents.random_suite import bic_multiplier
 from stratgym.baselines.signaling import evaluate, full_revelation, no_information, optimal_scheme
 from stratgym.envs.spaces import simplex_to_box
 from stratgym.envs.persuasion import (SCHEME_BUILDERS, LearningReceiver, PersuasionAgentEnv, PersuasionRecommendEnv,
@@ -93,10 +94,10 @@ def test_sampled_rewards_average_to_the_expected_one():
     assert mean_within(np.array(regions_seen) == 1, 0.3)
 
 
-def penalized_lp(regions, penalty_weight, bic_margin):
+def penalized_lp(regions, penalty_weight, bic_margin, require=True):
     """Independent check of reward="penalized": maximize it over schemes as an LP with one violation variable
     per recommendation (``penalty_weight=None``: violations fixed at 0, i.e. the margin-tightened signaling LP).
-    Returns (value, scheme)."""
+    Returns (value, scheme); ``None`` if infeasible and not ``require``."""
     masses, agent, principal = regions.masses, regions.agent_payoffs, regions.principal_payoffs
     R, A = agent.shape
     n = R * A + A
@@ -113,8 +114,23 @@ def penalized_lp(regions, penalty_weight, bic_margin):
     result = linprog(objective, A_ub=np.array(rows), b_ub=np.zeros(len(rows)),
                      A_eq=np.c_[np.kron(np.eye(R), np.ones(A)), np.zeros((R, A))], b_eq=np.ones(R),
                      bounds=bounds, method="highs")
+    if result.status == 2 and not require:
+        return None
     assert result.status == 0
     return -result.fun, result.x[:R * A].reshape(R, A)
+
+
+def test_the_conservative_weight_can_be_far_below_the_bic_multipliers():
+    """Two regions whose gaps almost cancel in a mixture: recommending the principal's action there violates BIC by
+    almost nothing, so the multiplier is about 8,800 against the conservative weight's 8, and the penalized maximum
+    (0.18) is far above the BIC optimum (0): the default weight is a heuristic, the multiplier the exact threshold."""
+    game = random_persuasion_game(np.random.default_rng(2048), n_actions=3, prior="finite", decision_dependent=False)
+    regions = equivalence_regions(game)
+    tightened = penalized_lp(regions, None, 0.0)[0]
+    conservative, multiplier = conservative_penalty_weight(regions), bic_multiplier(regions, 0.0)
+    assert conservative < 10 and multiplier > 1000
+    assert penalized_lp(regions, conservative, 0.0)[0] > tightened + 0.1
+    assert penalized_lp(regions, 1.01 * multiplier, 0.0)[0] == pytest.approx(tightened, abs=1e-7)
 
 
 def test_penalized_reward_by_hand():
@@ -150,9 +166,13 @@ def test_penalized_reward_is_the_exact_penalty_of_the_margin_lp(seed, n_actions,
         violation = np.maximum(gains.max(axis=1) + bic_margin * joint.sum(axis=0), 0.0).sum()
         assert info["bic_violation"] == pytest.approx(violation, abs=1e-12)
         assert reward == pytest.approx((joint * principal).sum() - weight * violation, abs=1e-12)
-    # Exact penalty: the conservative weight makes the relaxation's optimum the margin-tightened LP's.
-    tightened, scheme = penalized_lp(regions, None, bic_margin)
-    assert penalized_lp(regions, weight, bic_margin)[0] == pytest.approx(tightened, abs=1e-7)
+    # Exact penalty: a weight above the LP's BIC multipliers makes the relaxation's optimum the margin-tightened LP's
+    # (the conservative weight need not be above them: see the test below).
+    solved = penalized_lp(regions, None, bic_margin, require=False)
+    assume(solved is not None)  # no scheme has every recommendation obeyed by this margin
+    tightened, scheme = solved
+    exact_weight = 1.01 * bic_multiplier(regions, bic_margin)
+    assert penalized_lp(regions, exact_weight, bic_margin)[0] == pytest.approx(tightened, abs=1e-7)
     assert tightened <= optimal_scheme(regions).principal_value + 1e-7
     # At the tightened optimum the reward is the true value, as obeyed.
     _, reward, _, _, info = env.step(simplex_to_box(np.clip(scheme, 0.0, 1.0)))

@@ -126,9 +126,13 @@ def conservative_penalty_weight(regions: Regions) -> float:
     Why: the penalized reward's maximum is the (margin-tightened) LP optimum once the weight exceeds the LP's
     BIC multipliers (``max_a sum_b mu_ab``: the penalty takes one maximum over ``b`` per recommendation); a
     multiplier prices a unit of the agent's slack, which moves at most ``1 / min |u_A gap|`` of mass, worth at
-    most ``range(u_P)`` each. Not a proof, so it carries a factor 2 and is tested against the multipliers on
-    random games. Conservative: on ``synthetic_credit()`` it is 20 against multipliers of 2.5, and a weight
-    near twice the multipliers (5) trains far better (``BENCHMARKS.md``).
+    most ``range(u_P)`` each. That argument is a heuristic, not a bound: a mixture of regions whose gaps nearly
+    cancel violates BIC by almost nothing, and its multiplier can be far larger (on
+    ``random_persuasion_game(default_rng(2048), n_actions=3, prior="finite")`` this weight is 8 and the multiplier
+    about 8,800, so the penalized maximum 0.18 is not the BIC optimum 0; tested). The exact threshold is the LP's
+    own multiplier (:func:`stratgym.agents.random_suite.bic_multiplier`, which the random suite trains with). On
+    ``synthetic_credit()`` this weight is 20 against multipliers of 2.5, and a weight near twice the multipliers (5)
+    trains far better (``BENCHMARKS.md``).
     """
     positive = regions.masses > 0
     agent, principal = regions.agent_payoffs[positive], regions.principal_payoffs[positive]

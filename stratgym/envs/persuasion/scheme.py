@@ -95,7 +95,8 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
     each recommendation's BIC violation measured with margin ``bic_margin`` (posterior utility units). On
     schemes BIC with that margin it equals the expected reward; for a weight above the LP's BIC
     multipliers its maximum is the LP optimum tightened by the margin (``BIC_MARGIN = 0.005`` costs 1.1%
-    of the optimum on ``synthetic_credit()``). ``penalty_weight=None``: :func:`conservative_penalty_weight`.
+    of the optimum on ``synthetic_credit()``). ``penalty_weight=None``: :func:`conservative_penalty_weight`, a
+    heuristic that can fall below the multipliers on near-degenerate games (its docstring gives one).
     It relaxes the exact agent's obedience constraints, so it needs the ``Bayesian()`` agent (a quantal agent's
     expected reward is smooth already).
 
