@@ -12,9 +12,9 @@ map is invariant to scaling ``w``, so a policy can express any rule without satu
 Envs check and map one small action per step, where numpy's per-call overhead dominates, so actions
 of at most ``PYTHON_CHECK_SIZE`` entries are checked in plain Python, and single vectors shorter than 8
 are also mapped in plain Python (numpy sums such rows sequentially, as Python does, so both paths
-give the same bits). Larger actions are checked with two reductions (their smallest and largest entry);
-a vector env's batch of at least ``BATCH_ENTRIES`` entries has its short rows summed one column at a time
-(the same bits again).
+give the same bits). Larger actions are checked by their largest magnitude; a vector env's batch of at least
+``BATCH_ENTRIES`` entries by its smallest and largest entry (no temporary array), and has its short rows summed
+one column at a time (the same bits again).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
 
     The same checks, errors, clipping and result, with fewer calls: a float32 or float64 array is read as it is
     (float32 converts to float64 exactly, so its values and the float64 map are those of the converted array,
-    without the conversion); small actions are checked in plain Python, larger ones with two reductions.
+    without the conversion); small actions are checked in plain Python, larger ones by numpy reductions.
     """
     array = action if type(action) is np.ndarray and action.dtype in _FLOAT_DTYPES else _real_array(action, name)
     if array.shape == space.shape:
@@ -114,8 +114,10 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
             values = array.ravel().tolist()
             total = sum(values)  # NaN or inf if any entry is
             magnitude = max(-min(values), max(values)) if total - total == 0.0 else np.nan
-        else:
-            magnitude = max(-float(array.min()), float(array.max()))  # NaN if any entry is
+        elif array.size < BATCH_ENTRIES:
+            magnitude = np.maximum.reduce(np.abs(array), axis=None)  # NaN if any entry is
+        else:  # a batch: two reductions, without the temporary of abs (NaN if any entry is)
+            magnitude = max(-float(array.min()), float(array.max()))
         if magnitude <= _simplex_box_limit(atol):
             if magnitude > 1.0:  # round-off within atol: clip like check_action
                 array = np.minimum(np.maximum(array, -1.0), 1.0)
