@@ -55,7 +55,7 @@ def _maps_in_python(array: np.ndarray) -> bool:
 
 def _vector_to_simplex(values: list[float]) -> np.ndarray:
     """:func:`box_to_simplex` of a short vector given as a list, in plain Python (the same arithmetic, bit for bit)."""
-    weights = [(value + 1.0) / 2.0 for value in values]
+    weights = [value + 1.0 for value in values]  # box_to_simplex's halving changes no quotient (exact in binary)
     total = sum(weights)
     return np.array([weight / total for weight in weights] if total > 0 else [1.0 / len(weights)] * len(weights))
 
