@@ -202,8 +202,7 @@ class RoundVectorEnv(VectorEnv):
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
         self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
-        self._nobody: dict = {}  # frozen layout -> its nobody_info, built once per layout (dozens of entries)
-        self._step_layout: tuple | None = None  # _step_keys frozen (hashable)
+        self._nobody: dict = {}  # frozen_layout -> its nobody_info, built once per layout (dozens of entries)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         #: ``False``: ``reset`` and ``step`` return no info entries but the autoreset's ``final_obs`` /
         #: ``_final_obs`` (``SAME_STEP``; ``final_info`` empty), for learners that read none (the SB3 adapter,
@@ -217,9 +216,11 @@ class RoundVectorEnv(VectorEnv):
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         info = self._restart(slice(None))
-        if not self.keep_info:
-            return self._observations(), {}
-        return self._observations(), masked(info, slice(None), self.num_envs, np.ones(self.num_envs, dtype=bool))
+        return self._observations(), self._vector_info(info, slice(None))
+
+    def _vector_info(self, values: dict, rows) -> dict:
+        """:func:`masked` ``values`` of the sub-envs ``rows``, or nothing without ``keep_info``."""
+        return masked(values, rows, self.num_envs) if self.keep_info else {}
 
     def _map_actions(self, actions) -> np.ndarray:
         """The batch of actions checked (``ValueError`` naming ``actions``) and, for Box spaces, on the simplex."""
@@ -239,8 +240,7 @@ class RoundVectorEnv(VectorEnv):
             mapped = (self._map_actions(actions) if playing.size else
                       np.empty((0,) + self.single_action_space.shape, dtype=self.single_action_space.dtype))
             restarting = np.flatnonzero(self._ended)
-            reset_info = self._restart(restarting)
-            info = masked(reset_info, restarting, n) if self.keep_info else {}
+            info = self._vector_info(self._restart(restarting), restarting)
             self._elapsed[restarting] = 0
             rows = playing
         else:
@@ -254,29 +254,24 @@ class RoundVectorEnv(VectorEnv):
             self._elapsed[rows] += 1
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
+            step_info = self._vector_info(step_info, rows)
             if self.keep_info:
-                step_info = masked(step_info, rows, n)
-                step_keys = layout(step_info)
-                if step_keys != self._step_keys:
-                    self._step_keys, self._step_layout = step_keys, frozen_layout(step_keys)
-            else:
-                step_info = {}
+                self._step_keys = layout(step_info)
         elif not self.keep_info:
             step_info = {}
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            nobody = self._nobody.get(self._step_layout)
-            if nobody is None:  # a few layouts at most (e.g. an episode's last round adds its metrics)
-                nobody = self._nobody[self._step_layout] = nobody_info(self._step_keys, n)
-            step_info = fresh_dicts(nobody)  # its arrays are read-only, but wrappers add keys to an info
+            key = frozen_layout(self._step_keys)
+            if key not in self._nobody:  # a few layouts at most (e.g. an episode's last round adds its metrics)
+                self._nobody[key] = nobody_info(self._step_keys, n)
+            step_info = fresh_dicts(self._nobody[key])  # its arrays are read-only, but wrappers add keys to an info
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             final_obs = self._observations()
             finished = np.flatnonzero(ended)
-            reset_info = self._restart(finished)
-            reset_info = masked(reset_info, finished, n) if self.keep_info else {}
+            reset_info = self._vector_info(self._restart(finished), finished)
             self._elapsed[finished] = 0
             # The step info of the finished sub-envs moves to final_info; their top-level entries are the reset's.
-            info = merge_info(restricted(step_info, ~ended), reset_info) if self.keep_info else {}
+            info = merge_info(restricted(step_info, ~ended), reset_info)
             final = np.empty(n, dtype=object)
             final[finished] = list(final_obs[finished])
             info["final_obs"], info["_final_obs"] = final, ended.copy()
