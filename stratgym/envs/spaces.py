@@ -62,10 +62,9 @@ def _vector_to_simplex(values: list[float]) -> np.ndarray:
 
 def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
-    by_columns = _by_columns(weights)
-    totals = _row_totals(weights, by_columns)
+    totals = row_sums(weights, keepdims=True)
     if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
-        if by_columns:  # see _row_totals: one long division per column, not one short one per row
+        if _by_columns(weights):  # see row_sums: one long division per column, not one short one per row
             for j in range(weights.shape[-1]):
                 np.divide(weights[..., j], totals[..., 0], out=weights[..., j])
             return weights
@@ -74,23 +73,24 @@ def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), uniform)
 
 
-def _row_totals(weights: np.ndarray, by_columns: bool) -> np.ndarray:
-    """Totals ``(..., 1)`` of the rows of ``weights`` ``(..., k)``, with ``np.add.reduce``'s bits. A batch of short rows
-    (``by_columns``: :func:`_by_columns`) is added one column at a time: numpy adds fewer than 8 entries in order too,
-    and reducing thousands of short rows costs it many times more than a few passes over the batch."""
-    k = weights.shape[-1]
-    if not by_columns:
-        return np.add.reduce(weights, axis=-1, keepdims=True)
-    if k == 1:
-        return weights.copy()
-    totals = weights[..., :1] + weights[..., 1:2]
-    for j in range(2, k):
-        totals += weights[..., j:j + 1]
+def row_sums(array: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """Sums over the last axis of ``array`` ``(..., k)`` (``(...)``, or ``(..., 1)`` with ``keepdims``), with
+    ``np.add.reduce``'s bits. A batch of short rows (:func:`_by_columns`) is added one column at a time: numpy adds
+    fewer than 8 entries in order too, and reducing thousands of short rows costs it many times more than a few
+    passes over the batch."""
+    if not _by_columns(array):
+        return np.add.reduce(array, axis=-1, keepdims=keepdims)
+    column = (lambda j: array[..., j:j + 1]) if keepdims else (lambda j: array[..., j])
+    if array.shape[-1] == 1:
+        return column(0).copy()
+    totals = column(0) + column(1)
+    for j in range(2, array.shape[-1]):
+        totals += column(j)
     return totals
 
 
 def _by_columns(weights: np.ndarray) -> bool:
-    """Whether ``weights`` is a batch of short rows, added and divided one column at a time (:func:`_row_totals`)."""
+    """Whether ``weights`` is a batch of short rows, added and divided one column at a time (:func:`row_sums`)."""
     return weights.ndim > 1 and weights.shape[-1] < 8 and weights.size >= BATCH_ENTRIES
 
 

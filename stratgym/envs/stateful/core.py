@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from stratgym.envs.base import RoundEnv
-from stratgym.envs.spaces import BATCH_ENTRIES
+from stratgym.envs.spaces import row_sums
 from stratgym.games.linalg import matmul_rows
 from stratgym.games.stateful import (CONVERSIONS, StatefulGame, check_assessment_policy, classroom_project, clip_rows,
                                      largest_marginal_values, marginal_value_operator, next_state, observe)
@@ -345,21 +345,8 @@ def draw_plans(game: StatefulGame, principal, rng: np.random.Generator, count: i
         # Normalized standard exponentials are Dirichlet(1) rows, drawn as numpy's own dirichlet draws them
         # (for n < 8 the very same numbers from the same stream) without its per-call argument checks.
         draws = rng.standard_exponential((count, T, n))
-        return draws * (1.0 / _row_sums(draws))[..., None]
+        return draws * (1.0 / row_sums(draws))[..., None]
     return np.array([checked_plan(game, principal(rng), "principal(rng)") for _ in range(count)]).reshape(count, T, n)
-
-
-def _row_sums(array: np.ndarray) -> np.ndarray:
-    """Sums over the last axis with ``ndarray.sum``'s bits; a large batch of rows shorter than 8 is added one column
-    at a time (numpy adds fewer than 8 entries in order too, and summing thousands of short rows costs it more)."""
-    if array.shape[-1] >= 8 or array.size < BATCH_ENTRIES:
-        return np.add.reduce(array, axis=-1)  # ndarray.sum's reduction, without its Python-level wrapper
-    if array.shape[-1] == 1:
-        return array[..., 0].copy()
-    total = array[..., 0] + array[..., 1]
-    for j in range(2, array.shape[-1]):
-        total += array[..., j]
-    return total
 
 
 def agent_start(game: StatefulGame, observer: AgentObservations, plans: np.ndarray) -> AgentState:
