@@ -116,13 +116,12 @@ def per_round_response(game: StatefulGame, model, rule: np.ndarray, round_index,
         return favoured_option(game, rule.dot(game.conversion_matrix) * weights[round_index],
                                listed_scales[round_index], tie_tol)
     round_index = np.asarray(round_index)
-    if round_index.size and (round_index == round_index.flat[0]).all():  # a batch in step: one row of the tables
+    in_step = round_index.size and (round_index == round_index.flat[0]).all()  # a batch in step: one row of the tables
+    if in_step:
         round_index = int(round_index.flat[0])
-        # that row repeated over the batch's rows (repeated_rows), when the rules are rows (k, n), named by its
-        # bytes (not by an id, which a copied game's cache would carry over to other arrays)
-        row = weights[round_index]
-        if rule.ndim == 2:
-            row = repeated_rows(derived(game, row_tiles), ("weights", row.tobytes()), row, len(rule))
-    else:
-        row = weights[round_index]
+    row = weights[round_index]
+    if in_step and rule.ndim == 2:
+        # that row repeated over the batch's rows (repeated_rows), named by its bytes (not by an id, which a copied
+        # game's cache would carry over to other arrays)
+        row = repeated_rows(derived(game, row_tiles), ("weights", row.tobytes()), row, len(rule))
     return favoured_option(game, matmul_rows(rule, game.conversion_matrix) * row, scales[round_index], tie_tol)
