@@ -70,17 +70,49 @@ def test_state_and_rules_forms_equal_brute_force(seed, margin):
         assert_earns_its_value(game, exact)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (2026-12-04): a tie the agent's best_response grants, 1.2e-11 beyond "
-                                      "TIE_TOL by the membership LP's reckoning; the MILP and brute force miss it")
 def test_a_near_tie_the_agent_grants_is_in_the_optimum():
-    """Found by a random draw of the property test above: ``awkward_game(442387993)`` (two effort types whose columns
-    differ by 2 TIE_TOL). A constant rule earns -1.111 against the agent's own best response (its effort wins a tie
-    by the agent's rule, but loses by 1.01e-9 units by the membership LP's), while brute force and the state MILP
-    certify -2.179 as the optimum and the rules MILP, rejecting every choice, falls back to that rule. One tie rule
-    in best_response, the membership LP and the MILP would make all three agree."""
+    """Found by a random draw of the property test above: ``awkward_game(442387993)``, two effort types whose columns
+    of ``W`` differ by a factor ``1 - 2 TIE_TOL``, so the principal's favourite ties the other only where their
+    values are at most half the round's scale, while a third type must stay within the zone at the same time. The
+    MILP's rows comparing the two had coefficients of 1e-9, which HiGHS drops (10 choices admitted, each rejected
+    by the exact LP), and the LP's feasibility verdict on that sliver of the zone was noise: a constant rule earned
+    -1.111 against the agent while brute force and the state MILP certified -2.179. Now the rows are rescaled, the
+    LP looks slightly past the zone and the agent's own tie test decides: all agree, with no no-good cut."""
     game = awkward_game(442387993)
-    rules = milp_optimum(game, formulation="rules")
-    assert brute_force_optimum(game, max_policies=5**4).principal_value >= rules.principal_value - 1e-9
+    enumerated = brute_force_optimum(game, max_policies=5**4)
+    for formulation in ("state", "rules"):
+        exact = milp_optimum(game, formulation=formulation)
+        assert exact.is_optimal and exact.diagnostics["no_good_cuts"] == 0
+        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-12)
+    assert milp_optimum(game, constant=True).principal_value <= enumerated.principal_value + 1e-12
+
+
+@given(seed=st.integers(0, 2**32 - 1), factor=st.sampled_from([0.3, 0.9, 1.0, 1.1, 2.0, 3.0]))
+@settings(max_examples=60, deadline=None)
+def test_nearly_proportional_columns_give_one_optimum_that_no_rule_beats(seed, factor):
+    """Columns 0 and 1 of ``W`` in ratio ``1 - factor * TIE_TOL`` (tied only where their values are small, or
+    everywhere, or nowhere): brute force, both MILP forms and the best constant rule agree (constant <= dynamic),
+    no no-good cut is needed, and no rule tried (random ones, and each single-feature rule) earns more against the
+    agent's own best response than the optimum."""
+    rng = np.random.default_rng([seed, 11])
+    game = random_game(rng, horizon=int(rng.integers(1, 4)), n_features=int(rng.integers(1, 4)),
+                       n_efforts=int(rng.integers(2, 5)))
+    W, retention, persistence, values = (game.conversion_matrix.copy(), game.retention.copy(),
+                                         game.persistence.copy(), game.effort_value.copy())
+    W[:, 1] = W[:, 0] * (1.0 - factor * TIE_TOL)
+    retention[1], persistence[1] = retention[0], persistence[0]
+    values[1] = abs(values[1]) + 0.1  # the principal favours type 1, so its ties matter
+    game = game.replace(conversion_matrix=W, retention=retention, persistence=persistence, effort_value=values)
+    enumerated = brute_force_optimum(game, max_policies=5**4)
+    for formulation in ("state", "rules"):
+        exact = milp_optimum(game, formulation=formulation)
+        assert exact.is_optimal and exact.diagnostics["no_good_cuts"] == 0
+        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-12)
+    assert milp_optimum(game, constant=True).principal_value <= enumerated.principal_value + 1e-12
+    T, n = game.horizon, game.n_features
+    tried = [rng.dirichlet(np.ones(n), size=T) for _ in range(200)] + [np.tile(row, (T, 1)) for row in np.eye(n)]
+    earned = max(float(best_response(game, theta).effort.sum(axis=0) @ game.effort_value) for theta in tried)
+    assert earned <= enumerated.principal_value + 1e-12
 
 
 @pytest.mark.parametrize("seed", [4, 22, 38, 62, 79])

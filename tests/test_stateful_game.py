@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stratgym.games.stateful import (GAP_TOL, StatefulGame, best_response, check_assessment_policy,
-                                     check_effort_policy, classroom, favoured_option, feature_slopes,
+                                     check_effort_policy, classroom, favoured_choice, favoured_option, feature_slopes,
                                      frank_wolfe_gap, largest_marginal_values, marginal_value_operator,
                                      marginal_values, random_game, respond_in_round, rollout, rollout_arrays,
-                                     round_scales)
+                                     round_scales, tied_options)
 from stratgym.games.stateful import dynamics
 
 seeds = st.integers(0, 2**32 - 1)
@@ -532,6 +532,12 @@ def test_single_vector_tie_break_equals_the_batched_rule(seed):
     scales = rng.choice([1e-12, 0.5, 1.0, 3.0], size=len(values))  # below, at and above the values' size
     batched = favoured_option(game, values, scales)
     assert np.array_equal(batched, np.array([favoured_option(game, row, scale) for row, scale in zip(values, scales)]))
+    # The pick is the principal's favourite among the options tied_options (the solvers' test) puts in the zone.
+    tied = tied_options(values, scales)
+    choice = favoured_choice(game, values, scales)
+    assert tied[np.arange(len(values)), choice].all()
+    favour = np.append(game.effort_value, 0.0)
+    assert np.all(favour[choice] == np.where(tied, favour, -np.inf).max(axis=1))
 
 
 def test_replace_with_new_shapes_relabels_by_default():

@@ -8,7 +8,8 @@ an effort type that round) and the recommendation's probability ``P(a)`` in pers
 posterior utilities).
 
 Solvers take float64 rules and schemes, whose precision term is negligible (``k * 2.2e-16``), so they
-define their optimum with ``TIE_TOL`` alone. An env receives a Box action that a learner computed in float32
+define their optimum with ``TIE_TOL`` alone; where an LP's tolerance cannot tell whether a rule lies in the
+zone, the agent's own test decides (stateful game: :func:`~stratgym.games.stateful.tied_options`). An env receives a Box action that a learner computed in float32
 (SB3 acts in float32); rounding an exactly indifferent optimum to float32 moves the agent's values by up to
 about ``1e-7`` of the unit and would flip its choice. So the env widens the tie zone by
 :func:`precision_slack`: ``k * eps(dtype)`` units, ``k`` the length of one simplex row of the action,

@@ -47,6 +47,9 @@ MILP_OPTIONS = {"mip_rel_gap": 0.0, "mip_feasibility_tolerance": 1e-10, "primal_
 _IMPOSSIBLE_TOL = 1e-12
 #: Mixing weights :func:`pairwise_impossible` tries on each pair of an option's rows (evenly spaced, ends included).
 _PAIR_GRID = 33
+#: Rows whose largest coefficient is below this are divided by it (:func:`choice_program`): far above HiGHS's
+#: small-entry cut (1e-9) and its tolerances, so only rows that compare nearly proportional options are touched.
+_RESCALE_BELOW = 1e-3
 #: How far (normalized units) the state form's values may differ from the operator's before it is refused as a bug.
 _STATE_CHECK_TOL = 1e-9
 
@@ -124,12 +127,17 @@ def choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray, sc
     for tau, option in zip(*np.nonzero(~impossible)):
         keep = big_m[tau, option] > 0.0
         local = combinations[option][keep] @ maps[tau]
+        # A row comparing two nearly proportional options has tiny coefficients, which HiGHS drops (below 1e-9)
+        # or holds only to its absolute tolerance; in units of its largest coefficient it means the same, exactly.
+        largest = np.abs(local).max(axis=1)
+        unit = np.where((largest > 0.0) & (largest < _RESCALE_BELOW), largest, 1.0)
+        local = local / unit[:, None]
         rows, cols = np.nonzero(local)
         entries.append((n_rows + rows, columns[tau][cols], local[rows, cols]))
         m = int(keep.sum())
         z_column = np.full(m, z_offset + tau * n_options + option)
-        entries.append((n_rows + np.arange(m), z_column, big_m[tau, option, keep]))
-        upper.append(big_m[tau, option, keep] - leads[tau])
+        entries.append((n_rows + np.arange(m), z_column, big_m[tau, option, keep] / unit))
+        upper.append((big_m[tau, option, keep] - leads[tau]) / unit)
         n_rows += m
     rows, cols, data = (np.concatenate(part) for part in zip(*entries))
     blocks = [sparse.csr_array((data, (rows, cols)), shape=(n_rows, n_columns))]

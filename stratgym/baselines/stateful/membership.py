@@ -11,7 +11,8 @@ from stratgym.baselines.stateful.operators import (best_over_rules, expand_rules
                                                    operator_scales, response_operator, round_leads)
 from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
-from stratgym.games.stateful import GAP_TOL, StatefulGame, check_assessment_policy, clip_rows, marginal_values
+from stratgym.games.stateful import (GAP_TOL, TIE_TOL, StatefulGame, check_assessment_policy, clip_rows,
+                                     marginal_values, round_scales, tied_options)
 
 #: HiGHS LP tolerances: tighter than the defaults (1e-7) so that the agent's ties that a certificate relies
 #: on hold far inside the best response's tie tolerance (``TIE_TOL = 1e-9`` of the round's scale; the LPs
@@ -21,7 +22,7 @@ _LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_toleranc
 
 def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margin: float, regret_tol: float,
                   forced_zero: np.ndarray | None = None, scales: np.ndarray | None = None,
-                  ties: bool = True) -> tuple[np.ndarray | None, float, str]:
+                  ties: bool = True, tie_room: float = 0.0) -> tuple[np.ndarray | None, float, str]:
     """Max-min-slack rule making ``effort`` ``(T, d)`` a best response: ``(rules (R, n) or None, slack, status)``.
 
     Each round's values are normalized by its scale ``S_tau`` (``scales``, default :func:`operator_scales`), the
@@ -52,6 +53,16 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     largest incentive relative to each round's scale (``s`` is capped where no option is unused). The returned
     slack is in value units: ``margin + min_tau (s - z_tau) S_tau``, a lower bound on every round's incentive
     (negative, down to ``-TIE_TOL S_tau``, when the certificate needs a tie).
+
+    ``tie_room`` (normalized units, default 0): if the LP is infeasible, it is solved again with ``s`` allowed down
+    to ``-tie_room``, i.e. looking for rules slightly beyond the tie zone too, and a caller that asks for it decides
+    with the agent's own tie test (:func:`~stratgym.games.stateful.tied_options`) whether the returned rule makes
+    ``effort`` a best response.
+    Why: whether a choice is feasible can hinge on a sliver of the tie zone narrower than HiGHS's tolerance
+    (two nearly proportional columns of ``W`` tie only where their values are small enough, and a third option
+    must stay within the zone at the same time), and HiGHS's verdict on such a sliver is noise; maximizing ``s``
+    over a wider region gives the most interior rule instead, and the agent, not the LP's tolerance, says whether
+    it is inside. The returned slack is then below ``-TIE_TOL S_tau`` when that rule is outside the zone.
     """
     T, d, R, n = operator.shape
     scales = operator_scales(operator) if scales is None else scales
@@ -85,16 +96,21 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     cap = 1.0 + max(best_over_rules(row.reshape(R, n)) for row in values)
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
+    def solve_lp(options: dict, room: float):
+        return linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
+                       b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
+                       A_eq=simplex_rows, b_eq=np.ones(R),
+                       bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(-room, cap)],
+                       method="highs", options=options)
+
     for options in (_LP_OPTIONS, {}):
-        result = linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
-                         b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
-                         A_eq=simplex_rows, b_eq=np.ones(R),
-                         bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
-                         method="highs", options=options)
+        result = solve_lp(options, 0.0)
         if result.status in (0, 2):
             break
         # HiGHS can stall on a long horizon at the tight tolerances: retry at its defaults (the solvers confirm
         # every certificate with the agent's best response anyway).
+    if result.status == 2 and tie_room > 0.0:
+        result = solve_lp(_LP_OPTIONS, tie_room)
     if result.status != 0:  # infeasible, or HiGHS failed at both tolerances: no certificate
         return None, float("nan"), result.message
     lead = margin + float(np.min((result.x[slack] - tie_zone) * scales))
@@ -121,9 +137,28 @@ def membership_certificate(game: StatefulGame, effort, margin: float, model, con
         if constant:
             forced_zero = forced_zero.any(axis=0, keepdims=True)
     regret_tol = as_nonnegative_float(regret_tol, "regret_tol")
+    options = pure_options(effort, game.budget) if game.is_linear and margin == 0.0 and regret_tol == 0.0 else None
     rules, slack, status = membership_lp(fold_operator(operator, constant), effort, game.budget, margin, regret_tol,
-                                         forced_zero, operator_scales(operator), ties=game.is_linear)
-    return (None if rules is None else expand_rules(rules, game.horizon)), slack, status
+                                         forced_zero, operator_scales(operator), ties=game.is_linear,
+                                         tie_room=0.0 if options is None else TIE_TOL)
+    if rules is None:
+        return None, slack, status
+    theta = expand_rules(rules, game.horizon)
+    if options is not None:  # the agent's own tie test decides (see membership_lp's tie_room)
+        tied = tied_options(np.einsum("tjri,ri->tj", operator, theta), round_scales(game, agent))
+        if not tied[np.arange(game.horizon), options].all():
+            return None, slack, "the rule that comes closest leaves the choice outside the agent's tie zone"
+    return theta, slack, status
+
+
+def pure_options(effort: np.ndarray, budget: float) -> np.ndarray | None:
+    """The option of every round of a pure ``effort`` ``(T, d)`` (the whole budget on one type, or nothing), shape
+    ``(T,)`` with ``d`` for no effort (the MILP's option index), or ``None`` if some round mixes."""
+    used = effort > SUPPORT_TOL * budget
+    counts = used.sum(axis=1)
+    if np.any(counts > 1) or np.any(effort[counts == 1].sum(axis=1) < budget * (1.0 - SUPPORT_TOL)):
+        return None
+    return np.where(counts == 1, used.argmax(axis=1), effort.shape[1])
 
 
 def incentivizing_rule(game: StatefulGame, effort, margin: float = 0.0, *, model="rational",

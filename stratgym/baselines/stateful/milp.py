@@ -38,7 +38,9 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     tie semantics the agent uses. Each implication is a big-M row with ``M`` the exact range of its left side over
     rules on the simplex (``sum_r max_i`` of the row's coefficients). Options that can never satisfy their rows are
     fixed to 0 beforehand. The objective is ``max sum lambda_j B z[tau, j]``, handed to HiGHS divided by
-    ``B max|lambda|`` and scaled back; HiGHS runs with feasibility tolerances of 1e-10 (far inside ``TIE_TOL``).
+    ``B max|lambda|`` and scaled back; HiGHS runs with feasibility tolerances of 1e-10 (far inside ``TIE_TOL``), and a
+    row comparing two nearly proportional options is divided by its largest coefficient (HiGHS drops entries below
+    1e-9, which made such pairs look tied everywhere).
 
     ``formulation`` (:data:`~stratgym.baselines.stateful.choice_program.FORMULATIONS`) says how ``c`` enters the
     rows: ``rules`` over the rules themselves; ``state`` through state variables for the retained types' later

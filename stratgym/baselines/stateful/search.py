@@ -17,7 +17,7 @@ from stratgym.baselines.stateful.operators import expand_rules, fold_operator, o
 from stratgym.baselines.stateful.verify import certified_gap, principal_value_of, verified_result
 from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
-from stratgym.games.stateful import StatefulGame, best_response, per_round_response
+from stratgym.games.stateful import TIE_TOL, StatefulGame, best_response, per_round_response
 
 #: Default cap on the number of pure effort policies ``(d+1)^T`` that :func:`brute_force_optimum` enumerates.
 BRUTE_FORCE_CAP = 4096
@@ -49,7 +49,9 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
     tolerance = VALUE_TOL * value_scale(game)
     for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
         effort = pure_policy(options[index], d, game.budget)
-        rules, slack, status = membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
+        # Without a margin the LP may look past the tie zone: the agent's response below decides (membership_lp).
+        rules, slack, status = membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales,
+                                             tie_room=TIE_TOL if margin == 0.0 else 0.0)
         if rules is None:
             continue
         theta = expand_rules(rules, T)

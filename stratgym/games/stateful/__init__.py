@@ -33,7 +33,8 @@ from stratgym.games.stateful.model import (CONVERSIONS, GAP_TOL, RESPONSE_MODELS
 from stratgym.games.stateful.policies import (Response, check_assessment_policy, check_effort_policy, check_state, clip_rows,
                                              uniform_rule)
 from stratgym.games.stateful.responses import best_response, linear_rational_effort, per_round_response, respond_in_round
-from stratgym.games.stateful.tiebreak import favoured_choice, favoured_option, largest_marginal_values, round_scales
+from stratgym.games.stateful.tiebreak import (favoured_choice, favoured_option, largest_marginal_values, round_scales,
+                                              tie_threshold, tied_options)
 from stratgym.games.ties import TIE_TOL
 
 __all__ = ["CONVERSIONS", "GAP_TOL", "RESPONSE_MODELS", "Response", "StatefulGame", "TIE_TOL", "Trajectory",
@@ -41,4 +42,5 @@ __all__ = ["CONVERSIONS", "GAP_TOL", "RESPONSE_MODELS", "Response", "StatefulGam
            "classroom", "classroom_project", "clip_rows", "favoured_choice", "favoured_option", "feature_slopes",
            "frank_wolfe_gap", "largest_marginal_values", "linear_rational_effort", "marginal_value_operator",
            "marginal_values", "next_state", "observe", "per_round_agent", "per_round_response", "per_round_weights", "random_game",
-           "respond_in_round", "rollout", "rollout_arrays", "round_scales", "stateful_agent", "uniform_rule"]
+           "respond_in_round", "rollout", "rollout_arrays", "round_scales", "stateful_agent", "tie_threshold", "tied_options",
+           "uniform_rule"]

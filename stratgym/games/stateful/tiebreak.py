@@ -40,11 +40,7 @@ def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: floa
         total = sum(listed)  # NaN if an entry is (or both infinities are): then nothing is tied, as in the batched rule
         return favoured_choices(game, [listed], tie_tol, [float(scale)])[0] if total == total else -1
     order = derived(game, _preference_order)[1]
-    best = values[..., 0]
-    for j in range(1, values.shape[-1]):
-        best = np.maximum(best, values[..., j])  # NaN propagates: then nothing is tied
-    best = np.maximum(best, 0.0)  # "no effort" is worth 0
-    threshold = best - tie_tol * np.maximum(scale, best)
+    threshold = tie_threshold(values, scale, tie_tol)
     # Results keep the layout of values[..., j] (a caller may pass a transposed view whose columns are contiguous).
     choice = np.full_like(threshold, -1, dtype=np.int64)
     for j in reversed(order):  # the principal's favourite last, so the first tied type in her order wins
@@ -55,10 +51,34 @@ def favoured_choice(game: StatefulGame, values: np.ndarray, scale, tie_tol: floa
     return choice
 
 
+def tie_threshold(values: np.ndarray, scale, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """The least value an option may have and still be tied with the best one, for marginal ``values`` ``(..., d)``
+    and the tie unit ``scale`` (broadcasting against ``values[..., 0]``): ``best - tie_tol * max(scale, best)``, with
+    ``best`` the largest value or 0 ("no effort"), shape ``(...)``. NaN (nothing tied) if a value is NaN.
+
+    The agent's only tie test: :func:`favoured_choice` takes its pick among the options at or above it, and the
+    solvers' certificates (:func:`tied_options`) accept an option only there."""
+    best = values[..., 0]
+    for j in range(1, values.shape[-1]):
+        best = np.maximum(best, values[..., j])  # NaN propagates: then nothing is tied
+    best = np.maximum(best, 0.0)  # "no effort" is worth 0
+    return best - tie_tol * np.maximum(scale, best)
+
+
+def tied_options(values: np.ndarray, scale, tie_tol: float = TIE_TOL) -> np.ndarray:
+    """Which options are in the agent's tie zone (at or above :func:`tie_threshold`), for marginal ``values``
+    ``(..., d)``: bools ``(..., d + 1)``, the effort types then no effort (worth 0). The agent's pick is the
+    principal's favourite among them."""
+    values = np.asarray(values, dtype=np.float64)
+    threshold = tie_threshold(values, scale, tie_tol)[..., None]
+    return np.concatenate([values >= threshold, 0.0 >= threshold], axis=-1)
+
+
 def favoured_choices(game: StatefulGame, rows: list[list[float]], tie_tol: float, scales: list[float]) -> list[int]:
     """:func:`favoured_option`'s choice for each row of values (lists without NaN), each with its tie ``scale``, in
     plain Python: the effort index that gets the budget, or -1 for no effort. Envs and the linear best response call
-    it every step, where numpy's per-call overhead on length-``d`` rows dominated (tested equal to the batched rule)."""
+    it every step, where numpy's per-call overhead on length-``d`` rows dominated, so :func:`tie_threshold` is
+    written out here (tested equal to the batched rule, bit for bit)."""
     favour, order = derived(game, _preference_order)
     choices = []
     for listed, scale in zip(rows, scales):
