@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from stratgym.baselines.stateful import brute_force_optimum, milp_optimum, response_operator, solve
-from stratgym.baselines.stateful.choice_program import option_combinations, pairwise_impossible
-from stratgym.baselines.stateful.operators import operator_scales, round_leads
+from stratgym.baselines.stateful.choice_program import pairwise_impossible
+from stratgym.baselines.stateful.operators import operator_scales, option_combinations, round_leads
 from stratgym.games.stateful import best_response, random_game, rollout
 from stratgym.games.ties import TIE_TOL
 
@@ -92,8 +92,9 @@ def test_a_near_tie_the_agent_grants_is_in_the_optimum():
 def test_nearly_proportional_columns_give_one_optimum_that_no_rule_beats(seed, factor):
     """Columns 0 and 1 of ``W`` in ratio ``1 - factor * TIE_TOL`` (tied only where their values are small, or
     everywhere, or nowhere): brute force, both MILP forms and the best constant rule agree (constant <= dynamic),
-    no no-good cut is needed, and no rule tried (random ones, and each single-feature rule) earns more against the
-    agent's own best response than the optimum."""
+    no no-good cut is needed (but at factor 1, where the pair sits on the zone's edge and rounding decides), and no
+    rule tried (random ones, and each single-feature rule) earns more against the agent's own best response than
+    the optimum."""
     rng = np.random.default_rng([seed, 11])
     game = random_game(rng, horizon=int(rng.integers(1, 4)), n_features=int(rng.integers(1, 4)),
                        n_efforts=int(rng.integers(2, 5)))
@@ -106,7 +107,7 @@ def test_nearly_proportional_columns_give_one_optimum_that_no_rule_beats(seed, f
     enumerated = brute_force_optimum(game, max_policies=5**4)
     for formulation in ("state", "rules"):
         exact = milp_optimum(game, formulation=formulation)
-        assert exact.is_optimal and exact.diagnostics["no_good_cuts"] == 0
+        assert exact.is_optimal and (factor == 1.0 or exact.diagnostics["no_good_cuts"] == 0)
         assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-12)
     assert milp_optimum(game, constant=True).principal_value <= enumerated.principal_value + 1e-12
     T, n = game.horizon, game.n_features

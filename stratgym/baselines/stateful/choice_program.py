@@ -10,7 +10,8 @@ combinations of :func:`option_combinations`, ``l_tau`` the round's lead), with `
 * ``state``: ``c_tau_j = alpha_tau (W_j . theta_tau + omega_j U_tau_j)`` with state variables ``U_tau_j`` for the
   retained types, the discounted later scores ``sum_{t > tau} gamma^(t - tau) p_j^(t - tau - 1) W_j . theta_t``,
   tied to the rules by the recursion ``U_{tau-1, j} = gamma (W_j . theta_tau + p_j U_tau_j)``, ``U_{T-1} = 0``
-  (``alpha_tau = gamma^tau / S_tau``). About ``T d^2 (n + k)`` nonzeros (``k`` retained types): a sparse program.
+  (``alpha_tau = gamma^tau / S_tau``; retained types with proportional columns and equal persistence share one).
+  About ``T d^2 (n + k)`` nonzeros (``k`` retained types): a sparse program.
 
 ``U`` is a linear function of the rules, so both have the same feasible choices, the same LP relaxation and the same
 ``M``'s, hence the same optimum. HiGHS's presolve, on the dense rows, finds most options that no rule can make the
@@ -35,6 +36,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.linalg import spsolve_triangular
 
 from stratgym.baselines.stateful.common import largest_value
+from stratgym.baselines.stateful.operators import option_combinations, rescale_small_rows
 from stratgym.games.stateful import StatefulGame
 
 #: ``milp_optimum``'s formulations: ``auto`` = ``state`` for a rational agent's dynamic rules, ``rules`` otherwise.
@@ -47,9 +49,8 @@ MILP_OPTIONS = {"mip_rel_gap": 0.0, "mip_feasibility_tolerance": 1e-10, "primal_
 _IMPOSSIBLE_TOL = 1e-12
 #: Mixing weights :func:`pairwise_impossible` tries on each pair of an option's rows (evenly spaced, ends included).
 _PAIR_GRID = 33
-#: Rows whose largest coefficient is below this are divided by it (:func:`choice_program`): far above HiGHS's
-#: small-entry cut (1e-9) and its tolerances, so only rows that compare nearly proportional options are touched.
-_RESCALE_BELOW = 1e-3
+#: Columns of ``W`` (each divided by its largest entry) this close are proportional (:func:`_state_classes`).
+_PROPORTIONAL_TOL = 1e-14
 #: How far (normalized units) the state form's values may differ from the operator's before it is refused as a bug.
 _STATE_CHECK_TOL = 1e-9
 
@@ -91,15 +92,6 @@ class ChoiceProgram:
         self.upper.append(np.array([len(chosen) - 1.0]))
 
 
-def option_combinations(n_efforts: int) -> list[np.ndarray]:
-    """Per option ``o`` (types, then no effort), the combinations ``a`` ``(m, d)`` with ``z[tau, o] = 1  =>
-    a . c_tau <= -l_tau``: type ``o`` leads every other type (``e_k - e_o``) and no effort (``-e_o``); no effort
-    leads every type (``e_k``)."""
-    eye = np.eye(n_efforts)
-    combos = [np.vstack([np.delete(eye, o, axis=0) - eye[o], -eye[o]]) for o in range(n_efforts)]
-    return combos + [eye]
-
-
 def choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray, scales: np.ndarray,
                    state: bool) -> ChoiceProgram:
     """Build the MILP from normalized ``values`` ``(T, d, R, n)`` (the operator divided by ``scales`` ``(T,)``) and
@@ -127,10 +119,7 @@ def choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray, sc
     for tau, option in zip(*np.nonzero(~impossible)):
         keep = big_m[tau, option] > 0.0
         local = combinations[option][keep] @ maps[tau]
-        # A row comparing two nearly proportional options has tiny coefficients, which HiGHS drops (below 1e-9)
-        # or holds only to its absolute tolerance; in units of its largest coefficient it means the same, exactly.
-        largest = np.abs(local).max(axis=1)
-        unit = np.where((largest > 0.0) & (largest < _RESCALE_BELOW), largest, 1.0)
+        unit = rescale_small_rows(local)  # rows comparing nearly proportional options, in their own units
         local = local / unit[:, None]
         rows, cols = np.nonzero(local)
         entries.append((n_rows + rows, columns[tau][cols], local[rows, cols]))
@@ -202,21 +191,28 @@ def _state_form(game: StatefulGame, values: np.ndarray, scales: np.ndarray, firs
     for tau in range(T - 2, -1, -1):
         largest[tau] = gamma * (W.max(axis=0) + persistence * largest[tau + 1])
     active = (largest > 0.0) & (retention > 0.0)
+    # Retained types with proportional columns of W and equal persistence have proportional U, hence equal u: one
+    # variable per class. Two such types held apart only by the recursion's tolerance would make a pair whose
+    # values differ by 1e-9 (a near tie) differ by noise instead.
+    representative = _state_classes(game)
+    owned = active & (representative == np.arange(d))
     index = np.full((T, d), -1)
-    index[active] = first_column + np.arange(int(active.sum()))
+    index[owned] = first_column + np.arange(int(owned.sum()))
+    index[active] = index[:, representative][active]
     alpha = gamma ** np.arange(T) / scales
     columns, maps = [], []
     for tau in range(T):
         types = np.flatnonzero(active[tau])
-        columns.append(np.concatenate([tau * n + np.arange(n), index[tau, types]]))
-        state_part = np.zeros((d, len(types)))
-        state_part[types, np.arange(len(types))] = alpha[tau] * retention[types] * largest[tau, types]
+        state_columns, position = np.unique(index[tau, types], return_inverse=True)
+        columns.append(np.concatenate([tau * n + np.arange(n), state_columns]))
+        state_part = np.zeros((d, len(state_columns)))
+        state_part[types, position] = alpha[tau] * retention[types] * largest[tau, types]
         maps.append(np.hstack([values[tau, :, tau, :], state_part]))
     # u_tau_j - (gamma / max U_tau_j) W_j . theta_{tau+1} - gamma p_j (max U_{tau+1, j} / max U_tau_j) u_{tau+1, j} = 0
-    taus, types = np.nonzero(active)
+    taus, types = np.nonzero(owned)
     row = np.arange(len(taus))
     feature = np.tile(np.arange(n), len(taus))
-    later = active[taus + 1, types] if len(taus) else np.zeros(0, dtype=bool)
+    later = owned[taus + 1, types] if len(taus) else np.zeros(0, dtype=bool)
     rows = np.concatenate([row, np.repeat(row, n), row[later]])
     cols = np.concatenate([index[taus, types], np.repeat(taus + 1, n) * n + feature, index[taus + 1, types][later]])
     data = np.concatenate([np.ones(len(taus)),
@@ -225,6 +221,23 @@ def _state_form(game: StatefulGame, values: np.ndarray, scales: np.ndarray, firs
     recursion = sparse.csr_array((data, (rows, cols)), shape=(len(taus), first_column + len(taus)))
     _check_state_form(values, columns, maps, recursion, first_column)
     return columns, maps, len(taus), recursion
+
+
+def _state_classes(game: StatefulGame) -> np.ndarray:
+    """Per effort type, the lowest-index type whose scaled state it shares ``(d,)``: retained types with the same
+    persistence and proportional columns of ``W`` (equal after dividing by their largest entry, up to rounding)."""
+    W, persistence = game.conversion_matrix, game.persistence
+    largest = W.max(axis=0)
+    shape = np.divide(W, largest, out=np.zeros_like(W), where=largest > 0.0)
+    representative = np.arange(game.n_efforts)
+    for j in range(game.n_efforts):
+        for k in range(j):
+            if (representative[k] == k and game.retention[j] > 0.0 and game.retention[k] > 0.0
+                    and persistence[j] == persistence[k] and np.allclose(shape[:, j], shape[:, k], rtol=0.0,
+                                                                         atol=_PROPORTIONAL_TOL)):
+                representative[j] = k
+                break
+    return representative
 
 
 def _check_state_form(values: np.ndarray, columns: list, maps: list, recursion, first_column: int) -> None:

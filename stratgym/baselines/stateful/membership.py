@@ -8,7 +8,8 @@ from scipy.optimize import linprog
 
 from stratgym.baselines.stateful.common import SUPPORT_TOL, check_effort, check_model
 from stratgym.baselines.stateful.operators import (best_over_rules, expand_rules, fold_operator, kkt_operator,
-                                                   operator_scales, response_operator, round_leads)
+                                                   operator_scales, option_combinations, rescale_small_rows,
+                                                   response_operator, round_leads)
 from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.stateful import (GAP_TOL, TIE_TOL, StatefulGame, check_assessment_policy, clip_rows,
@@ -90,6 +91,9 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     regret_bound = tie_zone
     if regret_tol > 0.0:
         regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol / budget])
+    exact_ties = ties and regret_tol == 0.0  # the linear agent's exact conditions, pairwise rows among them
+    pair_rows, pair_bounds, pair_units = _near_parallel_rows(values.reshape(T, d, n_rules),
+                                                             effort if exact_ties else None, budget, leads, slack + 1)
     simplex_rows = np.zeros((R, slack + 1))
     simplex_rows[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     rule_upper = np.where(forced_zero, 0.0, 1.0).ravel() if forced_zero is not None else np.ones(n_rules)
@@ -97,8 +101,11 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
     def solve_lp(options: dict, room: float):
-        return linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows]),
-                       b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound]),
+        if len(pair_rows):  # HiGHS's presolve, combining them with the nearly parallel level rows, calls feasible
+            options = dict(options, presolve=False)  # LPs infeasible
+        return linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows, pair_rows]),
+                       b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound,
+                                            pair_bounds + room / pair_units]),
                        A_eq=simplex_rows, b_eq=np.ones(R),
                        bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(-room, cap)],
                        method="highs", options=options)
@@ -115,6 +122,30 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
         return None, float("nan"), result.message
     lead = margin + float(np.min((result.x[slack] - tie_zone) * scales))
     return clip_rows(result.x[:n_rules].reshape(R, n)), lead, result.message
+
+
+def _near_parallel_rows(values: np.ndarray, effort: np.ndarray, budget: float, leads: np.ndarray, width: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a pure ``effort``, the rows ``a . c_tau <= -l_tau`` (the MILP's, :func:`option_combinations`) of its
+    choices whose coefficients are small enough to be rescaled (:func:`rescale_small_rows`), in their own units:
+    ``(rows (m, width) over the LP's variables, bounds (m,), units (m,))``; none for a mixed effort (or ``None``).
+
+    They are implied by :func:`membership_lp`'s level rows, but there a pair of nearly proportional options is
+    decided by the difference of two rows each held to HiGHS's tolerance (1e-10), as wide as the tie zone; these
+    hold the difference itself exactly."""
+    options = None if effort is None else pure_options(effort, budget)
+    T, d, k = values.shape
+    rows, bounds, units = [np.zeros((0, width))], [np.zeros(0)], [np.ones(0)]
+    for tau in range(T if options is not None else 0):
+        local = option_combinations(d)[options[tau]] @ values[tau]
+        unit = rescale_small_rows(local)
+        small = unit < 1.0
+        block = np.zeros((int(small.sum()), width))
+        block[:, :k] = local[small] / unit[small, None]
+        rows.append(block)
+        bounds.append(-leads[tau] / unit[small])
+        units.append(unit[small])
+    return np.vstack(rows), np.concatenate(bounds), np.concatenate(units)
 
 
 def membership_certificate(game: StatefulGame, effort, margin: float, model, constant: bool,

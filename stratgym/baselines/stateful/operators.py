@@ -92,3 +92,28 @@ def round_leads(margin: float, scales: np.ndarray, ties: bool) -> np.ndarray:
     if not ties:
         return margin / scales
     return np.full(scales.shape, -TIE_TOL) if margin == 0.0 else margin / scales + TIE_TOL
+
+
+def option_combinations(n_efforts: int) -> list[np.ndarray]:
+    """Per option ``o`` (types, then no effort), the combinations ``a`` ``(m, d)`` of the agent's values with
+    "``o`` is chosen  =>  ``a . c_tau <= -l_tau``": type ``o`` leads every other type (``e_k - e_o``) and no effort
+    (``-e_o``); no effort leads every type (``e_k``)."""
+    eye = np.eye(n_efforts)
+    combos = [np.vstack([np.delete(eye, o, axis=0) - eye[o], -eye[o]]) for o in range(n_efforts)]
+    return combos + [eye]
+
+
+#: A row whose largest coefficient is below this is divided by it (:func:`rescale_small_rows`): far above HiGHS's
+#: small-entry cut (1e-9) and its tolerances, so only rows comparing nearly proportional options are touched.
+RESCALE_BELOW = 1e-3
+
+
+def rescale_small_rows(rows: np.ndarray) -> np.ndarray:
+    """The factor ``(m,)`` to divide each row of ``rows`` ``(m, k)`` (and its bounds) by: its largest absolute
+    coefficient where that is below :data:`RESCALE_BELOW` (and not 0), else 1.
+
+    Why: a row comparing two nearly proportional options (columns of ``W`` in ratio ``1 - 2e-9``, say) has
+    coefficients of about 1e-9, which HiGHS drops, or holds to its absolute tolerance (1e-10), as large as the
+    tie zone it decides; in units of its largest coefficient the row means the same, and HiGHS holds it exactly."""
+    largest = np.abs(rows).max(axis=1) if rows.size else np.zeros(len(rows))
+    return np.where((largest > 0.0) & (largest < RESCALE_BELOW), largest, 1.0)
