@@ -22,7 +22,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormali
 import stratgym  # noqa: F401  (registers the envs)
 import stratgym.envs.persuasion as persuasion_envs
 from stratgym.agents.responses import QuantalReceiver, QuantalResponse
-from stratgym.agents.vec import NativeVecEnv, native_vec_env
+from stratgym.agents.vec import EpisodeMonitor, NativeVecEnv, native_vec_env
 from stratgym.envs.persuasion import (LearningReceiver, learning_follows, learning_update, penalized_value,
                                       quantal_choice, receiver_context, scheme_outcomes)
 from stratgym.envs.persuasion.core import batch_last_simplex, cumulative_rows, draw_index, draw_indices
@@ -475,6 +475,42 @@ def test_sb3_learns_on_every_native_vector_env(env_id):
     if isinstance(vec_env.action_space, gym.spaces.Discrete):
         model = DQN("MlpPolicy", native_vec_env(env_id, 4, seed=0), learning_starts=16, buffer_size=128, seed=0)
         assert model.learn(128).num_timesteps >= 128
+
+
+@pytest.mark.parametrize("env_id", ["stratgym/StatefulCommitment-v0", "stratgym/StatefulPrincipal-v0"])
+def test_episode_monitor_reports_what_vec_monitor_reports(env_id, tmp_path):
+    """The adapter's EpisodeMonitor against SB3's VecMonitor over the same native env and actions: the same
+    observations, rewards, dones and infos, episode returns and lengths of the same values and types, the same
+    episode count and results file (one-round and multi-round episodes)."""
+    def monitored(monitor, name):
+        vec_env = monitor(NativeVecEnv(gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point",
+                                                    autoreset_mode=AutoresetMode.SAME_STEP)),
+                          filename=str(tmp_path / name), info_keywords=("TimeLimit.truncated",))
+        vec_env.seed(3)
+        return vec_env, vec_env.reset()
+
+    (ours, first), (theirs, reference) = monitored(EpisodeMonitor, "ours"), monitored(VecMonitor, "theirs")
+    np.testing.assert_array_equal(first, reference)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        actions = rng.uniform(-1.0, 1.0, size=(5,) + ours.action_space.shape).astype(np.float32)
+        ours.step_async(actions)
+        theirs.step_async(actions)
+        (obs, rewards, dones, infos), (obs_ref, rewards_ref, dones_ref, infos_ref) = ours.step_wait(), theirs.step_wait()
+        for got, want in ((obs, obs_ref), (rewards, rewards_ref), (dones, dones_ref)):
+            np.testing.assert_array_equal(got, want)
+        for info, info_ref in zip(infos, infos_ref):
+            assert info.keys() == info_ref.keys()
+            if "episode" in info:
+                for key in ("r", "l", "TimeLimit.truncated"):
+                    assert info["episode"][key] == info_ref["episode"][key]
+                    assert type(info["episode"][key]) is type(info_ref["episode"][key])
+    assert ours.episode_count == theirs.episode_count > 0
+    ours.close()
+    theirs.close()
+    rows = [np.loadtxt(tmp_path / f"{name}.monitor.csv", delimiter=",", skiprows=2, usecols=(0, 1))
+            for name in ("ours", "theirs")]
+    np.testing.assert_array_equal(*rows)
 
 
 def test_training_runs_on_the_native_vector_env_with_more_than_one_env():
