@@ -14,7 +14,8 @@ of at most ``PYTHON_CHECK_SIZE`` entries are checked in plain Python, and single
 are also mapped in plain Python (numpy sums such rows sequentially, as Python does, so both paths
 give the same bits). Larger actions are checked by their largest magnitude; a vector env's batch of at least
 ``BATCH_ENTRIES`` entries by its smallest and largest entry (no temporary array), and has its short rows summed
-one column at a time (the same bits again).
+one column at a time (the same bits again). A ``Discrete`` action that is an integer scalar in range is read in
+plain Python too (:func:`discrete_action`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ PYTHON_CHECK_SIZE = 32
 BATCH_ENTRIES = 2048
 #: The dtypes whose arrays :func:`simplex_action` reads without converting them to float64 first.
 _FLOAT_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+#: The scalar types :func:`discrete_action` reads without numpy: Python's ``int`` (not ``bool``) and numpy's integers.
+_INTEGER_SCALARS = frozenset({int} | {np.dtype(code).type for code in np.typecodes["AllInteger"]})
 
 
 def simplex_box(*shape: int) -> spaces.Box:
@@ -153,6 +156,17 @@ def simplex_to_box(point: np.ndarray) -> np.ndarray:
         raise ValueError(f"point must be finite and >= 0 with a positive entry in every row, got {point}")
     scaled = point / point.max(axis=-1, keepdims=True)
     return (2.0 * scaled - 1.0).astype(np.float32)
+
+
+def discrete_action(space: spaces.Discrete, action, name: str = "action") -> int:
+    """``int(check_action(space, action, name))`` for a ``Discrete`` ``space``, with the same checks and errors: an
+    integer scalar in range (what a policy gives, once per step) is read in plain Python, anything else goes through
+    :func:`check_action`."""
+    if type(action) in _INTEGER_SCALARS:
+        value = int(action)
+        if space.start <= value < space.start + space.n:  # compared as numbers, even beyond int64
+            return value
+    return int(check_action(space, action, name))
 
 
 def check_action(space: spaces.Space, action, name: str = "action", atol: float = ACTION_TOL) -> np.ndarray:
