@@ -118,7 +118,7 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
             total = sum(values)  # NaN or inf if any entry is
             magnitude = max(-min(values), max(values)) if total - total == 0.0 else np.nan
         elif array.size < BATCH_ENTRIES:
-            magnitude = np.maximum.reduce(np.abs(array), axis=None)  # NaN if any entry is
+            magnitude = float(np.maximum.reduce(np.abs(array), axis=None))  # NaN if any entry is
         else:  # a batch: two reductions, without the temporary of abs (NaN if any entry is)
             magnitude = max(-float(array.min()), float(array.max()))
         if magnitude <= _simplex_box_limit(atol):
