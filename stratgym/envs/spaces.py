@@ -65,9 +65,10 @@ def _vector_to_simplex(values: list[float]) -> np.ndarray:
 
 def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
-    totals = row_sums(weights, keepdims=True)
+    by_columns = _by_columns(weights)  # decided once for the sums and the division
+    totals = _sums(weights, True, by_columns)
     if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
-        if _by_columns(weights):  # see row_sums: one long division per column, not one short one per row
+        if by_columns:  # see row_sums: one long division per column, not one short one per row
             for j in range(weights.shape[-1]):
                 np.divide(weights[..., j], totals[..., 0], out=weights[..., j])
             return weights
@@ -81,7 +82,12 @@ def row_sums(array: np.ndarray, keepdims: bool = False) -> np.ndarray:
     ``np.add.reduce``'s bits. A batch of short rows (:func:`_by_columns`) is added one column at a time: numpy adds
     fewer than 8 entries in order too, and reducing thousands of short rows costs it many times more than a few
     passes over the batch."""
-    if not _by_columns(array):
+    return _sums(array, keepdims, _by_columns(array))
+
+
+def _sums(array: np.ndarray, keepdims: bool, by_columns: bool) -> np.ndarray:
+    """:func:`row_sums`, told whether ``array`` is added one column at a time (:func:`_by_columns`)."""
+    if not by_columns:
         return np.add.reduce(array, axis=-1, keepdims=keepdims)
     column = (lambda j: array[..., j:j + 1]) if keepdims else (lambda j: array[..., j])
     if array.shape[-1] == 1:
@@ -94,7 +100,8 @@ def row_sums(array: np.ndarray, keepdims: bool = False) -> np.ndarray:
 
 def _by_columns(weights: np.ndarray) -> bool:
     """Whether ``weights`` is a batch of short rows, added and divided one column at a time (:func:`row_sums`)."""
-    return weights.ndim > 1 and weights.shape[-1] < 8 and weights.size >= BATCH_ENTRIES
+    # The size test first: every scalar env's action fails it.
+    return weights.size >= BATCH_ENTRIES and weights.ndim > 1 and weights.shape[-1] < 8
 
 
 @functools.lru_cache(maxsize=None)
