@@ -1,5 +1,6 @@
 """The Box-to-simplex action map: the envs' fast path (plain Python for small actions) must give the same
-bits, checks and errors as the reference composition ``box_to_simplex(check_action(...))``."""
+bits, checks and errors as the reference composition ``box_to_simplex(check_action(...))``; likewise
+``discrete_action`` and ``int(check_action(...))`` on a ``Discrete`` space."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stratgym.envs.spaces import (ACTION_TOL, PYTHON_CHECK_SIZE, box_to_simplex, check_action, simplex_action,
-                                   simplex_box, simplex_to_box)
+from gymnasium import spaces
+
+from stratgym.envs.spaces import (ACTION_TOL, PYTHON_CHECK_SIZE, box_to_simplex, check_action, discrete_action,
+                                   simplex_action, simplex_box, simplex_to_box)
 
 # Shapes on both sides of every threshold: single vectors shorter than 8 (mapped in Python), a longer
 # vector, and tables at most / more than PYTHON_CHECK_SIZE entries (checked in Python / by numpy).
@@ -94,3 +97,21 @@ def test_python_and_numpy_maps_agree_on_single_rows(seed, k):
 def test_simplex_to_box_rejects_what_no_action_maps_to(point):
     with pytest.raises(ValueError, match="point"):
         simplex_to_box(point)
+
+
+@pytest.mark.parametrize("space", [spaces.Discrete(4), spaces.Discrete(3, start=-1)])
+@pytest.mark.parametrize("action", [0, 2, 3, 4, -1, -2, 2**70, -2**70, np.int64(1), np.int32(3), np.uint8(2),
+                                    np.uint64(2**64 - 1), np.int8(-1), np.array(2), np.array([1]), np.array([1, 2]),
+                                    True, np.bool_(False), 1.0, np.float64(2), "a", None])
+def test_discrete_action_is_int_of_check_action(space, action):
+    """The plain-Python path for integer scalars accepts, converts and rejects exactly as ``check_action``."""
+    def outcome(check):
+        try:
+            value = check()
+        except (ValueError, OverflowError) as error:
+            return type(error), str(error)
+        assert type(value) is int
+        return value
+
+    assert outcome(lambda: discrete_action(space, action, "column")) \
+        == outcome(lambda: int(check_action(space, action, "column")))

@@ -362,8 +362,25 @@ def test_strong_responses_of_a_batch_equal_one_strategy_by_hand(seed, tie_tol):
     assert responses.shape == (7, k)
     for index, (strategy, response) in enumerate(zip(strategies, responses)):
         assert response.tolist() == _strong_response_by_hand(game, follower[index], leader[index], tie_tol)
+        # The same values through one strategy's path (plain Python): the same columns, at any tolerance.
+        assert strong_response(game, follower[index], leader[index], tie_tol).tolist() == response.tolist()
         if tie_tol > 0:
             assert strong_response(game, *column_values(game, strategy), tie_tol).tolist() == response.tolist()
+
+
+@given(seed=seeds)
+@settings(max_examples=40, deadline=None)
+def test_one_strategys_strong_response_keeps_numpys_nan_rule(seed):
+    """NaN column values (not reachable from a checked strategy) pick the same columns in Python as numpy's
+    maxima, which propagate NaN."""
+    rng = np.random.default_rng(seed)
+    k, n = (int(size) for size in rng.integers(1, 5, size=2))
+    game = MatrixGame(rng.integers(-2, 3, (k, 2, n)), rng.integers(-2, 3, (k, 2, n)))
+    follower, leader = rng.integers(-2, 3, (2, k, n)).astype(float)
+    for values in (follower, leader):
+        values[rng.random((k, n)) < 0.3] = np.nan
+    one, batch = strong_response(game, follower, leader), strong_response(game, follower[None], leader[None])[0]
+    assert one.tolist() == batch.tolist() and one.dtype == batch.dtype == np.int64
 
 
 @given(seed=seeds, beta=st.sampled_from([0.0, 0.7, 30.0]))

@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 
 from stratgym.agents.instances import make_env
-from stratgym.envs.spaces import check_action
+from stratgym.envs.spaces import discrete_action
 from stratgym.envs.persuasion import PersuasionAgentEnv, PersuasionSchemeEnv, recommendation_observation
 from stratgym.envs.stateful import StatefulAgentEnv, StatefulCommitmentEnv, StatefulPrincipalEnv
 from stratgym.games.behaviour import Lookahead, Rational
@@ -179,7 +179,7 @@ def persuasion_agent_value(policy: Policy, env: PersuasionAgentEnv, deterministi
     value = 0.0
     for recommendation in range(regions.n_actions):
         observation = recommendation_observation(env.game, recommendation)
-        action = int(check_action(env.action_space, act(policy, observation, deterministic)))
+        action = discrete_action(env.action_space, act(policy, observation, deterministic))
         value += float(joint[:, recommendation] @ regions.agent_payoffs[:, action])
     return value
 

@@ -22,7 +22,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from stratgym.envs.base import RoundEnv
-from stratgym.envs.spaces import check_action, simplex_action, simplex_box
+from stratgym.envs.spaces import discrete_action, simplex_action, simplex_box
 from stratgym.envs.vector import RoundVectorEnv, SubEnvLoop, count
 from stratgym.games.behaviour import (Bayesian, Learned, Learning, Lookahead, Quantal, Rational, agent_argument,
                                       as_behaviour)
@@ -213,9 +213,9 @@ class MatrixCommitmentEnv(_MatrixEnv):
             info["responses"] = responses
             info["leader_value"] = float(game.type_prior @ leader[self._types, responses])
         else:
-            column = int(check_action(spaces.Discrete(game.n_follower_actions),
-                                      self.agent.respond(game, strategy, follower_type, self.np_random),
-                                      "column returned by agent.respond"))
+            column = discrete_action(spaces.Discrete(game.n_follower_actions),
+                                     self.agent.respond(game, strategy, follower_type, self.np_random),
+                                     "column returned by agent.respond")
         reward = float(leader[follower_type, column])
         info.update(column=column, leader_utility=reward, follower_utility=float(follower[follower_type, column]))
         self._round = 1
@@ -346,7 +346,7 @@ class MatrixFollowerEnv(_MatrixEnv):
         column on type ``k``'s observation."""
         game, value = self.game, 0.0
         for k in range(game.n_types):
-            column = int(check_action(self.action_space, act(follower_observation(game, self.strategy, k))))
+            column = discrete_action(self.action_space, act(follower_observation(game, self.strategy, k)))
             value += float(game.type_prior[k] * (self.strategy @ game.follower_payoffs[k, :, column]))
         return value
 
@@ -360,7 +360,7 @@ class MatrixFollowerEnv(_MatrixEnv):
 
     def step(self, action):
         self._begin_step()
-        column = int(check_action(self.action_space, action))
+        column = discrete_action(self.action_space, action)
         k, row = self._type, self._row
         reward = float(self.game.follower_payoffs[k, row, column])
         info = {"type": k, "row": row, "column": column, "follower_utility": reward,

@@ -14,7 +14,8 @@ of at most ``PYTHON_CHECK_SIZE`` entries are checked in plain Python, and single
 are also mapped in plain Python (numpy sums such rows sequentially, as Python does, so both paths
 give the same bits). Larger actions are checked by their largest magnitude; a vector env's batch of at least
 ``BATCH_ENTRIES`` entries by its smallest and largest entry (no temporary array), and has its short rows summed
-one column at a time (the same bits again).
+one column at a time (the same bits again). A ``Discrete`` action that is an integer scalar in range is read in
+plain Python too (:func:`discrete_action`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ PYTHON_CHECK_SIZE = 32
 BATCH_ENTRIES = 2048
 #: The dtypes whose arrays :func:`simplex_action` reads without converting them to float64 first.
 _FLOAT_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+#: The scalar types :func:`discrete_action` reads without numpy: Python's ``int`` (not ``bool``) and numpy's integers.
+_INTEGER_SCALARS = frozenset({int} | {np.dtype(code).type for code in np.typecodes["AllInteger"]})
 
 
 def simplex_box(*shape: int) -> spaces.Box:
@@ -62,9 +65,10 @@ def _vector_to_simplex(values: list[float]) -> np.ndarray:
 
 def _normalized(weights: np.ndarray, positive: bool = False) -> np.ndarray:
     """Rows of ``weights`` divided by their totals; uniform where a total is not positive (``positive``: none is)."""
-    totals = row_sums(weights, keepdims=True)
+    by_columns = _by_columns(weights)  # decided once for the sums and the division
+    totals = _sums(weights, True, by_columns)
     if positive or totals.min() > 0:  # the usual case; the uniform fallback is only for rows of all -1
-        if _by_columns(weights):  # see row_sums: one long division per column, not one short one per row
+        if by_columns:  # see row_sums: one long division per column, not one short one per row
             for j in range(weights.shape[-1]):
                 np.divide(weights[..., j], totals[..., 0], out=weights[..., j])
             return weights
@@ -78,7 +82,12 @@ def row_sums(array: np.ndarray, keepdims: bool = False) -> np.ndarray:
     ``np.add.reduce``'s bits. A batch of short rows (:func:`_by_columns`) is added one column at a time: numpy adds
     fewer than 8 entries in order too, and reducing thousands of short rows costs it many times more than a few
     passes over the batch."""
-    if not _by_columns(array):
+    return _sums(array, keepdims, _by_columns(array))
+
+
+def _sums(array: np.ndarray, keepdims: bool, by_columns: bool) -> np.ndarray:
+    """:func:`row_sums`, told whether ``array`` is added one column at a time (:func:`_by_columns`)."""
+    if not by_columns:
         return np.add.reduce(array, axis=-1, keepdims=keepdims)
     column = (lambda j: array[..., j:j + 1]) if keepdims else (lambda j: array[..., j])
     if array.shape[-1] == 1:
@@ -91,7 +100,8 @@ def row_sums(array: np.ndarray, keepdims: bool = False) -> np.ndarray:
 
 def _by_columns(weights: np.ndarray) -> bool:
     """Whether ``weights`` is a batch of short rows, added and divided one column at a time (:func:`row_sums`)."""
-    return weights.ndim > 1 and weights.shape[-1] < 8 and weights.size >= BATCH_ENTRIES
+    # The size test first: every scalar env's action fails it.
+    return weights.size >= BATCH_ENTRIES and weights.ndim > 1 and weights.shape[-1] < 8
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,7 +125,7 @@ def simplex_action(space: spaces.Box, action, name: str = "action", atol: float 
             total = sum(values)  # NaN or inf if any entry is
             magnitude = max(-min(values), max(values)) if total - total == 0.0 else np.nan
         elif array.size < BATCH_ENTRIES:
-            magnitude = np.maximum.reduce(np.abs(array), axis=None)  # NaN if any entry is
+            magnitude = float(np.maximum.reduce(np.abs(array), axis=None))  # NaN if any entry is
         else:  # a batch: two reductions, without the temporary of abs (NaN if any entry is)
             magnitude = max(-float(array.min()), float(array.max()))
         if magnitude <= _simplex_box_limit(atol):
@@ -153,6 +163,17 @@ def simplex_to_box(point: np.ndarray) -> np.ndarray:
         raise ValueError(f"point must be finite and >= 0 with a positive entry in every row, got {point}")
     scaled = point / point.max(axis=-1, keepdims=True)
     return (2.0 * scaled - 1.0).astype(np.float32)
+
+
+def discrete_action(space: spaces.Discrete, action, name: str = "action") -> int:
+    """``int(check_action(space, action, name))`` for a ``Discrete`` ``space``, with the same checks and errors: an
+    integer scalar in range (what a policy gives, once per step) is read in plain Python, anything else goes through
+    :func:`check_action`."""
+    if type(action) in _INTEGER_SCALARS:
+        value = int(action)
+        if space.start <= value < space.start + space.n:  # compared as numbers, even beyond int64
+            return value
+    return int(check_action(space, action, name))
 
 
 def check_action(space: spaces.Space, action, name: str = "action", atol: float = ACTION_TOL) -> np.ndarray:

@@ -131,6 +131,9 @@ def leader_values(game: MatrixGame, strategy: np.ndarray) -> np.ndarray:
 def strong_response(game: MatrixGame, follower: np.ndarray, leader: np.ndarray, tie_tol: float = TIE_TOL) -> np.ndarray:
     """``(..., K)`` int: each type's column given the :func:`column_values` ``follower`` and ``leader``: a best
     response, ties (within ``tie_tol`` units of :func:`follower_scales`) to the leader, then the lowest index."""
+    if follower.ndim == 2:  # one strategy (a scalar env's step): a few numbers per type, faster compared in Python
+        return np.array([_strong_column(values, payoffs, tie_tol * scale) for values, payoffs, scale
+                         in zip(follower.tolist(), leader.tolist(), game._scales.tolist())], dtype=np.int64)
     # One pass per column (a reduction over a short last axis costs numpy far more on a batch).
     best = follower[..., 0]
     for j in range(1, follower.shape[-1]):
@@ -143,6 +146,24 @@ def strong_response(game: MatrixGame, follower: np.ndarray, leader: np.ndarray, 
         value = np.where(follower[..., j] >= threshold, leader[..., j], -np.inf)
         choice = np.where(value > top, j, choice)
         top = np.maximum(top, value)
+    return choice
+
+
+def _strong_column(follower: list[float], leader: list[float], tolerance: float) -> int:
+    """:func:`strong_response` of one type from its column values (lists): the same comparisons in the same order,
+    NaN included (``np.maximum`` keeps a NaN, ``max`` would not)."""
+    best = follower[0]
+    for value in follower[1:]:
+        if not (best >= value or best != best):
+            best = value
+    threshold = best - tolerance
+    top, choice = (leader[0] if follower[0] >= threshold else -np.inf), 0
+    for j in range(1, len(follower)):
+        value = leader[j] if follower[j] >= threshold else -np.inf
+        if value > top:
+            top, choice = value, j
+        elif not (top >= value or top != top):  # np.maximum(top, value): a NaN value replaces top
+            top = value
     return choice
 
 

@@ -69,7 +69,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from stratgym.envs.spaces import check_action
+from stratgym.envs.spaces import discrete_action
 from stratgym.games.validation import as_positive_int, check_instance
 from stratgym.games.persuasion import PersuasionGame, Regions, equivalence_regions, evaluate_scheme, prosecutor
 from stratgym.multiagent.base import AGENT, PRINCIPAL, RoundGame, SequentialEnv, SimultaneousEnv
@@ -115,10 +115,10 @@ class PersuasionRounds(RoundGame):
         return int(np.argmax(observation))
 
     def principal_moves(self, action, rng: np.random.Generator) -> None:
-        self._recommendation = int(check_action(self.action_spaces[PRINCIPAL], action, name="principal action"))
+        self._recommendation = discrete_action(self.action_spaces[PRINCIPAL], action, name="principal action")
 
     def check_agent_action(self, action) -> int:
-        return int(check_action(self.action_spaces[AGENT], action, name="agent action"))
+        return discrete_action(self.action_spaces[AGENT], action, name="agent action")
 
     def agent_moves(self, action, rng: np.random.Generator) -> tuple[float, float, dict]:
         taken = self.check_agent_action(action)

@@ -11,7 +11,7 @@ from gymnasium.vector import AutoresetMode
 
 from stratgym.envs.persuasion.core import (PersuasionRoundEnv, cumulative_rows, draw_index, draw_indices,
                                            recommendation_observation)
-from stratgym.envs.spaces import check_action
+from stratgym.envs.spaces import discrete_action
 from stratgym.envs.vector import RoundVectorEnv, count
 from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_scheme, evaluate_scheme,
                                        full_revelation_scheme, no_information_scheme)
@@ -146,7 +146,7 @@ class PersuasionAgentEnv(PersuasionRoundEnv):
 
     def step(self, action):
         self._begin_step()
-        taken = int(check_action(self.action_space, action))
+        taken = discrete_action(self.action_space, action)
         region = self._region
         reward = float(self.regions.agent_payoffs[region, taken])
         info = {"recommendation": self._recommendation, "region": region, "action": taken,

@@ -9,7 +9,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from stratgym.envs.persuasion.core import PersuasionRoundEnv, draw_indices
-from stratgym.envs.spaces import check_action
+from stratgym.envs.spaces import discrete_action
 from stratgym.envs.persuasion.receivers import (LearningReceiver, Receiver, as_receiver, learning_follows,
                                                 learning_update, receiver_context)
 from stratgym.envs.vector import RoundVectorEnv, SubEnvLoop, count
@@ -170,7 +170,7 @@ class PersuasionRecommendEnv(PersuasionRoundEnv):
 
     def step(self, action):
         self._begin_step()
-        recommendation = int(check_action(self.action_space, action))
+        recommendation = discrete_action(self.action_space, action)
         taken = self.receiver.respond(recommendation, self.np_random)
         if not self.trusted_receiver and (isinstance(taken, (bool, np.bool_)) or not isinstance(taken, (int, np.integer))
                                           or not 0 <= taken < self._n_actions):

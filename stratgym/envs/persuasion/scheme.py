@@ -210,7 +210,7 @@ class PersuasionSchemeEnv(PersuasionRoundEnv):
         self._begin_step()
         scheme = simplex_action(self.action_space, action)
         # evaluate_scheme(regions, scheme, tie_tol, check=False, precision) without the posterior table nobody reads.
-        widening = precision_slack(action, self.regions.n_actions) * self.precision_unit
+        widening = precision_slack(action, self._n_actions) * self.precision_unit
         outcomes = best_responses(self.weighted, scheme, self.tie_tol, widening)
         reward, info, choice = self.scheme_values(scheme, outcomes)
         responses = outcomes[1]

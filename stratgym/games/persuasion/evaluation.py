@@ -36,13 +36,11 @@ def agent_choice(agent_values, principal_values, preferred=None, tie_tol=TIE_TOL
 
 
 def _favourite_of_the_best(agent: list[float], principal: list[float], threshold: float, tolerance: float) -> int:
-    """:func:`agent_choice`'s rule when obedience fails, for one decision on finite lists in plain Python (a scheme's
-    evaluation makes one per recommendation, where numpy's per-call overhead on length-``A`` rows dominated): among
-    actions with agent value ``>= threshold``, the one the principal values most (within ``tolerance``), then the
-    lowest index."""
+    """:func:`agent_choice`'s rule when obedience fails and several actions tie, for one decision on finite lists in
+    plain Python (a scheme's evaluation makes one per recommendation, where numpy's per-call overhead on
+    length-``A`` rows dominated): among actions with agent value ``>= threshold``, the one the principal values most
+    (within ``tolerance``), then the lowest index."""
     tied = [b for b, value in enumerate(agent) if value >= threshold]
-    if len(tied) == 1:
-        return tied[0]
     favourite = max([principal[b] for b in tied]) - tolerance
     return next(b for b in tied if principal[b] >= favourite)
 
@@ -150,17 +148,24 @@ def best_responses(weighted: np.ndarray, scheme: np.ndarray, tie_tol: float, wid
         agent = row[:A]
         probability = row[A2]
         tolerance = tie_tol * probability + widening
-        best = max(agent)
+        ordered = sorted(agent)
+        best = ordered[-1]
+        runner_up = ordered[-2] if A > 1 else -np.inf
         own = agent[a]
         threshold = best - tolerance  # agent_choice's rule: obey if a is among the best, else the principal's favourite
-        response = a if own >= threshold else _favourite_of_the_best(agent, row[A:A2], threshold, tolerance)
+        if own >= threshold:
+            response = a
+        elif runner_up < threshold:  # the maximum alone is within the tolerance (the usual disobedience)
+            response = agent.index(best)
+        else:
+            response = _favourite_of_the_best(agent, row[A:A2], threshold, tolerance)
         responses.append(response)
         principal_value += row[A + response]
         agent_value += agent[response]
         if probability > 0:
             recommended = True
             # The best other action: the maximum, unless it is a's own value; then the runner-up.
-            other = best if own < best else (sorted(agent)[-2] if A > 1 else -np.inf)
+            other = best if own < best else runner_up
             # Posterior values are these sums over P(a): dividing keeps their order.
             slack = own / probability - other / probability
             if slack < bic_slack:
