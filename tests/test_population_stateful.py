@@ -20,6 +20,7 @@ from stratgym.baselines.stateful import incentive_margins, solve
 from stratgym.games.metrics import disparity, social_metrics
 from stratgym.games.population import (StatefulPopulation, classroom_groups, population_outcome, random_population)
 from stratgym.games.stateful import classroom, classroom_project, random_game, round_scales
+from stratgym.games.ties import TIE_TOL
 
 seeds = st.integers(0, 2**32 - 1)
 models = st.sampled_from(("rational", "myopic", "forecasting"))
@@ -59,6 +60,38 @@ def test_milp_equals_brute_force_over_joint_vertex_responses(seed, model, n_type
     milp = population_milp(population, model)
     brute = population_brute_force(population, model)
     assert milp.principal_value == pytest.approx(brute.principal_value, abs=1e-7)
+
+
+def nearly_proportional(game, factor: float):
+    """``game`` with column 1 of ``W`` ``1 - factor * TIE_TOL`` times column 0 (same retention and persistence) and
+    the principal favouring type 1: the agent ties the two only where their values are small enough, or always."""
+    W, retention, persistence, values = (game.conversion_matrix.copy(), game.retention.copy(),
+                                         game.persistence.copy(), game.effort_value.copy())
+    W[:, 1] = W[:, 0] * (1.0 - factor * TIE_TOL)
+    retention[1], persistence[1] = retention[0], persistence[0]
+    values[1] = abs(values[1]) + 0.1
+    return game.replace(conversion_matrix=W, retention=retention, persistence=persistence, effort_value=values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds, models, st.sampled_from([0.3, 1.1, 2.0, 3.0]))
+def test_nearly_proportional_types_keep_the_single_agent_tie_rule(seed, model, factor):
+    """The population solver uses the single agent's tie zone: with two nearly proportional effort types (the
+    single-agent solvers' hardest ties, tests/test_milp_formulations.py) a one-type population is the single-agent
+    game, and two such types give the brute-force optimum. Before, the population MILP allowed no tie zone, 40 of
+    180 such one-type populations raised or disagreed with the single-agent solver."""
+    rng = np.random.default_rng(seed)
+    game = nearly_proportional(random_game(rng, horizon=int(rng.integers(1, 4)), n_features=int(rng.integers(1, 4)),
+                                           n_efforts=int(rng.integers(2, 4))), factor)
+    single = StatefulPopulation((game,), None, ("g",))
+    assert population_milp(single, model).principal_value == pytest.approx(solve(game, model).principal_value,
+                                                                           abs=1e-12)
+    other = nearly_proportional(random_game(rng, horizon=game.horizon, n_features=game.n_features,
+                                            n_efforts=game.n_efforts, discount=game.discount), factor)
+    pair = StatefulPopulation((game, other.replace(effort_value=game.effort_value)), None, ("a", "b"))
+    if (game.n_efforts + 1) ** (2 * game.horizon) <= 4096:
+        assert population_milp(pair, model).principal_value == pytest.approx(
+            population_brute_force(pair, model).principal_value, abs=1e-12)
 
 
 @settings(max_examples=20, deadline=None)

@@ -5,14 +5,15 @@ by values ``c^k_tau = A^k[tau] . theta`` (:func:`~stratgym.baselines.stateful.re
 puts its budget on the principal's favourite argmax, exactly the single-agent tie rule. The principal's problem
 is a MILP (:func:`population_milp`): one binary per (type, round, option), the single-agent big-M argmax rows
 for every type on the *shared* rule variables, objective ``sum_k w_k B_k lambda^k . z^k``. Each type's rows are
-stated in units of its round scale (:func:`~stratgym.games.stateful.round_scales`, the unit of its ties), as in
-:func:`~stratgym.baselines.stateful.milp_optimum`. Since the MILP picks every type's option among its argmaxes,
-ties go to the principal per type (strong Stackelberg, type by type).
+stated in units of its round scale (:func:`~stratgym.games.stateful.round_scales`, the unit of its ties) with the
+single-agent leads (:func:`~stratgym.baselines.stateful.operators.round_leads`: the chosen option may trail by
+``TIE_TOL``, the agent's tie zone), as in :func:`~stratgym.baselines.stateful.milp_optimum`. Since the MILP picks
+every type's option within its tie zone, ties go to the principal per type (strong Stackelberg, type by type).
 
 The returned ``theta`` is the rule of a joint certificate LP (:func:`joint_certificate`) that makes every type's
 chosen pure policy a best response while maximizing the sum of the per-round strict incentives, so that ties the
-optimum does not need are broken; if that exact LP rejects the MILP's choice (HiGHS's MILP tolerance is looser),
-a no-good cut excludes it and the MILP is solved again. Every result is re-checked: each type's
+optimum does not need are broken; the types' own best responses to it must give the principal the MILP's value. If
+they do not (HiGHS's MILP tolerance is looser), a no-good cut excludes the choice and the MILP is solved again. Every result is re-checked: each type's
 :func:`~stratgym.games.stateful.best_response` to the returned rule must give the principal the claimed value
 within ``VALUE_TOL`` (relative to ``T max_k B_k max|lambda^k|``), else ``RuntimeError``.
 :func:`population_brute_force` enumerates the types' pure policies jointly (small instances), the independent check.
@@ -26,18 +27,18 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import SolverResult, agent_name, deprecated_property
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
-from stratgym.baselines.stateful.operators import round_leads
+from stratgym.baselines.stateful.operators import option_combinations, rescale_small_rows, round_leads
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.metrics import SocialMetrics
 from stratgym.games.population import StatefulPopulation, population_outcome
-from stratgym.games.stateful import round_scales, stateful_agent, uniform_rule
+from stratgym.games.stateful import TIE_TOL, round_scales, stateful_agent, uniform_rule
 
 #: HiGHS LP tolerances of the certificate LP (those of the single-agent membership LP).
 LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -102,53 +103,112 @@ def _option_values(population: StatefulPopulation) -> np.ndarray:
                      for w, game in zip(population.weights, population.types)])
 
 
-def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray | None = None
+def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray,
+                      accept: Callable[[np.ndarray], bool] | None = None, widen: bool = False
                       ) -> tuple[np.ndarray | None, float]:
     """Rules ``(R, n)`` making every type's pure choice ``choices`` ``(K, T)`` (option ``d`` = no effort) a best
-    response under scaled operators ``values`` ``(K, T, d, R, n)``, or ``None``; and the total slack.
+    response under scaled operators ``values`` ``(K, T, d, R, n)``, or ``None``; and the total incentive.
 
-    Variables: the rules ``phi`` (rows on the simplex) and one strict incentive ``s_kt in [lead_kt, 1]`` per type
-    and round that spends its budget, maximized in sum: the chosen type beats every other type and no effort
-    (worth 0) by ``s_kt``. A round choosing no effort needs every type's value ``<= -lead_kt``. ``leads``
-    ``(K, T)``: the strict incentive asked for, in units of each type's round scale (default 0: ties allowed).
+    ``leads`` ``(K, T)``, in units of each type's round scale, are the single-agent solver's
+    (:func:`~stratgym.baselines.stateful.operators.round_leads`): ``-TIE_TOL`` without a margin (the chosen option
+    may trail by the agent's tie zone ``z = TIE_TOL``), ``m = margin / S + TIE_TOL`` with one. Per type and round
+    that spends its budget, as the single-agent membership LP: a level ``mu_kt`` with ``c_o <= mu_kt <= c_o + z``
+    for the chosen type ``o``, and an incentive ``s_kt`` in ``[0, 1]`` with ``c_j <= mu_kt - m - s_kt`` for every
+    other type and ``mu_kt >= m + s_kt`` (no effort, worth 0); the ``s_kt`` are maximized in sum. A round choosing no
+    effort needs every type's value ``<= z - m``. Why levels rather than differences ``c_j - c_o``: two nearly
+    proportional types differ by coefficients of about 1e-9, which HiGHS drops; their difference is also stated in
+    its own units (:func:`~stratgym.baselines.stateful.operators.rescale_small_rows`). The returned total is the sum
+    of the chosen options' leads, ``s_kt + m - z``.
+
+    The zone enters in steps, each solution offered to ``accept(rules)`` (default: any; the types' own responses):
+    first ``z = 0`` (exact ties, which the agent's zone holds with room to spare), then ``z = TIE_TOL`` (a vertex may
+    then sit on the zone's edge, where rounding decides), and with ``widen`` a last LP ``TIE_TOL`` past the zone
+    (HiGHS's verdict on a sliver of the zone is noise). The first accepted solution is returned.
     """
     K, T, d, R, n = values.shape
-    leads = np.zeros((K, T)) if leads is None else leads
     n_rules = R * n
-    slack_index = {}
-    rows, bounds = [], []
-    for k, tau in itertools.product(range(K), range(T)):
-        option = choices[k, tau]
+    spending = [(k, tau) for k, tau in itertools.product(range(K), range(T)) if choices[k, tau] != d]
+    n_vars = n_rules + 2 * len(spending)  # rules, then (mu, s) per spending type-round
+    # Each row's bound is base + share * zone + room * widening: the tie zone enters in steps (see below).
+    rows, base, zones, widening = [], [], [], []
+
+    def add(coefficients: np.ndarray, columns: dict[int, float], bound: float, zone: float = 0.0,
+            widen_by: float = 0.0) -> None:
+        row = np.zeros(n_vars)
+        row[:n_rules] = coefficients
+        for column, value in columns.items():
+            row[column] = value
+        rows.append(row)
+        base.append(bound)
+        zones.append(zone)
+        widening.append(widen_by)
+
+    for index, (k, tau) in enumerate(spending):
+        option, lead = choices[k, tau], float(leads[k, tau])
         block = values[k, tau].reshape(d, n_rules)
-        if option == d:
-            for j in range(d):
-                rows.append((block[j], None, -leads[k, tau]))
-            continue
-        slack_index[k, tau] = len(slack_index)
+        mu, s = n_rules + 2 * index, n_rules + 2 * index + 1
+        strict = max(lead, 0.0)
+        add(block[option], {mu: -1.0}, 0.0)
+        add(-block[option], {mu: 1.0}, 0.0, max(-lead, 0.0))
         for j in range(d):
             if j != option:
-                rows.append((block[j] - block[option], (k, tau), 0.0))
-        rows.append((-block[option], (k, tau), 0.0))
-    n_slacks = len(slack_index)
-    a_ub = np.zeros((len(rows), n_rules + n_slacks))
-    b_ub = np.array([bound for *_, bound in rows])
-    for r, (coefficients, slack, _) in enumerate(rows):
-        a_ub[r, :n_rules] = coefficients
-        if slack is not None:
-            a_ub[r, n_rules + slack_index[slack]] = 1.0
-    a_eq = np.zeros((R, n_rules + n_slacks))
+                add(block[j], {mu: -1.0, s: 1.0}, -strict)
+        add(np.zeros(n_rules), {mu: -1.0, s: 1.0}, -strict)
+    small_rows = 0
+    for k, tau in itertools.product(range(K), range(T)):
+        option, lead = choices[k, tau], float(leads[k, tau])
+        local = option_combinations(d)[option] @ values[k, tau].reshape(d, n_rules)  # option o: local . phi <= -lead
+        if option == d:
+            for row in local:
+                add(row, {}, -max(lead, 0.0), max(-lead, 0.0), 1.0)
+        unit = rescale_small_rows(local)
+        for row, row_unit in zip(local[unit < 1.0], unit[unit < 1.0]):
+            add(row / row_unit, {}, -max(lead, 0.0) / row_unit, max(-lead, 0.0) / row_unit, 1.0 / row_unit)
+            small_rows += 1
+    a_ub = np.array(rows).reshape(-1, n_vars)
+    base, zones, widening = np.array(base), np.array(zones), np.array(widening)
+    a_eq = np.zeros((R, n_vars))
     a_eq[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
-    objective = np.r_[np.zeros(n_rules), -np.ones(n_slacks)]
-    slack_bounds = [(float(leads[key]), max(1.0, float(leads[key]))) for key in slack_index]
-    result = linprog(objective, A_ub=a_ub if len(rows) else None, b_ub=b_ub if len(rows) else None,
-                     A_eq=a_eq, b_eq=np.ones(R), bounds=[(0.0, 1.0)] * n_rules + slack_bounds, method="highs",
-                     options=LP_OPTIONS)
-    if result.status == 2:
-        return None, float("nan")
-    if result.status != 0:
-        raise RuntimeError(f"joint certificate LP failed: {result.message}")
-    rules = np.clip(result.x[:n_rules].reshape(R, n), 0.0, None)
-    return rules / rules.sum(axis=1, keepdims=True), float(-result.fun)
+    objective = np.zeros(n_vars)
+    objective[n_rules + 1::2] = -1.0
+    # HiGHS's presolve, combining nearly parallel rows, calls feasible LPs infeasible (see membership_lp).
+    options = LP_OPTIONS | ({"presolve": False} if small_rows else {})
+    # Exact ties first (a vertex on a tie sits well inside the agent's zone), then the zone, then past it.
+    attempts = [(0.0, 0.0), (1.0, 0.0)] if zones.any() else [(0.0, 0.0)]
+    total = float("nan")
+    for share, room in attempts + ([(1.0, TIE_TOL)] if widen else []):
+        bounds = [(0.0, 1.0)] * n_rules + [(None, None), (-room, 1.0)] * len(spending)  # rules, (mu, s)
+        result = linprog(objective, A_ub=a_ub if len(a_ub) else None,
+                         b_ub=base + share * zones + room * widening if len(a_ub) else None, A_eq=a_eq,
+                         b_eq=np.ones(R), bounds=bounds, method="highs", options=options)
+        if result.status == 2:
+            continue
+        if result.status != 0:
+            raise RuntimeError(f"joint certificate LP failed: {result.message}")
+        rules = np.clip(result.x[:n_rules].reshape(R, n), 0.0, None)
+        rules /= rules.sum(axis=1, keepdims=True)
+        total = float(sum(result.x[n_rules + 2 * i + 1] + max(leads[key], 0.0) - share * max(-leads[key], 0.0)
+                          for i, key in enumerate(spending)))
+        if accept is None or accept(rules):
+            return rules, total
+    return None, total
+
+
+def _certified(population: StatefulPopulation, values: np.ndarray, choices: np.ndarray, leads: np.ndarray,
+               model, claimed: float, margin: float) -> tuple[np.ndarray | None, float, float]:
+    """``(rules, total incentive, value)``: :func:`joint_certificate`'s rules for ``choices``, accepted if the
+    types' own best responses to them give the principal ``value >= claimed`` (within ``VALUE_TOL``), else ``None``;
+    without a margin, looking past the tie zone too (``widen``), as the single-agent solvers do."""
+    tolerance = VALUE_TOL * population.horizon * _value_unit(population)
+    realized = []
+
+    def earns_claimed(rules: np.ndarray) -> bool:
+        theta = np.repeat(rules, population.horizon // len(rules), axis=0)
+        realized.append(population_outcome(population, theta, model).principal_utility)
+        return realized[-1] >= claimed - tolerance
+
+    rules, total = joint_certificate(values, choices, leads, earns_claimed, widen=margin == 0.0)
+    return rules, total, (realized[-1] if rules is not None else float("nan"))
 
 
 def population_milp(population: StatefulPopulation, model="rational", constant: bool = False,
@@ -166,8 +226,7 @@ def population_milp(population: StatefulPopulation, model="rational", constant: 
     values = _scaled_operators(population, model, constant)
     K, T, d, R, n = values.shape
     # Each type's leads in units of its round scales: the single-agent solver's rule (round_leads), type by type.
-    leads = np.zeros((K, T)) if margin == 0.0 else np.array(
-        [round_leads(margin, round_scales(game, model), ties=True) for game in population.types])
+    leads = np.array([round_leads(margin, round_scales(game, model), ties=True) for game in population.types])
     n_rules, n_options = R * n, d + 1
     n_vars = n_rules + K * T * n_options
     choice = lambda k, tau, option: n_rules + (k * T + tau) * n_options + option  # noqa: E731 (variable index)
@@ -183,11 +242,12 @@ def population_milp(population: StatefulPopulation, model="rational", constant: 
         if float(coefficients.min(axis=-1).sum()) + lead > 1e-12:
             impossible[k, tau, option] = True  # not even the best rule satisfies it
             return
+        unit = rescale_small_rows(coefficients.reshape(1, -1))[0]  # a nearly proportional pair, in its own units
         row = np.zeros(n_vars)
-        row[:n_rules] = coefficients.ravel()
-        row[choice(k, tau, option)] = big_m
+        row[:n_rules] = coefficients.ravel() / unit
+        row[choice(k, tau, option)] = big_m / unit
         rows.append(row)
-        upper.append(big_m - lead)
+        upper.append((big_m - lead) / unit)
 
     for k, tau in itertools.product(range(K), range(T)):
         block = values[k, tau]
@@ -213,7 +273,7 @@ def population_milp(population: StatefulPopulation, model="rational", constant: 
         if result.status != 0:
             raise RuntimeError(f"population MILP not solved to optimality after {cuts} no-good cuts: {result.message}")
         chosen = result.x[n_rules:].reshape(K, T, n_options).argmax(axis=2)
-        rules, total_slack = joint_certificate(values, chosen, leads)
+        rules, total_slack, value = _certified(population, values, chosen, leads, model, -result.fun * unit, margin)
         if rules is not None:
             break
         cut = np.zeros(n_vars)  # forbid exactly this joint choice and solve again
@@ -226,8 +286,7 @@ def population_milp(population: StatefulPopulation, model="rational", constant: 
     diagnostics = {"milp_status": result.message, "milp_nodes": result.mip_node_count, "no_good_cuts": cuts,
                    "total_slack": total_slack, "binaries": K * T * n_options}
     theta = np.repeat(rules, T // R, axis=0)
-    return verified(population, theta, model, -result.fun * unit, "best-constant" if constant else "milp",
-                    diagnostics, start)
+    return verified(population, theta, model, value, "best-constant" if constant else "milp", diagnostics, start)
 
 
 def population_brute_force(population: StatefulPopulation, model="rational",
@@ -247,10 +306,12 @@ def population_brute_force(population: StatefulPopulation, model="rational",
     type_values = _option_values(population)[:, pure].sum(axis=2)  # (K, P)
     joint = np.stack(np.unravel_index(np.arange(per_type ** K), (per_type,) * K), axis=1)  # (P^K, K)
     totals = type_values[np.arange(K), joint].sum(axis=1)
+    leads = np.array([round_leads(0.0, round_scales(game, model), ties=True) for game in population.types])
     for checked, index in enumerate(np.argsort(-totals, kind="stable"), start=1):
-        rules, total_slack = joint_certificate(values, pure[joint[index]])
+        rules, total_slack, value = _certified(population, values, pure[joint[index]], leads, model,
+                                               float(totals[index]), 0.0)
         if rules is not None:
-            return verified(population, rules, model, float(totals[index]), "brute-force",
+            return verified(population, rules, model, value, "brute-force",
                             {"policies_checked": checked, "total_slack": total_slack}, start)
     raise RuntimeError("no joint pure policy has a certificate, yet no effort everywhere always has one")
 
