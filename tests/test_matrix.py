@@ -125,7 +125,9 @@ def _vertices(game: MatrixGame):
     for k in range(game.n_types):
         S = game.follower_payoffs[k] / follower_scales(game)[k]
         for a, b in itertools.combinations(range(game.n_follower_actions), 2):
-            planes += [(S[:, a] - S[:, b], offset) for offset in (0.0, edge, -edge)]
+            normal = S[:, a] - S[:, b]
+            length = max(float(np.abs(normal).max()), 1e-300)  # nearly equal columns: a plane all the same
+            planes += [(normal / length, offset / length) for offset in (0.0, edge, -edge)]
     for chosen in itertools.combinations(planes, m - 1):
         system = np.vstack([np.ones(m), *(normal for normal, _ in chosen)])
         if abs(np.linalg.det(system)) < 1e-12:
@@ -178,6 +180,25 @@ def test_near_ties_inside_the_followers_tie_zone_are_the_leaders(seed):
     k, m, n = int(rng.integers(2, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 4))
     leader, follower = rng.random((k, m, n)), rng.random((k, m, n))
     follower[:, :, 1] = follower[:, :, 0] + 10.0 ** rng.uniform(-10, -8) * rng.standard_normal((k, m))
+    leader[:, :, 1] = leader[:, :, 0] + rng.uniform(0, 1, (k, m))
+    game = MatrixGame(leader, follower, rng.dirichlet(np.ones(k)))
+    result = solve(game)
+    assert result.principal_value >= brute_force_value(game, -incentive_lead(0.0, TIE_TOL)) - 2e-6
+    assert result.principal_value <= brute_force_value(game) + 2e-6 or result.certificate.optimality_gap > 0
+    assert evaluate_commitment(game, result.theta).leader_value == result.principal_value
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("factor", [0.3, 1.1, 3.0])
+def test_nearly_proportional_columns_tie_only_where_the_follower_ties_them(seed, factor):
+    """Column 1 of the follower's payoffs is ``1 - factor * TIE_TOL`` times column 0, and the leader prefers it: the
+    follower ties the two only where its payoff is small enough (or everywhere). Their incentive rows have
+    coefficients of about 1e-9, which HiGHS drops; held in their own units, the LP and the MILP reach the brute
+    force over the tie zone's edges (the LPs had lost up to 13% of the value before)."""
+    rng = np.random.default_rng([seed, 5])
+    k, m, n = int(rng.integers(1, 3)), int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    leader, follower = rng.random((k, m, n)), rng.random((k, m, n))
+    follower[:, :, 1] = follower[:, :, 0] * (1.0 - factor * TIE_TOL)
     leader[:, :, 1] = leader[:, :, 0] + rng.uniform(0, 1, (k, m))
     game = MatrixGame(leader, follower, rng.dirichlet(np.ones(k)))
     result = solve(game)

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix
 
+from stratgym.baselines.highs import rescale_small_rows
 from stratgym.baselines.results import Certificate, StackelbergResult
 from stratgym.games.behaviour import Rational, choose_exact_method
 from stratgym.games.validation import as_nonnegative_float, check_instance
@@ -80,8 +81,10 @@ def profile_lp(game: MatrixGame, profile, margin: float = 0.0, tie_tol: float = 
         scaled = game.follower_payoffs[k] / follower_scales(game)[k]
         rows.extend(scaled[:, other] - scaled[:, j] for other in range(game.n_follower_actions) if other != j)
     m = game.n_leader_actions
-    a_ub = np.array(rows) if rows else None
-    b_ub = np.full(len(rows), -incentive_lead(margin, tie_tol)) if rows else None
+    a_ub = np.array(rows).reshape(-1, m)
+    unit = rescale_small_rows(a_ub)  # nearly proportional columns: their rows in their own units
+    a_ub, b_ub = a_ub / unit[:, None], np.full(len(rows), -incentive_lead(margin, tie_tol)) / unit
+    a_ub, b_ub = (a_ub, b_ub) if rows else (None, None)
     solution = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, m)), b_eq=[1.0], bounds=(0, None),
                        method="highs", options=LP_OPTIONS)
     if solution.status != 0:
@@ -131,9 +134,10 @@ def _dobss(game: MatrixGame, margin: float, tie_tol: float = TIE_TOL) -> tuple[n
         rows(q[k][None], np.ones((1, n)), 1.0, 1.0)
         # Row (j, j'): the column j beats j' by the margin wherever type k plays j.
         chosen, rival = np.nonzero(others)
-        gains = INCENTIVE_SCALE * (scaled[:, chosen] - scaled[:, rival]).T
+        gains = (scaled[:, chosen] - scaled[:, rival]).T
+        factor = INCENTIVE_SCALE / rescale_small_rows(gains)[:, None]  # nearly proportional columns: own units
         rows(np.column_stack([z[k].T[chosen], q[k][chosen]]),
-             np.column_stack([gains, np.full(len(chosen), -INCENTIVE_SCALE * lead)]), 0.0, np.inf)
+             np.column_stack([factor * gains, -lead * factor]), 0.0, np.inf)
     row_index = np.concatenate([np.repeat(np.arange(len(c)), c.shape[1]) + offset for (c, _), offset in
                                 zip(blocks, np.cumsum([0] + [len(c) for c, _ in blocks[:-1]]))])
     matrix = coo_matrix((np.concatenate([v.ravel() for _, v in blocks]),

@@ -34,7 +34,8 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import SolverResult, agent_name, deprecated_property
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
-from stratgym.baselines.stateful.operators import option_combinations, rescale_small_rows, round_leads
+from stratgym.baselines.highs import rescale_small_rows
+from stratgym.baselines.stateful.operators import option_combinations, round_leads
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.metrics import SocialMetrics
 from stratgym.games.population import StatefulPopulation, population_outcome

@@ -35,8 +35,9 @@ import scipy.sparse as sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.linalg import spsolve_triangular
 
+from stratgym.baselines.highs import rescale_small_rows
 from stratgym.baselines.stateful.common import largest_value
-from stratgym.baselines.stateful.operators import option_combinations, rescale_small_rows
+from stratgym.baselines.stateful.operators import option_combinations
 from stratgym.games.stateful import StatefulGame
 
 #: ``milp_optimum``'s formulations: ``auto`` = ``state`` for a rational agent's dynamic rules, ``rules`` otherwise.

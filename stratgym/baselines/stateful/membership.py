@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
+from stratgym.baselines.highs import rescale_small_rows
 from stratgym.baselines.stateful.common import SUPPORT_TOL, check_effort, check_model
 from stratgym.baselines.stateful.operators import (best_over_rules, expand_rules, fold_operator, kkt_operator,
-                                                   operator_scales, option_combinations, rescale_small_rows,
-                                                   response_operator, round_leads)
+                                                   operator_scales, option_combinations, response_operator,
+                                                   round_leads)
 from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.stateful import (GAP_TOL, TIE_TOL, StatefulGame, check_assessment_policy, clip_rows,
