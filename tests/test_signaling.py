@@ -4,6 +4,7 @@ instances, simulation against exact evaluation, and the sampled epsilon-BIC appr
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from datetime import timedelta
 
@@ -490,3 +491,25 @@ def test_sampled_mechanism_on_the_regions_agrees_with_simulating_the_mechanism(s
     mass_error = float(regions.mass_errors.sum()) + 1e-12
     assert abs(played.principal_value - result.principal_value) <= 4 * played.principal_se + mass_error
     assert abs(played.agent_value - result.agent_value) <= 4 * played.agent_se + 2 * mass_error
+
+
+def _twin_game(seed: int, extra_cost: float):
+    """A random game whose action 2 is action 1 at ``extra_cost`` more, and which the principal prefers."""
+    game = random_persuasion_game(np.random.default_rng([seed, 3]), n_features=3, n_actions=4, prior="finite")
+    effects, costs = game.effects.copy(), game.costs.copy()
+    effects[2], costs[2] = effects[1], costs[1] + extra_cost
+    return dataclasses.replace(game, effects=effects, costs=costs, principal_utility=np.array([0.0, 0.5, 1.0, 0.0]))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_nearly_equal_actions_are_tied_exactly_where_the_agent_ties_them(seed):
+    """Action 2 is action 1 at a cost ``f * TIE_TOL`` higher. Inside the agent's tie zone (f = 0.3) the agent obeys
+    either, so the optimum is the exact twins' (f = 0); outside it (f = 2, 5) action 2 is never followed, as at a
+    clearly higher cost (1e-3). The BIC rows between the two have coefficients of about 1e-9, which HiGHS dropped
+    (the LP recommended action 2 where the agent would not follow it, and relabelling lost up to half the value),
+    and the LP allowed no tie zone (so a twin inside the zone could not be used once the rows were exact)."""
+    value = {f: optimal_scheme(equivalence_regions(_twin_game(seed, f * TIE_TOL))).principal_value
+             for f in (0.0, 0.3, 2.0, 5.0)}
+    dominated = optimal_scheme(equivalence_regions(_twin_game(seed, 1e-3))).principal_value
+    assert value[0.3] == pytest.approx(value[0.0], abs=1e-8)
+    assert value[2.0] == pytest.approx(dominated, abs=1e-8) and value[5.0] == pytest.approx(dominated, abs=1e-8)

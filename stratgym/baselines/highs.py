@@ -1,4 +1,5 @@
-"""What the exact solvers share about HiGHS's numerics: rows in their own units."""
+"""What the exact solvers share about HiGHS's numerics: rows in their own units, and the lead that keeps an LP's
+solution inside the agent's tie zone."""
 
 from __future__ import annotations
 
@@ -19,3 +20,16 @@ def rescale_small_rows(rows: np.ndarray) -> np.ndarray:
     tie zone it decides; in units of its largest coefficient the row means the same, and HiGHS holds it exactly."""
     largest = np.abs(rows).max(axis=1) if rows.size else np.zeros(len(rows))
     return np.where((largest > 0.0) & (largest < RESCALE_BELOW), largest, 1.0)
+
+
+#: HiGHS's primal feasibility tolerance in the solvers' LPs (rows normalized to the agent's unit of value).
+LP_FEASIBILITY_TOLERANCE = 1e-10
+
+
+def incentive_lead(margin: float, tie_tol: float) -> float:
+    """By how much a chosen option must beat every other one in the solvers' rows (the agent's unit of value):
+    ``margin`` if positive (strict incentives), else ``-tie_tol`` plus twice :data:`LP_FEASIBILITY_TOLERANCE`, so
+    that the options the agent counts as tied with the best (within ``tie_tol``, ties to the principal) are ones
+    the solvers may choose, and a solution meeting the rows to HiGHS's tolerance lies inside the zone, not on its
+    edge, where rounding decides: the optimum is defined with the agent's own tie rule."""
+    return margin if margin > 0 else -max(tie_tol - 2.0 * LP_FEASIBILITY_TOLERANCE, 0.0)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix
 
-from stratgym.baselines.highs import rescale_small_rows
+from stratgym.baselines.highs import LP_FEASIBILITY_TOLERANCE, incentive_lead, rescale_small_rows
 from stratgym.baselines.results import Certificate, StackelbergResult
 from stratgym.games.behaviour import Rational, choose_exact_method
 from stratgym.games.validation import as_nonnegative_float, check_instance
@@ -36,7 +36,7 @@ from stratgym.games.ties import TIE_TOL
 
 #: HiGHS tolerances of the LPs: tight, so that the incentive constraints (in units of the follower's scale) hold to
 #: well within ``TIE_TOL``.
-LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+LP_OPTIONS = {"primal_feasibility_tolerance": LP_FEASIBILITY_TOLERANCE, "dual_feasibility_tolerance": 1e-10}
 #: Factor on the MILP's incentive rows: HiGHS meets MILP constraints to 1e-6, which this makes 1e-9 of the
 #: follower's scale on those rows. Its linking rows (``z`` against ``x``) still hold to 1e-6 only, so the MILP's
 #: profile is re-solved by the tight LP (:func:`profile_lp`) before anything is returned.
@@ -54,14 +54,6 @@ def _result(game: MatrixGame, outcome: Commitment, method: str, started: float, 
                              agent_value=outcome.follower_value, agent=Rational(), method=method,
                              certificate=certificate, diagnostics={"leader_values": outcome.leader_values},
                              solve_time=time.perf_counter() - started)
-
-
-def incentive_lead(margin: float, tie_tol: float) -> float:
-    """By how much (units of :func:`follower_scales`) a type's column must beat every other one in the solvers'
-    programs: ``margin`` if positive (strict incentives), else ``-tie_tol`` plus twice the LPs' feasibility tolerance,
-    so that a column the game's follower counts as tied with the best (within ``tie_tol``, ties to the leader) is
-    one the solvers may choose: their optimum is defined with the follower's own tie rule."""
-    return margin if margin > 0 else -max(tie_tol - 2.0 * LP_OPTIONS["primal_feasibility_tolerance"], 0.0)
 
 
 def profile_lp(game: MatrixGame, profile, margin: float = 0.0, tie_tol: float = TIE_TOL) -> np.ndarray | None:

@@ -30,6 +30,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.optimize import linprog
 
+from stratgym.baselines.highs import LP_FEASIBILITY_TOLERANCE, incentive_lead, rescale_small_rows
 from stratgym.baselines.results import (SE_PER_ERROR_BAR, Certificate, PlayerValues, SolverResult, deprecated_alias,
                                        deprecated_property, standard_error)
 from stratgym.games.validation import (as_bool, as_nonnegative_float, as_positive_int, as_real_array, check_instance,
@@ -40,7 +41,7 @@ from stratgym.games.persuasion import (TIE_TOL, PersuasionGame, Regions, check_r
                                        no_information_scheme, region_payoffs)
 
 #: HiGHS tolerances of the signaling LP; tight so that BIC holds to ``TIE_TOL`` after normalization.
-LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+LP_OPTIONS = {"primal_feasibility_tolerance": LP_FEASIBILITY_TOLERANCE, "dual_feasibility_tolerance": 1e-10}
 #: Dual values and reduced costs beyond this count as non-zero when fixing the LP's optimal face.
 DUAL_TOL = 1e-9
 #: Scheme entries below this are solver noise and are set to 0 (rows are renormalized).
@@ -159,14 +160,17 @@ def obedient_scheme(scheme, responses) -> np.ndarray:
 
 
 def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float = 0.0,
-                       bic_margin: float = 0.0) -> np.ndarray:
+                       bic_margin: float = 0.0, tie_tol: float = 0.0) -> np.ndarray:
     """The principal-optimal (epsilon-)BIC scheme ``(R, A)`` for payoff tables ``(R, A)`` and masses ``(R,)``.
 
     LP over ``q`` (``scipy.optimize.linprog``, HiGHS): maximize ``sum_s pi_s sum_a q_s(a) u_P(a, s)``
-    s.t. ``sum_s pi_s q_s(a) [u_A(a, s) - u_A(b, s) - bic_margin] >= -epsilon`` for all ``a != b`` (ex-ante
-    form, as in Dughmi–Xu) and every ``q_s`` on the simplex. ``bic_margin > 0`` asks for strict incentives:
-    following beats every alternative by ``bic_margin`` in posterior expected utility (the robust optimum);
-    ``ValueError`` if no scheme achieves it.
+    s.t. ``sum_s pi_s q_s(a) [u_A(a, s) - u_A(b, s) - lead] >= -epsilon`` for all ``a != b`` (ex-ante
+    form, as in Dughmi–Xu) and every ``q_s`` on the simplex. ``lead`` is
+    :func:`~stratgym.baselines.highs.incentive_lead`: ``bic_margin > 0`` asks for strict incentives (following
+    beats every alternative by ``bic_margin`` in posterior expected utility: the robust optimum; ``ValueError`` if no
+    scheme achieves it), else a recommendation may trail the best action by the agent's tie zone ``tie_tol`` (a
+    hair inside it), which the agent obeys (:func:`optimal_scheme` passes ``TIE_TOL``; 0: exact BIC). Rows between
+    nearly equal actions (utilities 1e-9 apart: coefficients HiGHS drops) are held in their own units.
 
     Ties among optimal schemes go to the agent: a second LP maximizes the agent's expected utility
     over the first LP's optimal face, which is the set of feasible schemes complementary to HiGHS's
@@ -186,6 +190,7 @@ def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float 
     check_range(masses, "masses", low=0.0)
     epsilon = as_nonnegative_float(epsilon, "epsilon")
     bic_margin = as_nonnegative_float(bic_margin, "bic_margin")
+    lead = incentive_lead(bic_margin, as_nonnegative_float(tie_tol, "tie_tol"))
     positive = masses > 0
     if not positive.any():
         raise ValueError("masses must have a positive entry")
@@ -197,9 +202,10 @@ def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float 
         for b in range(n_actions):
             if a != b:
                 row = np.zeros_like(agent)
-                row[:, a] = -weights[:, 0] * (agent[:, a] - agent[:, b] - bic_margin)
+                row[:, a] = -weights[:, 0] * (agent[:, a] - agent[:, b] - lead)
                 gains.append(row.ravel())
-    a_ub, b_ub = np.array(gains), np.full(len(gains), epsilon)
+    unit = rescale_small_rows(np.array(gains).reshape(-1, agent.size))  # nearly equal actions: rows in own units
+    a_ub, b_ub = np.array(gains).reshape(-1, agent.size) / unit[:, None], np.full(len(gains), epsilon) / unit
     a_eq = np.kron(np.eye(int(positive.sum())), np.ones(n_actions))
     b_eq = np.ones(a_eq.shape[0])
     bounds = np.tile([0.0, 1.0], (a_eq.shape[1], 1))
@@ -208,7 +214,7 @@ def solve_signaling_lp(principal_payoffs, agent_payoffs, masses, epsilon: float 
         raise ValueError(f"no scheme is BIC with bic_margin={bic_margin:g}: {first.message}")
     if first.status != 0:
         raise RuntimeError(f"signaling LP failed: {first.message}")
-    tight = first.ineqlin.marginals < -DUAL_TOL
+    tight = first.ineqlin.marginals / unit < -DUAL_TOL  # duals of the rows as written, before rescaling
     bounds[first.lower.marginals > DUAL_TOL, 1] = 0.0
     bounds[first.upper.marginals < -DUAL_TOL, 0] = 1.0
     second = _solve(-(weights * agent).ravel(), a_ub[~tight], b_ub[~tight], np.vstack([a_eq, a_ub[tight]]),
@@ -244,7 +250,8 @@ def optimal_scheme(game_or_regions: PersuasionGame | Regions, tie_tol: float = T
     choose_exact_method(Bayesian() if agent is None else as_behaviour(agent, regions), regions,
                         "baselines.signaling.optimal_scheme")
     started = time.perf_counter()
-    scheme = solve_signaling_lp(regions.principal_payoffs, regions.agent_payoffs, regions.masses, bic_margin=bic_margin)
+    scheme = solve_signaling_lp(regions.principal_payoffs, regions.agent_payoffs, regions.masses, bic_margin=bic_margin,
+                                tie_tol=tie_tol)
     scheme = obedient_scheme(scheme, evaluate_scheme(regions, scheme, tie_tol).responses)
     return _checked(_result(regions, scheme, "lp", started, tie_tol))
 

@@ -93,7 +93,7 @@ class Reference:
 
 
 #: Bumped whenever a :class:`Reference` gains a field or a value changes meaning, so cached references are recomputed.
-REFERENCE_VERSION = 5  # 5: the matrix optimum uses the follower's tie zone
+REFERENCE_VERSION = 6  # 6: the signaling optimum uses the agent's tie zone (5: the matrix optimum)
 #: Margin of the robust optima, relative to the game's scale: ``ROBUST_MARGIN x`` the smallest round scale
 #: (stateful, :func:`stratgym.games.stateful.round_scales`) or the range of ``u_A`` (persuasion, posterior units).
 ROBUST_MARGIN = 1e-3
