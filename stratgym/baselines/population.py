@@ -13,9 +13,10 @@ every type's option within its tie zone, ties go to the principal per type (stro
 The returned ``theta`` is the rule of a joint certificate LP (:func:`joint_certificate`) that makes every type's
 chosen pure policy a best response while maximizing the sum of the per-round strict incentives, so that ties the
 optimum does not need are broken; the types' own best responses to it must give the principal the MILP's value. If
-they do not (HiGHS's MILP tolerance is looser), a no-good cut excludes the choice and the MILP is solved again. Every result is re-checked: each type's
-:func:`~stratgym.games.stateful.best_response` to the returned rule must give the principal the claimed value
-within ``VALUE_TOL`` (relative to ``T max_k B_k max|lambda^k|``), else ``RuntimeError``.
+they do not (HiGHS's MILP tolerance is looser), a no-good cut excludes the choice and the MILP is solved again.
+Every result is re-checked: each type's :func:`~stratgym.games.stateful.best_response` to the returned rule must
+give the principal the claimed value within ``VALUE_TOL`` (relative to ``T max_k B_k max|lambda^k|``), else
+``RuntimeError``.
 :func:`population_brute_force` enumerates the types' pure policies jointly (small instances), the independent check.
 
 ``per_group=True``: one rule sequence per group; the groups' problems separate (no type sees another group's
