@@ -201,7 +201,9 @@ class RoundVectorEnv(VectorEnv):
         self.observation_space = batch_space(single.observation_space, self.num_envs)
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
-        self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
+        # The last step's (info values, rows) from _play, once one was played with keep_info: its layout is only needed
+        # when nobody plays, so it is worked out then (every step spent ~15 us on it at 64 envs).
+        self._last_played: tuple | None = None
         self._nobody: dict = {}  # frozen_layout -> its nobody_info, built once per layout (dozens of entries)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         #: ``False``: ``reset`` and ``step`` return no info entries but the autoreset's ``final_obs`` /
@@ -248,21 +250,22 @@ class RoundVectorEnv(VectorEnv):
         rewards = np.zeros(n)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
-        if isinstance(rows, slice) or rows.size or (self.keep_info and self._step_keys is None):
+        if isinstance(rows, slice) or rows.size or (self.keep_info and self._last_played is None):
             step_rewards, step_terminated, step_info = self._play(rows, mapped, actions)
             rewards[rows], terminated[rows] = step_rewards, step_terminated
             self._elapsed[rows] += 1
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
-            step_info = self._vector_info(step_info, rows)
             if self.keep_info:
-                self._step_keys = layout(step_info)
+                self._last_played = (step_info, rows)
+            step_info = self._vector_info(step_info, rows)
         elif not self.keep_info:
             step_info = {}
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            key = frozen_layout(self._step_keys)
+            entries = layout(masked(*self._last_played, n))
+            key = frozen_layout(entries)
             if key not in self._nobody:  # a few layouts at most (e.g. an episode's last round adds its metrics)
-                self._nobody[key] = nobody_info(self._step_keys, n)
+                self._nobody[key] = nobody_info(entries, n)
             step_info = fresh_dicts(self._nobody[key])  # its arrays are read-only, but wrappers add keys to an info
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
