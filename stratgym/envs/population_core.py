@@ -238,6 +238,7 @@ class PopulationRounds:
         self._terms = np.stack([effort_term_weights(game).T for game in types], axis=-1)
         self._discounts = discount_factors(types[0])  # gamma is shared
         self._average_scale = np.tile(self.feature_scale, len(self.average_weights))[:, None]
+        self._average_columns = self.average_weights.T[:, :, None, None]  # (K, 1 (+ G), 1, 1): one pass per type
         self._social = SocialAverages(population.weights, population.groups)
         self._linear = types[0].is_linear  # g is shared
         if self._linear:
@@ -258,6 +259,8 @@ class PopulationRounds:
             self._vertices = vertices
             self._offsets = (np.arange(K) * (d + 1) + 1)[:, None]
             self._vertex_terms = _effort_terms(self._terms.repeat(d + 1, axis=-1), vertices[:, :, None])[:, :, 0]
+            # Each vertex's term of the reward, w_K lambda . e: the products the reward adds up, taken, not made.
+            self._vertex_rewards = population.weights.repeat(d + 1) * self._vertex_terms[0]
 
     def start(self, k: int) -> PopulationEpisodes:
         """``k`` new episodes: every type at its initial state, nothing played or seen."""
@@ -283,15 +286,17 @@ class PopulationRounds:
         if self._linear:
             choices = self._choices(faced, rounds, t, tie_tol)
             efforts, terms = self._vertices.take(choices, axis=1), self._vertex_terms.take(choices, axis=1)
+            rewards = _type_rows_sum(self._vertex_rewards.take(choices))
         else:  # a concave game: each type's own responses, over the batch
             efforts = np.stack([responses.respond(rules[:, group], states[:, j].T, rounds, rng, tie_tol).T
                                 for j, (responses, group) in enumerate(zip(self.responses, self.group_of_type))],
                                axis=1)
             terms = _effort_terms(self._terms, efforts)
+            rewards = _type_sum(population.weights, terms[0])
         features = CONVERSIONS[population.types[0].conversion][0](_products(self._conversion, states + efforts))
         scores = _weighted_rows(faced, features)  # (K, k)
         discount = self._discounts[t] if t is not None else self._discounts[rounds]
-        averages = np.stack([_type_sum(weights, features) for weights in self.average_weights])  # (1 (+ G), n, k)
+        averages = _type_sum(self._average_columns, features)  # (1 (+ G), n, k)
         after = PopulationEpisodes(rounds + 1,
                                    (self._persistence[..., None] * states
                                     + self._retention[..., None] * efforts).transpose(2, 1, 0),
@@ -303,7 +308,7 @@ class PopulationRounds:
                 "average_features": averages[0].T}
         if (after.rounds == population.horizon).all():
             info["metrics"] = self.metrics(after)
-        return after, _type_sum(population.weights, terms[0]), info
+        return after, rewards, info
 
     def _choices(self, faced: np.ndarray, rounds: np.ndarray, t: int | None, tie_tol: float) -> np.ndarray:
         """``(K, k)`` every type's budget vertex (an entry of ``_vertices``) against the rules it faces ``(n, K or 1,
@@ -378,7 +383,8 @@ def _weighted_rows(rules: np.ndarray, features: np.ndarray) -> np.ndarray:
 
 
 def _type_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``sum_j weights[j] values[..., j, :]`` over the types of ``values`` ``(..., K, k)``, in type order."""
+    """``sum_j weights[j] values[..., j, :]`` over the types of ``values`` ``(..., K, k)``, in type order; ``weights``
+    ``(K, ...)``, each ``weights[j]`` broadcasting against ``values[..., j, :]`` (several weightings in one pass)."""
     total = weights[0] * values[..., 0, :]
     for j in range(1, len(weights)):
         total = total + weights[j] * values[..., j, :]
