@@ -121,9 +121,14 @@ def restricted(info: dict, keep: np.ndarray, _done: dict | None = None) -> dict:
 
 
 def layout(info: dict) -> dict:
-    """The entries of a vector info without their values: key -> ``(shape per sub-env, dtype)``, nested for dicts."""
-    return {key: layout(value) if isinstance(value, dict) else (value.shape[1:], value.dtype)
-            for key, value in info.items() if not key.startswith("_")}
+    """The entries of a vector info without their values: key -> ``(shape per sub-env, dtype)``, nested for dicts.
+    Also of the values that :func:`masked` lays out (``(rows, ...)`` each): the same entries as their vector info."""
+    layouts = {}
+    for key, value in info.items():
+        if not key.startswith("_"):
+            value = value if isinstance(value, dict) else np.asarray(value)
+            layouts[key] = layout(value) if isinstance(value, dict) else (value.shape[1:], value.dtype)
+    return layouts
 
 
 def nobody_info(entries: dict, num_envs: int) -> dict:
@@ -201,9 +206,9 @@ class RoundVectorEnv(VectorEnv):
         self.observation_space = batch_space(single.observation_space, self.num_envs)
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
-        # The last step's (info values, rows) from _play, once one was played with keep_info: its layout is only needed
-        # when nobody plays, so it is worked out then (every step spent ~15 us on it at 64 envs).
-        self._last_played: tuple | None = None
+        # The last step's info values from _play, once one was played with keep_info: their layout is only needed when
+        # nobody plays, so it is worked out then, not after every played step.
+        self._last_played: dict | None = None
         self._nobody: dict = {}  # frozen_layout -> its nobody_info, built once per layout (dozens of entries)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         #: ``False``: ``reset`` and ``step`` return no info entries but the autoreset's ``final_obs`` /
@@ -257,12 +262,12 @@ class RoundVectorEnv(VectorEnv):
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
             if self.keep_info:
-                self._last_played = (step_info, rows)
+                self._last_played = step_info
             step_info = self._vector_info(step_info, rows)
         elif not self.keep_info:
             step_info = {}
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            entries = layout(masked(*self._last_played, n))
+            entries = layout(self._last_played)
             key = frozen_layout(entries)
             if key not in self._nobody:  # a few layouts at most (e.g. an episode's last round adds its metrics)
                 self._nobody[key] = nobody_info(entries, n)
