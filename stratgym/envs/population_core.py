@@ -82,7 +82,8 @@ class ApplicantTable:
 
     def ensure(self, applicants: np.ndarray) -> None:
         """Fill the entries of ``applicants`` (population rows) not computed yet."""
-        if self._all_known:  # every step's check once the population is filled
+        # Every reset's check once the population (or the split the env draws from) is filled: two numpy calls.
+        if self._all_known or self._known[applicants].all():
             return
         for i in np.unique(applicants[~self._known[applicants]]).tolist():
             regions = self.population.regions(i)
