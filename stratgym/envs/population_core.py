@@ -105,7 +105,8 @@ class ApplicantTable:
 
 
 def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.ndarray, tie_tol: float,
-                   precision: float, penalty: tuple[float | None, float] | None = None) -> dict[str, np.ndarray]:
+                   precision: float, penalty: tuple[float | None, float] | None = None,
+                   info: bool = True) -> dict[str, np.ndarray]:
     """One step of episodes facing ``applicants`` ``(k,)`` (population rows, :meth:`ApplicantTable.ensure` d) with
     schemes ``(k, 2^A, A)`` over every pattern (on the simplex; fastest as a view of a ``(2^A, A, k)`` array, see
     :func:`~stratgym.envs.persuasion.core.batch_last_simplex`), ties within ``tie_tol`` widened by ``precision``
@@ -116,8 +117,9 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     ``principal_value``, ``agent_value``, ``bic_slack``, the metrics (:data:`APPLICANT_METRICS`) and, with
     ``penalty = (penalty_weight, bic_margin)``, ``reward="penalized"``'s ``reward`` and ``bic_violation``
     (:func:`~stratgym.envs.persuasion.core.penalized_value`; weight ``None``: each applicant's conservative one),
-    each ``(k,)``. The episodes are taken applicant by applicant (one product each, the same bits as for one
-    episode), decided together, and returned in their order."""
+    each ``(k,)``; ``info=False``: only the reward, ``principal_value`` (``reward`` with ``penalty``), for a vector env
+    whose infos nobody reads. The episodes are taken applicant by applicant (one product each, the same bits as for
+    one episode), decided together, and returned in their order."""
     k, patterns, A = schemes.shape
     weighted = table.weighted
     batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))  # (2^A, A, k)
@@ -132,7 +134,7 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     counts = table.n_regions[unique]
     # Every applicant's regions are the patterns in order: each scheme over its regions is its action, as given.
     as_given = bool(table.in_pattern_order[unique].all())
-    regional = None if as_given else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
+    regional = None if as_given or not info else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
         np.empty(k, dtype=object)
     # Each applicant's episodes gathered into one contiguous (2^A, A k_i) block. Multiplying strided views of the
     # grouped batch in place instead was measured up to 2x slower at k = 4096, in some runs (its rows are 8 A k
@@ -155,10 +157,11 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
               "bic_slack": bic_slack}
     if regional is not None:
         values["scheme"] = regional
-    taken = taken_index(responses.T)
-    for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
-        values[name] = taken_sum(columns, taken, 2 * A + 1 + index * A)
-    values["welfare"], values["principal"] = agent_value, principal_value
+    if info:
+        taken = taken_index(responses.T)
+        for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
+            values[name] = taken_sum(columns, taken, 2 * A + 1 + index * A)
+        values["welfare"], values["principal"] = agent_value, principal_value
     if penalty is not None:
         weight, margin = penalty
         values["reward"], values["bic_violation"] = penalized_value(
@@ -166,6 +169,9 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
             margin)
     unsorted = np.empty(k, dtype=np.int64)
     unsorted[order] = np.arange(k)
+    if not info:
+        name = "principal_value" if penalty is None else "reward"
+        return {name: values[name][unsorted]}
     values = {name: value[unsorted] for name, value in values.items()}
     return {"scheme": schemes, **values} if regional is None else values
 
@@ -272,13 +278,14 @@ class PopulationRounds:
                                   np.zeros((3, K, k)).transpose(2, 1, 0), np.zeros((K, k)).T, np.zeros((K, k)).T)
 
     def step(self, episodes: PopulationEpisodes, rules: np.ndarray, rng: np.random.Generator,
-             tie_tol: float) -> tuple[PopulationEpisodes, np.ndarray, dict]:
+             tie_tol: float, metrics: bool = True) -> tuple[PopulationEpisodes, np.ndarray, dict]:
         """One round of ``episodes`` (none past its last round) under ``rules`` ``(k, G', n)`` on the simplex, ties
         within ``tie_tol`` round scales: ``(the new episodes, rewards (k,), info)``, the inputs left unchanged.
 
         The reward is ``sum_K w_K lambda . e^K_t``; ``info`` holds ``rules``, ``efforts`` ``(k, K, d)``, ``states``
         (before the round), ``features`` ``(k, K, n)``, ``average_features`` ``(k, n)`` and, when every episode has
-        played its last round, ``metrics`` (:meth:`metrics`)."""
+        played its last round and ``metrics`` is true, ``metrics`` (:meth:`metrics`; a vector env whose infos nobody
+        reads skips them)."""
         population, rounds = self.population, episodes.rounds
         t = common_round(rounds)
         states = episodes.states.transpose(2, 1, 0)  # (d, K, k)
@@ -307,7 +314,7 @@ class PopulationRounds:
         info = {"rules": rules, "efforts": efforts.transpose(2, 1, 0), "states": episodes.states,
                 "features": features.transpose(2, 1, 0),
                 "average_features": averages[0].T}
-        if (after.rounds == population.horizon).all():
+        if metrics and (after.rounds == population.horizon).all():
             info["metrics"] = self.metrics(after)
         return after, rewards, info
 
