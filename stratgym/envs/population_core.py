@@ -66,6 +66,15 @@ class ApplicantTable:
         self.in_pattern_order = np.zeros(count, dtype=bool)
         self._known = np.zeros(count, dtype=bool)
         self._all_known = False
+        self._columns: np.ndarray | None = None
+
+    def columns(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The float64 work array of shape ``shape`` that :func:`applicant_step` multiplies into, kept from step to step:
+        a fresh one (megabytes at thousands of episodes) made glibc hand the step's memory back to the OS and fault it
+        in again every step (PersuasionPopulation x4096: about 700 page faults a step, half its time)."""
+        if self._columns is None or self._columns.shape != shape:
+            self._columns = np.empty(shape)
+        return self._columns
 
     def region_rows(self, applicant: int) -> np.ndarray:
         """``(R,)`` the pattern rows of ``applicant``'s regions, in region order."""
@@ -73,7 +82,8 @@ class ApplicantTable:
 
     def ensure(self, applicants: np.ndarray) -> None:
         """Fill the entries of ``applicants`` (population rows) not computed yet."""
-        if self._all_known:  # every step's check once the population is filled
+        # Every reset's check once the population (or the split the env draws from) is filled: two numpy calls.
+        if self._all_known or self._known[applicants].all():
             return
         for i in np.unique(applicants[~self._known[applicants]]).tolist():
             regions = self.population.regions(i)
@@ -95,7 +105,8 @@ class ApplicantTable:
 
 
 def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.ndarray, tie_tol: float,
-                   precision: float, penalty: tuple[float | None, float] | None = None) -> dict[str, np.ndarray]:
+                   precision: float, penalty: tuple[float | None, float] | None = None,
+                   info: bool = True) -> dict[str, np.ndarray]:
     """One step of episodes facing ``applicants`` ``(k,)`` (population rows, :meth:`ApplicantTable.ensure` d) with
     schemes ``(k, 2^A, A)`` over every pattern (on the simplex; fastest as a view of a ``(2^A, A, k)`` array, see
     :func:`~stratgym.envs.persuasion.core.batch_last_simplex`), ties within ``tie_tol`` widened by ``precision``
@@ -106,8 +117,9 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     ``principal_value``, ``agent_value``, ``bic_slack``, the metrics (:data:`APPLICANT_METRICS`) and, with
     ``penalty = (penalty_weight, bic_margin)``, ``reward="penalized"``'s ``reward`` and ``bic_violation``
     (:func:`~stratgym.envs.persuasion.core.penalized_value`; weight ``None``: each applicant's conservative one),
-    each ``(k,)``. The episodes are taken applicant by applicant (one product each, the same bits as for one
-    episode), decided together, and returned in their order."""
+    each ``(k,)``; ``info=False``: only the reward, ``principal_value`` (``reward`` with ``penalty``), for a vector env
+    whose infos nobody reads. The episodes are taken applicant by applicant (one product each, the same bits as for
+    one episode), decided together, and returned in their order."""
     k, patterns, A = schemes.shape
     weighted = table.weighted
     batch_last = np.ascontiguousarray(schemes.transpose(1, 2, 0))  # (2^A, A, k)
@@ -118,11 +130,11 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
     starts = np.flatnonzero(grouped[1:] != grouped[:-1]) + 1  # where each applicant's block begins
     unique = grouped[np.concatenate(([0], starts))] if k else grouped
     bounds = [0] + starts.tolist() + [k]
-    columns = np.empty((weighted.shape[2], A, k))  # in the grouped order
+    columns = table.columns((weighted.shape[2], A, k))  # in the grouped order; nothing returned is a view of it
     counts = table.n_regions[unique]
     # Every applicant's regions are the patterns in order: each scheme over its regions is its action, as given.
     as_given = bool(table.in_pattern_order[unique].all())
-    regional = None if as_given else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
+    regional = None if as_given or not info else np.empty((k, counts[0], A)) if (counts == counts[0]).all() else \
         np.empty(k, dtype=object)
     # Each applicant's episodes gathered into one contiguous (2^A, A k_i) block. Multiplying strided views of the
     # grouped batch in place instead was measured up to 2x slower at k = 4096, in some runs (its rows are 8 A k
@@ -145,10 +157,11 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
               "bic_slack": bic_slack}
     if regional is not None:
         values["scheme"] = regional
-    taken = taken_index(responses.T)
-    for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
-        values[name] = taken_sum(columns, taken, 2 * A + 1 + index * A)
-    values["welfare"], values["principal"] = agent_value, principal_value
+    if info:
+        taken = taken_index(responses.T)
+        for index, name in enumerate(APPLICANT_METRICS[:3]):  # the mass of what is taken, per recommendation, added up
+            values[name] = taken_sum(columns, taken, 2 * A + 1 + index * A)
+        values["welfare"], values["principal"] = agent_value, principal_value
     if penalty is not None:
         weight, margin = penalty
         values["reward"], values["bic_violation"] = penalized_value(
@@ -156,6 +169,9 @@ def applicant_step(table: ApplicantTable, applicants: np.ndarray, schemes: np.nd
             margin)
     unsorted = np.empty(k, dtype=np.int64)
     unsorted[order] = np.arange(k)
+    if not info:
+        name = "principal_value" if penalty is None else "reward"
+        return {name: values[name][unsorted]}
     values = {name: value[unsorted] for name, value in values.items()}
     return {"scheme": schemes, **values} if regional is None else values
 
@@ -229,6 +245,7 @@ class PopulationRounds:
         self._terms = np.stack([effort_term_weights(game).T for game in types], axis=-1)
         self._discounts = discount_factors(types[0])  # gamma is shared
         self._average_scale = np.tile(self.feature_scale, len(self.average_weights))[:, None]
+        self._average_columns = self.average_weights.T[:, :, None, None]  # (K, 1 (+ G), 1, 1): one pass per type
         self._social = SocialAverages(population.weights, population.groups)
         self._linear = types[0].is_linear  # g is shared
         if self._linear:
@@ -249,6 +266,8 @@ class PopulationRounds:
             self._vertices = vertices
             self._offsets = (np.arange(K) * (d + 1) + 1)[:, None]
             self._vertex_terms = _effort_terms(self._terms.repeat(d + 1, axis=-1), vertices[:, :, None])[:, :, 0]
+            # Each vertex's term of the reward, w_K lambda . e: the products the reward adds up, taken, not made.
+            self._vertex_rewards = population.weights.repeat(d + 1) * self._vertex_terms[0]
 
     def start(self, k: int) -> PopulationEpisodes:
         """``k`` new episodes: every type at its initial state, nothing played or seen."""
@@ -259,13 +278,14 @@ class PopulationRounds:
                                   np.zeros((3, K, k)).transpose(2, 1, 0), np.zeros((K, k)).T, np.zeros((K, k)).T)
 
     def step(self, episodes: PopulationEpisodes, rules: np.ndarray, rng: np.random.Generator,
-             tie_tol: float) -> tuple[PopulationEpisodes, np.ndarray, dict]:
+             tie_tol: float, metrics: bool = True) -> tuple[PopulationEpisodes, np.ndarray, dict]:
         """One round of ``episodes`` (none past its last round) under ``rules`` ``(k, G', n)`` on the simplex, ties
         within ``tie_tol`` round scales: ``(the new episodes, rewards (k,), info)``, the inputs left unchanged.
 
         The reward is ``sum_K w_K lambda . e^K_t``; ``info`` holds ``rules``, ``efforts`` ``(k, K, d)``, ``states``
         (before the round), ``features`` ``(k, K, n)``, ``average_features`` ``(k, n)`` and, when every episode has
-        played its last round, ``metrics`` (:meth:`metrics`)."""
+        played its last round and ``metrics`` is true, ``metrics`` (:meth:`metrics`; a vector env whose infos nobody
+        reads skips them)."""
         population, rounds = self.population, episodes.rounds
         t = common_round(rounds)
         states = episodes.states.transpose(2, 1, 0)  # (d, K, k)
@@ -274,15 +294,17 @@ class PopulationRounds:
         if self._linear:
             choices = self._choices(faced, rounds, t, tie_tol)
             efforts, terms = self._vertices.take(choices, axis=1), self._vertex_terms.take(choices, axis=1)
+            rewards = _type_rows_sum(self._vertex_rewards.take(choices))
         else:  # a concave game: each type's own responses, over the batch
             efforts = np.stack([responses.respond(rules[:, group], states[:, j].T, rounds, rng, tie_tol).T
                                 for j, (responses, group) in enumerate(zip(self.responses, self.group_of_type))],
                                axis=1)
             terms = _effort_terms(self._terms, efforts)
+            rewards = _type_sum(population.weights, terms[0])
         features = CONVERSIONS[population.types[0].conversion][0](_products(self._conversion, states + efforts))
         scores = _weighted_rows(faced, features)  # (K, k)
         discount = self._discounts[t] if t is not None else self._discounts[rounds]
-        averages = np.stack([_type_sum(weights, features) for weights in self.average_weights])  # (1 (+ G), n, k)
+        averages = _type_sum(self._average_columns, features)  # (1 (+ G), n, k)
         after = PopulationEpisodes(rounds + 1,
                                    (self._persistence[..., None] * states
                                     + self._retention[..., None] * efforts).transpose(2, 1, 0),
@@ -292,9 +314,9 @@ class PopulationRounds:
         info = {"rules": rules, "efforts": efforts.transpose(2, 1, 0), "states": episodes.states,
                 "features": features.transpose(2, 1, 0),
                 "average_features": averages[0].T}
-        if (after.rounds == population.horizon).all():
+        if metrics and (after.rounds == population.horizon).all():
             info["metrics"] = self.metrics(after)
-        return after, _type_sum(population.weights, terms[0]), info
+        return after, rewards, info
 
     def _choices(self, faced: np.ndarray, rounds: np.ndarray, t: int | None, tie_tol: float) -> np.ndarray:
         """``(K, k)`` every type's budget vertex (an entry of ``_vertices``) against the rules it faces ``(n, K or 1,
@@ -369,7 +391,8 @@ def _weighted_rows(rules: np.ndarray, features: np.ndarray) -> np.ndarray:
 
 
 def _type_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``sum_j weights[j] values[..., j, :]`` over the types of ``values`` ``(..., K, k)``, in type order."""
+    """``sum_j weights[j] values[..., j, :]`` over the types of ``values`` ``(..., K, k)``, in type order; ``weights``
+    ``(K, ...)``, each ``weights[j]`` broadcasting against ``values[..., j, :]`` (several weightings in one pass)."""
     total = weights[0] * values[..., 0, :]
     for j in range(1, len(weights)):
         total = total + weights[j] * values[..., j, :]

@@ -56,14 +56,17 @@ class PersuasionPopulationVectorEnv(RoundVectorEnv):
         single, applicants = self.single, self._applicants[rows]
         penalty = (single.penalty_weight, single.bic_margin) if single.reward == "penalized" else None
         values = applicant_step(self.table, applicants, mapped[rows], single.tie_tol,
-                                precision_slack(actions, self.population.template.n_actions), penalty)
+                                precision_slack(actions, self.population.template.n_actions), penalty, self.keep_info)
+        rewards, terminated = values["reward" if penalty else "principal_value"], np.ones(len(applicants), dtype=bool)
+        if not self.keep_info:  # nobody reads the info: none is built
+            return rewards, terminated, {}
         info = {"applicant": applicants, "group": self._groups[applicants],
                 **{name: values[name] for name in ("scheme", "responses", "principal_value", "agent_value",
                                                    "bic_slack")},
                 "metrics": {name: values[name] for name in APPLICANT_METRICS}}  # batched as SyncVectorEnv does
         if penalty is not None:
             info["bic_violation"] = values["bic_violation"]
-        return values["reward" if penalty else "principal_value"], np.ones(len(applicants), dtype=bool), info
+        return rewards, terminated, info
 
     def _observations(self) -> np.ndarray:
         return self.table.observations[self._applicants]
@@ -96,7 +99,8 @@ class StatefulPopulationVectorEnv(RoundVectorEnv):
     def _play(self, rows, mapped: np.ndarray, actions):
         rules = mapped[rows].reshape(count(rows, self.num_envs), self.rounds.rule_rows, -1)
         tie_tol = TIE_TOL + precision_slack(actions, self.population.n_features)
-        played, rewards, info = self.rounds.step(rows_of(self._episodes, rows), rules, self.np_random, tie_tol)
+        played, rewards, info = self.rounds.step(rows_of(self._episodes, rows), rules, self.np_random, tie_tol,
+                                                 metrics=self.keep_info)
         self._episodes = with_rows(self._episodes, rows, played)
         return rewards, played.rounds == self.population.horizon, info
 

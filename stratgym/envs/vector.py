@@ -121,9 +121,14 @@ def restricted(info: dict, keep: np.ndarray, _done: dict | None = None) -> dict:
 
 
 def layout(info: dict) -> dict:
-    """The entries of a vector info without their values: key -> ``(shape per sub-env, dtype)``, nested for dicts."""
-    return {key: layout(value) if isinstance(value, dict) else (value.shape[1:], value.dtype)
-            for key, value in info.items() if not key.startswith("_")}
+    """The entries of a vector info without their values: key -> ``(shape per sub-env, dtype)``, nested for dicts.
+    Also of the values that :func:`masked` lays out (``(rows, ...)`` each): the same entries as their vector info."""
+    layouts = {}
+    for key, value in info.items():
+        if not key.startswith("_"):
+            value = value if isinstance(value, dict) else np.asarray(value)
+            layouts[key] = layout(value) if isinstance(value, dict) else (value.shape[1:], value.dtype)
+    return layouts
 
 
 def nobody_info(entries: dict, num_envs: int) -> dict:
@@ -201,7 +206,9 @@ class RoundVectorEnv(VectorEnv):
         self.observation_space = batch_space(single.observation_space, self.num_envs)
         self._simplex_actions = isinstance(single.action_space, spaces.Box)
         self._elapsed: np.ndarray | None = None  # steps of the current episodes; None before the first reset
-        self._step_keys: dict | None = None  # info key -> (shape per sub-env, dtype) of a step, once one was played
+        # The last step's info values from _play, once one was played with keep_info: their layout is only needed when
+        # nobody plays, so it is worked out then, not after every played step.
+        self._last_played: dict | None = None
         self._nobody: dict = {}  # frozen_layout -> its nobody_info, built once per layout (dozens of entries)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         #: ``False``: ``reset`` and ``step`` return no info entries but the autoreset's ``final_obs`` /
@@ -248,21 +255,22 @@ class RoundVectorEnv(VectorEnv):
         rewards = np.zeros(n)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
-        if isinstance(rows, slice) or rows.size or (self.keep_info and self._step_keys is None):
+        if isinstance(rows, slice) or rows.size or (self.keep_info and self._last_played is None):
             step_rewards, step_terminated, step_info = self._play(rows, mapped, actions)
             rewards[rows], terminated[rows] = step_rewards, step_terminated
             self._elapsed[rows] += 1
             if self.max_episode_steps is not None:
                 truncated[rows] = self._elapsed[rows] >= self.max_episode_steps
-            step_info = self._vector_info(step_info, rows)
             if self.keep_info:
-                self._step_keys = layout(step_info)
+                self._last_played = step_info
+            step_info = self._vector_info(step_info, rows)
         elif not self.keep_info:
             step_info = {}
         else:  # nobody plays (all being reset): the step's keys, every mask False, so that info keeps its layout
-            key = frozen_layout(self._step_keys)
+            entries = layout(self._last_played)
+            key = frozen_layout(entries)
             if key not in self._nobody:  # a few layouts at most (e.g. an episode's last round adds its metrics)
-                self._nobody[key] = nobody_info(self._step_keys, n)
+                self._nobody[key] = nobody_info(entries, n)
             step_info = fresh_dicts(self._nobody[key])  # its arrays are read-only, but wrappers add keys to an info
         ended = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
