@@ -33,3 +33,17 @@ def incentive_lead(margin: float, tie_tol: float) -> float:
     the solvers may choose, and a solution meeting the rows to HiGHS's tolerance lies inside the zone, not on its
     edge, where rounding decides: the optimum is defined with the agent's own tie rule."""
     return margin if margin > 0 else -max(tie_tol - 2.0 * LP_FEASIBILITY_TOLERANCE, 0.0)
+
+
+#: How far inside the tie zone a row held in its own units is stated (the agent's unit of value): 1e-5 of the zone,
+#: far above the agent's rounding of its values (about 1e-16 of the unit) and HiGHS's tolerance in such rows (1e-10 of
+#: their unit of about 1e-9), so a vertex on one is inside the zone for the agent too.
+EXACT_ROW_HAIR = 1e-14
+
+
+def inside_zone(leads):
+    """The leads of rows held in their own units (:func:`rescale_small_rows`): a tie-zone lead (negative: the chosen
+    option may trail by the zone) moved :data:`EXACT_ROW_HAIR` inside. Why: HiGHS meets such rows exactly, so a
+    vertex on one would sit on the zone's edge, where the agent's rounding decides."""
+    leads = np.asarray(leads, dtype=np.float64)
+    return np.where(leads < 0.0, np.minimum(leads + EXACT_ROW_HAIR, 0.0), leads)

@@ -35,12 +35,12 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from stratgym.baselines.results import SolverResult, agent_name, deprecated_property
 from stratgym.baselines.stateful import MAX_NO_GOOD_CUTS, VALUE_TOL, response_operator, solve
-from stratgym.baselines.highs import rescale_small_rows
+from stratgym.baselines.highs import inside_zone, rescale_small_rows
 from stratgym.baselines.stateful.operators import option_combinations, round_leads
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
 from stratgym.games.metrics import SocialMetrics
 from stratgym.games.population import StatefulPopulation, population_outcome
-from stratgym.games.stateful import TIE_TOL, round_scales, stateful_agent, uniform_rule
+from stratgym.games.stateful import round_scales, stateful_agent, uniform_rule
 
 #: HiGHS LP tolerances of the certificate LP (those of the single-agent membership LP).
 LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -106,7 +106,7 @@ def _option_values(population: StatefulPopulation) -> np.ndarray:
 
 
 def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray,
-                      accept: Callable[[np.ndarray], bool] | None = None, widen: bool = False
+                      accept: Callable[[np.ndarray], bool] | None = None
                       ) -> tuple[np.ndarray | None, float]:
     """Rules ``(R, n)`` making every type's pure choice ``choices`` ``(K, T)`` (option ``d`` = no effort) a best
     response under scaled operators ``values`` ``(K, T, d, R, n)``, or ``None``; and the total incentive.
@@ -119,23 +119,22 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray
     other type and ``mu_kt >= m + s_kt`` (no effort, worth 0); the ``s_kt`` are maximized in sum. A round choosing no
     effort needs every type's value ``<= z - m``. Why levels rather than differences ``c_j - c_o``: two nearly
     proportional types differ by coefficients of about 1e-9, which HiGHS drops; their difference is also stated in
-    its own units (:func:`~stratgym.baselines.stateful.operators.rescale_small_rows`). The returned total is the sum
+    its own units (:func:`~stratgym.baselines.highs.rescale_small_rows`). The returned total is the sum
     of the chosen options' leads, ``s_kt + m - z``.
 
     The zone enters in steps, each solution offered to ``accept(rules)`` (default: any; the types' own responses):
     first ``z = 0`` (exact ties, which the agent's zone holds with room to spare), then ``z = TIE_TOL`` (a vertex may
-    then sit on the zone's edge, where rounding decides), and with ``widen`` a last LP ``TIE_TOL`` past the zone
-    (HiGHS's verdict on a sliver of the zone is noise). The first accepted solution is returned.
+    then sit on the zone's edge, where rounding decides; rows held in their own units stay a hair inside it). The
+    first accepted solution is returned.
     """
     K, T, d, R, n = values.shape
     n_rules = R * n
     spending = [(k, tau) for k, tau in itertools.product(range(K), range(T)) if choices[k, tau] != d]
     n_vars = n_rules + 2 * len(spending)  # rules, then (mu, s) per spending type-round
-    # Each row's bound is base + share * zone + room * widening: the tie zone enters in steps (see below).
-    rows, base, zones, widening = [], [], [], []
+    # Each row's bound is base + share * zone: the tie zone enters in steps (see below).
+    rows, base, zones = [], [], []
 
-    def add(coefficients: np.ndarray, columns: dict[int, float], bound: float, zone: float = 0.0,
-            widen_by: float = 0.0) -> None:
+    def add(coefficients: np.ndarray, columns: dict[int, float], bound: float, zone: float = 0.0) -> None:
         row = np.zeros(n_vars)
         row[:n_rules] = coefficients
         for column, value in columns.items():
@@ -143,7 +142,6 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray
         rows.append(row)
         base.append(bound)
         zones.append(zone)
-        widening.append(widen_by)
 
     for index, (k, tau) in enumerate(spending):
         option, lead = choices[k, tau], float(leads[k, tau])
@@ -162,13 +160,14 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray
         local = option_combinations(d)[option] @ values[k, tau].reshape(d, n_rules)  # option o: local . phi <= -lead
         if option == d:
             for row in local:
-                add(row, {}, -max(lead, 0.0), max(-lead, 0.0), 1.0)
+                add(row, {}, -max(lead, 0.0), max(-lead, 0.0))
         unit = rescale_small_rows(local)
+        hair = float(inside_zone(lead))  # held exactly, so a hair inside the zone
         for row, row_unit in zip(local[unit < 1.0], unit[unit < 1.0]):
-            add(row / row_unit, {}, -max(lead, 0.0) / row_unit, max(-lead, 0.0) / row_unit, 1.0 / row_unit)
+            add(row / row_unit, {}, -max(hair, 0.0) / row_unit, max(-hair, 0.0) / row_unit)
             small_rows += 1
     a_ub = np.array(rows).reshape(-1, n_vars)
-    base, zones, widening = np.array(base), np.array(zones), np.array(widening)
+    base, zones = np.array(base), np.array(zones)
     a_eq = np.zeros((R, n_vars))
     a_eq[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     objective = np.zeros(n_vars)
@@ -176,12 +175,12 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray
     # HiGHS's presolve, combining nearly parallel rows, calls feasible LPs infeasible (see membership_lp).
     options = LP_OPTIONS | ({"presolve": False} if small_rows else {})
     # Exact ties first (a vertex on a tie sits well inside the agent's zone), then the zone, then past it.
-    attempts = [(0.0, 0.0), (1.0, 0.0)] if zones.any() else [(0.0, 0.0)]
+    shares = (0.0, 1.0) if zones.any() else (0.0,)
     total = float("nan")
-    for share, room in attempts + ([(1.0, TIE_TOL)] if widen else []):
-        bounds = [(0.0, 1.0)] * n_rules + [(None, None), (-room, 1.0)] * len(spending)  # rules, (mu, s)
+    for share in shares:
+        bounds = [(0.0, 1.0)] * n_rules + [(None, None), (0.0, 1.0)] * len(spending)  # rules, (mu, s)
         result = linprog(objective, A_ub=a_ub if len(a_ub) else None,
-                         b_ub=base + share * zones + room * widening if len(a_ub) else None, A_eq=a_eq,
+                         b_ub=base + share * zones if len(a_ub) else None, A_eq=a_eq,
                          b_eq=np.ones(R), bounds=bounds, method="highs", options=options)
         if result.status == 2:
             continue
@@ -197,10 +196,10 @@ def joint_certificate(values: np.ndarray, choices: np.ndarray, leads: np.ndarray
 
 
 def _certified(population: StatefulPopulation, values: np.ndarray, choices: np.ndarray, leads: np.ndarray,
-               model, claimed: float, margin: float) -> tuple[np.ndarray | None, float, float]:
+               model, claimed: float) -> tuple[np.ndarray | None, float, float]:
     """``(rules, total incentive, value)``: :func:`joint_certificate`'s rules for ``choices``, accepted if the
-    types' own best responses to them give the principal ``value >= claimed`` (within ``VALUE_TOL``), else ``None``;
-    without a margin, looking past the tie zone too (``widen``), as the single-agent solvers do."""
+    types' own best responses to them give the principal ``value >= claimed`` (within ``VALUE_TOL``), else ``None``,
+    as the single-agent solvers decide."""
     tolerance = VALUE_TOL * population.horizon * _value_unit(population)
     realized = []
 
@@ -209,7 +208,7 @@ def _certified(population: StatefulPopulation, values: np.ndarray, choices: np.n
         realized.append(population_outcome(population, theta, model).principal_utility)
         return realized[-1] >= claimed - tolerance
 
-    rules, total = joint_certificate(values, choices, leads, earns_claimed, widen=margin == 0.0)
+    rules, total = joint_certificate(values, choices, leads, earns_claimed)
     return rules, total, (realized[-1] if rules is not None else float("nan"))
 
 
@@ -238,13 +237,15 @@ def population_milp(population: StatefulPopulation, model="rational", constant: 
     def implication(k: int, tau: int, option: int, coefficients: np.ndarray) -> None:
         """``z[k, tau, option] = 1  =>  coefficients . phi <= -lead`` as a big-M row, or mark the option impossible."""
         lead = float(leads[k, tau])
+        unit = rescale_small_rows(coefficients.reshape(1, -1))[0]
+        if unit < 1.0:  # a nearly proportional pair: in its own units below, and a hair inside the zone
+            lead = float(inside_zone(lead))
         big_m = float(coefficients.max(axis=-1).sum()) + lead
         if big_m <= 0.0:
             return  # holds for every rule
         if float(coefficients.min(axis=-1).sum()) + lead > 1e-12:
             impossible[k, tau, option] = True  # not even the best rule satisfies it
             return
-        unit = rescale_small_rows(coefficients.reshape(1, -1))[0]  # a nearly proportional pair, in its own units
         row = np.zeros(n_vars)
         row[:n_rules] = coefficients.ravel() / unit
         row[choice(k, tau, option)] = big_m / unit
@@ -275,7 +276,7 @@ def population_milp(population: StatefulPopulation, model="rational", constant: 
         if result.status != 0:
             raise RuntimeError(f"population MILP not solved to optimality after {cuts} no-good cuts: {result.message}")
         chosen = result.x[n_rules:].reshape(K, T, n_options).argmax(axis=2)
-        rules, total_slack, value = _certified(population, values, chosen, leads, model, -result.fun * unit, margin)
+        rules, total_slack, value = _certified(population, values, chosen, leads, model, -result.fun * unit)
         if rules is not None:
             break
         cut = np.zeros(n_vars)  # forbid exactly this joint choice and solve again
@@ -311,7 +312,7 @@ def population_brute_force(population: StatefulPopulation, model="rational",
     leads = np.array([round_leads(0.0, round_scales(game, model), ties=True) for game in population.types])
     for checked, index in enumerate(np.argsort(-totals, kind="stable"), start=1):
         rules, total_slack, value = _certified(population, values, pure[joint[index]], leads, model,
-                                               float(totals[index]), 0.0)
+                                               float(totals[index]))
         if rules is not None:
             return verified(population, rules, model, value, "brute-force",
                             {"policies_checked": checked, "total_slack": total_slack}, start)

@@ -3,17 +3,19 @@ incentive margins of a response."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from scipy.optimize import linprog
 
-from stratgym.baselines.highs import rescale_small_rows
+from stratgym.baselines.highs import inside_zone, rescale_small_rows
 from stratgym.baselines.stateful.common import SUPPORT_TOL, check_effort, check_model
 from stratgym.baselines.stateful.operators import (best_over_rules, expand_rules, fold_operator, kkt_operator,
                                                    operator_scales, option_combinations, response_operator,
                                                    round_leads)
 from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, check_instance
-from stratgym.games.stateful import (GAP_TOL, TIE_TOL, StatefulGame, check_assessment_policy, clip_rows,
+from stratgym.games.stateful import (GAP_TOL, StatefulGame, check_assessment_policy, clip_rows,
                                      marginal_values, round_scales, tied_options)
 
 #: HiGHS LP tolerances: tighter than the defaults (1e-7) so that the agent's ties that a certificate relies
@@ -24,7 +26,7 @@ _LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_toleranc
 
 def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margin: float, regret_tol: float,
                   forced_zero: np.ndarray | None = None, scales: np.ndarray | None = None,
-                  ties: bool = True, tie_room: float = 0.0) -> tuple[np.ndarray | None, float, str]:
+                  ties: bool = True, zone_share: float = 1.0) -> tuple[np.ndarray | None, float, str]:
     """Max-min-slack rule making ``effort`` ``(T, d)`` a best response: ``(rules (R, n) or None, slack, status)``.
 
     Each round's values are normalized by its scale ``S_tau`` (``scales``, default :func:`operator_scales`), the
@@ -56,21 +58,13 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     slack is in value units: ``margin + min_tau (s - z_tau) S_tau``, a lower bound on every round's incentive
     (negative, down to ``-TIE_TOL S_tau``, when the certificate needs a tie).
 
-    ``tie_room`` (normalized units, default 0): if the LP is infeasible, it is solved again with ``s`` allowed down
-    to ``-tie_room``, i.e. looking for rules slightly beyond the tie zone too, and a caller that asks for it decides
-    with the agent's own tie test (:func:`~stratgym.games.stateful.tied_options`) whether the returned rule makes
-    ``effort`` a best response.
-    Why: whether a choice is feasible can hinge on a sliver of the tie zone narrower than HiGHS's tolerance
-    (two nearly proportional columns of ``W`` tie only where their values are small enough, and a third option
-    must stay within the zone at the same time), and HiGHS's verdict on such a sliver is noise; maximizing ``s``
-    over a wider region gives the most interior rule instead, and the agent, not the LP's tolerance, says whether
-    it is inside. The returned slack is then below ``-TIE_TOL S_tau`` when that rule is outside the zone.
+    ``zone_share`` scales the tie zone ``z`` (0: exact ties; :func:`certified_rules` tries both and asks the agent).
     """
     T, d, R, n = operator.shape
     scales = operator_scales(operator) if scales is None else scales
     values = (operator / scales[:, None, None, None]).reshape(T * d, R * n)
     leads = round_leads(margin, scales, ties)
-    margins, tie_zone = np.maximum(leads, 0.0), np.maximum(-leads, 0.0)
+    margins, tie_zone = np.maximum(leads, 0.0), zone_share * np.maximum(-leads, 0.0)
     shares = effort / budget
     used = shares > SUPPORT_TOL
     full = shares.sum(axis=1) >= 1.0 - SUPPORT_TOL
@@ -93,32 +87,31 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     if regret_tol > 0.0:
         regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol / budget])
     exact_ties = ties and regret_tol == 0.0  # the linear agent's exact conditions, pairwise rows among them
-    pair_rows, pair_bounds, pair_units = _near_parallel_rows(values.reshape(T, d, n_rules),
-                                                             effort if exact_ties else None, budget, leads, slack + 1)
+    pair_rows, pair_bounds = _near_parallel_rows(values.reshape(T, d, n_rules),
+                                                             effort if exact_ties else None, budget,
+                                                             margins - tie_zone, slack + 1)
     simplex_rows = np.zeros((R, slack + 1))
     simplex_rows[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     rule_upper = np.where(forced_zero, 0.0, 1.0).ravel() if forced_zero is not None else np.ones(n_rules)
     cap = 1.0 + max(best_over_rules(row.reshape(R, n)) for row in values)
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
-    def solve_lp(options: dict, room: float):
+    def solve_lp(options: dict):
         if len(pair_rows):  # HiGHS's presolve, combining them with the nearly parallel level rows, calls feasible
             options = dict(options, presolve=False)  # LPs infeasible
         return linprog(objective, A_ub=np.vstack([gradient_rows, full_rows, regret_rows, pair_rows]),
                        b_ub=np.concatenate([-np.repeat(margins, d) * ~used.ravel(), -margins[full], regret_bound,
-                                            pair_bounds + room / pair_units]),
+                                            pair_bounds]),
                        A_eq=simplex_rows, b_eq=np.ones(R),
-                       bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(-room, cap)],
+                       bounds=[(0.0, u) for u in rule_upper] + [(0.0, None)] * T + [(0.0, cap)],
                        method="highs", options=options)
 
     for options in (_LP_OPTIONS, {}):
-        result = solve_lp(options, 0.0)
+        result = solve_lp(options)
         if result.status in (0, 2):
             break
         # HiGHS can stall on a long horizon at the tight tolerances: retry at its defaults (the solvers confirm
         # every certificate with the agent's best response anyway).
-    if result.status == 2 and tie_room > 0.0:
-        result = solve_lp(_LP_OPTIONS, tie_room)
     if result.status != 0:  # infeasible, or HiGHS failed at both tolerances: no certificate
         return None, float("nan"), result.message
     lead = margin + float(np.min((result.x[slack] - tie_zone) * scales))
@@ -126,17 +119,17 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
 
 
 def _near_parallel_rows(values: np.ndarray, effort: np.ndarray, budget: float, leads: np.ndarray, width: int
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """For a pure ``effort``, the rows ``a . c_tau <= -l_tau`` (the MILP's, :func:`option_combinations`) of its
     choices whose coefficients are small enough to be rescaled (:func:`rescale_small_rows`), in their own units:
-    ``(rows (m, width) over the LP's variables, bounds (m,), units (m,))``; none for a mixed effort (or ``None``).
+    ``(rows (m, width) over the LP's variables, bounds (m,))``; none for a mixed effort (or ``None``).
 
     They are implied by :func:`membership_lp`'s level rows, but there a pair of nearly proportional options is
     decided by the difference of two rows each held to HiGHS's tolerance (1e-10), as wide as the tie zone; these
-    hold the difference itself exactly."""
+    hold the difference itself exactly, a hair inside the zone (:func:`~stratgym.baselines.highs.inside_zone`)."""
     options = None if effort is None else pure_options(effort, budget)
     T, d, k = values.shape
-    rows, bounds, units = [np.zeros((0, width))], [np.zeros(0)], [np.ones(0)]
+    rows, bounds = [np.zeros((0, width))], [np.zeros(0)]
     for tau in range(T if options is not None else 0):
         local = option_combinations(d)[options[tau]] @ values[tau]
         unit = rescale_small_rows(local)
@@ -144,9 +137,8 @@ def _near_parallel_rows(values: np.ndarray, effort: np.ndarray, budget: float, l
         block = np.zeros((int(small.sum()), width))
         block[:, :k] = local[small] / unit[small, None]
         rows.append(block)
-        bounds.append(-leads[tau] / unit[small])
-        units.append(unit[small])
-    return np.vstack(rows), np.concatenate(bounds), np.concatenate(units)
+        bounds.append(-inside_zone(leads[tau]) / unit[small])
+    return np.vstack(rows), np.concatenate(bounds)
 
 
 def membership_certificate(game: StatefulGame, effort, margin: float, model, constant: bool,
@@ -170,17 +162,34 @@ def membership_certificate(game: StatefulGame, effort, margin: float, model, con
             forced_zero = forced_zero.any(axis=0, keepdims=True)
     regret_tol = as_nonnegative_float(regret_tol, "regret_tol")
     options = pure_options(effort, game.budget) if game.is_linear and margin == 0.0 and regret_tol == 0.0 else None
-    rules, slack, status = membership_lp(fold_operator(operator, constant), effort, game.budget, margin, regret_tol,
-                                         forced_zero, operator_scales(operator), ties=game.is_linear,
-                                         tie_room=0.0 if options is None else TIE_TOL)
-    if rules is None:
-        return None, slack, status
-    theta = expand_rules(rules, game.horizon)
-    if options is not None:  # the agent's own tie test decides (see membership_lp's tie_room)
-        tied = tied_options(np.einsum("tjri,ri->tj", operator, theta), round_scales(game, agent))
-        if not tied[np.arange(game.horizon), options].all():
-            return None, slack, "the rule that comes closest leaves the choice outside the agent's tie zone"
-    return theta, slack, status
+    folded, scales = fold_operator(operator, constant), operator_scales(operator)
+    if options is None:
+        rules, slack, status = membership_lp(folded, effort, game.budget, margin, regret_tol, forced_zero, scales,
+                                             ties=game.is_linear)
+        return (None if rules is None else expand_rules(rules, game.horizon)), slack, status
+    agent_scales = round_scales(game, agent)
+
+    def in_tie_zone(rules: np.ndarray) -> bool:  # the agent's own tie test decides
+        tied = tied_options(np.einsum("tjri,ri->tj", operator, expand_rules(rules, game.horizon)), agent_scales)
+        return bool(tied[np.arange(game.horizon), options].all())
+
+    rules, slack, status = certified_rules(folded, effort, game.budget, scales, in_tie_zone)
+    return (None if rules is None else expand_rules(rules, game.horizon)), slack, status
+
+
+def certified_rules(operator: np.ndarray, effort: np.ndarray, budget: float, scales: np.ndarray,
+                    accept: Callable[[np.ndarray], bool]) -> tuple[np.ndarray | None, float, str]:
+    """:func:`membership_lp`'s certificate for a pure ``effort`` without a margin, that ``accept(rules)`` (the agent's
+    own test) takes: ``(rules (R, n) or None, slack, status)``. The LP is tried with the tie zone (the default),
+    then with exact ties (a vertex on the zone's edge, where rounding decides, is then well inside it), each
+    solution offered to ``accept``."""
+    status = ""
+    for zone_share in (1.0, 0.0):
+        rules, slack, status = membership_lp(operator, effort, budget, 0.0, 0.0, scales=scales,
+                                             zone_share=zone_share)
+        if rules is not None and accept(rules):
+            return rules, slack, status
+    return None, float("nan"), f"no rule the agent confirms (last LP: {status})"
 
 
 def pure_options(effort: np.ndarray, budget: float) -> np.ndarray | None:

@@ -108,7 +108,10 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
         if remaining is not None and remaining <= 0.0:
             break
         result = program.solve(remaining)
-        if result.status == 2 and cuts == 0:
+        # Without a margin the agent's own response is always a feasible choice: an infeasible MILP is HiGHS's
+        # verdict on a choice at the tie zone's very edge (a pair of columns in ratio exactly 1 - TIE_TOL), and the
+        # fallback below answers instead, not a ValueError.
+        if result.status == 2 and cuts == 0 and margin > 0.0:
             raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "
                              f"incentive of margin={margin} in every round")
         if result.status not in (0, 1) or result.x is None:

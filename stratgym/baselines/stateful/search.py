@@ -11,13 +11,13 @@ import numpy as np
 from stratgym.baselines.results import StackelbergResult
 from stratgym.baselines.stateful.common import (VALUE_TOL, check_model, pure_policy, require_linear, value_scale,
                                                 value_upper_bound)
-from stratgym.baselines.stateful.membership import incentivizing_rule, membership_lp
+from stratgym.baselines.stateful.membership import certified_rules, incentivizing_rule, membership_lp
 from stratgym.baselines.stateful.milp import milp_optimum
 from stratgym.baselines.stateful.operators import expand_rules, fold_operator, operator_scales, response_operator
 from stratgym.baselines.stateful.verify import certified_gap, principal_value_of, verified_result
 from stratgym.games.behaviour import Rational
 from stratgym.games.validation import as_bool, as_nonnegative_float, as_positive_int, check_instance
-from stratgym.games.stateful import TIE_TOL, StatefulGame, best_response, per_round_response
+from stratgym.games.stateful import StatefulGame, best_response, per_round_response
 
 #: Default cap on the number of pure effort policies ``(d+1)^T`` that :func:`brute_force_optimum` enumerates.
 BRUTE_FORCE_CAP = 4096
@@ -49,16 +49,18 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
     tolerance = VALUE_TOL * value_scale(game)
     for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
         effort = pure_policy(options[index], d, game.budget)
-        # Without a margin the LP may look past the tie zone: the agent's response below decides (membership_lp).
-        rules, slack, status = membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales,
-                                             tie_room=TIE_TOL if margin == 0.0 else 0.0)
-        if rules is None:
-            continue
-        theta = expand_rules(rules, T)
-        value = realized(theta)
-        if value >= game.budget * float(values[index]) - tolerance:
+        claimed = game.budget * float(values[index]) - tolerance
+        if margin == 0.0:  # the agent's own response decides, over the steps of certified_rules
+            rules, slack, status = certified_rules(operator, effort, game.budget, scales,
+                                                   lambda rules: realized(expand_rules(rules, T)) >= claimed)
+        else:
+            rules, slack, status = membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
+            if rules is not None and realized(expand_rules(rules, T)) < claimed:
+                rules = None
+        if rules is not None:
+            theta = expand_rules(rules, T)
             diagnostics = {"policies_checked": checked, "n_policies": n_policies, "certificate_lp_status": status}
-            return effort, theta, value, slack, diagnostics
+            return effort, theta, realized(theta), slack, diagnostics
     raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
                      f"of margin={margin} in every round")
 
