@@ -94,9 +94,10 @@ class ChoiceProgram:
 
 
 def choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray, scales: np.ndarray,
-                   state: bool) -> ChoiceProgram:
+                   state: bool, rescale: bool = True) -> ChoiceProgram:
     """Build the MILP from normalized ``values`` ``(T, d, R, n)`` (the operator divided by ``scales`` ``(T,)``) and
-    leads ``(T,)``; ``state`` picks the state formulation (a rational agent with ``R = T`` rules only)."""
+    leads ``(T,)``; ``state`` picks the state formulation (a rational agent with ``R = T`` rules only); ``rescale``
+    holds rows comparing nearly proportional options in their own units (:func:`milp_optimum`'s default)."""
     T, d, R, n = values.shape
     n_rules, n_options = R * n, d + 1
     z_offset = n_rules
@@ -120,7 +121,7 @@ def choice_program(game: StatefulGame, values: np.ndarray, leads: np.ndarray, sc
     for tau, option in zip(*np.nonzero(~impossible)):
         keep = big_m[tau, option] > 0.0
         local = combinations[option][keep] @ maps[tau]
-        unit = rescale_small_rows(local)  # rows comparing nearly proportional options, in their own units
+        unit = rescale_small_rows(local) if rescale else np.ones(len(local))  # nearly proportional: own units
         local = local / unit[:, None]
         rows, cols = np.nonzero(local)
         entries.append((n_rows + rows, columns[tau][cols], local[rows, cols]))
