@@ -10,16 +10,21 @@ import numpy as np
 RESCALE_BELOW = 1e-3
 
 
+#: Rows whose largest coefficient is below this are left as they are: their value never leaves 1e-12, far inside any
+#: tie zone, so HiGHS dropping them (a tie everywhere) is right, while dividing by 1e-26, say, would not be.
+RESCALE_FLOOR = 1e-12
+
+
 def rescale_small_rows(rows: np.ndarray) -> np.ndarray:
     """The factor ``(m,)`` to divide each row of ``rows`` ``(m, k)`` (and its bounds) by: its largest absolute
-    coefficient where that is below :data:`RESCALE_BELOW` (and not 0), else 1.
+    coefficient where that lies in ``[RESCALE_FLOOR, RESCALE_BELOW)``, else 1.
 
     Why: a row comparing two nearly proportional options (two columns of ``W``, or of a follower's payoffs, in ratio
     ``1 - 2e-9``, say) has
     coefficients of about 1e-9, which HiGHS drops, or holds to its absolute tolerance (1e-10), as large as the
     tie zone it decides; in units of its largest coefficient the row means the same, and HiGHS holds it exactly."""
     largest = np.abs(rows).max(axis=1) if rows.size else np.zeros(len(rows))
-    return np.where((largest > 0.0) & (largest < RESCALE_BELOW), largest, 1.0)
+    return np.where((largest >= RESCALE_FLOOR) & (largest < RESCALE_BELOW), largest, 1.0)
 
 
 #: HiGHS's primal feasibility tolerance in the solvers' LPs (rows normalized to the agent's unit of value).
