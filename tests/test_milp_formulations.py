@@ -70,6 +70,18 @@ def test_state_and_rules_forms_equal_brute_force(seed, margin):
         assert_earns_its_value(game, exact)
 
 
+def assert_solvers_agree_without_cuts(game):
+    """Brute force and both MILP forms give one optimum (proven, no no-good cut), the best constant rule no more;
+    returns the brute-force optimum."""
+    enumerated = brute_force_optimum(game, max_policies=5**4)
+    for formulation in ("state", "rules"):
+        exact = milp_optimum(game, formulation=formulation)
+        assert exact.is_optimal and exact.diagnostics["no_good_cuts"] == 0
+        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-12)
+    assert milp_optimum(game, constant=True).principal_value <= enumerated.principal_value + 1e-12
+    return enumerated
+
+
 def test_a_near_tie_the_agent_grants_is_in_the_optimum():
     """Found by a random draw of the property test above: ``awkward_game(442387993)``, two effort types whose columns
     of ``W`` differ by a factor ``1 - 2 TIE_TOL``, so the principal's favourite ties the other only where their
@@ -79,12 +91,7 @@ def test_a_near_tie_the_agent_grants_is_in_the_optimum():
     -1.111 against the agent while brute force and the state MILP certified -2.179. Now such rows are held in their
     own units (a hair inside the zone) and the agent's own tie test decides: all agree, with no no-good cut."""
     game = awkward_game(442387993)
-    enumerated = brute_force_optimum(game, max_policies=5**4)
-    for formulation in ("state", "rules"):
-        exact = milp_optimum(game, formulation=formulation)
-        assert exact.is_optimal and exact.diagnostics["no_good_cuts"] == 0
-        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-12)
-    assert milp_optimum(game, constant=True).principal_value <= enumerated.principal_value + 1e-12
+    assert_solvers_agree_without_cuts(game)
 
 
 @given(seed=st.integers(0, 2**32 - 1), factor=st.sampled_from([0.3, 0.9, 0.99, 1.01, 1.1, 2.0, 3.0]))
@@ -105,12 +112,7 @@ def test_nearly_proportional_columns_give_one_optimum_that_no_rule_beats(seed, f
     retention[1], persistence[1] = retention[0], persistence[0]
     values[1] = abs(values[1]) + 0.1  # the principal favours type 1, so its ties matter
     game = game.replace(conversion_matrix=W, retention=retention, persistence=persistence, effort_value=values)
-    enumerated = brute_force_optimum(game, max_policies=5**4)
-    for formulation in ("state", "rules"):
-        exact = milp_optimum(game, formulation=formulation)
-        assert exact.is_optimal and exact.diagnostics["no_good_cuts"] == 0
-        assert exact.principal_value == pytest.approx(enumerated.principal_value, abs=1e-12)
-    assert milp_optimum(game, constant=True).principal_value <= enumerated.principal_value + 1e-12
+    enumerated = assert_solvers_agree_without_cuts(game)
     T, n = game.horizon, game.n_features
     tried = [rng.dirichlet(np.ones(n), size=T) for _ in range(200)] + [np.tile(row, (T, 1)) for row in np.eye(n)]
     earned = max(float(best_response(game, theta).effort.sum(axis=0) @ game.effort_value) for theta in tried)
