@@ -24,6 +24,8 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from pettingzoo import AECEnv, ParallelEnv
 
+from stratgym.envs.spaces import discrete_action
+
 #: The players, in the order they move within a round (PettingZoo's ``<descriptor>_<number>`` names).
 PRINCIPAL, AGENT = "principal_0", "agent_0"
 PLAYERS = (PRINCIPAL, AGENT)
@@ -59,8 +61,9 @@ class RoundGame:
         raise NotImplementedError
 
     def check_agent_action(self, action):
-        """The agent's action checked (``ValueError`` naming it), without playing it."""
-        raise NotImplementedError
+        """The agent's action checked (``ValueError`` naming it), without playing it: a ``Discrete`` action as an
+        ``int`` by default (a game whose agent acts in another space overrides this)."""
+        return discrete_action(self.action_spaces[AGENT], action, name="agent action")
 
     def agent_moves(self, action, rng: np.random.Generator) -> tuple[float, float, dict[str, Any]]:
         """Validate the agent's move, play the round: ``(principal reward, agent reward, info)``."""

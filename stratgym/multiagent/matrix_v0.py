@@ -68,7 +68,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stratgym.envs.matrix import follower_observation
-from stratgym.envs.spaces import discrete_action, simplex_action, simplex_box
+from stratgym.envs.spaces import simplex_action, simplex_box
 from stratgym.games.matrix import MatrixGame, column_values, security_game
 from stratgym.games.validation import as_positive_int, check_instance
 from stratgym.multiagent.base import AGENT, PRINCIPAL, RoundGame, SequentialEnv, SimultaneousEnv
@@ -111,9 +111,6 @@ class MatrixRounds(RoundGame):
 
     def principal_moves(self, action, rng: np.random.Generator) -> None:
         self._strategy = simplex_action(self.action_spaces[PRINCIPAL], action, name="principal action")
-
-    def check_agent_action(self, action) -> int:
-        return discrete_action(self.action_spaces[AGENT], action, name="agent action")
 
     def agent_moves(self, action, rng: np.random.Generator) -> tuple[float, float, dict]:
         column = self.check_agent_action(action)

@@ -117,9 +117,6 @@ class PersuasionRounds(RoundGame):
     def principal_moves(self, action, rng: np.random.Generator) -> None:
         self._recommendation = discrete_action(self.action_spaces[PRINCIPAL], action, name="principal action")
 
-    def check_agent_action(self, action) -> int:
-        return discrete_action(self.action_spaces[AGENT], action, name="agent action")
-
     def agent_moves(self, action, rng: np.random.Generator) -> tuple[float, float, dict]:
         taken = self.check_agent_action(action)
         region = self._region
