@@ -87,15 +87,15 @@ def membership_lp(operator: np.ndarray, effort: np.ndarray, budget: float, margi
     if regret_tol > 0.0:
         regret_rows, regret_bound = (scales @ regret_rows)[None, :], np.array([regret_tol / budget])
     exact_ties = ties and regret_tol == 0.0  # the linear agent's exact conditions, pairwise rows among them
-    pair_rows, pair_bounds = _near_parallel_rows(values.reshape(T, d, n_rules),
-                                                             effort if exact_ties else None, budget,
-                                                             margins - tie_zone, slack + 1)
+    pair_rows, pair_bounds = _near_parallel_rows(values.reshape(T, d, n_rules), effort if exact_ties else None,
+                                                 budget, margins - tie_zone, slack + 1)
     simplex_rows = np.zeros((R, slack + 1))
     simplex_rows[:, :n_rules] = np.kron(np.eye(R), np.ones(n))
     rule_upper = np.where(forced_zero, 0.0, 1.0).ravel() if forced_zero is not None else np.ones(n_rules)
     cap = 1.0 + max(best_over_rules(row.reshape(R, n)) for row in values)
     objective = np.zeros(slack + 1)
     objective[slack] = -1.0
+
     def solve_lp(options: dict):
         if len(pair_rows):  # HiGHS's presolve, combining them with the nearly parallel level rows, calls feasible
             options = dict(options, presolve=False)  # LPs infeasible
@@ -183,7 +183,6 @@ def certified_rules(operator: np.ndarray, effort: np.ndarray, budget: float, sca
     own test) takes: ``(rules (R, n) or None, slack, status)``. The LP is tried with the tie zone (the default),
     then with exact ties (a vertex on the zone's edge, where rounding decides, is then well inside it), each
     solution offered to ``accept``."""
-    status = ""
     for zone_share in (1.0, 0.0):
         rules, slack, status = membership_lp(operator, effort, budget, 0.0, 0.0, scales=scales,
                                              zone_share=zone_share)

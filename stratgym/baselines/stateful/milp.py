@@ -97,7 +97,7 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
     program_of = lambda rescale: choice_program(  # noqa: E731
         game, fold_operator(unfolded, constant) / scales[:, None, None, None], round_leads(margin, scales, ties=True),
         scales, state=state_applies and formulation != "rules", rescale=rescale)
-    program, rescaled = program_of(True), True
+    program = program_of(True)
     value_unit = game.budget * largest_value(game)
     tolerance = VALUE_TOL * value_scale(game)
     accepted, bound, result, cuts = None, np.inf, None, 0
@@ -113,8 +113,8 @@ def milp_optimum(game: StatefulGame, model: str = "rational", margin: float = 0.
         # verdict on a choice at the tie zone's very edge (a pair of columns in ratio exactly 1 - TIE_TOL, held
         # exactly by the rescaled rows). The rows as written then decide (HiGHS takes such a pair as tied, and the
         # certificates sort out its choices), else the fallback below answers; never a ValueError.
-        if result.status == 2 and cuts == 0 and margin == 0.0 and rescaled:
-            program, rescaled = program_of(False), False
+        if result.status == 2 and cuts == 0 and margin == 0.0:
+            program = program_of(False)
             result = program.solve(None if milp_limit is None else milp_limit - (time.perf_counter() - start))
         if result.status == 2 and cuts == 0 and margin > 0.0:
             raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives a {model} agent a strict "

@@ -50,17 +50,22 @@ def _best_pure_policy(game: StatefulGame, operator: np.ndarray, margin: float, c
     for checked, index in enumerate(np.argsort(-values, kind="stable"), start=1):
         effort = pure_policy(options[index], d, game.budget)
         claimed = game.budget * float(values[index]) - tolerance
+        earned = {}  # theta and its realized value, of the last rules offered
+
+        def earns_claimed(rules: np.ndarray) -> bool:
+            earned["theta"] = expand_rules(rules, T)
+            earned["value"] = realized(earned["theta"])
+            return earned["value"] >= claimed
+
         if margin == 0.0:  # the agent's own response decides, over the steps of certified_rules
-            rules, slack, status = certified_rules(operator, effort, game.budget, scales,
-                                                   lambda rules: realized(expand_rules(rules, T)) >= claimed)
+            rules, slack, status = certified_rules(operator, effort, game.budget, scales, earns_claimed)
         else:
             rules, slack, status = membership_lp(operator, effort, game.budget, margin, 0.0, scales=scales)
-            if rules is not None and realized(expand_rules(rules, T)) < claimed:
+            if rules is not None and not earns_claimed(rules):
                 rules = None
         if rules is not None:
-            theta = expand_rules(rules, T)
             diagnostics = {"policies_checked": checked, "n_policies": n_policies, "certificate_lp_status": status}
-            return effort, theta, realized(theta), slack, diagnostics
+            return effort, earned["theta"], earned["value"], slack, diagnostics
     raise ValueError(f"no {'constant ' if constant else ''}assessment policy gives the agent a strict incentive "
                      f"of margin={margin} in every round")
 
